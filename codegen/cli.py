@@ -1,0 +1,49 @@
+"""``python -m codegen``: the command line over the pipeline and the embedded server."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+
+import psycopg
+from psycopg import sql
+
+from codegen import embedded
+
+APPLICATION_DATABASE = "connlog"
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="codegen", description=__doc__)
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    db = commands.add_parser("db", help="the embedded PostgreSQL for development")
+    db.add_argument("action", choices=["start", "stop", "url"])
+
+    args = parser.parse_args(argv)
+    if args.command == "db":
+        return _db(args.action)
+    raise AssertionError(f"unhandled command {args.command!r}")
+
+
+def _db(action: str) -> int:
+    try:
+        if action == "stop":
+            print("stopped" if embedded.stop() else "not running")
+            return 0
+        server_url = embedded.ensure_running()
+    except embedded.EmbeddedServerError as exc:
+        print(f"codegen: error: {exc}", file=sys.stderr)
+        return 1
+    print(ensure_database(server_url, APPLICATION_DATABASE))
+    return 0
+
+
+def ensure_database(server_url: str, name: str) -> str:
+    """Create database ``name`` on the server unless it exists; return its URL."""
+    with psycopg.connect(server_url, autocommit=True) as conn:
+        exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name]).fetchone()
+        if exists is None:
+            conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+    return server_url.rsplit("/", 1)[0] + "/" + name
