@@ -1,0 +1,181 @@
+"""The plain data that flows between the pipeline's stages.
+
+load -> parse -> analyze -> plan -> render -> write. Each stage takes and
+returns the frozen dataclasses below; no pglast node and no Python-rendering
+decision crosses a stage boundary. ``AnalyzedQuery`` is the neutral,
+template-free description of a query (what the metadata cache stores).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import StrEnum
+from pathlib import Path
+from typing import Protocol
+
+
+class Command(StrEnum):
+    """The annotation suffix: ``-- name: GetThing :one``."""
+
+    ONE = "one"
+    MANY = "many"
+    EXEC = "exec"
+    EXECROWS = "execrows"
+
+
+@dataclass(frozen=True, slots=True, order=True)
+class Location:
+    """A place in a source file; line and column count from 1."""
+
+    path: str
+    line: int
+    column: int
+
+    def __str__(self) -> str:
+        return f"{self.path}:{self.line}:{self.column}"
+
+
+class CodegenError(Exception):
+    """Bad input: printed as ``path:line:column: error: message`` plus an optional hint."""
+
+    def __init__(self, location: Location | None, message: str, hint: str | None = None) -> None:
+        super().__init__(message)
+        self.location = location
+        self.message = message
+        self.hint = hint
+
+    def __str__(self) -> str:
+        where = f"{self.location}: " if self.location else ""
+        text = f"{where}error: {self.message}"
+        return f"{text}\n  hint: {self.hint}" if self.hint else text
+
+
+class CodegenErrors(Exception):
+    """Every error of one run, sorted by location; nothing was written."""
+
+    def __init__(self, errors: list[CodegenError]) -> None:
+        self.errors = sorted(
+            errors, key=lambda e: (e.location or Location("", 0, 0), e.message)
+        )
+        super().__init__("\n".join(str(e) for e in self.errors))
+
+
+# --- load -------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class SourceFile:
+    """One ``queries/*.sql`` file as read from disk; ``path`` is as shown in messages."""
+
+    path: str
+    text: str
+
+    @property
+    def stem(self) -> str:
+        return Path(self.path).stem
+
+
+# --- parse ------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Parameter:
+    """One distinct parameter of a query, numbered as ``$number`` in ``ParsedQuery.sql``."""
+
+    number: int
+    name: str  # a valid Python identifier, unique within the query
+    narg: bool  # written sqlc.narg(...): nullable whatever the column says
+    location: Location  # its first occurrence
+
+
+@dataclass(frozen=True, slots=True)
+class ParsedQuery:
+    """One annotated statement, parameters rewritten to PostgreSQL's ``$n`` placeholders."""
+
+    name: str  # as annotated, e.g. GetConnectionLog
+    command: Command
+    doc: str  # the comment lines after the annotation, joined by newlines
+    sql: str  # the statement with $n placeholders: what is prepared and what runs
+    params: tuple[Parameter, ...]  # ordered by number, 1..n without gaps
+    location: Location  # the ``-- name:`` line
+    # (offset in ``sql``, location in the file) for the start of each run of
+    # unchanged text, so a server error position maps back to file:line:column.
+    origins: tuple[tuple[int, Location], ...] = field(default=())
+
+    def locate(self, offset: int) -> Location:
+        """The file location of character ``offset`` (0-based) of ``sql``."""
+        best = self.location
+        best_start = 0
+        for start, origin in self.origins:
+            if start > offset:
+                break
+            best, best_start = origin, start
+        if best is self.location:
+            return best
+        return Location(best.path, best.line, best.column + (offset - best_start))
+
+
+# --- analyze ----------------------------------------------------------------
+
+
+class Catalog(Protocol):
+    """What nullability inference needs to know about the schema."""
+
+    def columns(self, schema: str | None, table: str) -> tuple[CatalogColumn, ...] | None:
+        """A table's or view's columns in order, or None when there is no such relation.
+
+        ``schema`` None means "as found on the search path".
+        """
+        ...
+
+
+@dataclass(frozen=True, slots=True)
+class CatalogColumn:
+    name: str
+    not_null: bool
+
+
+@dataclass(frozen=True, slots=True)
+class PgType:
+    """A PostgreSQL type as the server describes it."""
+
+    oid: int
+    name: str  # e.g. "int4", "connection_type", "_uuid" for arrays
+    schema: str
+    category: str  # pg_type.typcategory: 'A' array, 'E' enum, 'N' numeric, ...
+    element: PgType | None = None  # for arrays
+    base: PgType | None = None  # for domains
+    enum_labels: tuple[str, ...] = ()  # for enums, in declaration order
+
+
+@dataclass(frozen=True, slots=True)
+class AnalyzedParam:
+    number: int
+    name: str
+    type: PgType
+    nullable: bool
+
+
+@dataclass(frozen=True, slots=True)
+class AnalyzedColumn:
+    name: str  # as the server names it, override suffix ``!``/``?`` removed
+    type: PgType
+    nullable: bool
+    table: str | None  # the source table when the column is a plain table column
+    table_column: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class AnalyzedQuery:
+    """The neutral description of one query: no AST, no Python."""
+
+    name: str
+    command: Command
+    doc: str
+    sql: str
+    params: tuple[AnalyzedParam, ...]
+    columns: tuple[AnalyzedColumn, ...]
+    row_is_certain: bool  # exactly one row whenever the statement succeeds
+    source: str  # the query file's path
+    location: Location
+    whole_table: str | None  # the columns are exactly this table's, in order
