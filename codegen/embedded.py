@@ -25,7 +25,7 @@ import shutil
 import socket
 import subprocess
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Generator, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -143,7 +143,7 @@ def _major_version(path: str) -> int:
 
 
 @contextmanager
-def _locked(cluster: Cluster) -> Iterator[None]:
+def _locked(cluster: Cluster) -> Generator[None]:
     """Serialise start/stop between processes sharing one cluster."""
     cluster.lock_file.parent.mkdir(parents=True, exist_ok=True)
     with open(cluster.lock_file, "a") as handle:

@@ -5,12 +5,15 @@ yoyo ships no type information, so every call into it goes through here.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Generator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from yoyo import get_backend, read_migrations
+import yoyo  # pyright: ignore[reportMissingTypeStubs]
+
+# yoyo has no type information: this is the one place its untyped API is touched.
+_yoyo: Any = yoyo
 
 
 def yoyo_url(url: str) -> str:
@@ -27,8 +30,8 @@ def libpq_url(url: str) -> str:
 
 
 @contextmanager
-def _backend(url: str) -> Iterator[Any]:
-    backend = get_backend(yoyo_url(url))
+def _backend(url: str) -> Generator[Any]:
+    backend = _yoyo.get_backend(yoyo_url(url))
     try:
         yield backend
     finally:
@@ -37,7 +40,7 @@ def _backend(url: str) -> Iterator[Any]:
 
 def apply_all(url: str, migrations_dir: Path) -> list[str]:
     """Apply every pending migration under yoyo's lock; return the ids applied, in order."""
-    migrations = read_migrations(str(migrations_dir))
+    migrations = _yoyo.read_migrations(str(migrations_dir))
     with _backend(url) as backend, backend.lock():
         pending = backend.to_apply(migrations)
         backend.apply_migrations(pending)
@@ -46,7 +49,7 @@ def apply_all(url: str, migrations_dir: Path) -> list[str]:
 
 def rollback_all(url: str, migrations_dir: Path) -> list[str]:
     """Roll back every applied migration, newest first; return the ids rolled back."""
-    migrations = read_migrations(str(migrations_dir))
+    migrations = _yoyo.read_migrations(str(migrations_dir))
     with _backend(url) as backend, backend.lock():
         applied = backend.to_rollback(migrations)
         backend.rollback_migrations(applied)

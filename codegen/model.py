@@ -54,9 +54,7 @@ class CodegenErrors(Exception):
     """Every error of one run, sorted by location; nothing was written."""
 
     def __init__(self, errors: list[CodegenError]) -> None:
-        self.errors = sorted(
-            errors, key=lambda e: (e.location or Location("", 0, 0), e.message)
-        )
+        self.errors = sorted(errors, key=lambda e: (e.location or Location("", 0, 0), e.message))
         super().__init__("\n".join(str(e) for e in self.errors))
 
 

@@ -1,0 +1,35 @@
+"""The codebase's own hygiene, checked on every test run (and so in CI).
+
+Each tool runs from the project's virtual environment against the committed
+tree; a finding fails the test with the tool's own report.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+BIN = Path(sys.executable).parent
+TYPED_PACKAGES = ["codegen", "generated", "connlog"]
+
+
+def _run(*command: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(command, cwd=REPO_ROOT, capture_output=True, text=True)
+
+
+@pytest.mark.parametrize(
+    "command",
+    [
+        pytest.param([str(BIN / "mypy"), "--strict", *TYPED_PACKAGES], id="mypy-strict"),
+        pytest.param([str(BIN / "pyright"), *TYPED_PACKAGES], id="pyright-strict"),
+        pytest.param([str(BIN / "ruff"), "check", "."], id="ruff-lint"),
+        pytest.param([str(BIN / "ruff"), "format", "--check", "."], id="ruff-format"),
+    ],
+)
+def test_tree_is_clean(command: list[str]) -> None:
+    result = _run(*command)
+    assert result.returncode == 0, f"{' '.join(command)}\n{result.stdout}{result.stderr}"
