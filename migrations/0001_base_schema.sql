@@ -1,4 +1,8 @@
 -- The platform tables the connection log references and reads.
+-- Fail fast rather than queue behind live traffic (and block it) while waiting for a lock.
+SET LOCAL lock_timeout = '5s';
+SET LOCAL statement_timeout = '5min';
+
 CREATE TYPE user_status AS ENUM ('active', 'dormant', 'suspended');
 
 CREATE TYPE login_type AS ENUM ('password', 'github', 'oidc', 'token', 'none');
@@ -84,6 +88,7 @@ CREATE TABLE audit_logs (
     resource_target text NOT NULL,
     action audit_action NOT NULL,
     diff jsonb NOT NULL DEFAULT '{}',
+    -- squawk-ignore prefer-bigint-over-int -- an HTTP status code: three digits
     status_code integer NOT NULL,
     additional_fields jsonb NOT NULL DEFAULT '{}',
     request_id uuid NOT NULL,

@@ -1,5 +1,9 @@
 -- The connection log: one row per SSH/IDE session, workspace app open or port forward.
 -- depends: 0001_base_schema
+-- Fail fast rather than queue behind live traffic (and block it) while waiting for a lock.
+SET LOCAL lock_timeout = '5s';
+SET LOCAL statement_timeout = '5min';
+
 CREATE TYPE connection_status AS ENUM (
     'connected',
     'disconnected'
@@ -26,6 +30,7 @@ CREATE TABLE connection_logs (
     agent_name text NOT NULL,
     type connection_type NOT NULL,
     ip inet NOT NULL,
+    -- squawk-ignore prefer-bigint-over-int -- the seed's type; HTTP statuses and exit codes fit
     code integer,
     -- Web events only.
     user_agent text,
