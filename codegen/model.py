@@ -99,6 +99,8 @@ class ParsedQuery:
     # (offset in ``sql``, location in the file) for the start of each run of
     # unchanged text, so a server error position maps back to file:line:column.
     origins: tuple[tuple[int, Location], ...] = field(default=())
+    # ``sqlc.embed(t)`` rewritten to ``t.*``: the embedded tables or aliases, in order.
+    embeds: tuple[str, ...] = ()
 
     def locate(self, offset: int) -> Location:
         """The file location of character ``offset`` (0-based) of ``sql``."""

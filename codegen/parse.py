@@ -1,0 +1,526 @@
+"""Stage 2: split a query file into annotated statements with ``$n`` parameters.
+
+sqlc's syntax: ``-- name: GetUser :one``, optional comment lines (the
+docstring), then one statement. Parameters are found in PostgreSQL's own token
+stream (``pglast.parser.scan``), so ``@x`` or ``$1`` inside strings, comments
+and dollar-quoted bodies are never mistaken for parameters.
+
+``@name`` is rewritten at the token level, *before* parsing, because the
+grammar reads ``@`` as the prefix absolute-value operator: ``@id + 1`` parses
+as ``@(id + 1)`` and ``@limit`` does not parse at all. After the rewrite the
+statement is parsed by pglast to check syntax and count statements.
+"""
+
+from __future__ import annotations
+
+import re
+from bisect import bisect_right
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+from pglast import ast
+from pglast.parser import ParseError, Token, parse_sql, scan
+
+from codegen.model import (
+    CodegenError,
+    CodegenErrors,
+    Command,
+    Location,
+    Parameter,
+    ParsedQuery,
+    SourceFile,
+)
+from codegen.names import python_identifier, snake_case, unique_identifiers
+from codegen.sqlast import column_ref, param_number, walk
+
+# Names the generated function already uses for itself.
+RESERVED_PARAM_NAMES = frozenset({"conn"})
+
+_QUERY_NAME = re.compile(r"[A-Za-z][A-Za-z0-9_]*\Z")  # annotation text, not SQL
+_COMMANDS = ", ".join(f":{c.value}" for c in Command)
+_SQLC_FUNCS = ("arg", "narg", "embed", "slice")
+# ``x=@id`` lexes as the operator ``=@``: catch the common ones and say so.
+_GLUED_OPERATORS = frozenset({"=", "<>", "!=", "<", ">", "<=", ">="})
+
+
+class _Lines:
+    """Character offset -> 1-based line and column in one file."""
+
+    def __init__(self, path: str, text: str) -> None:
+        self.path = path
+        self.starts = [0] + [i + 1 for i, ch in enumerate(text) if ch == "\n"]
+
+    def at(self, offset: int) -> Location:
+        line = bisect_right(self.starts, offset)
+        return Location(self.path, line, offset - self.starts[line - 1] + 1)
+
+
+def _text(source: str, tok: Token) -> str:
+    return source[tok.start : tok.end + 1]  # scan's ``end`` is inclusive
+
+
+def _is_comment(tok: Token) -> bool:
+    return tok.name in ("SQL_COMMENT", "C_COMMENT")
+
+
+def _is_word(tok: Token) -> bool:
+    """An identifier or any keyword: ``@type`` and ``@limit`` are fine parameter names."""
+    return tok.name == "IDENT" or tok.kind != "NO_KEYWORD"
+
+
+def _word(text: str) -> str:
+    """An identifier or string token's value, quotes removed."""
+    if len(text) >= 2 and text[0] == text[-1] and text[0] in "\"'":
+        return text[1:-1].replace(text[0] * 2, text[0])
+    return text
+
+
+@dataclass(frozen=True, slots=True)
+class _Edit:
+    """Replace source characters ``start``..``end`` (exclusive) by ``text``."""
+
+    start: int
+    end: int
+    text: str
+    param: str | None = None  # a named parameter's name as written
+    narg: bool = False
+    embed: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class _Block:
+    annotation: Token
+    body: tuple[Token, ...]
+
+
+def parse_file(source: SourceFile) -> tuple[ParsedQuery, ...]:
+    """The annotated queries of one file; every problem in it raised together."""
+    lines = _Lines(source.path, source.text)
+    try:
+        tokens = scan(source.text)
+    except ParseError as exc:
+        # The lexer stops at the first unterminated string or comment: nothing after it is
+        # reliable, so this is the file's only error.
+        raise CodegenErrors([_syntax_error(exc, lines.at(_error_index(exc, source.text)))]) from exc
+    errors: list[CodegenError] = []
+    queries: list[ParsedQuery] = []
+    for block in _blocks(source.text, tokens, lines, errors):
+        query = _parse_block(source.text, block, lines, errors)
+        if query is not None:
+            queries.append(query)
+    try:
+        check_unique_names(queries)
+    except CodegenErrors as exc:
+        errors.extend(exc.errors)
+    if errors:
+        raise CodegenErrors(errors)
+    return tuple(queries)
+
+
+def check_unique_names(queries: Iterable[ParsedQuery]) -> None:
+    """Raise when two queries would generate the same Python function (in any files)."""
+    seen: dict[str, ParsedQuery] = {}
+    errors: list[CodegenError] = []
+    for query in queries:
+        key = snake_case(query.name)
+        first = seen.setdefault(key, query)
+        if first is not query:
+            same = "" if first.name == query.name else f" (both become {key!r})"
+            errors.append(
+                CodegenError(
+                    query.location,
+                    f"duplicate query name {query.name!r}{same}",
+                    f"{first.name!r} is already defined at {first.location}; rename one of them",
+                )
+            )
+    if errors:
+        raise CodegenErrors(errors)
+
+
+def _is_annotation(source: str, tok: Token) -> bool:
+    return tok.name == "SQL_COMMENT" and _text(source, tok)[2:].lstrip().startswith("name:")
+
+
+def _blocks(
+    source: str, tokens: Sequence[Token], lines: _Lines, errors: list[CodegenError]
+) -> list[_Block]:
+    blocks: list[_Block] = []
+    annotation: Token | None = None
+    body: list[Token] = []
+    for tok in tokens:
+        if _is_annotation(source, tok):
+            if annotation is not None:
+                blocks.append(_Block(annotation, tuple(body)))
+            annotation, body = tok, []
+        elif annotation is None:
+            if not _is_comment(tok) and tok.name != "ASCII_59" and not errors:
+                errors.append(
+                    CodegenError(
+                        lines.at(tok.start),
+                        "statement without a `-- name:` annotation",
+                        "put `-- name: QueryName :many` (or :one, :exec, :execrows) on the line "
+                        "before it",
+                    )
+                )
+        else:
+            body.append(tok)
+    if annotation is not None:
+        blocks.append(_Block(annotation, tuple(body)))
+    return blocks
+
+
+def _annotation(
+    source: str, tok: Token, lines: _Lines, errors: list[CodegenError]
+) -> tuple[str, Command] | None:
+    """``-- name: GetUser :one`` -> ("GetUser", Command.ONE)."""
+    where = lines.at(tok.start)
+    words = _text(source, tok)[2:].strip().removeprefix("name:").split()
+    usage = "write `-- name: QueryName :command`, e.g. `-- name: GetUser :one`"
+    if not words:
+        errors.append(CodegenError(where, "annotation without a query name", usage))
+        return None
+    name, rest = words[0], words[1:]
+    ok = True
+    if not _QUERY_NAME.match(name) or python_identifier(snake_case(name)) != snake_case(name):
+        errors.append(
+            CodegenError(
+                where,
+                f"invalid query name {name!r}",
+                "use a CamelCase identifier (letters, digits, underscores) that is not a "
+                "Python keyword in snake_case, e.g. GetUser",
+            )
+        )
+        ok = False
+    if not rest or not rest[0].startswith(":"):
+        errors.append(
+            CodegenError(where, f"query {name!r} has no command", f"add one of {_COMMANDS}")
+        )
+        return None
+    try:
+        command = Command(rest[0][1:])
+    except ValueError:
+        errors.append(
+            CodegenError(
+                where, f"unknown command {rest[0]!r} for query {name!r}", f"use one of {_COMMANDS}"
+            )
+        )
+        return None
+    if len(rest) > 1:
+        errors.append(
+            CodegenError(where, f"unexpected {' '.join(rest[1:])!r} after the command", usage)
+        )
+        return None
+    return (name, command) if ok else None
+
+
+def _parse_block(
+    source: str, block: _Block, lines: _Lines, errors: list[CodegenError]
+) -> ParsedQuery | None:
+    header = _annotation(source, block.annotation, lines, errors)
+    where = lines.at(block.annotation.start)
+    doc_lines: list[str] = []
+    body = list(block.body)
+    while body and _is_comment(body[0]):
+        text = _text(source, body.pop(0))
+        if text.startswith("--"):
+            doc_lines.append(text[2:].removeprefix(" ").rstrip())
+    while body and (body[-1].name == "ASCII_59" or _is_comment(body[-1])):
+        body.pop()  # the terminating ``;`` and comments after it are not part of the query
+    if not body:
+        errors.append(
+            CodegenError(
+                where,
+                "annotation without a statement",
+                "write the query's SQL below the annotation, or remove the annotation",
+            )
+        )
+        return None
+    n_errors = len(errors)
+    edits = _edits(source, body, lines, errors)
+    if header is None or len(errors) > n_errors:
+        return None
+    name, command = header
+    sql, origins = _rewrite(source, body[0].start, body[-1].end + 1, edits, lines)
+    query = ParsedQuery(
+        name=name,
+        command=command,
+        doc="\n".join(doc_lines).strip("\n"),
+        sql=sql,
+        params=(),
+        location=where,
+        origins=origins,
+        embeds=tuple(e.embed for e in edits if e.embed is not None),
+    )
+    try:
+        statements = parse_sql(sql)
+    except ParseError as exc:
+        errors.append(_syntax_error(exc, query.locate(_error_index(exc, sql))))
+        return None
+    if len(statements) != 1:
+        second = (statements[1].stmt_location or 0) if len(statements) > 1 else 0
+        errors.append(
+            CodegenError(
+                query.locate(second),
+                f"query {name!r} has more than one statement",
+                "give each statement its own `-- name:` annotation",
+            )
+        )
+        return None
+    stmt = statements[0].stmt
+    assert stmt is not None, "a RawStmt always has a statement"
+    params = _params(source, body, edits, stmt, lines, errors)
+    if params is None:
+        return None
+    return ParsedQuery(
+        name=name,
+        command=command,
+        doc=query.doc,
+        sql=sql,
+        params=params,
+        location=where,
+        origins=origins,
+        embeds=query.embeds,
+    )
+
+
+def _edits(
+    source: str, toks: Sequence[Token], lines: _Lines, errors: list[CodegenError]
+) -> list[_Edit]:
+    """The parameter and ``sqlc.embed`` rewrites of one statement, in source order."""
+    edits: list[_Edit] = []
+    i = 0
+    while i < len(toks):
+        tok, nxt = toks[i], toks[i + 1] if i + 1 < len(toks) else None
+        text = _text(source, tok)
+        glued = nxt is not None and nxt.start == tok.end + 1 and _is_word(nxt)
+        if tok.name == "Op" and text == "@" and nxt is not None and glued:
+            name = _word(_text(source, nxt))
+            edits.append(_Edit(tok.start, nxt.end + 1, "", param=name))
+            i += 2
+            continue
+        if tok.name == "Op" and text.endswith("@") and text[:-1] in _GLUED_OPERATORS and glued:
+            errors.append(
+                CodegenError(
+                    lines.at(tok.start),
+                    f"{text!r} is read as one operator, not {text[:-1]!r} followed by a parameter",
+                    f"put a space before the parameter: `{text[:-1]} @...`",
+                )
+            )
+        if tok.name == "IDENT" and text.lower() == "sqlc":
+            edit, i = _sqlc_call(source, toks, i, lines, errors)
+            if edit is not None:
+                edits.append(edit)
+            continue
+        i += 1
+    return edits
+
+
+def _sqlc_call(
+    source: str, toks: Sequence[Token], i: int, lines: _Lines, errors: list[CodegenError]
+) -> tuple[_Edit | None, int]:
+    """``sqlc.arg(name)`` and friends at ``toks[i]``; returns the edit and the next index."""
+    window = [_text(source, t) for t in toks[i : i + 6]]
+    where = lines.at(toks[i].start)
+    if len(window) < 3 or window[1] != ".":
+        return None, i + 1  # a table or schema that happens to be called sqlc
+    func = window[2].lower()
+    shape_ok = (
+        len(window) == 6
+        and window[3] == "("
+        and window[5] == ")"
+        and (_is_word(toks[i + 4]) or toks[i + 4].name == "SCONST")
+    )
+    if func not in _SQLC_FUNCS or not shape_ok:
+        errors.append(
+            CodegenError(
+                where,
+                f"cannot read {''.join(window[:3])!r} as a sqlc macro",
+                "write sqlc.arg(name), sqlc.narg(name) or sqlc.embed(table) with a single name",
+            )
+        )
+        return None, i + 3
+    name = _word(window[4])
+    start, end = toks[i].start, toks[i + 5].end + 1
+    if func == "slice":
+        errors.append(
+            CodegenError(
+                where,
+                f"sqlc.slice({name}) is not supported yet",
+                f"use an array parameter instead: `= ANY(@{name}::type[])`",
+            )
+        )
+        return None, i + 6
+    if func == "embed":
+        return _Edit(start, end, f"{window[4]}.*", embed=name), i + 6
+    return _Edit(start, end, "", param=name, narg=func == "narg"), i + 6
+
+
+def _rewrite(
+    source: str, start: int, end: int, edits: Sequence[_Edit], lines: _Lines
+) -> tuple[str, tuple[tuple[int, Location], ...]]:
+    """The statement with edits applied, and where each piece of it came from.
+
+    An origin starts each run of unchanged text and each line within it, so that
+    ``ParsedQuery.locate`` can add a column offset without crossing a newline.
+    Named parameters get their numbers in order of first appearance.
+    """
+    numbers: dict[str, int] = {}
+    out: list[str] = []
+    origins: list[tuple[int, Location]] = []
+    length = 0
+
+    def copy(a: int, b: int) -> None:
+        nonlocal length
+        run_start = a
+        for pos in range(a, b):
+            if pos == run_start or source[pos - 1] == "\n":
+                origins.append((length + pos - a, lines.at(pos)))
+        out.append(source[a:b])
+        length += b - a
+
+    pos = start
+    for edit in edits:
+        copy(pos, edit.start)
+        text = edit.text
+        if edit.param is not None:
+            text = f"${numbers.setdefault(edit.param, len(numbers) + 1)}"
+        origins.append((length, lines.at(edit.start)))
+        out.append(text)
+        length += len(text)
+        pos = edit.end
+    copy(pos, end)
+    return "".join(out), tuple(origins)
+
+
+def _params(
+    source: str,
+    toks: Sequence[Token],
+    edits: Sequence[_Edit],
+    stmt: ast.Node,
+    lines: _Lines,
+    errors: list[CodegenError],
+) -> tuple[Parameter, ...] | None:
+    named = [e for e in edits if e.param is not None]
+    positional = [t for t in toks if t.name == "PARAM"]
+    if named and positional:
+        errors.append(
+            CodegenError(
+                lines.at(positional[0].start),
+                f"{_text(source, positional[0])} mixed with named parameters",
+                f"use named parameters only: replace it with @name (the first named one is "
+                f"at {lines.at(named[0].start)})",
+            )
+        )
+        return None
+    if named:
+        return _named_params(named, lines, errors)
+    return _positional_params(source, positional, stmt, lines, errors)
+
+
+def _named_params(
+    named: Sequence[_Edit], lines: _Lines, errors: list[CodegenError]
+) -> tuple[Parameter, ...] | None:
+    first: dict[str, _Edit] = {}
+    narg: set[str] = set()
+    for edit in named:
+        assert edit.param is not None
+        first.setdefault(edit.param, edit)
+        if edit.narg:  # one sqlc.narg makes the parameter nullable everywhere
+            narg.add(edit.param)
+    given = list(first)
+    idents = unique_identifiers(given, RESERVED_PARAM_NAMES)
+    by_ident: dict[str, str] = {}
+    for name in given:
+        base = python_identifier(name)
+        other = by_ident.setdefault(base, name)
+        if other != name:
+            errors.append(
+                CodegenError(
+                    lines.at(first[name].start),
+                    f"parameters {other!r} and {name!r} both become the Python name {base!r}",
+                    "spell them the same way to make them one parameter, or rename one",
+                )
+            )
+    if len(set(by_ident.values())) != len(given):
+        return None
+    return tuple(
+        Parameter(number, ident, name in narg, lines.at(first[name].start))
+        for number, (name, ident) in enumerate(zip(given, idents, strict=True), start=1)
+    )
+
+
+def _positional_params(
+    source: str,
+    positional: Sequence[Token],
+    stmt: ast.Node,
+    lines: _Lines,
+    errors: list[CodegenError],
+) -> tuple[Parameter, ...] | None:
+    first: dict[int, Token] = {}
+    for tok in positional:
+        first.setdefault(int(_text(source, tok)[1:]), tok)
+    count = max(first, default=0)
+    missing = [n for n in range(1, count + 1) if n not in first]
+    if missing:
+        errors.append(
+            CodegenError(
+                lines.at(first[count].start),
+                f"${count} is used but ${missing[0]} is not",
+                "number positional parameters from $1 without gaps",
+            )
+        )
+        return None
+    columns = positional_names(stmt)
+    idents = unique_identifiers(
+        (columns.get(n, f"param{n}") for n in range(1, count + 1)), RESERVED_PARAM_NAMES
+    )
+    return tuple(
+        Parameter(n, idents[n - 1], False, lines.at(first[n].start)) for n in range(1, count + 1)
+    )
+
+
+def positional_names(stmt: ast.Node) -> dict[int, str]:
+    """``$n`` -> the column it is compared with, inserted into or assigned to (first wins)."""
+    found: list[tuple[int, int, str]] = []  # (location, number, column)
+
+    def note(param: object, column: str | None, location: object) -> None:
+        number = param_number(param)
+        if number is not None and column is not None and isinstance(location, int):
+            found.append((location, number, column))
+
+    for node in walk(stmt):
+        match node:
+            case ast.A_Expr(lexpr=left, rexpr=right, location=loc):
+                for param, other in ((right, left), (left, right)):
+                    ref = column_ref(other)
+                    note(param, ref[-1] if ref else None, loc)
+            case ast.InsertStmt(cols=tuple(cols), selectStmt=ast.SelectStmt(valuesLists=rows)):
+                targets = [c.name if isinstance(c, ast.ResTarget) else None for c in cols]
+                for row in rows or ():
+                    for column, value in zip(targets, row, strict=False):
+                        note(value, column, getattr(value, "location", 0))
+            case ast.ResTarget(name=str(column), val=value, indirection=None):
+                # UPDATE ... SET col = $1 and ON CONFLICT DO UPDATE SET col = $1
+                # (a SELECT's ``$1 AS x`` is a ResTarget too; naming it x is just as good).
+                note(value, column, node.location)
+    names: dict[int, str] = {}
+    for _, number, column in sorted(found):
+        names.setdefault(number, column)
+    return names
+
+
+def _error_index(exc: ParseError, text: str) -> int:
+    """pglast keeps the 0-based character index in ``args[1]``; None means end of input."""
+    index = exc.args[1] if len(exc.args) > 1 else None
+    return index if isinstance(index, int) else len(text)
+
+
+def _syntax_error(exc: ParseError, where: Location) -> CodegenError:
+    return CodegenError(
+        where,
+        f"SQL syntax error: {exc.args[0]}",
+        "fix the statement; PostgreSQL's own parser rejected it",
+    )
+
+
+__all__ = ["check_unique_names", "parse_file", "positional_names"]

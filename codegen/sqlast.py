@@ -1,0 +1,61 @@
+"""Small helpers over pglast's AST, shared by parse and nullability.
+
+pglast types child lists as ``tuple[Any, ...]``; these helpers are where that
+``Any`` is narrowed, so the callers can ``match`` on concrete node classes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from pglast import ast
+
+
+def walk(node: ast.Node) -> Iterator[ast.Node]:
+    """Every node below and including ``node``, depth first, children in field order."""
+    stack: list[object] = [node]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, ast.Node):
+            yield item
+            stack.extend(reversed([getattr(item, member) for member in item]))
+        elif isinstance(item, tuple):
+            stack.extend(reversed(item))
+
+
+def strings(nodes: tuple[object, ...] | None) -> tuple[str, ...] | None:
+    """The values of a list of ``String`` nodes (a qualified name), None if anything else."""
+    result: list[str] = []
+    for node in nodes or ():
+        match node:
+            case ast.String(sval=str(value)):
+                result.append(value)
+            case _:
+                return None
+    return tuple(result)
+
+
+def column_ref(node: object) -> tuple[str, ...] | None:
+    """The dotted name of a plain column reference (no ``*``), else None."""
+    match node:
+        case ast.ColumnRef(fields=tuple(fields)):
+            return strings(fields)
+    return None
+
+
+def unwrap_casts(node: object) -> object:
+    """``$1::int::text`` -> ``$1``: a cast keeps the value (and its NULL-ness)."""
+    while True:
+        match node:
+            case ast.TypeCast(arg=inner):
+                node = inner
+            case _:
+                return node
+
+
+def param_number(node: object) -> int | None:
+    """The ``n`` of ``$n`` (possibly cast), else None."""
+    match unwrap_casts(node):
+        case ast.ParamRef(number=int(number)):
+            return number
+    return None
