@@ -54,3 +54,37 @@ def rollback_all(url: str, migrations_dir: Path) -> list[str]:
         applied = backend.to_rollback(migrations)
         backend.rollback_migrations(applied)
         return [migration.id for migration in applied]
+
+
+def ordered_ids(migrations_dir: Path) -> list[str]:
+    """The migration ids in the order yoyo applies them (dependencies first)."""
+    migrations = _yoyo.read_migrations(str(migrations_dir))
+    return [migration.id for migration in _yoyo.migrations.topological_sort(migrations)]
+
+
+def apply_next(url: str, migrations_dir: Path) -> str | None:
+    """Apply the first pending migration alone; return its id, or None when none is pending."""
+    migrations = _yoyo.read_migrations(str(migrations_dir))
+    with _backend(url) as backend, backend.lock():
+        pending = list(backend.to_apply(migrations))
+        if not pending:
+            return None
+        backend.apply_one(pending[0])
+        return str(pending[0].id)
+
+
+def rollback_last(url: str, migrations_dir: Path) -> str | None:
+    """Roll back the newest applied migration alone; return its id, or None when none is applied."""
+    migrations = _yoyo.read_migrations(str(migrations_dir))
+    with _backend(url) as backend, backend.lock():
+        applied = list(backend.to_rollback(migrations))
+        if not applied:
+            return None
+        backend.rollback_one(applied[0])
+        return str(applied[0].id)
+
+
+def dependencies(migrations_dir: Path) -> dict[str, list[str]]:
+    """Each migration's ``-- depends:`` ids as yoyo resolved them, sorted."""
+    migrations = _yoyo.read_migrations(str(migrations_dir))
+    return {m.id: sorted(str(dep.id) for dep in m.depends) for m in migrations}

@@ -1,0 +1,90 @@
+"""``python -m codegen sum`` and ``schema``: keep the migrations' derived files current.
+
+- ``sum`` rewrites ``migrations/migrations.sum``; ``sum --check`` verifies it.
+- ``schema`` rebuilds ``generated/schema.sql`` from the migrations (in a scratch database it
+  creates and drops); ``schema --check`` fails when the committed file is stale.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+from typing import Final, Protocol
+
+import psycopg
+
+from codegen import checksums, embedded, schema_dump
+
+COMMANDS: Final = ("sum", "schema")
+DEFAULT_MIGRATIONS: Final = Path("migrations")
+DEFAULT_SCHEMA: Final = Path("generated/schema.sql")
+
+
+class Subcommands(Protocol):
+    """The part of argparse's sub-parser action used here."""
+
+    def add_parser(self, name: str, *, help: str) -> argparse.ArgumentParser: ...
+
+
+def add_parsers(commands: Subcommands) -> None:
+    sums = commands.add_parser("sum", help="rewrite migrations/migrations.sum")
+    sums.add_argument("--check", action="store_true", help="only verify it; exit 1 if stale")
+    sums.add_argument("--migrations", type=Path, default=DEFAULT_MIGRATIONS)
+
+    schema = commands.add_parser("schema", help="rebuild generated/schema.sql from migrations")
+    schema.add_argument("--check", action="store_true", help="only compare; exit 1 if stale")
+    schema.add_argument(
+        "--database",
+        metavar="URL",
+        help="server to build on (a scratch database is created and dropped there); "
+        "default: the embedded server",
+    )
+    schema.add_argument("--migrations", type=Path, default=DEFAULT_MIGRATIONS)
+    schema.add_argument("--out", type=Path, default=DEFAULT_SCHEMA)
+
+
+def run(args: argparse.Namespace) -> int:
+    if args.command == "sum":
+        return _sum(args.migrations, check=args.check)
+    if args.command == "schema":
+        return _schema(args.migrations, args.out, database=args.database, check=args.check)
+    raise AssertionError(f"not a migration command: {args.command!r}")
+
+
+def _sum(migrations: Path, *, check: bool) -> int:
+    if not migrations.is_dir():
+        return _error(f"{migrations}: not a directory (run from the repository root)")
+    if not check:
+        print(f"wrote {checksums.write(migrations)}")
+        return 0
+    try:
+        checksums.verify(migrations)
+    except checksums.ChecksumError as exc:
+        return _error(str(exc))
+    print(f"{migrations / checksums.SUM_FILE}: up to date")
+    return 0
+
+
+def _schema(migrations: Path, out: Path, *, database: str | None, check: bool) -> int:
+    if not migrations.is_dir():
+        return _error(f"{migrations}: not a directory (run from the repository root)")
+    try:
+        server_url = database or embedded.ensure_running()
+        schema = schema_dump.build_schema(server_url, migrations)
+    except (embedded.EmbeddedServerError, schema_dump.SchemaDumpError, psycopg.Error) as exc:
+        return _error(str(exc))
+    if check:
+        if not out.is_file() or out.read_text() != schema:
+            return _error(f"{out}: stale\nhint: refresh it with `python -m codegen schema`")
+        print(f"{out}: up to date")
+        return 0
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(schema, newline="\n")
+    print(f"wrote {out}")
+    return 0
+
+
+def _error(message: str) -> int:
+    print(f"codegen: error: {message}", file=sys.stderr)
+    return 1
