@@ -1,0 +1,762 @@
+-- The connection log: recording events, listing, counting and purging sessions.
+--
+-- How events become rows (UpsertConnectionLog and BatchUpsertConnectionLogs share these rules,
+-- and the stored rows depend only on the SET of events seen, never on their order or repetition):
+--
+-- * Web events (type workspace_app or port_forwarding) and events without a connection_id are
+--   standalone: each is its own row, keyed by its event id. A web event's connection_id is not
+--   stored (the unique index would otherwise pair web events), nor is a disconnect time.
+-- * The other events of one session share (connection_id, workspace_id, agent_name). Their row's
+--   id is derived from that key (md5 of 'connection_id/workspace_id/agent_name' read as a uuid),
+--   so every event of a session targets the same primary key: one ON CONFLICT (id) arbiter merges
+--   sessions and makes a repeated web event a no-op; the id never changes once the row exists
+--   (links and keyset cursors stay valid); and a batch can group its events by that id.
+--   Event ids of session events are therefore not stored.
+-- * connect_time is the earliest time of any event of the row. ASSUMPTION: a session's connect
+--   events are never later than its disconnect events. Under it, this equals the earliest
+--   connect's time once a connect has been seen, and the earliest disconnect's time before.
+--   (Without it no rule can be exact: a row made by a disconnect alone stores connect_time =
+--   disconnect_time and cannot tell whether a connect at that very instant was seen.)
+-- * disconnect_time, disconnect_reason and (for sessions) code come from the earliest disconnect,
+--   exact-time ties going to the smallest (disconnect_reason, code), bytewise, NULLs last. A
+--   row that has seen no disconnect has all three NULL: it is open.
+-- * Every other column (organization_id, workspace_owner_id, workspace_id, workspace_name,
+--   agent_name, type, ip, user_agent, user_id, slug_or_port, and a web event's code) comes from
+--   one event: the one whose values sort first in that column order (type by enum order, text
+--   bytewise, NULLs last). They agree across a session's events in practice; the rule only makes
+--   disagreement deterministic. Session types sort before web types, so a web code never
+--   shadows a session's.
+
+-- name: UpsertConnectionLog :one
+-- Records one connection event and returns its row as stored after merging.
+-- Repeating an event, or recording a session's events in any order, gives the same row.
+INSERT INTO connection_logs AS cl (
+    id,
+    connect_time,
+    organization_id,
+    workspace_owner_id,
+    workspace_id,
+    workspace_name,
+    agent_name,
+    type,
+    ip,
+    code,
+    user_agent,
+    user_id,
+    slug_or_port,
+    connection_id,
+    disconnect_time,
+    disconnect_reason
+)
+VALUES (
+    CASE
+        WHEN @type::connection_type IN ('workspace_app', 'port_forwarding')
+            OR sqlc.narg(connection_id)::uuid IS NULL
+            THEN @id::uuid
+        ELSE md5(sqlc.narg(connection_id)::text || '/' || @workspace_id::text || '/' || @agent_name::text)::uuid
+    END,
+    @time::timestamptz,
+    @organization_id::uuid,
+    @workspace_owner_id::uuid,
+    @workspace_id::uuid,
+    @workspace_name::text,
+    @agent_name::text,
+    @type::connection_type,
+    sqlc.narg(ip)::inet,
+    -- A session's code is its exit code: only a disconnect carries one.
+    CASE
+        WHEN @type::connection_type IN ('workspace_app', 'port_forwarding')
+            OR @connection_status::connection_status = 'disconnected'
+            THEN sqlc.narg(code)::integer
+    END,
+    sqlc.narg(user_agent)::text,
+    sqlc.narg(user_id)::uuid,
+    sqlc.narg(slug_or_port)::text,
+    CASE
+        WHEN @type::connection_type NOT IN ('workspace_app', 'port_forwarding')
+            THEN sqlc.narg(connection_id)::uuid
+    END,
+    CASE
+        WHEN @type::connection_type NOT IN ('workspace_app', 'port_forwarding')
+            AND @connection_status::connection_status = 'disconnected'
+            THEN @time::timestamptz
+    END,
+    CASE
+        WHEN @type::connection_type NOT IN ('workspace_app', 'port_forwarding')
+            AND @connection_status::connection_status = 'disconnected'
+            THEN sqlc.narg(disconnect_reason)::text
+    END
+)
+-- Merging is a join of two candidates, the stored row and the new one (BatchUpsertConnectionLogs
+-- repeats this clause verbatim): the earliest start, the first event by the column order, and the
+-- first disconnect by (time, reason, code).
+ON CONFLICT (id) DO UPDATE SET
+    connect_time = LEAST(cl.connect_time, excluded.connect_time),
+    (
+        organization_id,
+        workspace_owner_id,
+        workspace_id,
+        workspace_name,
+        agent_name,
+        type,
+        ip,
+        user_agent,
+        user_id,
+        slug_or_port,
+        code,
+        disconnect_time,
+        disconnect_reason
+    ) = (
+        SELECT
+            first.organization_id,
+            first.workspace_owner_id,
+            first.workspace_id,
+            first.workspace_name,
+            first.agent_name,
+            first.type,
+            first.ip,
+            first.user_agent,
+            first.user_id,
+            first.slug_or_port,
+            CASE
+                WHEN first.type IN ('workspace_app', 'port_forwarding') THEN first.code
+                ELSE ended.code
+            END,
+            ended.disconnect_time,
+            ended.disconnect_reason
+        FROM (
+            SELECT *
+            FROM (
+                VALUES
+                    (excluded.organization_id, excluded.workspace_owner_id, excluded.workspace_id,
+                     excluded.workspace_name, excluded.agent_name, excluded.type, excluded.ip,
+                     excluded.user_agent, excluded.user_id, excluded.slug_or_port, excluded.code),
+                    (cl.organization_id, cl.workspace_owner_id, cl.workspace_id,
+                     cl.workspace_name, cl.agent_name, cl.type, cl.ip,
+                     cl.user_agent, cl.user_id, cl.slug_or_port, cl.code)
+            ) AS candidate (
+                organization_id, workspace_owner_id, workspace_id, workspace_name, agent_name,
+                type, ip, user_agent, user_id, slug_or_port, code
+            )
+            ORDER BY
+                type,
+                organization_id,
+                workspace_owner_id,
+                workspace_id,
+                workspace_name COLLATE "C",
+                agent_name COLLATE "C",
+                ip NULLS LAST,
+                user_agent COLLATE "C" NULLS LAST,
+                user_id NULLS LAST,
+                slug_or_port COLLATE "C" NULLS LAST,
+                -- A session's stored code is its disconnect's, which is no part of this choice.
+                CASE WHEN type IN ('workspace_app', 'port_forwarding') THEN code END NULLS LAST
+            LIMIT 1
+        ) AS first
+        LEFT JOIN LATERAL (
+            SELECT *
+            FROM (
+                VALUES
+                    (excluded.disconnect_time, excluded.disconnect_reason, excluded.code),
+                    (cl.disconnect_time, cl.disconnect_reason, cl.code)
+            ) AS candidate (disconnect_time, disconnect_reason, code)
+            WHERE candidate.disconnect_time IS NOT NULL
+            ORDER BY
+                disconnect_time,
+                disconnect_reason COLLATE "C" NULLS LAST,
+                code NULLS LAST
+            LIMIT 1
+        ) AS ended ON true
+    )
+RETURNING *;
+
+-- name: BatchUpsertConnectionLogs :many
+-- Records many connection events in one round trip: the n-th element of every array is the n-th
+-- event (all arrays must be equally long). The outcome is exactly that of recording the events
+-- one by one, in any order: events of one row are first merged here by the same rules (a single
+-- INSERT ... ON CONFLICT cannot touch a row twice), then merged into the stored row.
+-- Returns each touched row as stored, once.
+WITH event AS (
+    SELECT
+        e.*,
+        e.type IN ('workspace_app', 'port_forwarding') AS web,
+        e.type NOT IN ('workspace_app', 'port_forwarding')
+            AND e.connection_status = 'disconnected' AS ends_session
+    FROM unnest(
+        @id::uuid[],
+        @time::timestamptz[],
+        @organization_id::uuid[],
+        @workspace_owner_id::uuid[],
+        @workspace_id::uuid[],
+        @workspace_name::text[],
+        @agent_name::text[],
+        @type::connection_type[],
+        @code::integer[],
+        @ip::inet[],
+        @user_agent::text[],
+        @user_id::uuid[],
+        @slug_or_port::text[],
+        @connection_id::uuid[],
+        @disconnect_reason::text[],
+        @connection_status::connection_status[]
+    ) AS e (
+        id, time, organization_id, workspace_owner_id, workspace_id, workspace_name, agent_name,
+        type, code, ip, user_agent, user_id, slug_or_port, connection_id, disconnect_reason,
+        connection_status
+    )
+),
+-- Each event as UpsertConnectionLog would insert it.
+candidate AS (
+    SELECT
+        CASE
+            WHEN web OR connection_id IS NULL THEN id
+            ELSE md5(connection_id::text || '/' || workspace_id::text || '/' || agent_name)::uuid
+        END AS id,
+        time AS connect_time,
+        organization_id,
+        workspace_owner_id,
+        workspace_id,
+        workspace_name,
+        agent_name,
+        type,
+        ip,
+        CASE WHEN web OR ends_session THEN code END AS code,
+        user_agent,
+        user_id,
+        slug_or_port,
+        CASE WHEN NOT web THEN connection_id END AS connection_id,
+        CASE WHEN ends_session THEN time END AS disconnect_time,
+        CASE WHEN ends_session THEN disconnect_reason END AS disconnect_reason
+    FROM event
+),
+-- The same three choices as the ON CONFLICT clause below, over all of a row's candidates.
+started AS (
+    SELECT id, min(connect_time) AS connect_time
+    FROM candidate
+    GROUP BY id
+),
+first AS (
+    SELECT DISTINCT ON (id) *
+    FROM candidate
+    ORDER BY
+        id,
+        type,
+        organization_id,
+        workspace_owner_id,
+        workspace_id,
+        workspace_name COLLATE "C",
+        agent_name COLLATE "C",
+        ip NULLS LAST,
+        user_agent COLLATE "C" NULLS LAST,
+        user_id NULLS LAST,
+        slug_or_port COLLATE "C" NULLS LAST,
+        CASE WHEN type IN ('workspace_app', 'port_forwarding') THEN code END NULLS LAST
+),
+ended AS (
+    SELECT DISTINCT ON (id) id, disconnect_time, disconnect_reason, code
+    FROM candidate
+    WHERE disconnect_time IS NOT NULL
+    ORDER BY id, disconnect_time, disconnect_reason COLLATE "C" NULLS LAST, code NULLS LAST
+)
+INSERT INTO connection_logs AS cl (
+    id,
+    connect_time,
+    organization_id,
+    workspace_owner_id,
+    workspace_id,
+    workspace_name,
+    agent_name,
+    type,
+    ip,
+    code,
+    user_agent,
+    user_id,
+    slug_or_port,
+    connection_id,
+    disconnect_time,
+    disconnect_reason
+)
+SELECT
+    first.id,
+    started.connect_time,
+    first.organization_id,
+    first.workspace_owner_id,
+    first.workspace_id,
+    first.workspace_name,
+    first.agent_name,
+    first.type,
+    first.ip,
+    CASE
+        WHEN first.type IN ('workspace_app', 'port_forwarding') THEN first.code
+        ELSE ended.code
+    END,
+    first.user_agent,
+    first.user_id,
+    first.slug_or_port,
+    first.connection_id,
+    ended.disconnect_time,
+    ended.disconnect_reason
+FROM first
+JOIN started USING (id)
+LEFT JOIN ended USING (id)
+-- Concurrent batches lock their rows in the same order, so they cannot deadlock each other.
+ORDER BY first.id
+ON CONFLICT (id) DO UPDATE SET
+    connect_time = LEAST(cl.connect_time, excluded.connect_time),
+    (
+        organization_id,
+        workspace_owner_id,
+        workspace_id,
+        workspace_name,
+        agent_name,
+        type,
+        ip,
+        user_agent,
+        user_id,
+        slug_or_port,
+        code,
+        disconnect_time,
+        disconnect_reason
+    ) = (
+        SELECT
+            first.organization_id,
+            first.workspace_owner_id,
+            first.workspace_id,
+            first.workspace_name,
+            first.agent_name,
+            first.type,
+            first.ip,
+            first.user_agent,
+            first.user_id,
+            first.slug_or_port,
+            CASE
+                WHEN first.type IN ('workspace_app', 'port_forwarding') THEN first.code
+                ELSE ended.code
+            END,
+            ended.disconnect_time,
+            ended.disconnect_reason
+        FROM (
+            SELECT *
+            FROM (
+                VALUES
+                    (excluded.organization_id, excluded.workspace_owner_id, excluded.workspace_id,
+                     excluded.workspace_name, excluded.agent_name, excluded.type, excluded.ip,
+                     excluded.user_agent, excluded.user_id, excluded.slug_or_port, excluded.code),
+                    (cl.organization_id, cl.workspace_owner_id, cl.workspace_id,
+                     cl.workspace_name, cl.agent_name, cl.type, cl.ip,
+                     cl.user_agent, cl.user_id, cl.slug_or_port, cl.code)
+            ) AS candidate (
+                organization_id, workspace_owner_id, workspace_id, workspace_name, agent_name,
+                type, ip, user_agent, user_id, slug_or_port, code
+            )
+            ORDER BY
+                type,
+                organization_id,
+                workspace_owner_id,
+                workspace_id,
+                workspace_name COLLATE "C",
+                agent_name COLLATE "C",
+                ip NULLS LAST,
+                user_agent COLLATE "C" NULLS LAST,
+                user_id NULLS LAST,
+                slug_or_port COLLATE "C" NULLS LAST,
+                -- A session's stored code is its disconnect's, which is no part of this choice.
+                CASE WHEN type IN ('workspace_app', 'port_forwarding') THEN code END NULLS LAST
+            LIMIT 1
+        ) AS first
+        LEFT JOIN LATERAL (
+            SELECT *
+            FROM (
+                VALUES
+                    (excluded.disconnect_time, excluded.disconnect_reason, excluded.code),
+                    (cl.disconnect_time, cl.disconnect_reason, cl.code)
+            ) AS candidate (disconnect_time, disconnect_reason, code)
+            WHERE candidate.disconnect_time IS NOT NULL
+            ORDER BY
+                disconnect_time,
+                disconnect_reason COLLATE "C" NULLS LAST,
+                code NULLS LAST
+            LIMIT 1
+        ) AS ended ON true
+    )
+RETURNING *;
+
+-- name: GetConnectionLogsOffset :many
+-- Connection logs, newest first (connect_time, then id), a page at a time by offset.
+-- Filters (each optional, NULL for "any"): organization_id; workspace_owner (username, any case);
+-- workspace_owner_id; workspace_owner_email (any case); types (any of; an empty list matches
+-- nothing); user_id; username and user_email of the connecting user (any case); connected_after
+-- and connected_before (inclusive); workspace_id; connection_id; status ('ongoing' or 'completed').
+-- limit defaults to 100, offset to 0.
+SELECT
+    sqlc.embed(connection_logs),
+    -- The connecting user: web events only, NULL for SSH sessions.
+    users.username AS user_username,
+    users.name AS user_name,
+    users.email AS user_email,
+    workspace_owner.username AS workspace_owner_username,
+    organizations.name AS organization_name,
+    organizations.display_name AS organization_display_name,
+    organizations.icon AS organization_icon
+FROM connection_logs
+JOIN users AS workspace_owner ON workspace_owner.id = connection_logs.workspace_owner_id
+JOIN organizations ON organizations.id = connection_logs.organization_id
+LEFT JOIN users ON users.id = connection_logs.user_id
+WHERE
+    (sqlc.narg(organization_id)::uuid IS NULL
+        OR connection_logs.organization_id = sqlc.narg(organization_id))
+    AND (sqlc.narg(workspace_owner)::text IS NULL
+        OR lower(workspace_owner.username) = lower(sqlc.narg(workspace_owner)))
+    AND (sqlc.narg(workspace_owner_id)::uuid IS NULL
+        OR connection_logs.workspace_owner_id = sqlc.narg(workspace_owner_id))
+    AND (sqlc.narg(workspace_owner_email)::text IS NULL
+        OR lower(workspace_owner.email) = lower(sqlc.narg(workspace_owner_email)))
+    AND (sqlc.narg(types)::connection_type[] IS NULL
+        OR connection_logs.type = ANY(sqlc.narg(types)))
+    AND (sqlc.narg(user_id)::uuid IS NULL
+        OR connection_logs.user_id = sqlc.narg(user_id))
+    AND (sqlc.narg(username)::text IS NULL
+        OR lower(users.username) = lower(sqlc.narg(username)))
+    AND (sqlc.narg(user_email)::text IS NULL
+        OR lower(users.email) = lower(sqlc.narg(user_email)))
+    -- COALESCE rather than "IS NULL OR": a bound the connect_time index can use even in a
+    -- generic (prepared) plan.
+    AND connection_logs.connect_time >= COALESCE(sqlc.narg(connected_after)::timestamptz, '-infinity')
+    AND connection_logs.connect_time <= COALESCE(sqlc.narg(connected_before)::timestamptz, 'infinity')
+    AND (sqlc.narg(workspace_id)::uuid IS NULL
+        OR connection_logs.workspace_id = sqlc.narg(workspace_id))
+    AND (sqlc.narg(connection_id)::uuid IS NULL
+        OR connection_logs.connection_id = sqlc.narg(connection_id))
+    -- Only sessions have a status: web events match neither value (nor does any other value).
+    AND (sqlc.narg(status)::text IS NULL
+        OR (connection_logs.type NOT IN ('workspace_app', 'port_forwarding')
+            AND CASE sqlc.narg(status)
+                WHEN 'ongoing' THEN connection_logs.disconnect_time IS NULL
+                WHEN 'completed' THEN connection_logs.disconnect_time IS NOT NULL
+                ELSE false
+            END))
+ORDER BY connection_logs.connect_time DESC, connection_logs.id DESC
+LIMIT COALESCE(sqlc.narg(limit)::integer, 100)
+OFFSET COALESCE(sqlc.narg(offset)::integer, 0);
+
+-- name: GetConnectionLogsPage :many
+-- Connection logs, newest first, a page at a time by keyset: pass the previous page's last
+-- row as after_connect_time and after_id (neither for the first page).
+-- Filters (each optional, NULL for "any"): organization_id; workspace_owner (username, any case);
+-- workspace_owner_id; workspace_owner_email (any case); types (any of; an empty list matches
+-- nothing); user_id; username and user_email of the connecting user (any case); connected_after
+-- and connected_before (inclusive); workspace_id; connection_id; status ('ongoing' or 'completed').
+-- limit defaults to 100.
+SELECT
+    sqlc.embed(connection_logs),
+    -- The connecting user: web events only, NULL for SSH sessions.
+    users.username AS user_username,
+    users.name AS user_name,
+    users.email AS user_email,
+    workspace_owner.username AS workspace_owner_username,
+    organizations.name AS organization_name,
+    organizations.display_name AS organization_display_name,
+    organizations.icon AS organization_icon
+FROM connection_logs
+JOIN users AS workspace_owner ON workspace_owner.id = connection_logs.workspace_owner_id
+JOIN organizations ON organizations.id = connection_logs.organization_id
+LEFT JOIN users ON users.id = connection_logs.user_id
+WHERE
+    (sqlc.narg(organization_id)::uuid IS NULL
+        OR connection_logs.organization_id = sqlc.narg(organization_id))
+    AND (sqlc.narg(workspace_owner)::text IS NULL
+        OR lower(workspace_owner.username) = lower(sqlc.narg(workspace_owner)))
+    AND (sqlc.narg(workspace_owner_id)::uuid IS NULL
+        OR connection_logs.workspace_owner_id = sqlc.narg(workspace_owner_id))
+    AND (sqlc.narg(workspace_owner_email)::text IS NULL
+        OR lower(workspace_owner.email) = lower(sqlc.narg(workspace_owner_email)))
+    AND (sqlc.narg(types)::connection_type[] IS NULL
+        OR connection_logs.type = ANY(sqlc.narg(types)))
+    AND (sqlc.narg(user_id)::uuid IS NULL
+        OR connection_logs.user_id = sqlc.narg(user_id))
+    AND (sqlc.narg(username)::text IS NULL
+        OR lower(users.username) = lower(sqlc.narg(username)))
+    AND (sqlc.narg(user_email)::text IS NULL
+        OR lower(users.email) = lower(sqlc.narg(user_email)))
+    -- COALESCE rather than "IS NULL OR": a bound the connect_time index can use even in a
+    -- generic (prepared) plan.
+    AND connection_logs.connect_time >= COALESCE(sqlc.narg(connected_after)::timestamptz, '-infinity')
+    AND connection_logs.connect_time <= COALESCE(sqlc.narg(connected_before)::timestamptz, 'infinity')
+    AND (sqlc.narg(workspace_id)::uuid IS NULL
+        OR connection_logs.workspace_id = sqlc.narg(workspace_id))
+    AND (sqlc.narg(connection_id)::uuid IS NULL
+        OR connection_logs.connection_id = sqlc.narg(connection_id))
+    -- Only sessions have a status: web events match neither value (nor does any other value).
+    AND (sqlc.narg(status)::text IS NULL
+        OR (connection_logs.type NOT IN ('workspace_app', 'port_forwarding')
+            AND CASE sqlc.narg(status)
+                WHEN 'ongoing' THEN connection_logs.disconnect_time IS NULL
+                WHEN 'completed' THEN connection_logs.disconnect_time IS NOT NULL
+                ELSE false
+            END))
+    -- After the cursor (the previous page's last row) in the listing order. The first bound is
+    -- implied by the second but is one the connect_time index can start from, so a deep page
+    -- costs what the first does. A cursor without after_id means "strictly before the time".
+    AND connection_logs.connect_time <= COALESCE(sqlc.narg(after_connect_time)::timestamptz, 'infinity')
+    AND (sqlc.narg(after_connect_time)::timestamptz IS NULL
+        OR (connection_logs.connect_time, connection_logs.id)
+            < (sqlc.narg(after_connect_time), sqlc.narg(after_id)::uuid))
+ORDER BY connection_logs.connect_time DESC, connection_logs.id DESC
+LIMIT COALESCE(sqlc.narg(limit)::integer, 100);
+
+-- name: CountConnectionLogs :one
+-- How many connection logs match the filters. With count_cap, counting stops at
+-- count_cap + 1 rows: a result above count_cap means "more than count_cap".
+-- Filters (each optional, NULL for "any"): organization_id; workspace_owner (username, any case);
+-- workspace_owner_id; workspace_owner_email (any case); types (any of; an empty list matches
+-- nothing); user_id; username and user_email of the connecting user (any case); connected_after
+-- and connected_before (inclusive); workspace_id; connection_id; status ('ongoing' or 'completed').
+SELECT count(*) AS count
+FROM (
+    SELECT 1
+    FROM connection_logs
+    JOIN users AS workspace_owner ON workspace_owner.id = connection_logs.workspace_owner_id
+    JOIN organizations ON organizations.id = connection_logs.organization_id
+    LEFT JOIN users ON users.id = connection_logs.user_id
+    WHERE
+        (sqlc.narg(organization_id)::uuid IS NULL
+            OR connection_logs.organization_id = sqlc.narg(organization_id))
+        AND (sqlc.narg(workspace_owner)::text IS NULL
+            OR lower(workspace_owner.username) = lower(sqlc.narg(workspace_owner)))
+        AND (sqlc.narg(workspace_owner_id)::uuid IS NULL
+            OR connection_logs.workspace_owner_id = sqlc.narg(workspace_owner_id))
+        AND (sqlc.narg(workspace_owner_email)::text IS NULL
+            OR lower(workspace_owner.email) = lower(sqlc.narg(workspace_owner_email)))
+        AND (sqlc.narg(types)::connection_type[] IS NULL
+            OR connection_logs.type = ANY(sqlc.narg(types)))
+        AND (sqlc.narg(user_id)::uuid IS NULL
+            OR connection_logs.user_id = sqlc.narg(user_id))
+        AND (sqlc.narg(username)::text IS NULL
+            OR lower(users.username) = lower(sqlc.narg(username)))
+        AND (sqlc.narg(user_email)::text IS NULL
+            OR lower(users.email) = lower(sqlc.narg(user_email)))
+        -- COALESCE rather than "IS NULL OR": a bound the connect_time index can use even in a
+        -- generic (prepared) plan.
+        AND connection_logs.connect_time >= COALESCE(sqlc.narg(connected_after)::timestamptz, '-infinity')
+        AND connection_logs.connect_time <= COALESCE(sqlc.narg(connected_before)::timestamptz, 'infinity')
+        AND (sqlc.narg(workspace_id)::uuid IS NULL
+            OR connection_logs.workspace_id = sqlc.narg(workspace_id))
+        AND (sqlc.narg(connection_id)::uuid IS NULL
+            OR connection_logs.connection_id = sqlc.narg(connection_id))
+        -- Only sessions have a status: web events match neither value (nor does any other value).
+        AND (sqlc.narg(status)::text IS NULL
+            OR (connection_logs.type NOT IN ('workspace_app', 'port_forwarding')
+                AND CASE sqlc.narg(status)
+                    WHEN 'ongoing' THEN connection_logs.disconnect_time IS NULL
+                    WHEN 'completed' THEN connection_logs.disconnect_time IS NOT NULL
+                    ELSE false
+                END))
+    LIMIT sqlc.narg(count_cap)::bigint + 1  -- LIMIT NULL: no limit
+) AS matching;
+
+-- name: GetAuthorizedConnectionLogsOffset :many
+-- Connection logs, newest first (connect_time, then id), a page at a time by offset.
+-- Authorized: only rows the reader may read, site_wide or in readable_organization_ids.
+-- Filters (each optional, NULL for "any"): organization_id; workspace_owner (username, any case);
+-- workspace_owner_id; workspace_owner_email (any case); types (any of; an empty list matches
+-- nothing); user_id; username and user_email of the connecting user (any case); connected_after
+-- and connected_before (inclusive); workspace_id; connection_id; status ('ongoing' or 'completed').
+-- limit defaults to 100, offset to 0.
+SELECT
+    sqlc.embed(connection_logs),
+    -- The connecting user: web events only, NULL for SSH sessions.
+    users.username AS user_username,
+    users.name AS user_name,
+    users.email AS user_email,
+    workspace_owner.username AS workspace_owner_username,
+    organizations.name AS organization_name,
+    organizations.display_name AS organization_display_name,
+    organizations.icon AS organization_icon
+FROM connection_logs
+JOIN users AS workspace_owner ON workspace_owner.id = connection_logs.workspace_owner_id
+JOIN organizations ON organizations.id = connection_logs.organization_id
+LEFT JOIN users ON users.id = connection_logs.user_id
+WHERE
+    (sqlc.narg(organization_id)::uuid IS NULL
+        OR connection_logs.organization_id = sqlc.narg(organization_id))
+    AND (sqlc.narg(workspace_owner)::text IS NULL
+        OR lower(workspace_owner.username) = lower(sqlc.narg(workspace_owner)))
+    AND (sqlc.narg(workspace_owner_id)::uuid IS NULL
+        OR connection_logs.workspace_owner_id = sqlc.narg(workspace_owner_id))
+    AND (sqlc.narg(workspace_owner_email)::text IS NULL
+        OR lower(workspace_owner.email) = lower(sqlc.narg(workspace_owner_email)))
+    AND (sqlc.narg(types)::connection_type[] IS NULL
+        OR connection_logs.type = ANY(sqlc.narg(types)))
+    AND (sqlc.narg(user_id)::uuid IS NULL
+        OR connection_logs.user_id = sqlc.narg(user_id))
+    AND (sqlc.narg(username)::text IS NULL
+        OR lower(users.username) = lower(sqlc.narg(username)))
+    AND (sqlc.narg(user_email)::text IS NULL
+        OR lower(users.email) = lower(sqlc.narg(user_email)))
+    -- COALESCE rather than "IS NULL OR": a bound the connect_time index can use even in a
+    -- generic (prepared) plan.
+    AND connection_logs.connect_time >= COALESCE(sqlc.narg(connected_after)::timestamptz, '-infinity')
+    AND connection_logs.connect_time <= COALESCE(sqlc.narg(connected_before)::timestamptz, 'infinity')
+    AND (sqlc.narg(workspace_id)::uuid IS NULL
+        OR connection_logs.workspace_id = sqlc.narg(workspace_id))
+    AND (sqlc.narg(connection_id)::uuid IS NULL
+        OR connection_logs.connection_id = sqlc.narg(connection_id))
+    -- Only sessions have a status: web events match neither value (nor does any other value).
+    AND (sqlc.narg(status)::text IS NULL
+        OR (connection_logs.type NOT IN ('workspace_app', 'port_forwarding')
+            AND CASE sqlc.narg(status)
+                WHEN 'ongoing' THEN connection_logs.disconnect_time IS NULL
+                WHEN 'completed' THEN connection_logs.disconnect_time IS NOT NULL
+                ELSE false
+            END))
+    -- The reader: everything when site_wide, otherwise only the organizations listed.
+    AND (@site_wide::boolean OR connection_logs.organization_id = ANY(@readable_organization_ids::uuid[]))
+ORDER BY connection_logs.connect_time DESC, connection_logs.id DESC
+LIMIT COALESCE(sqlc.narg(limit)::integer, 100)
+OFFSET COALESCE(sqlc.narg(offset)::integer, 0);
+
+-- name: GetAuthorizedConnectionLogsPage :many
+-- Connection logs, newest first, a page at a time by keyset: pass the previous page's last
+-- row as after_connect_time and after_id (neither for the first page).
+-- Authorized: only rows the reader may read, site_wide or in readable_organization_ids.
+-- Filters (each optional, NULL for "any"): organization_id; workspace_owner (username, any case);
+-- workspace_owner_id; workspace_owner_email (any case); types (any of; an empty list matches
+-- nothing); user_id; username and user_email of the connecting user (any case); connected_after
+-- and connected_before (inclusive); workspace_id; connection_id; status ('ongoing' or 'completed').
+-- limit defaults to 100.
+SELECT
+    sqlc.embed(connection_logs),
+    -- The connecting user: web events only, NULL for SSH sessions.
+    users.username AS user_username,
+    users.name AS user_name,
+    users.email AS user_email,
+    workspace_owner.username AS workspace_owner_username,
+    organizations.name AS organization_name,
+    organizations.display_name AS organization_display_name,
+    organizations.icon AS organization_icon
+FROM connection_logs
+JOIN users AS workspace_owner ON workspace_owner.id = connection_logs.workspace_owner_id
+JOIN organizations ON organizations.id = connection_logs.organization_id
+LEFT JOIN users ON users.id = connection_logs.user_id
+WHERE
+    (sqlc.narg(organization_id)::uuid IS NULL
+        OR connection_logs.organization_id = sqlc.narg(organization_id))
+    AND (sqlc.narg(workspace_owner)::text IS NULL
+        OR lower(workspace_owner.username) = lower(sqlc.narg(workspace_owner)))
+    AND (sqlc.narg(workspace_owner_id)::uuid IS NULL
+        OR connection_logs.workspace_owner_id = sqlc.narg(workspace_owner_id))
+    AND (sqlc.narg(workspace_owner_email)::text IS NULL
+        OR lower(workspace_owner.email) = lower(sqlc.narg(workspace_owner_email)))
+    AND (sqlc.narg(types)::connection_type[] IS NULL
+        OR connection_logs.type = ANY(sqlc.narg(types)))
+    AND (sqlc.narg(user_id)::uuid IS NULL
+        OR connection_logs.user_id = sqlc.narg(user_id))
+    AND (sqlc.narg(username)::text IS NULL
+        OR lower(users.username) = lower(sqlc.narg(username)))
+    AND (sqlc.narg(user_email)::text IS NULL
+        OR lower(users.email) = lower(sqlc.narg(user_email)))
+    -- COALESCE rather than "IS NULL OR": a bound the connect_time index can use even in a
+    -- generic (prepared) plan.
+    AND connection_logs.connect_time >= COALESCE(sqlc.narg(connected_after)::timestamptz, '-infinity')
+    AND connection_logs.connect_time <= COALESCE(sqlc.narg(connected_before)::timestamptz, 'infinity')
+    AND (sqlc.narg(workspace_id)::uuid IS NULL
+        OR connection_logs.workspace_id = sqlc.narg(workspace_id))
+    AND (sqlc.narg(connection_id)::uuid IS NULL
+        OR connection_logs.connection_id = sqlc.narg(connection_id))
+    -- Only sessions have a status: web events match neither value (nor does any other value).
+    AND (sqlc.narg(status)::text IS NULL
+        OR (connection_logs.type NOT IN ('workspace_app', 'port_forwarding')
+            AND CASE sqlc.narg(status)
+                WHEN 'ongoing' THEN connection_logs.disconnect_time IS NULL
+                WHEN 'completed' THEN connection_logs.disconnect_time IS NOT NULL
+                ELSE false
+            END))
+    -- The reader: everything when site_wide, otherwise only the organizations listed.
+    AND (@site_wide::boolean OR connection_logs.organization_id = ANY(@readable_organization_ids::uuid[]))
+    -- After the cursor (the previous page's last row) in the listing order. The first bound is
+    -- implied by the second but is one the connect_time index can start from, so a deep page
+    -- costs what the first does. A cursor without after_id means "strictly before the time".
+    AND connection_logs.connect_time <= COALESCE(sqlc.narg(after_connect_time)::timestamptz, 'infinity')
+    AND (sqlc.narg(after_connect_time)::timestamptz IS NULL
+        OR (connection_logs.connect_time, connection_logs.id)
+            < (sqlc.narg(after_connect_time), sqlc.narg(after_id)::uuid))
+ORDER BY connection_logs.connect_time DESC, connection_logs.id DESC
+LIMIT COALESCE(sqlc.narg(limit)::integer, 100);
+
+-- name: CountAuthorizedConnectionLogs :one
+-- How many connection logs match the filters. With count_cap, counting stops at
+-- count_cap + 1 rows: a result above count_cap means "more than count_cap".
+-- Authorized: only rows the reader may read, site_wide or in readable_organization_ids.
+-- Filters (each optional, NULL for "any"): organization_id; workspace_owner (username, any case);
+-- workspace_owner_id; workspace_owner_email (any case); types (any of; an empty list matches
+-- nothing); user_id; username and user_email of the connecting user (any case); connected_after
+-- and connected_before (inclusive); workspace_id; connection_id; status ('ongoing' or 'completed').
+SELECT count(*) AS count
+FROM (
+    SELECT 1
+    FROM connection_logs
+    JOIN users AS workspace_owner ON workspace_owner.id = connection_logs.workspace_owner_id
+    JOIN organizations ON organizations.id = connection_logs.organization_id
+    LEFT JOIN users ON users.id = connection_logs.user_id
+    WHERE
+        (sqlc.narg(organization_id)::uuid IS NULL
+            OR connection_logs.organization_id = sqlc.narg(organization_id))
+        AND (sqlc.narg(workspace_owner)::text IS NULL
+            OR lower(workspace_owner.username) = lower(sqlc.narg(workspace_owner)))
+        AND (sqlc.narg(workspace_owner_id)::uuid IS NULL
+            OR connection_logs.workspace_owner_id = sqlc.narg(workspace_owner_id))
+        AND (sqlc.narg(workspace_owner_email)::text IS NULL
+            OR lower(workspace_owner.email) = lower(sqlc.narg(workspace_owner_email)))
+        AND (sqlc.narg(types)::connection_type[] IS NULL
+            OR connection_logs.type = ANY(sqlc.narg(types)))
+        AND (sqlc.narg(user_id)::uuid IS NULL
+            OR connection_logs.user_id = sqlc.narg(user_id))
+        AND (sqlc.narg(username)::text IS NULL
+            OR lower(users.username) = lower(sqlc.narg(username)))
+        AND (sqlc.narg(user_email)::text IS NULL
+            OR lower(users.email) = lower(sqlc.narg(user_email)))
+        -- COALESCE rather than "IS NULL OR": a bound the connect_time index can use even in a
+        -- generic (prepared) plan.
+        AND connection_logs.connect_time >= COALESCE(sqlc.narg(connected_after)::timestamptz, '-infinity')
+        AND connection_logs.connect_time <= COALESCE(sqlc.narg(connected_before)::timestamptz, 'infinity')
+        AND (sqlc.narg(workspace_id)::uuid IS NULL
+            OR connection_logs.workspace_id = sqlc.narg(workspace_id))
+        AND (sqlc.narg(connection_id)::uuid IS NULL
+            OR connection_logs.connection_id = sqlc.narg(connection_id))
+        -- Only sessions have a status: web events match neither value (nor does any other value).
+        AND (sqlc.narg(status)::text IS NULL
+            OR (connection_logs.type NOT IN ('workspace_app', 'port_forwarding')
+                AND CASE sqlc.narg(status)
+                    WHEN 'ongoing' THEN connection_logs.disconnect_time IS NULL
+                    WHEN 'completed' THEN connection_logs.disconnect_time IS NOT NULL
+                    ELSE false
+                END))
+        -- The reader: everything when site_wide, otherwise only the organizations listed.
+        AND (@site_wide::boolean OR connection_logs.organization_id = ANY(@readable_organization_ids::uuid[]))
+    LIMIT sqlc.narg(count_cap)::bigint + 1  -- LIMIT NULL: no limit
+) AS matching;
+
+-- name: DeleteOldConnectionLogs :execrows
+-- Deletes at most limit_count connection logs that started before before_time, oldest first.
+-- Retention calls it until it returns 0 (connlog.purge).
+DELETE FROM connection_logs
+-- An array, not IN (subquery): the planner then fetches the victims by primary key.
+WHERE id = ANY(ARRAY(
+    SELECT id
+    FROM connection_logs
+    WHERE connect_time < @before_time::timestamptz
+    ORDER BY connect_time
+    LIMIT @limit_count::integer
+));
+
+-- Retention runs under this session-level advisory lock, so two purges never overlap: the
+-- second caller gets false and returns at once. The key is arbitrary but fixed: the bytes
+-- of 'connlog' read as a bigint.
+
+-- name: TryLockPurge :one
+-- Takes the purge lock for this session if no one holds it; true when taken.
+SELECT pg_try_advisory_lock(x'636f6e6e6c6f67'::bigint) AS "acquired!";
+
+-- name: UnlockPurge :one
+-- Releases the purge lock taken by TryLockPurge; true when this session held it.
+SELECT pg_advisory_unlock(x'636f6e6e6c6f67'::bigint) AS "released!";
