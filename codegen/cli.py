@@ -9,7 +9,7 @@ from collections.abc import Sequence
 import psycopg
 from psycopg import sql
 
-from codegen import embedded, migration_commands
+from codegen import embedded, generate, migration_commands
 
 APPLICATION_DATABASE = "connlog"
 
@@ -21,12 +21,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     db = commands.add_parser("db", help="the embedded PostgreSQL for development")
     db.add_argument("action", choices=["start", "stop", "url"])
     migration_commands.add_parsers(commands)
+    generate.add_parsers(commands)
 
     args = parser.parse_args(argv)
     if args.command == "db":
         return _db(args.action)
     if args.command in migration_commands.COMMANDS:
         return migration_commands.run(args)
+    if args.command in generate.COMMANDS:
+        return generate.run(args)
     raise AssertionError(f"unhandled command {args.command!r}")
 
 

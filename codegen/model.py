@@ -154,6 +154,7 @@ class AnalyzedParam:
     name: str
     type: PgType
     nullable: bool
+    narg: bool = False  # written sqlc.narg(...): may be left out, defaulting to NULL
 
 
 @dataclass(frozen=True, slots=True)
@@ -179,3 +180,21 @@ class AnalyzedQuery:
     source: str  # the query file's path
     location: Location
     whole_table: str | None  # the columns are exactly this table's, in order
+
+
+@dataclass(frozen=True, slots=True)
+class AnalyzedTable:
+    """A table of the migrated schema: what ``models.py`` declares a dataclass for."""
+
+    schema: str
+    name: str
+    columns: tuple[AnalyzedColumn, ...]  # in attnum order, dropped columns left out
+
+
+@dataclass(frozen=True, slots=True)
+class Analysis:
+    """Everything ``analyze`` learnt from the server: the input of ``plan``."""
+
+    queries: tuple[AnalyzedQuery, ...]  # in file order, then query order
+    tables: tuple[AnalyzedTable, ...]  # sorted by schema and name
+    enums: tuple[PgType, ...]  # every user enum, sorted by schema and name

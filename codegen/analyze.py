@@ -1,0 +1,335 @@
+"""Stage 3: ask PostgreSQL what each query takes and returns.
+
+Every run works in a scratch database created from the migrations and dropped
+afterwards (``scratch_database``), so an application's data is never touched.
+``analyze`` prepares each statement there with libpq's unnamed prepared
+statement and describes it: the server's own parser and planner give the exact
+type of every parameter and result column, and ``ftable``/``ftablecol`` the
+table column a result comes from. Nullability comes from
+``nullability.infer`` over a ``Catalog`` read from ``pg_attribute``: the server
+knows types but not whether an expression can be NULL.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Final
+
+import psycopg
+from psycopg import sql
+from psycopg.pq import DiagnosticField, ExecStatus
+
+from codegen import migrate, nullability, scratch
+from codegen.model import (
+    Analysis,
+    AnalyzedColumn,
+    AnalyzedParam,
+    AnalyzedQuery,
+    AnalyzedTable,
+    CatalogColumn,
+    CodegenError,
+    CodegenErrors,
+    Location,
+    ParsedQuery,
+    PgType,
+)
+
+# yoyo's bookkeeping tables live in the migrated schema but are not the application's.
+_YOYO_TABLES: Final = ("_yoyo_log", "_yoyo_migration", "_yoyo_version", "yoyo_lock")
+_MODEL_SCHEMA: Final = "public"
+_UNTYPED_PARAMETER: Final = re.compile(r"\$(\d+)")
+
+
+@contextmanager
+def scratch_database(server_url: str, migrations_dir: Path) -> Iterator[str]:
+    """A new database on ``server_url``'s server, migrated; dropped afterwards, always."""
+    with scratch.scratch_database(server_url, prefix="codegen_scratch") as url:
+        if migrations_dir.is_dir():
+            migrate.apply_all(url, migrations_dir)
+        yield url
+
+
+def analyze(queries: Sequence[ParsedQuery], url: str) -> Analysis:
+    """Describe every query on the migrated database at ``url``; all errors at once."""
+    errors: list[CodegenError] = []
+    analyzed: list[AnalyzedQuery] = []
+    with psycopg.connect(url, autocommit=True) as conn:
+        server = _Server(conn)
+        for query in queries:
+            try:
+                analyzed.append(server.describe(query))
+            except CodegenError as exc:
+                errors.append(exc)
+        if errors:
+            raise CodegenErrors(errors)
+        return Analysis(tuple(analyzed), server.tables(), server.enums())
+
+
+@dataclass(frozen=True, slots=True)
+class _Relation:
+    schema: str
+    name: str
+    kind: str  # pg_class.relkind
+
+
+@dataclass(frozen=True, slots=True)
+class _Attribute:
+    number: int
+    name: str
+    type_oid: int
+    not_null: bool
+
+
+class _Server:
+    """One connection to the scratch database, with per-run caches of its catalog.
+
+    Also the ``Catalog`` that nullability inference reads.
+    """
+
+    def __init__(self, conn: psycopg.Connection[tuple[object, ...]]) -> None:
+        self._conn = conn
+        self._types: dict[int, PgType] = {}
+        self._relations: dict[int, _Relation | None] = {}
+        self._attributes: dict[int, tuple[_Attribute, ...]] = {}
+
+    # --- Catalog --------------------------------------------------------------
+
+    def columns(self, schema: str | None, table: str) -> tuple[CatalogColumn, ...] | None:
+        name = sql.Identifier(schema, table) if schema else sql.Identifier(table)
+        row = self._conn.execute(
+            "SELECT to_regclass(%s)::oid", [name.as_string(self._conn)]
+        ).fetchone()
+        if row is None or row[0] is None:
+            return None
+        oid = row[0]
+        assert isinstance(oid, int), oid
+        return tuple(CatalogColumn(a.name, a.not_null) for a in self._attributes_of(oid))
+
+    # --- describing -----------------------------------------------------------
+
+    def describe(self, query: ParsedQuery) -> AnalyzedQuery:
+        pgconn = self._conn.pgconn
+        prepared = pgconn.prepare(b"", query.sql.encode())
+        if prepared.status != ExecStatus.COMMAND_OK:
+            raise self._server_error(query, prepared)
+        described = pgconn.describe_prepared(b"")
+        if described.status != ExecStatus.COMMAND_OK:
+            raise self._server_error(query, described)
+
+        facts = nullability.infer(query.sql, self)
+        params: list[AnalyzedParam] = []
+        for param in query.params:
+            oid = described.param_type(param.number - 1)
+            params.append(
+                AnalyzedParam(
+                    number=param.number,
+                    name=param.name,
+                    type=self.pg_type(oid),
+                    nullable=param.narg or param.number in facts.param_nullable,
+                    narg=param.narg,
+                )
+            )
+        assert described.nparams == len(query.params), (query.name, described.nparams)
+
+        columns: list[AnalyzedColumn] = []
+        sources: list[tuple[int, int]] = []
+        for index in range(described.nfields):
+            raw_name = (described.fname(index) or b"").decode()
+            name = _column_name(facts.column_names, index, raw_name)
+            table_oid, table_column = described.ftable(index), described.ftablecol(index)
+            sources.append((table_oid, table_column))
+            relation = self._relation(table_oid) if table_oid else None
+            attribute = self._attribute(table_oid, table_column) if relation else None
+            columns.append(
+                AnalyzedColumn(
+                    name=name,
+                    type=self.pg_type(described.ftype(index)),
+                    nullable=_column_nullable(facts.column_nullable, index),
+                    table=relation.name if relation else None,
+                    table_column=attribute.name if attribute else None,
+                )
+            )
+        return AnalyzedQuery(
+            name=query.name,
+            command=query.command,
+            doc=query.doc,
+            sql=query.sql,
+            params=tuple(params),
+            columns=tuple(columns),
+            row_is_certain=facts.row_is_certain,
+            source=query.location.path,
+            location=query.location,
+            whole_table=self._whole_table(columns, sources),
+        )
+
+    def _server_error(self, query: ParsedQuery, result: psycopg.pq.abc.PGresult) -> CodegenError:
+        def field(code: DiagnosticField) -> str | None:
+            value = result.error_field(code)
+            return value.decode(errors="replace") if value is not None else None
+
+        message = field(DiagnosticField.MESSAGE_PRIMARY) or result.error_message.decode()
+        position = field(DiagnosticField.STATEMENT_POSITION)
+        location: Location = query.location
+        if position is not None:
+            # PostgreSQL counts characters of the statement from 1.
+            location = query.locate(int(position) - 1)
+        elif field(DiagnosticField.SQLSTATE) == "42P18":
+            # "could not determine data type of parameter $n" carries no position:
+            # point at the parameter instead.
+            match = _UNTYPED_PARAMETER.search(message)
+            number = int(match.group(1)) if match else 0
+            for param in query.params:
+                if param.number == number:
+                    location = param.location
+                    message = f"{message} ({param.name!r})"
+            return CodegenError(
+                location,
+                f"in query {query.name}: {message}",
+                "add a cast where it is used, e.g. @name::text or sqlc.arg(name)::int8",
+            )
+        return CodegenError(
+            location, f"in query {query.name}: {message}", field(DiagnosticField.MESSAGE_HINT)
+        )
+
+    def _whole_table(
+        self, columns: Sequence[AnalyzedColumn], sources: Sequence[tuple[int, int]]
+    ) -> str | None:
+        """The table whose every column, in order and with its own nullability, is the result."""
+        if not sources or len({oid for oid, _ in sources}) != 1:
+            return None
+        oid = sources[0][0]
+        relation = self._relation(oid) if oid else None
+        if relation is None or relation.kind not in ("r", "p") or relation.schema != _MODEL_SCHEMA:
+            return None
+        attributes = self._attributes_of(oid)
+        if [number for _, number in sources] != [a.number for a in attributes]:
+            return None
+        for column, attribute in zip(columns, attributes, strict=True):
+            # Renamed, or made nullable by an outer join or a `?` alias: not the model.
+            if column.name != attribute.name or column.nullable != (not attribute.not_null):
+                return None
+        return relation.name
+
+    # --- the catalog ----------------------------------------------------------
+
+    def pg_type(self, oid: int) -> PgType:
+        """The type ``oid``, with its array element, domain base and enum labels resolved."""
+        if oid in self._types:
+            return self._types[oid]
+        row = self._conn.execute(
+            """
+            SELECT t.typname, n.nspname, t.typcategory, t.typtype, t.typelem, t.typbasetype,
+                   ARRAY(SELECT e.enumlabel FROM pg_enum e
+                         WHERE e.enumtypid = t.oid ORDER BY e.enumsortorder)
+            FROM pg_type t JOIN pg_namespace n ON n.oid = t.typnamespace
+            WHERE t.oid = %s
+            """,
+            [oid],
+        ).fetchone()
+        assert row is not None, f"the server described a type it does not know: {oid}"
+        name, schema, category, kind, element, base, labels = row
+        assert isinstance(name, str) and isinstance(schema, str)
+        assert isinstance(category, str) and isinstance(kind, str)
+        assert isinstance(element, int) and isinstance(base, int) and isinstance(labels, list)
+        resolved = PgType(
+            oid=oid,
+            name=name,
+            schema=schema,
+            category=category,
+            element=self.pg_type(element) if category == "A" and element else None,
+            base=self.pg_type(base) if kind == "d" else None,
+            enum_labels=tuple(str(label) for label in labels),
+        )
+        self._types[oid] = resolved
+        return resolved
+
+    def _relation(self, oid: int) -> _Relation | None:
+        if oid not in self._relations:
+            row = self._conn.execute(
+                """
+                SELECT n.nspname, c.relname, c.relkind::text
+                FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+                WHERE c.oid = %s
+                """,
+                [oid],
+            ).fetchone()
+            self._relations[oid] = _Relation(str(row[0]), str(row[1]), str(row[2])) if row else None
+        return self._relations[oid]
+
+    def _attributes_of(self, oid: int) -> tuple[_Attribute, ...]:
+        if oid not in self._attributes:
+            rows = self._conn.execute(
+                """
+                SELECT attnum, attname, atttypid::int8, attnotnull FROM pg_attribute
+                WHERE attrelid = %s AND attnum > 0 AND NOT attisdropped
+                ORDER BY attnum
+                """,
+                [oid],
+            ).fetchall()
+            self._attributes[oid] = tuple(
+                _Attribute(_int(number), str(name), _int(type_oid), not_null is True)
+                for number, name, type_oid, not_null in rows
+            )
+        return self._attributes[oid]
+
+    def _attribute(self, oid: int, number: int) -> _Attribute | None:
+        return next((a for a in self._attributes_of(oid) if a.number == number), None)
+
+    def tables(self) -> tuple[AnalyzedTable, ...]:
+        rows = self._conn.execute(
+            """
+            SELECT c.oid::int8, n.nspname, c.relname
+            FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+            WHERE c.relkind IN ('r', 'p') AND NOT c.relispartition
+              AND n.nspname = %s AND NOT (c.relname = ANY(%s))
+            ORDER BY n.nspname, c.relname
+            """,
+            [_MODEL_SCHEMA, list(_YOYO_TABLES)],
+        ).fetchall()
+        tables: list[AnalyzedTable] = []
+        for oid, schema, name in rows:
+            columns = tuple(
+                AnalyzedColumn(
+                    name=a.name,
+                    type=self.pg_type(a.type_oid),
+                    nullable=not a.not_null,
+                    table=str(name),
+                    table_column=a.name,
+                )
+                for a in self._attributes_of(_int(oid))
+            )
+            tables.append(AnalyzedTable(str(schema), str(name), columns))
+        return tuple(tables)
+
+    def enums(self) -> tuple[PgType, ...]:
+        rows = self._conn.execute(
+            """
+            SELECT t.oid::int8 FROM pg_type t JOIN pg_namespace n ON n.oid = t.typnamespace
+            WHERE t.typtype = 'e'
+              AND n.nspname NOT IN ('pg_catalog', 'information_schema')
+              AND n.nspname NOT LIKE 'pg\\_%%'
+            ORDER BY n.nspname, t.typname
+            """
+        ).fetchall()
+        return tuple(self.pg_type(_int(oid)) for (oid,) in rows)
+
+
+def _column_name(names: Sequence[str], index: int, raw: str) -> str:
+    if index < len(names) and names[index]:
+        return names[index]
+    # A `!`/`?` nullability override is not part of the name.
+    return raw.removesuffix("!").removesuffix("?")
+
+
+def _column_nullable(nullable: Sequence[bool], index: int) -> bool:
+    # Never claim NOT NULL without proof: a column inference could not see is nullable.
+    return nullable[index] if index < len(nullable) else True
+
+
+def _int(value: object) -> int:
+    assert isinstance(value, int), value
+    return value

@@ -1,0 +1,484 @@
+"""Stage 4: every Python decision about the generated modules.
+
+Names, annotations, imports, return shapes and the expressions that build rows
+and wrap parameters are all chosen here, so the templates only lay out text.
+
+Naming rules (documented in the README):
+
+- a query ``GetConnectionLog`` becomes the function ``get_connection_log``, its
+  SQL the constant ``GET_CONNECTION_LOG`` and its row ``GetConnectionLogRow``;
+- a PostgreSQL enum ``user_status`` becomes ``class UserStatus(StrEnum)`` whose
+  members are the labels in UPPER_SNAKE case (``'active'`` -> ``ACTIVE``);
+- a table becomes the CamelCase of its name made singular: ``-ies`` -> ``-y``
+  (``policies`` -> ``Policy``); ``-sses``, ``-xes``, ``-ches``, ``-shes`` and
+  ``-tuses`` lose ``-es`` (``addresses`` -> ``Address``, ``statuses`` ->
+  ``Status``); otherwise a final ``s`` not after another ``s`` goes
+  (``connection_logs`` -> ``ConnectionLog``, ``users`` -> ``User``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Final
+
+from codegen.model import (
+    Analysis,
+    AnalyzedColumn,
+    AnalyzedQuery,
+    CodegenError,
+    CodegenErrors,
+    Command,
+    Location,
+)
+from codegen.names import snake_case, unique_identifiers
+from codegen.types import Import, PyType, class_name, python_type
+
+MODELS_MODULE: Final = "models"
+# Locals of every generated function: parameters are renamed around them.
+_RESERVED: Final = ("conn", "cur", "row")
+
+
+class Shape(StrEnum):
+    """What a generated function returns, and so how its body fetches."""
+
+    ROW = "row"  # exactly one row: the row, or an error if the server sent none
+    OPTIONAL_ROW = "optional_row"  # the row or None
+    ROWS = "rows"  # a list of rows
+    NOTHING = "nothing"  # None
+    ROWCOUNT = "rowcount"  # the number of rows affected
+
+
+@dataclass(frozen=True, slots=True)
+class Field:
+    name: str
+    annotation: str
+
+
+@dataclass(frozen=True, slots=True)
+class RowClass:
+    name: str
+    doc: str
+    fields: tuple[Field, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Argument:
+    """One keyword-only parameter of a generated function."""
+
+    name: str
+    annotation: str  # with ``= None`` when it may be left out
+    value: str  # the expression passed to psycopg for it
+
+
+@dataclass(frozen=True, slots=True)
+class Function:
+    name: str
+    constant: str
+    sql_literal: str  # a Python string literal of the SQL
+    doc: str  # docstring body, already escaped
+    arguments: tuple[Argument, ...]
+    values: str  # the parameters tuple expression, "" when there are none
+    returns: str  # the return annotation
+    shape: Shape
+    row: str  # the expression building a row from the tuple ``row``
+    query_name: str
+    row_class: RowClass | None  # declared in this module, when not a model
+
+
+@dataclass(frozen=True, slots=True)
+class QueryModule:
+    filename: str  # e.g. "users.py"
+    source: str  # the query file, as shown in the header
+    imports: tuple[str, ...]  # import lines, sorted as ruff's isort does
+    functions: tuple[Function, ...]
+    row_classes: tuple[RowClass, ...]
+    enum_array_helper: bool  # the module loads an enum array from its text form
+
+
+@dataclass(frozen=True, slots=True)
+class EnumMember:
+    name: str
+    value: str  # a Python string literal
+
+
+@dataclass(frozen=True, slots=True)
+class EnumClass:
+    name: str
+    doc: str
+    members: tuple[EnumMember, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class ModelsModule:
+    filename: str
+    source: str  # the migrations directory, as shown in the header
+    imports: tuple[str, ...]
+    enums: tuple[EnumClass, ...]
+    tables: tuple[RowClass, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Plan:
+    models: ModelsModule
+    modules: tuple[QueryModule, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class _Model:
+    """A table's dataclass as query modules see it."""
+
+    row_class: RowClass
+    types: tuple[PyType, ...]
+
+
+def plan(
+    analysis: Analysis,
+    *,
+    migrations_source: str,
+    sources: Sequence[str] = (),
+    overrides: Mapping[str, str] | None = None,
+) -> Plan:
+    """Decide the generated modules for ``analysis``; every error of the run at once.
+
+    ``sources`` lists every query file, so a file without queries still gets its module.
+    """
+    overrides = overrides or {}
+    errors: list[CodegenError] = []
+    models, model_types = _models(analysis, migrations_source, overrides, errors)
+    by_source: dict[str, list[AnalyzedQuery]] = {source: [] for source in sources}
+    for query in analysis.queries:
+        by_source.setdefault(query.source, []).append(query)
+    modules: list[QueryModule] = []
+    for source in sorted(by_source):
+        try:
+            modules.append(_query_module(source, by_source[source], model_types, overrides))
+        except CodegenErrors as exc:
+            errors.extend(exc.errors)
+    if errors:
+        raise CodegenErrors(errors)
+    return Plan(models, tuple(modules))
+
+
+# --- models.py ----------------------------------------------------------------
+
+
+def singular(table: str) -> str:
+    """The documented singular of a table name (see the module docstring)."""
+    for plural in ("ies", "sses", "xes", "ches", "shes", "tuses"):
+        if table.endswith(plural) and len(table) > len(plural):
+            return table[:-3] + "y" if plural == "ies" else table[:-2]
+    if table.endswith("s") and not table.endswith("ss") and len(table) > 1:
+        return table[:-1]
+    return table
+
+
+def _models(
+    analysis: Analysis,
+    migrations_source: str,
+    overrides: Mapping[str, str],
+    errors: list[CodegenError],
+) -> tuple[ModelsModule, dict[str, _Model]]:
+    imports: set[Import] = {("dataclasses", "dataclass"), ("enum", "StrEnum")}
+    # JsonValue is always declared: query modules import it for json parameters too.
+    imports |= {("typing", "TypeAlias")}
+    names: dict[str, str] = {}  # class name -> what it was made from, for collisions
+    where = Location(migrations_source, 1, 1)
+
+    def claim(name: str, what: str) -> None:
+        if name in names:
+            errors.append(
+                CodegenError(
+                    where,
+                    f"{what} and {names[name]} both become class {name!r} in models.py",
+                    "rename one of them in a migration",
+                )
+            )
+        names[name] = what
+
+    enums: list[EnumClass] = []
+    for enum in analysis.enums:
+        name = class_name(enum.name)
+        claim(name, f"enum {enum.name!r}")
+        members = unique_identifiers(enum.enum_labels)
+        enums.append(
+            EnumClass(
+                name,
+                f"PostgreSQL enum {enum.schema}.{enum.name}.",
+                tuple(
+                    EnumMember(member.upper(), _string(label))
+                    for member, label in zip(members, enum.enum_labels, strict=True)
+                ),
+            )
+        )
+    claim("JsonValue", "the JSON value type")
+
+    tables: list[RowClass] = []
+    model_types: dict[str, _Model] = {}
+    for table in analysis.tables:
+        name = class_name(singular(table.name))
+        claim(name, f"table {table.name!r}")
+        try:
+            fields, types = _fields(table.columns, where, overrides, models_module="")
+        except CodegenError as exc:
+            errors.append(exc)
+            continue
+        for pytype in types:
+            # The enums and JsonValue it names are declared in models.py itself.
+            imports |= {(m, n) for m, n in pytype.imports if m not in ("", f".{MODELS_MODULE}")}
+        row_class = RowClass(name, f"A row of table {table.schema}.{table.name}.", fields)
+        tables.append(row_class)
+        model_types[table.name] = _Model(row_class, types)
+    return (
+        ModelsModule(
+            f"{MODELS_MODULE}.py",
+            migrations_source,
+            _import_lines(imports),
+            tuple(enums),
+            tuple(tables),
+        ),
+        model_types,
+    )
+
+
+def _fields(
+    columns: Sequence[AnalyzedColumn],
+    where: Location,
+    overrides: Mapping[str, str],
+    models_module: str,
+) -> tuple[tuple[Field, ...], tuple[PyType, ...]]:
+    names = unique_identifiers((column.name for column in columns), reserved=("self",))
+    types = tuple(
+        python_type(column.type, where=where, overrides=overrides, models_module=models_module)
+        for column in columns
+    )
+    fields = tuple(
+        Field(name, _optional(pytype.annotation, column.nullable))
+        for name, pytype, column in zip(names, types, columns, strict=True)
+    )
+    return fields, types
+
+
+# --- query modules --------------------------------------------------------------
+
+
+def _query_module(
+    source: str,
+    queries: Sequence[AnalyzedQuery],
+    models: Mapping[str, _Model],
+    overrides: Mapping[str, str],
+) -> QueryModule:
+    stem = source.rsplit("/", 1)[-1].removesuffix(".sql")
+    if not stem.isidentifier() or stem == MODELS_MODULE:
+        raise CodegenErrors(
+            [
+                CodegenError(
+                    Location(source, 1, 1),
+                    f"query file {source!r} cannot become the module {stem + '.py'!r}",
+                    "name it as a Python module, e.g. connection_logs.sql, and not models.sql",
+                )
+            ]
+        )
+    imports: set[Import] = {("typing", "Final"), ("psycopg", "")}
+    functions: list[Function] = []
+    row_classes: list[RowClass] = []
+    errors: list[CodegenError] = []
+    enum_arrays = False
+    for query in queries:
+        try:
+            function, needs, uses_enum_array = _function(query, models, overrides)
+        except CodegenError as exc:
+            errors.append(exc)
+            continue
+        imports |= needs
+        enum_arrays |= uses_enum_array
+        functions.append(function)
+        if function.row_class is not None:
+            row_classes.append(function.row_class)
+    if row_classes:
+        imports.add(("dataclasses", "dataclass"))
+    if any(f.shape is not Shape.NOTHING and f.shape is not Shape.ROWCOUNT for f in functions):
+        imports.add(("psycopg.rows", "tuple_row"))
+    if enum_arrays:
+        imports |= {
+            ("enum", "StrEnum"),
+            ("typing", "TypeVar"),
+            ("psycopg.adapt", "Transformer"),
+            ("psycopg.pq", "Format"),
+        }
+    if errors:
+        raise CodegenErrors(errors)
+    return QueryModule(
+        f"{stem}.py",
+        source,
+        _import_lines(imports),
+        tuple(functions),
+        tuple(row_classes),
+        enum_arrays,
+    )
+
+
+def _function(
+    query: AnalyzedQuery, models: Mapping[str, _Model], overrides: Mapping[str, str]
+) -> tuple[Function, set[Import], bool]:
+    imports: set[Import] = set()
+    name = snake_case(query.name)
+    arguments: list[Argument] = []
+    values: list[str] = []
+    param_names = unique_identifiers((p.name for p in query.params), reserved=_RESERVED)
+    for param, ident in zip(query.params, param_names, strict=True):
+        pytype = python_type(param.type, where=query.location, overrides=overrides)
+        imports |= pytype.imports | pytype.dump_imports
+        annotation = _optional(pytype.annotation, param.nullable)
+        # Only a parameter written sqlc.narg() is optional; one that is merely nullable
+        # (inserted into a nullable column) must still be given, possibly as None.
+        default = " = None" if param.narg else ""
+        arguments.append(Argument(ident, annotation + default, ""))
+        values.append(_convert(pytype.dump, ident, param.nullable))
+    arguments = [
+        Argument(a.name, a.annotation, value) for a, value in zip(arguments, values, strict=True)
+    ]
+    if query.command in (Command.ONE, Command.MANY) and not query.columns:
+        raise CodegenError(
+            query.location,
+            f"query {query.name} is :{query.command} but returns no columns",
+            "use :exec, or :execrows for the number of rows affected",
+        )
+
+    row_class: RowClass | None = None
+    row_expr = ""
+    row_type = "None"
+    enum_array = False
+    if query.command in (Command.ONE, Command.MANY):
+        model = models.get(query.whole_table) if query.whole_table else None
+        if model is not None:
+            row_type = model.row_class.name
+            imports.add((f".{MODELS_MODULE}", row_type))
+            types = model.types
+            nullables = tuple(column.nullable for column in query.columns)
+        else:
+            row_type = class_name(query.name) + "Row"
+            fields, types = _fields(query.columns, query.location, overrides, ".models")
+            row_class = RowClass(row_type, f"A row of {query.name}.", fields)
+            nullables = tuple(column.nullable for column in query.columns)
+        for pytype in types:
+            imports |= pytype.imports
+        loads = [
+            _load(pytype, f"row[{index}]", nullable)
+            for index, (pytype, nullable) in enumerate(zip(types, nullables, strict=True))
+        ]
+        enum_array = any(pytype.enum_array for pytype in types)
+        row_expr = f"{row_type}({', '.join(loads)})"
+
+    if query.command is Command.ONE:
+        shape = Shape.ROW if query.row_is_certain else Shape.OPTIONAL_ROW
+        returns = row_type if query.row_is_certain else f"{row_type} | None"
+    elif query.command is Command.MANY:
+        shape, returns = Shape.ROWS, f"list[{row_type}]"
+    elif query.command is Command.EXECROWS:
+        shape, returns = Shape.ROWCOUNT, "int"
+    else:
+        shape, returns = Shape.NOTHING, "None"
+
+    function = Function(
+        name=name,
+        constant=name.upper(),
+        sql_literal=_sql_literal(query.sql),
+        doc=_docstring(query),
+        arguments=tuple(arguments),
+        # Only a one-element tuple needs its comma; more would make ruff explode the call.
+        values=f"({values[0]},)"
+        if len(values) == 1
+        else f"({', '.join(values)})"
+        if values
+        else "",
+        returns=returns,
+        shape=shape,
+        row=row_expr,
+        query_name=query.name,
+        row_class=row_class,
+    )
+    return function, imports, enum_array
+
+
+def _optional(annotation: str, nullable: bool) -> str:
+    return f"{annotation} | None" if nullable else annotation
+
+
+def _convert(template: str | None, value: str, nullable: bool) -> str:
+    if template is None:
+        return value
+    converted = template.format(value)
+    # NULL stays NULL: Jsonb(None) would be the JSON value null, not SQL NULL.
+    return f"None if {value} is None else {converted}" if nullable else converted
+
+
+def _load(pytype: PyType, value: str, nullable: bool) -> str:
+    if pytype.enum_array:
+        loaded = f"_enum_array({pytype.enum_array}, {value})"
+        return f"None if {value} is None else {loaded}" if nullable else loaded
+    return _convert(pytype.load, value, nullable)
+
+
+# --- text -----------------------------------------------------------------------
+
+
+def _string(text: str) -> str:
+    """A double-quoted Python literal of ``text`` (ruff's preferred quotes)."""
+    return '"' + repr(text + "'")[1:-2].replace('"', '\\"').replace("\\'", "'") + '"'
+
+
+def _sql_literal(sql: str) -> str:
+    # Triple quotes keep multi-line SQL readable; repr() when the text would not survive them.
+    if (
+        '"""' in sql
+        or "\\" in sql
+        or sql.endswith('"')
+        or (not sql.isprintable() and any(c not in "\n\t" and not c.isprintable() for c in sql))
+    ):
+        return _string(sql)
+    return '"""' + sql + '"""' if "\n" in sql else _string(sql)
+
+
+def _docstring(query: AnalyzedQuery) -> str:
+    text = query.doc.strip() or f"Run query {query.name} ({query.location})."
+    return text.replace("\\", "\\\\").replace('"""', '\\"\\"\\"')
+
+
+def _import_lines(imports: Iterable[Import]) -> tuple[str, ...]:
+    """Import statements in ruff's isort order: stdlib, third party, then relative."""
+    modules: dict[str, set[str]] = {}
+    plain: set[str] = set()
+    for module, name in imports:
+        if name:
+            modules.setdefault(module, set()).add(name)
+        else:
+            plain.add(module)
+
+    def section(module: str) -> int:
+        if module.startswith("."):
+            return 2
+        return 1 if module.split(".")[0] in ("psycopg",) or module not in _STDLIB else 0
+
+    def name_key(name: str) -> tuple[int, str]:
+        # isort's order-by-type: CONSTANTS, then Classes, then everything else.
+        kind = 0 if name.isupper() and len(name) > 1 else 1 if name[:1].isupper() else 2
+        return kind, name
+
+    lines: list[str] = []
+    for number in range(3):
+        lines.extend(f"import {m}" for m in sorted(plain) if section(m) == number)
+        lines.extend(
+            f"from {m} import {', '.join(sorted(modules[m], key=name_key))}"
+            for m in sorted(modules, key=lambda m: m.lower())
+            if section(m) == number
+        )
+        if lines and lines[-1] != "":
+            lines.append("")
+    return tuple(lines[:-1]) if lines else ()
+
+
+_STDLIB: Final = frozenset(
+    {"dataclasses", "datetime", "decimal", "enum", "ipaddress", "typing", "uuid", "collections.abc"}
+)

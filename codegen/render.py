@@ -1,0 +1,47 @@
+"""Stage 5: lay out the planned modules as text with Jinja.
+
+The templates only place what ``plan`` decided; ``StrictUndefined`` makes a
+misspelt attribute an error instead of an empty string.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import cache
+
+from jinja2 import Environment, PackageLoader, StrictUndefined
+
+from codegen.plan import Plan
+
+
+@dataclass(frozen=True, slots=True)
+class RenderedFile:
+    """One generated file's name (relative to the out directory) and unformatted text."""
+
+    name: str
+    text: str
+
+
+@cache
+def _environment() -> Environment:
+    return Environment(
+        loader=PackageLoader("codegen"),
+        undefined=StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=True,
+        autoescape=False,
+    )
+
+
+def render(plan: Plan) -> tuple[RenderedFile, ...]:
+    """Every generated Python module of ``plan``, models first, then by file name."""
+    env = _environment()
+    files = [
+        RenderedFile(
+            plan.models.filename, env.get_template("models.py.j2").render(module=plan.models)
+        )
+    ]
+    queries = env.get_template("queries.py.j2")
+    files.extend(RenderedFile(m.filename, queries.render(module=m)) for m in plan.modules)
+    return tuple(files)
