@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import re
 import subprocess
 
@@ -10,6 +11,8 @@ from migration_support import BIN, FIXTURES_DIR, MIGRATIONS_DIR, REPO_ROOT
 from codegen import migrate
 
 ID_PATTERN = re.compile(r"^\d{4}_[a-z0-9_]+$")
+# squawk reads `-- squawk-ignore rule[, rule] -- reason`: the text after the second `--`.
+EXPLAINED_IGNORE = re.compile(r"squawk-ignore\S*\s+[\w,\s-]+?\s--\s*\S")
 SQUAWK = str(BIN / "squawk")
 
 
@@ -53,7 +56,7 @@ def test_ids_sort_in_the_order_yoyo_applies_them() -> None:
 
 def test_each_migration_depends_on_exactly_the_one_before_it() -> None:
     ids = _migration_ids()
-    expected = {ids[0]: []} | {later: [earlier] for earlier, later in zip(ids, ids[1:])}
+    expected = {ids[0]: []} | {later: [earlier] for earlier, later in itertools.pairwise(ids)}
     assert migrate.dependencies(MIGRATIONS_DIR) == expected
 
 
@@ -73,11 +76,10 @@ def test_squawk_finds_nothing_to_flag() -> None:
 
 
 def test_every_squawk_suppression_gives_its_reason() -> None:
-    # squawk reads `-- squawk-ignore rule -- reason`: the text after the second `--`.
     unexplained = [
         f"{path.name}:{number}: {line.strip()}"
         for path in sorted(MIGRATIONS_DIR.glob("*.sql"))
         for number, line in enumerate(path.read_text().splitlines(), start=1)
-        if "squawk-ignore" in line and not re.search(r"squawk-ignore\S*\s+[\w,\s-]+?\s--\s*\S", line)
+        if "squawk-ignore" in line and not EXPLAINED_IGNORE.search(line)
     ]
     assert unexplained == []

@@ -1,0 +1,61 @@
+"""generated/schema.sql: the committed snapshot of what the migrations build."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import psycopg
+from migration_support import MIGRATIONS_DIR, REPO_ROOT, YOYO_TABLES
+
+from codegen import schema_dump
+
+SCHEMA_FILE = REPO_ROOT / "generated" / "schema.sql"
+
+
+def test_the_committed_schema_is_what_the_migrations_build_now(empty_db_url: str) -> None:
+    # empty_db_url only names the server: build_schema makes its own scratch database there.
+    built = schema_dump.build_schema(empty_db_url, MIGRATIONS_DIR)
+    assert SCHEMA_FILE.read_text() == built, (
+        "generated/schema.sql is stale: refresh it with `python -m codegen schema`"
+    )
+
+
+def test_the_dump_is_the_same_every_time(db_url: str) -> None:
+    assert schema_dump.dump_schema(db_url) == schema_dump.dump_schema(db_url)
+
+
+def test_the_dump_leaves_out_owners_privileges_yoyo_and_version_noise() -> None:
+    schema = SCHEMA_FILE.read_text()
+    for noise in ("OWNER TO", "GRANT ", "REVOKE ", "\\restrict", "\\unrestrict", "Dumped from"):
+        assert noise not in schema
+    for table in YOYO_TABLES:
+        assert table not in schema
+    assert "CREATE TABLE public.connection_logs (" in schema
+
+
+def test_the_schema_file_loads_into_an_empty_database_and_dumps_back_the_same(
+    empty_db_url: str,
+) -> None:
+    with psycopg.connect(empty_db_url) as conn:
+        conn.execute(SCHEMA_FILE.read_bytes())
+    assert schema_dump.dump_schema(empty_db_url) == SCHEMA_FILE.read_text()
+
+
+def test_schema_check_command_reports_a_stale_file(tmp_path: str, empty_db_url: str) -> None:
+    stale = f"{tmp_path}/schema.sql"
+    with open(stale, "w") as handle:
+        handle.write("-- not the schema\n")
+    command = [sys.executable, "-m", "codegen", "schema", "--database", empty_db_url]
+    result = subprocess.run(
+        [*command, "--check", "--out", stale], cwd=REPO_ROOT, capture_output=True, text=True
+    )
+    assert result.returncode == 1
+    assert "stale" in result.stderr and "python -m codegen schema" in result.stderr
+
+    refreshed = subprocess.run(
+        [*command, "--out", stale], cwd=REPO_ROOT, capture_output=True, text=True
+    )
+    assert refreshed.returncode == 0, refreshed.stderr
+    with open(stale) as handle:
+        assert handle.read() == SCHEMA_FILE.read_text()
