@@ -139,7 +139,11 @@ class _Server:
         sources: list[tuple[int, int]] = []
         for index in range(described.nfields):
             raw_name = (described.fname(index) or b"").decode()
-            name = _column_name(facts.column_names, index, raw_name)
+            name = _column_name(
+                facts.column_names if len(facts.column_names) == described.nfields else (),
+                index,
+                raw_name,
+            )
             table_oid, table_column = described.ftable(index), described.ftablecol(index)
             sources.append((table_oid, table_column))
             relation = self._relation(table_oid) if table_oid else None
@@ -148,7 +152,7 @@ class _Server:
                 AnalyzedColumn(
                     name=name,
                     type=self.pg_type(described.ftype(index)),
-                    nullable=_column_nullable(facts.column_nullable, index),
+                    nullable=_column_nullable(facts, index, described.nfields),
                     table=relation.name if relation else None,
                     table_column=attribute.name if attribute else None,
                 )
@@ -325,9 +329,13 @@ def _column_name(names: Sequence[str], index: int, raw: str) -> str:
     return raw.removesuffix("!").removesuffix("?")
 
 
-def _column_nullable(nullable: Sequence[bool], index: int) -> bool:
-    # Never claim NOT NULL without proof: a column inference could not see is nullable.
-    return nullable[index] if index < len(nullable) else True
+def _column_nullable(facts: nullability.StatementFacts, index: int, count: int) -> bool:
+    if len(facts.column_forced) == count and facts.column_forced[index] is not None:
+        return facts.column_forced[index] is True
+    if len(facts.column_nullable) == count:
+        return facts.column_nullable[index]
+    # Inference could not line its columns up with the server's: without proof, nullable.
+    return True
 
 
 def _int(value: object) -> int:

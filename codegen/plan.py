@@ -220,13 +220,15 @@ def _models(
         name = class_name(singular(table.name))
         claim(name, f"table {table.name!r}")
         try:
-            fields, types = _fields(table.columns, where, overrides, models_module="")
+            fields, types = _fields(
+                table.columns, where, overrides, ".models", f"table {table.name!r}"
+            )
         except CodegenError as exc:
             errors.append(exc)
             continue
         for pytype in types:
             # The enums and JsonValue it names are declared in models.py itself.
-            imports |= {(m, n) for m, n in pytype.imports if m not in ("", f".{MODELS_MODULE}")}
+            imports |= {(m, n) for m, n in pytype.imports if m != f".{MODELS_MODULE}"}
         row_class = RowClass(name, f"A row of table {table.schema}.{table.name}.", fields)
         tables.append(row_class)
         model_types[table.name] = _Model(row_class, types)
@@ -247,10 +249,17 @@ def _fields(
     where: Location,
     overrides: Mapping[str, str],
     models_module: str,
+    owner: str,
 ) -> tuple[tuple[Field, ...], tuple[PyType, ...]]:
     names = unique_identifiers((column.name for column in columns), reserved=("self",))
     types = tuple(
-        python_type(column.type, where=where, overrides=overrides, models_module=models_module)
+        python_type(
+            column.type,
+            where=where,
+            subject=f"column {column.name!r} of {owner}",
+            overrides=overrides,
+            models_module=models_module,
+        )
         for column in columns
     )
     fields = tuple(
@@ -328,7 +337,12 @@ def _function(
     values: list[str] = []
     param_names = unique_identifiers((p.name for p in query.params), reserved=_RESERVED)
     for param, ident in zip(query.params, param_names, strict=True):
-        pytype = python_type(param.type, where=query.location, overrides=overrides)
+        pytype = python_type(
+            param.type,
+            where=query.location,
+            subject=f"parameter {param.name!r} of query {query.name}",
+            overrides=overrides,
+        )
         imports |= pytype.imports | pytype.dump_imports
         annotation = _optional(pytype.annotation, param.nullable)
         # Only a parameter written sqlc.narg() is optional; one that is merely nullable
@@ -359,7 +373,9 @@ def _function(
             nullables = tuple(column.nullable for column in query.columns)
         else:
             row_type = class_name(query.name) + "Row"
-            fields, types = _fields(query.columns, query.location, overrides, ".models")
+            fields, types = _fields(
+                query.columns, query.location, overrides, ".models", f"query {query.name}"
+            )
             row_class = RowClass(row_type, f"A row of {query.name}.", fields)
             nullables = tuple(column.nullable for column in query.columns)
         for pytype in types:

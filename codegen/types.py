@@ -108,6 +108,7 @@ def python_type(
     pg: PgType,
     *,
     where: Location | None,
+    subject: str = "a value",
     overrides: Mapping[str, str] | None = None,
     models_module: str = ".models",
 ) -> PyType:
@@ -117,10 +118,16 @@ def python_type(
         if key in overrides:
             return _override(overrides[key], key, where)
     if pg.base is not None:  # a domain: values are its base type's
-        return python_type(pg.base, where=where, overrides=overrides, models_module=models_module)
+        return python_type(
+            pg.base, where=where, subject=subject, overrides=overrides, models_module=models_module
+        )
     if pg.element is not None:
         element = python_type(
-            pg.element, where=where, overrides=overrides, models_module=models_module
+            pg.element,
+            where=where,
+            subject=subject,
+            overrides=overrides,
+            models_module=models_module,
         )
         dump = f"[{element.dump.format('x')} for x in {{}}]" if element.dump else None
         if pg.element.category == "E":
@@ -149,7 +156,7 @@ def python_type(
         return BUILTIN[pg.name]
     raise CodegenError(
         where,
-        f"PostgreSQL type {pg.schema}.{pg.name!r} has no Python mapping",
+        f"{subject} has PostgreSQL type {f'{pg.schema}.{pg.name}'!r}, which has no Python mapping",
         f'map it in pyproject.toml: [tool.codegen.types] "{pg.name}" = "module.Type"',
     )
 

@@ -1,0 +1,3 @@
+DROP TABLE everything;
+DROP DOMAIN positive;
+DROP TYPE mood;

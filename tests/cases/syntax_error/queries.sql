@@ -1,0 +1,2 @@
+-- name: GetNote :one
+SELECT id, body FORM notes WHERE id = @id;

@@ -1,0 +1,2 @@
+-- name: ListPages :many
+SELECT id FROM pages WHERE id > @after;

@@ -1,0 +1,99 @@
+"""Helpers for the code generator's end-to-end tests: run the CLI, import its output.
+
+``--update-golden`` rewrites each ``tests/cases/<capability>/`` expectation from
+the current generator; reviewers read the diff.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import importlib
+import io
+import itertools
+import sys
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from types import ModuleType
+
+import pytest
+
+from codegen.cli import main
+from tests.conftest import REPO_ROOT, SERVER_URL
+
+CASES = REPO_ROOT / "tests" / "cases"
+_packages = itertools.count(1)
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption(
+        "--update-golden",
+        action="store_true",
+        default=False,
+        help="rewrite the expected output of tests/cases/* from the current generator",
+    )
+
+
+@pytest.fixture
+def update_golden(request: pytest.FixtureRequest) -> bool:
+    return bool(request.config.getoption("--update-golden", default=False))
+
+
+@dataclass(frozen=True, slots=True)
+class Run:
+    code: int
+    stdout: str
+    stderr: str
+
+
+def run_codegen(*args: str, cwd: Path = REPO_ROOT) -> Run:
+    """``python -m codegen ARGS`` in this process, from ``cwd``."""
+    out, err = io.StringIO(), io.StringIO()
+    with contextlib.chdir(cwd), contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        code = main(list(args))
+    return Run(code, out.getvalue(), err.getvalue())
+
+
+def generate_case(case: Path, out: Path, *extra: str) -> Run:
+    """Compile a case folder (its migrations/ and queries.sql) into ``out``."""
+    return run_codegen(
+        "generate",
+        "--migrations",
+        str(case / "migrations"),
+        "--queries",
+        str(case),
+        "--out",
+        str(out),
+        "--database",
+        SERVER_URL,
+        *extra,
+    )
+
+
+@pytest.fixture
+def fresh_package(tmp_path: Path) -> Iterator[Path]:
+    """An out directory whose package name no other test uses, importable from ``tmp_path``."""
+    out = tmp_path / f"generated_{next(_packages)}"
+    sys.path.insert(0, str(tmp_path))
+    try:
+        yield out
+    finally:
+        sys.path.remove(str(tmp_path))
+        for name in [m for m in sys.modules if m == out.name or m.startswith(out.name + ".")]:
+            del sys.modules[name]
+
+
+def import_generated(out: Path, module: str) -> ModuleType:
+    importlib.invalidate_caches()
+    return importlib.import_module(f"{out.name}.{module}")
+
+
+def snapshot(directory: Path) -> dict[str, bytes]:
+    """Every file under ``directory`` with its bytes: to prove it was not touched."""
+    if not directory.exists():
+        return {}
+    return {
+        str(path.relative_to(directory)): path.read_bytes()
+        for path in sorted(directory.rglob("*"))
+        if path.is_file()
+    }
