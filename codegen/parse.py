@@ -31,7 +31,7 @@ from codegen.model import (
     SourceFile,
 )
 from codegen.names import python_identifier, snake_case, unique_identifiers
-from codegen.sqlast import column_ref, param_number, walk
+from codegen.sqlast import positional_names
 
 # Names the generated function already uses for itself.
 RESERVED_PARAM_NAMES = frozenset({"conn"})
@@ -479,36 +479,6 @@ def _positional_params(
     )
 
 
-def positional_names(stmt: ast.Node) -> dict[int, str]:
-    """``$n`` -> the column it is compared with, inserted into or assigned to (first wins)."""
-    found: list[tuple[int, int, str]] = []  # (location, number, column)
-
-    def note(param: object, column: str | None, location: object) -> None:
-        number = param_number(param)
-        if number is not None and column is not None and isinstance(location, int):
-            found.append((location, number, column))
-
-    for node in walk(stmt):
-        match node:
-            case ast.A_Expr(lexpr=left, rexpr=right, location=loc):
-                for param, other in ((right, left), (left, right)):
-                    ref = column_ref(other)
-                    note(param, ref[-1] if ref else None, loc)
-            case ast.InsertStmt(cols=tuple(cols), selectStmt=ast.SelectStmt(valuesLists=rows)):
-                targets = [c.name if isinstance(c, ast.ResTarget) else None for c in cols]
-                for row in rows or ():
-                    for column, value in zip(targets, row, strict=False):
-                        note(value, column, getattr(value, "location", 0))
-            case ast.ResTarget(name=str(column), val=value, indirection=None):
-                # UPDATE ... SET col = $1 and ON CONFLICT DO UPDATE SET col = $1
-                # (a SELECT's ``$1 AS x`` is a ResTarget too; naming it x is just as good).
-                note(value, column, node.location)
-    names: dict[int, str] = {}
-    for _, number, column in sorted(found):
-        names.setdefault(number, column)
-    return names
-
-
 def _error_index(exc: ParseError, text: str) -> int:
     """pglast keeps the 0-based character index in ``args[1]``; None means end of input."""
     index = exc.args[1] if len(exc.args) > 1 else None
@@ -523,4 +493,4 @@ def _syntax_error(exc: ParseError, where: Location) -> CodegenError:
     )
 
 
-__all__ = ["check_unique_names", "parse_file", "positional_names"]
+__all__ = ["check_unique_names", "parse_file"]

@@ -59,3 +59,33 @@ def param_number(node: object) -> int | None:
         case ast.ParamRef(number=int(number)):
             return number
     return None
+
+
+def positional_names(stmt: ast.Node) -> dict[int, str]:
+    """``$n`` -> the column it is compared with, inserted into or assigned to (first wins)."""
+    found: list[tuple[int, int, str]] = []  # (location, number, column)
+
+    def note(param: object, column: str | None, location: object) -> None:
+        number = param_number(param)
+        if number is not None and column is not None and isinstance(location, int):
+            found.append((location, number, column))
+
+    for node in walk(stmt):
+        match node:
+            case ast.A_Expr(lexpr=left, rexpr=right, location=loc):
+                for param, other in ((right, left), (left, right)):
+                    ref = column_ref(other)
+                    note(param, ref[-1] if ref else None, loc)
+            case ast.InsertStmt(cols=tuple(cols), selectStmt=ast.SelectStmt(valuesLists=rows)):
+                targets = [c.name if isinstance(c, ast.ResTarget) else None for c in cols]
+                for row in rows or ():
+                    for column, value in zip(targets, row, strict=False):
+                        note(value, column, getattr(value, "location", 0))
+            case ast.ResTarget(name=str(column), val=value, indirection=None):
+                # UPDATE ... SET col = $1 and ON CONFLICT DO UPDATE SET col = $1
+                # (a SELECT's ``$1 AS x`` is a ResTarget too; naming it x is just as good).
+                note(value, column, node.location)
+    names: dict[int, str] = {}
+    for _, number, column in sorted(found):
+        names.setdefault(number, column)
+    return names

@@ -1,0 +1,253 @@
+"""What the AST proves about a statement's NULLs, for the analyze stage.
+
+The server's describe gives types but not nullability of expressions, and it
+cannot see outer joins. This module walks the parsed statement and claims NOT
+NULL only with proof: a NOT NULL table column outside the nullable side of an
+outer join, a non-NULL literal, count(*), and the operators and functions in
+``codegen.nullexpr`` over such values. Anything not understood is nullable.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+
+from pglast import ast
+from pglast.enums import OnConflictAction, SetOperation
+from pglast.parser import parse_sql
+
+from codegen.model import Catalog
+from codegen.nullexpr import Column, Scope, column_name, nullable
+from codegen.sqlast import param_number, positional_names, strings
+
+
+@dataclass(frozen=True, slots=True)
+class StatementFacts:
+    """The AST facts about one statement; columns line up 1:1 with the server's describe.
+
+    When an output ``*`` cannot be expanded (a function in FROM, a table the
+    catalog does not know), the three column tuples are empty: the caller then
+    has no proof and must treat every column as nullable.
+    """
+
+    column_names: tuple[str, ...]  # override suffix removed
+    column_nullable: tuple[bool, ...]
+    column_forced: tuple[bool | None, ...]  # "x!" -> False (not null), "x?" -> True
+    param_nullable: frozenset[int]  # $n inserted into or assigned to a nullable column
+    param_names_from_columns: Mapping[int, str] = field(default_factory=dict)
+    row_is_certain: bool = False  # INSERT ... VALUES (one row) ... RETURNING
+    whole_table: tuple[str | None, str] | None = None  # (schema as written, table)
+
+
+def split_override(name: str) -> tuple[str, bool | None]:
+    """``count!`` -> ("count", False); ``note?`` -> ("note", True); else (name, None)."""
+    if len(name) > 1 and name[-1] in "!?":
+        return name[:-1], name[-1] == "?"
+    return name, None
+
+
+def infer(sql: str, catalog: Catalog) -> StatementFacts:
+    """The facts about the single statement ``sql`` (already rewritten to ``$n``)."""
+    (raw,) = parse_sql(sql)
+    stmt = raw.stmt
+    assert stmt is not None
+    output = _statement(stmt, Scope(catalog))
+    names: list[str] = []
+    forced: list[bool | None] = []
+    is_nullable: list[bool] = []
+    for col in output.columns or ():
+        names.append(col.name if col.forced is None else split_override(col.name)[0])
+        forced.append(col.forced)
+        is_nullable.append(col.nullable if col.forced is None else col.forced)
+    return StatementFacts(
+        column_names=tuple(names),
+        column_nullable=tuple(is_nullable),
+        column_forced=tuple(forced),
+        param_nullable=_param_nullable(stmt, catalog),
+        param_names_from_columns=positional_names(stmt),
+        row_is_certain=_row_is_certain(stmt),
+        whole_table=output.whole_table,
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class _Output:
+    columns: tuple[Column, ...] | None  # None: a ``*`` that could not be expanded
+    whole_table: tuple[str | None, str] | None = None
+
+
+def _statement(stmt: ast.Node, outer: Scope) -> _Output:
+    """The output columns of any statement that returns rows."""
+    match stmt:
+        case ast.SelectStmt():
+            return _select(stmt, outer)
+        case ast.InsertStmt(relation=target, withClause=with_):
+            return _returning(target, (), with_, stmt.returningClause, outer)
+        case ast.UpdateStmt(relation=target, fromClause=others, withClause=with_):
+            return _returning(target, others or (), with_, stmt.returningClause, outer)
+        case ast.DeleteStmt(relation=target, usingClause=others, withClause=with_):
+            return _returning(target, others or (), with_, stmt.returningClause, outer)
+    return _Output(None)
+
+
+def _select(stmt: ast.SelectStmt, outer: Scope) -> _Output:
+    scope = _with(stmt.withClause, outer)
+    if stmt.op not in (None, SetOperation.SETOP_NONE):
+        # A column is nullable when it is nullable in any branch; names come from the first.
+        assert stmt.larg is not None and stmt.rarg is not None
+        left, right = _select(stmt.larg, scope).columns, _select(stmt.rarg, scope).columns
+        if left is None or right is None or len(left) != len(right):
+            return _Output(None)
+        return _Output(
+            tuple(
+                replace(a, nullable=a.nullable or b.nullable)
+                for a, b in zip(left, right, strict=True)
+            )
+        )
+    if stmt.valuesLists:
+        rows = [tuple(row) for row in stmt.valuesLists]
+        return _Output(
+            tuple(
+                Column(f"column{i + 1}", any(nullable(row[i], scope) for row in rows))
+                for i in range(len(rows[0]))
+            )
+        )
+    for item in stmt.fromClause or ():
+        scope = scope.with_item(item, _statement)
+    if any(isinstance(g, ast.GroupingSet) for g in stmt.groupClause or ()):
+        # ROLLUP, CUBE and GROUPING SETS fill the columns they group by with NULLs.
+        scope = scope.with_grouping_sets()
+    return _targets(stmt.targetList or (), scope)
+
+
+def _returning(
+    target: ast.RangeVar | None,
+    others: tuple[object, ...],
+    with_: ast.WithClause | None,
+    returning: ast.ReturningClause | None,
+    outer: Scope,
+) -> _Output:
+    scope = _with(with_, outer)
+    if target is not None:
+        scope = scope.with_item(target, _statement)
+    for item in others:
+        scope = scope.with_item(item, _statement)
+    return _targets(returning.exprs or () if returning else (), scope)
+
+
+def _with(clause: ast.WithClause | None, scope: Scope) -> Scope:
+    for cte in clause.ctes or () if clause else ():
+        match cte:
+            case ast.CommonTableExpr(ctename=str(name), ctequery=ast.Node() as query):
+                aliases = strings(cte.aliascolnames) or ()
+                columns = _cte_columns(
+                    query, name, aliases, bool(clause and clause.recursive), scope
+                )
+                scope = scope.with_cte(name, columns)
+    return scope
+
+
+def _cte_columns(
+    query: ast.Node, name: str, aliases: tuple[str, ...], recursive: bool, scope: Scope
+) -> tuple[Column, ...] | None:
+    def rename(cols: tuple[Column, ...] | None) -> tuple[Column, ...] | None:
+        if cols is None:
+            return None
+        return tuple(
+            Column(aliases[i] if i < len(aliases) else c.name, c.nullable)
+            for i, c in enumerate(cols)
+        )
+
+    match query:
+        case ast.SelectStmt(op=op, larg=ast.SelectStmt() as seed) if (
+            recursive and op == SetOperation.SETOP_UNION
+        ):
+            # Iterate to a fixed point: assume the seed's nullability, widen by what the
+            # recursive term produces from it. Nullability only grows, so this ends.
+            columns = rename(_select(seed, scope).columns)
+            for _ in range(len(columns or ()) + 1):
+                if columns is None:
+                    return None
+                step = rename(_statement(query, scope.with_cte(name, columns)).columns)
+                if step == columns:
+                    return columns
+                columns = step
+            return None
+    return rename(_statement(query, scope).columns)
+
+
+def _targets(targets: tuple[object, ...], scope: Scope) -> _Output:
+    columns: list[Column] = []
+    whole: tuple[str | None, str] | None = None
+    for target in targets:
+        match target:
+            case ast.ResTarget(val=ast.ColumnRef(fields=tuple(fields))) if isinstance(
+                fields[-1], ast.A_Star
+            ):
+                qualifier = strings(fields[:-1])
+                assert qualifier is not None
+                star = scope.star(qualifier)
+                if star is None:
+                    return _Output(None)
+                if not columns and len(targets) == 1:
+                    whole = scope.table_of(qualifier)
+                columns.extend(star)
+            case ast.ResTarget(val=value, name=str(alias)):
+                _, forced = split_override(alias)
+                is_nullable = nullable(value, scope) if forced is None else forced
+                columns.append(Column(alias, is_nullable, forced))
+            case ast.ResTarget(val=value):
+                columns.append(Column(column_name(value), nullable(value, scope)))
+    return _Output(tuple(columns), whole)
+
+
+def _param_nullable(stmt: ast.Node, catalog: Catalog) -> frozenset[int]:
+    """$n written into a nullable column: INSERT values, UPDATE SET, ON CONFLICT DO UPDATE SET."""
+    target: ast.RangeVar | None = getattr(stmt, "relation", None)
+    if target is None or target.relname is None:
+        return frozenset()
+    table = catalog.columns(target.schemaname, target.relname)
+    if table is None:
+        return frozenset()
+    is_nullable = {c.name: not c.not_null for c in table}
+    found: set[int] = set()
+
+    def note(value: object, column: str | None) -> None:
+        number = param_number(value)
+        if number is not None and column is not None and is_nullable.get(column, True):
+            found.add(number)
+
+    match stmt:
+        case ast.InsertStmt(cols=cols, selectStmt=ast.SelectStmt() as source):
+            names = [c.name for c in cols or () if isinstance(c, ast.ResTarget)]
+            names = names or [c.name for c in table]
+            rows = source.valuesLists or (
+                (tuple(getattr(t, "val", None) for t in source.targetList or ()),)
+            )
+            for row in rows:
+                for column, value in zip(names, row, strict=False):
+                    note(value, column)
+            clause = stmt.onConflictClause
+            for t in clause.targetList or () if clause else ():
+                if isinstance(t, ast.ResTarget):
+                    note(t.val, t.name)
+        case ast.UpdateStmt(targetList=targets):
+            for t in targets or ():
+                if isinstance(t, ast.ResTarget):
+                    note(t.val, t.name)
+    return frozenset(found)
+
+
+def _row_is_certain(stmt: ast.Node) -> bool:
+    """INSERT of one VALUES row with RETURNING that cannot be skipped by ON CONFLICT."""
+    match stmt:
+        case ast.InsertStmt(
+            selectStmt=ast.SelectStmt(valuesLists=rows, op=op),
+            returningClause=ast.ReturningClause(exprs=tuple()),
+            onConflictClause=conflict,
+        ) if rows is not None and len(rows) == 1 and op in (None, SetOperation.SETOP_NONE):
+            return conflict is None or (
+                conflict.action == OnConflictAction.ONCONFLICT_UPDATE
+                and conflict.whereClause is None
+            )
+    return False

@@ -1,0 +1,398 @@
+"""Name scopes and expression nullability, the building blocks of ``codegen.nullability``.
+
+A ``Scope`` is one query level's FROM clause as the AST shows it: which
+relations are visible under which names, which sit on the nullable side of an
+outer join, and what ``*`` expands to. ``nullable`` then answers "can this
+expression be NULL?" and says yes whenever it cannot prove otherwise.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from typing import Final, Protocol
+
+from pglast import ast
+from pglast.enums import A_Expr_Kind, JoinType, SQLValueFunctionOp, SubLinkType
+
+from codegen.model import Catalog
+from codegen.sqlast import strings
+
+
+@dataclass(frozen=True, slots=True)
+class Column:
+    name: str  # as PostgreSQL names it, override suffix included
+    nullable: bool
+    forced: bool | None = None  # set by an explicit alias ending in ! or ?
+
+
+@dataclass(frozen=True, slots=True)
+class Relation:
+    """A FROM item as column references see it."""
+
+    name: str  # the alias, else the table's name
+    schema: str | None  # as written, for ``schema.table.column``; None once aliased
+    columns: tuple[Column, ...] | None  # None: unknown (a function, an unknown table)
+    table: tuple[str | None, str] | None = None  # the catalog table behind it, if any
+    outer: bool = False  # on the nullable side of an outer join
+
+    def made_outer(self) -> Relation:
+        cols = (
+            None if self.columns is None else tuple(replace(c, nullable=True) for c in self.columns)
+        )
+        return replace(self, columns=cols, outer=True)
+
+
+class StatementColumns(Protocol):
+    """``nullability._statement``: the output columns of a subquery or CTE."""
+
+    def __call__(self, stmt: ast.Node, outer: Scope, /) -> _HasColumns: ...
+
+
+class _HasColumns(Protocol):
+    @property
+    def columns(self) -> tuple[Column, ...] | None: ...
+
+
+@dataclass(frozen=True, slots=True)
+class _Item:
+    relations: tuple[Relation, ...]
+    star: tuple[Column, ...] | None
+    merged: tuple[Column, ...] = ()  # JOIN ... USING columns, visible unqualified
+
+    def made_outer(self) -> _Item:
+        return _Item(
+            tuple(r.made_outer() for r in self.relations),
+            _all_nullable(self.star),
+            _all_nullable(self.merged) or (),
+        )
+
+
+def _all_nullable(cols: tuple[Column, ...] | None) -> tuple[Column, ...] | None:
+    return None if cols is None else tuple(replace(c, nullable=True) for c in cols)
+
+
+@dataclass(frozen=True, slots=True)
+class Scope:
+    """One query level; ``parent`` is the enclosing level (correlated references)."""
+
+    catalog: Catalog
+    relations: tuple[Relation, ...] = ()
+    star_columns: tuple[Column, ...] | None = ()
+    merged: tuple[Column, ...] = ()
+    ctes: tuple[tuple[str, tuple[Column, ...] | None], ...] = ()  # innermost last
+    parent: Scope | None = None
+    grouping_sets: bool = False
+
+    def child(self) -> Scope:
+        """A new query level nested in this one (a subquery or CTE body)."""
+        return Scope(self.catalog, parent=self)
+
+    def with_cte(self, name: str, columns: tuple[Column, ...] | None) -> Scope:
+        return replace(self, ctes=(*self.ctes, (name, columns)))
+
+    def with_grouping_sets(self) -> Scope:
+        return replace(self, grouping_sets=True)
+
+    def with_item(self, node: object, statement: StatementColumns) -> Scope:
+        item = self._item(node, statement)
+        star = (
+            None
+            if self.star_columns is None or item.star is None
+            else self.star_columns + item.star
+        )
+        return replace(
+            self,
+            relations=self.relations + item.relations,
+            star_columns=star,
+            merged=self.merged + item.merged,
+        )
+
+    def _cte(self, name: str) -> tuple[bool, tuple[Column, ...] | None]:
+        scope: Scope | None = self
+        while scope is not None:
+            for cte_name, columns in reversed(scope.ctes):
+                if cte_name == name:
+                    return True, columns
+            scope = scope.parent
+        return False, None
+
+    def _item(self, node: object, statement: StatementColumns) -> _Item:
+        match node:
+            case ast.RangeVar(relname=str(table), schemaname=schema, alias=alias):
+                is_cte, columns = self._cte(table) if schema is None else (False, None)
+                source: tuple[str | None, str] | None = None
+                if not is_cte:
+                    found = self.catalog.columns(schema, table)
+                    columns = tuple(Column(c.name, not c.not_null) for c in found or ()) or None
+                    source = (schema, table) if found is not None else None
+                return _single(table, None if is_cte else schema, columns, source, alias)
+            case ast.RangeSubselect(subquery=ast.Node() as sub, lateral=lateral, alias=alias):
+                # A LATERAL subquery sees the FROM items before it; others only outer levels.
+                base = self if lateral else replace(self, relations=(), star_columns=(), merged=())
+                columns = statement(sub, base.child()).columns
+                return _single("unnamed_subquery", None, columns, None, alias)
+            case ast.RangeFunction(alias=alias):
+                names = strings(alias.colnames) if alias else None
+                columns = tuple(Column(n, True) for n in names) if names else None
+                return _single("unnamed_function", None, columns, None, alias)
+            case ast.JoinExpr():
+                return self._join(node, statement)
+        return _Item((Relation("", None, None),), None)
+
+    def _join(self, join: ast.JoinExpr, statement: StatementColumns) -> _Item:
+        left = self._item(join.larg, statement)
+        right = replace(self, relations=self.relations + left.relations)._item(join.rarg, statement)
+        kind = join.jointype or JoinType.JOIN_INNER
+        using = strings(join.usingClause) or ()
+        if join.isNatural:
+            if left.star is None or right.star is None:
+                using = ()
+            else:
+                right_names = {c.name for c in right.star}
+                using = tuple(c.name for c in left.star if c.name in right_names)
+        merged = _merge(using, left.star, right.star, kind)
+        if kind in (JoinType.JOIN_RIGHT, JoinType.JOIN_FULL):
+            left = left.made_outer()
+        if kind in (JoinType.JOIN_LEFT, JoinType.JOIN_FULL):
+            right = right.made_outer()
+        star = None
+        if left.star is not None and right.star is not None and merged is not None:
+            star = (
+                merged
+                + tuple(c for c in left.star if c.name not in using)
+                + tuple(c for c in right.star if c.name not in using)
+            )
+        if join.alias is not None:
+            return _single("", None, star, None, join.alias)
+        return _Item(left.relations + right.relations, star, merged or ())
+
+    # --- lookups ---------------------------------------------------------------
+
+    def column_nullable(self, name: tuple[str, ...]) -> bool:
+        """Whether the column reference ``name`` (1 to 3 parts) may be NULL."""
+        if self.grouping_sets:
+            return True
+        *qualifier, column = name
+        if not qualifier:
+            hits = [c for c in self.merged if c.name == column]
+            unknown = False
+            if not hits:
+                for rel in self.relations:
+                    unknown = unknown or rel.columns is None
+                    hits.extend(c for c in rel.columns or () if c.name == column)
+            if len(hits) == 1:
+                return hits[0].nullable
+            if hits or unknown:
+                return True  # ambiguous or possibly in an unknown relation
+        else:
+            found = self._relation(tuple(qualifier))
+            if found is not None:
+                hits = [c for c in found.columns or () if c.name == column]
+                return hits[0].nullable if len(hits) == 1 else True
+        return self.parent.column_nullable(name) if self.parent else True
+
+    def _relation(self, qualifier: tuple[str, ...]) -> Relation | None:
+        for rel in reversed(self.relations):
+            if qualifier == (rel.name,) or qualifier == (rel.schema, rel.name):
+                return rel
+        return None
+
+    def star(self, qualifier: tuple[str, ...]) -> tuple[Column, ...] | None:
+        """What ``*`` or ``t.*`` expands to; None when not known."""
+        if not qualifier:
+            return self.star_columns
+        rel = self._relation(qualifier)
+        if rel is None and self.parent is not None:
+            return self.parent.star(qualifier)
+        return None if rel is None else rel.columns
+
+    def table_of(self, qualifier: tuple[str, ...]) -> tuple[str | None, str] | None:
+        """The table whose columns ``*``/``t.*`` are, unchanged (not made nullable)."""
+        if self.grouping_sets:
+            return None
+        if qualifier:
+            rel = self._relation(qualifier)
+        elif len(self.relations) == 1 and not self.merged:
+            rel = self.relations[0]
+        else:
+            return None
+        return rel.table if rel is not None and not rel.outer else None
+
+
+def _single(
+    default: str,
+    schema: str | None,
+    columns: tuple[Column, ...] | None,
+    table: tuple[str | None, str] | None,
+    alias: ast.Alias | None,
+) -> _Item:
+    """One relation, renamed by ``AS alias(col, ...)`` if given."""
+    name = default
+    if alias is not None and alias.aliasname:
+        name, schema = alias.aliasname, None
+        renames = strings(alias.colnames) or ()
+        if columns is not None:
+            columns = tuple(
+                Column(renames[i], c.nullable) if i < len(renames) else c
+                for i, c in enumerate(columns)
+            )
+    return _Item((Relation(name, schema, columns, table),), columns)
+
+
+def _merge(
+    using: tuple[str, ...],
+    left: tuple[Column, ...] | None,
+    right: tuple[Column, ...] | None,
+    kind: JoinType,
+) -> tuple[Column, ...] | None:
+    """The USING columns of a join: the left value, the right one, or COALESCE of both."""
+    result: list[Column] = []
+    for name in using:
+        lhs = [c for c in left or () if c.name == name]
+        rhs = [c for c in right or () if c.name == name]
+        if len(lhs) != 1 or len(rhs) != 1:
+            return None
+        nullable = {
+            JoinType.JOIN_LEFT: lhs[0].nullable,
+            JoinType.JOIN_RIGHT: rhs[0].nullable,
+        }.get(kind, lhs[0].nullable and rhs[0].nullable)
+        result.append(Column(name, nullable))
+    return tuple(result)
+
+
+# --- expressions ---------------------------------------------------------------
+
+# Operators that return NULL only for a NULL operand. Not ->, ->>, #> (a missing key is NULL).
+_STRICT_OPERATORS: Final = frozenset(
+    {"+", "-", "*", "/", "%", "^", "=", "<>", "!=", "<", ">", "<=", ">=", "||", "@", "|/",
+     "~~", "!~~", "~~*", "!~~*", "~", "!~", "~*", "!~*", "@>", "<@", "&&"}
+)  # fmt: skip
+# Functions that return NULL only for a NULL argument (checked by name; schema pg_catalog).
+_STRICT_FUNCTIONS: Final = frozenset(
+    {
+        "lower", "upper", "length", "char_length", "octet_length", "abs", "md5", "replace",
+        "btrim", "ltrim", "rtrim", "trim", "lpad", "rpad", "left", "right", "round", "floor",
+        "ceil", "ceiling", "date_trunc", "initcap", "reverse", "repeat", "sign", "mod", "power",
+    }
+)  # fmt: skip
+# Functions never NULL whatever their arguments.
+_NEVER_NULL_FUNCTIONS: Final = frozenset(
+    {
+        "count", "row_number", "rank", "dense_rank", "percent_rank", "cume_dist", "now",
+        "clock_timestamp", "statement_timestamp", "transaction_timestamp", "random",
+        "gen_random_uuid", "concat",
+    }
+)  # fmt: skip
+
+
+def _all(nodes: tuple[object, ...] | None, scope: Scope) -> bool:
+    """True when every node is provably not null."""
+    return all(not nullable(n, scope) for n in nodes or ())
+
+
+def nullable(node: object, scope: Scope) -> bool:
+    """Whether ``node`` may evaluate to NULL; True unless proven otherwise."""
+    match node:
+        case ast.A_Const(isnull=isnull):
+            return bool(isnull)
+        case ast.ColumnRef(fields=fields):
+            name = strings(fields)
+            return True if name is None else scope.column_nullable(name)
+        case ast.TypeCast(arg=arg) | ast.CollateClause(arg=arg):
+            return nullable(arg, scope)
+        case ast.NullTest() | ast.BooleanTest():
+            return False
+        case ast.BoolExpr(args=args):  # AND, OR, NOT: NULL only from a NULL operand
+            return not _all(args, scope)
+        case ast.A_Expr(kind=A_Expr_Kind() as kind, name=name, lexpr=lhs, rexpr=rhs):
+            return _operator_nullable(kind, strings(name) or (), lhs, rhs, scope)
+        case ast.FuncCall(funcname=funcname, args=args, agg_star=star, over=over):
+            return _function_nullable(strings(funcname) or (), args, bool(star), over, scope)
+        case ast.CoalesceExpr(args=args) | ast.MinMaxExpr(args=args):
+            # COALESCE, GREATEST and LEAST skip NULLs: one not-null argument is enough.
+            return all(nullable(a, scope) for a in args or ())
+        case ast.CaseExpr(args=whens, defresult=default):
+            if default is None:
+                return True
+            results = tuple(w.result for w in whens or () if isinstance(w, ast.CaseWhen))
+            return not _all((*results, default), scope)
+        case ast.SubLink(subLinkType=kind):
+            # EXISTS is true or false; ARRAY(SELECT ...) is '{}' when there are no rows.
+            return kind not in (SubLinkType.EXISTS_SUBLINK, SubLinkType.ARRAY_SUBLINK)
+        case ast.SQLValueFunction(op=SQLValueFunctionOp.SVFOP_CURRENT_SCHEMA):
+            return True  # NULL when the search path is empty
+        case ast.A_ArrayExpr() | ast.RowExpr() | ast.SQLValueFunction():
+            return False
+    return True
+
+
+def _operator_nullable(
+    kind: A_Expr_Kind, name: tuple[str, ...], lhs: object, rhs: object, scope: Scope
+) -> bool:
+    operands = (lhs, *(rhs if isinstance(rhs, tuple) else (rhs,)))
+    present = tuple(o for o in operands if o is not None)
+    match kind:
+        case A_Expr_Kind.AEXPR_DISTINCT | A_Expr_Kind.AEXPR_NOT_DISTINCT:
+            return False
+        case A_Expr_Kind.AEXPR_OP if name and name[-1] in _STRICT_OPERATORS:
+            return not _all(present, scope)
+        case (
+            A_Expr_Kind.AEXPR_IN
+            | A_Expr_Kind.AEXPR_LIKE
+            | A_Expr_Kind.AEXPR_ILIKE
+            | A_Expr_Kind.AEXPR_BETWEEN
+            | A_Expr_Kind.AEXPR_NOT_BETWEEN
+            | A_Expr_Kind.AEXPR_BETWEEN_SYM
+            | A_Expr_Kind.AEXPR_NOT_BETWEEN_SYM
+        ):
+            return not _all(present, scope)
+    # = ANY(array) is NULL when the array holds a NULL; NULLIF makes NULLs; unknown operators.
+    return True
+
+
+def _function_nullable(
+    name: tuple[str, ...],
+    args: tuple[object, ...] | None,
+    star: bool,
+    over: object,
+    scope: Scope,
+) -> bool:
+    if not name or (len(name) == 2 and name[0] != "pg_catalog"):
+        return True  # a user-defined function could return anything
+    func = name[-1].lower()
+    if func in _NEVER_NULL_FUNCTIONS:
+        return False
+    if func == "ntile" or (func in _STRICT_FUNCTIONS and over is None and not star):
+        return not args or not _all(args, scope)
+    return True
+
+
+def column_name(node: object) -> str:
+    """The name PostgreSQL gives an unaliased output column (its FigureColname)."""
+    match node:
+        case ast.ColumnRef(fields=fields):
+            name = strings(fields)
+            return name[-1] if name else "?column?"
+        case ast.FuncCall(funcname=funcname):
+            return (strings(funcname) or ("?column?",))[-1]
+        case ast.TypeCast(arg=arg, typeName=type_name):
+            inner = column_name(arg)
+            if inner != "?column?" or type_name is None:
+                return inner
+            return (strings(type_name.names) or ("?column?",))[-1]
+        case ast.CaseExpr():
+            return "case"
+        case ast.CoalesceExpr():
+            return "coalesce"
+        case ast.MinMaxExpr(op=op):
+            return "greatest" if op is not None and op.name == "IS_GREATEST" else "least"
+        case ast.SubLink(subLinkType=SubLinkType.EXISTS_SUBLINK):
+            return "exists"
+        case ast.SubLink(subLinkType=SubLinkType.ARRAY_SUBLINK) | ast.A_ArrayExpr():
+            return "array"
+        case ast.RowExpr():
+            return "row"
+    return "?column?"
+
+
+__all__ = ["Column", "Relation", "Scope", "column_name", "nullable"]

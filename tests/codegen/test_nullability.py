@@ -1,0 +1,416 @@
+"""Nullability inference from the AST, against a dict-backed catalog (no database)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import pytest
+
+from codegen.model import CatalogColumn
+from codegen.nullability import StatementFacts, infer, split_override
+
+N, NN = True, False  # nullable, not null: what column_nullable holds
+
+
+def _table(spec: str) -> tuple[CatalogColumn, ...]:
+    """"id!, name!, email" -> columns; ``!`` marks NOT NULL."""
+    return tuple(
+        CatalogColumn(c.strip().rstrip("!"), c.strip().endswith("!")) for c in spec.split(",")
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class DictCatalog:
+    tables: dict[tuple[str, str], tuple[CatalogColumn, ...]] = field(
+        default_factory=lambda: {
+            ("public", "users"): _table("id!, name!, email"),
+            ("public", "orders"): _table("id!, user_id!, note, total!"),
+            ("app", "things"): _table("id!, label"),
+        }
+    )
+
+    def columns(self, schema: str | None, table: str) -> tuple[CatalogColumn, ...] | None:
+        return self.tables.get((schema or "public", table))
+
+
+CATALOG = DictCatalog()
+
+
+def facts(sql: str) -> StatementFacts:
+    return infer(sql, CATALOG)
+
+
+def nulls(sql: str) -> tuple[bool, ...]:
+    result = facts(sql)
+    assert len(result.column_names) == len(result.column_nullable) == len(result.column_forced)
+    return result.column_nullable
+
+
+# --- table columns and joins ----------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("sql", "expected"),
+    [
+        ("SELECT id, name, email FROM users", (NN, NN, N)),
+        ("SELECT u.id, users.email FROM users u, users", (NN, N)),
+        ("SELECT public.users.id FROM public.users", (NN,)),
+        ("SELECT t.id, t.label, app.things.id FROM app.things AS t, app.things", (NN, N, NN)),
+        ("SELECT * FROM users", (NN, NN, N)),
+        ("SELECT u.* FROM users u", (NN, NN, N)),
+        ("SELECT *, 1 FROM users JOIN orders ON true", (NN, NN, N, NN, NN, N, NN, NN)),
+        # unqualified names are searched in every FROM item; ambiguous -> nullable
+        ("SELECT name, total, id FROM users JOIN orders ON true", (NN, NN, N)),
+        ("SELECT nosuch, u.nosuch FROM users u", (N, N)),
+        ("SELECT id FROM nosuch", (N,)),
+    ],
+)
+def test_table_columns(sql: str, expected: tuple[bool, ...]) -> None:
+    assert nulls(sql) == expected
+
+
+@pytest.mark.parametrize(
+    ("join", "users_side", "orders_side"),
+    [
+        ("JOIN", NN, NN),
+        ("INNER JOIN", NN, NN),
+        ("CROSS JOIN", NN, NN),
+        ("LEFT JOIN", NN, N),
+        ("LEFT OUTER JOIN", NN, N),
+        ("RIGHT JOIN", N, NN),
+        ("FULL JOIN", N, N),
+        ("FULL OUTER JOIN", N, N),
+    ],
+)
+def test_outer_joins_make_a_side_nullable(join: str, users_side: bool, orders_side: bool) -> None:
+    on = "" if join == "CROSS JOIN" else " ON o.user_id = u.id"
+    sql = f"SELECT u.id, u.name, o.id, o.total, o.note FROM users u {join} orders o{on}"
+    assert nulls(sql) == (users_side, users_side, orders_side, orders_side, N)
+
+
+def test_nested_joins() -> None:
+    sql = (
+        "SELECT a.id, b.id, c.id FROM users a "
+        "JOIN (orders b LEFT JOIN users c ON c.id = b.user_id) ON b.user_id = a.id"
+    )
+    assert nulls(sql) == (NN, NN, N)
+    sql = "SELECT a.id, b.id, c.id FROM users a LEFT JOIN orders b ON true JOIN users c ON true"
+    assert nulls(sql) == (NN, N, NN)
+    sql = "SELECT a.id, b.id, c.id FROM users a JOIN orders b ON true RIGHT JOIN users c ON true"
+    assert nulls(sql) == (N, N, NN)
+
+
+def test_join_using_merges_columns() -> None:
+    sql = "SELECT * FROM users a JOIN users b USING (id)"
+    assert facts(sql).column_names == ("id", "name", "email", "name", "email")
+    assert nulls(sql) == (NN, NN, N, NN, N)
+    assert nulls("SELECT id, b.id FROM users a LEFT JOIN users b USING (id)") == (NN, N)
+    assert nulls("SELECT id FROM users a RIGHT JOIN users b USING (id)") == (NN,)
+    # FULL JOIN USING: COALESCE(a.id, b.id), not null when both are.
+    assert nulls("SELECT id, a.id FROM users a FULL JOIN users b USING (id)") == (NN, N)
+    assert nulls("SELECT * FROM users NATURAL JOIN users AS u2") == (NN, NN, N)
+
+
+def test_join_alias() -> None:
+    sql = "SELECT j.id, j.name FROM (users a LEFT JOIN orders b USING (id)) AS j"
+    assert nulls(sql) == (NN, NN)
+
+
+# --- CTEs, subqueries, LATERAL -----------------------------------------------------
+
+
+def test_cte_columns_are_inferred_from_its_select() -> None:
+    sql = "WITH c AS (SELECT id, email, count(*) AS n FROM users GROUP BY id) SELECT * FROM c"
+    assert nulls(sql) == (NN, N, NN)
+    assert facts(sql).column_names == ("id", "email", "n")
+    assert facts(sql).whole_table is None
+
+
+def test_cte_shadows_a_table_and_renames() -> None:
+    sql = "WITH users(x, y) AS (SELECT NULL::int, 1) SELECT x, y, users.y FROM users"
+    assert nulls(sql) == (N, NN, NN)
+    sql = "WITH c AS (SELECT 1 AS a) SELECT c.a FROM users LEFT JOIN c ON true"
+    assert nulls(sql) == (N,)
+
+
+def test_recursive_cte_reaches_a_fixed_point() -> None:
+    sql = (
+        "WITH RECURSIVE r(n, m) AS (SELECT 1, 1 UNION ALL SELECT n + 1, NULL FROM r WHERE n < 5) "
+        "SELECT n, m FROM r"
+    )
+    assert nulls(sql) == (NN, N)
+
+
+def test_data_modifying_cte() -> None:
+    sql = "WITH ins AS (INSERT INTO users (name) VALUES ('a') RETURNING *) SELECT * FROM ins"
+    assert nulls(sql) == (NN, NN, N)
+
+
+def test_subqueries_in_from() -> None:
+    sql = "SELECT s.id, s.n, s.e FROM (SELECT id, 1 AS n, email AS e FROM users) s"
+    assert nulls(sql) == (NN, NN, N)
+    sql = "SELECT s.* FROM users u LEFT JOIN (SELECT id FROM orders) AS s ON s.id = u.id"
+    assert nulls(sql) == (N,)
+    sql = "SELECT s.x FROM (SELECT id FROM users) AS s(x)"
+    assert nulls(sql) == (NN,)
+
+
+def test_lateral() -> None:
+    sql = (
+        "SELECT u.id, l.total, l.uid FROM users u "
+        "LEFT JOIN LATERAL (SELECT total, u.id AS uid FROM orders o WHERE o.user_id = u.id) l "
+        "ON true"
+    )
+    assert nulls(sql) == (NN, N, N)
+    sql = "SELECT l.uid FROM users u, LATERAL (SELECT u.id AS uid, u.email AS e) l"
+    assert nulls(sql) == (NN,)
+
+
+def test_functions_in_from_are_unknown() -> None:
+    assert nulls("SELECT g FROM generate_series(1, 3) g") == (N,)
+    assert nulls("SELECT a FROM jsonb_to_record('{}') AS r(a int)") == (N,)
+    # ``*`` over an unknown relation cannot be lined up with describe: no facts at all.
+    result = facts("SELECT * FROM generate_series(1, 3) g")
+    assert result.column_nullable == () and result.column_names == ()
+
+
+def test_correlated_reference_to_an_outer_query() -> None:
+    sql = "SELECT (SELECT s.x FROM (SELECT u.id AS x) s) AS v FROM users u"
+    assert nulls(sql) == (N,)  # a scalar subquery may return no row
+
+
+# --- expressions -------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("expr", "expected"),
+    [
+        ("1", NN),
+        ("'text'", NN),
+        ("true", NN),
+        ("NULL", N),
+        ("NULL::int", N),
+        ("id::text", NN),
+        ("email::text", N),
+        ("$1", N),
+        ("count(*)", NN),
+        ("count(email)", NN),
+        ("count(DISTINCT email) FILTER (WHERE id > 1)", NN),
+        ("sum(id)", N),
+        ("min(id)", N),
+        ("max(name)", N),
+        ("avg(id)", N),
+        ("string_agg(name, ',')", N),
+        ("array_agg(id)", N),
+        ("EXISTS (SELECT 1 FROM orders)", NN),
+        ("NOT EXISTS (SELECT 1 FROM orders)", NN),
+        ("(SELECT id FROM orders LIMIT 1)", N),
+        ("ARRAY(SELECT id FROM orders)", NN),
+        ("ARRAY[email]", NN),
+        ("id IN (SELECT user_id FROM orders)", N),
+        ("email IS NULL", NN),
+        ("email IS NOT NULL", NN),
+        ("(email = 'x') IS TRUE", NN),
+        ("(email = 'x') IS NOT FALSE", NN),
+        ("(email = 'x') IS UNKNOWN", NN),
+        ("email IS DISTINCT FROM 'x'", NN),
+        ("row_number() OVER ()", NN),
+        ("rank() OVER (ORDER BY id)", NN),
+        ("dense_rank() OVER ()", NN),
+        ("ntile(4) OVER ()", NN),
+        ("lag(id) OVER ()", N),
+        ("sum(id) OVER ()", N),
+        ("count(*) OVER ()", NN),
+        ("id + 1", NN),
+        ("-id", NN),
+        ("id + email::int", N),
+        ("id * $1", N),
+        ("id = 1", NN),
+        ("email = 'x'", N),
+        ("name || 'x'", NN),
+        ("name LIKE 'a%'", NN),
+        ("email ILIKE 'a%'", N),
+        ("id BETWEEN 1 AND 2", NN),
+        ("id IN (1, 2)", NN),
+        ("id IN (1, NULL)", N),
+        ("id = ANY('{1,2}'::int[])", N),
+        ("NULLIF(id, 1)", N),
+        ("id > 1 AND name = 'a'", NN),
+        ("id > 1 OR email = 'a'", N),
+        ("NOT (id > 1)", NN),
+        ("NOT (email = 'a')", N),
+        ("'{}'::jsonb -> 'k'", N),
+        ("'{}'::jsonb ->> 'k'", N),
+        ("COALESCE(email, name)", NN),
+        ("COALESCE(email, NULL)", N),
+        ("COALESCE(email, 'none')", NN),
+        ("GREATEST(email, name)", NN),
+        ("CASE WHEN id > 1 THEN 'a' ELSE 'b' END", NN),
+        ("CASE WHEN id > 1 THEN 'a' END", N),
+        ("CASE WHEN id > 1 THEN email ELSE 'b' END", N),
+        ("CASE id WHEN 1 THEN name ELSE 'b' END", NN),
+        ("lower(name)", NN),
+        ("upper(email)", N),
+        ("length(name)", NN),
+        ("pg_catalog.lower(name)", NN),
+        ("myschema.lower(name)", N),
+        ("some_function(name)", N),
+        ("concat(email, NULL)", NN),
+        ("now()", NN),
+        ("CURRENT_TIMESTAMP", NN),
+        ("current_schema", N),
+        ("ROW(1, 2)", NN),
+        ("name COLLATE \"C\"", NN),
+    ],
+)
+def test_expression(expr: str, expected: bool) -> None:
+    assert nulls(f"SELECT {expr} FROM users") == (expected,)
+
+
+def test_grouping_sets_make_grouped_columns_nullable() -> None:
+    assert nulls("SELECT name, count(*) FROM users GROUP BY ROLLUP (name)") == (N, NN)
+    assert nulls("SELECT name FROM users GROUP BY name") == (NN,)
+
+
+# --- set operations and VALUES ------------------------------------------------------
+
+
+def test_set_operations() -> None:
+    assert nulls("SELECT id, name FROM users UNION SELECT id, email FROM users") == (NN, N)
+    assert nulls("SELECT 1 INTERSECT SELECT NULL") == (N,)
+    assert nulls("SELECT 1 EXCEPT SELECT 2") == (NN,)
+    assert nulls("SELECT 1 UNION SELECT 2 UNION ALL SELECT NULL") == (N,)
+    sql = "SELECT id AS a FROM users UNION ALL SELECT 1"
+    assert facts(sql).column_names == ("a",)
+
+
+def test_values() -> None:
+    assert nulls("VALUES (1, 'a'), (2, NULL)") == (NN, N)
+    assert facts("VALUES (1)").column_names == ("column1",)
+
+
+# --- overrides --------------------------------------------------------------------
+
+
+def test_overrides() -> None:
+    result = facts('SELECT max(id) AS "top!", id AS "maybe?", name AS plain, 1 FROM users')
+    assert result.column_names == ("top", "maybe", "plain", "?column?")
+    assert result.column_forced == (NN, N, None, None)
+    assert result.column_nullable == (NN, N, NN, NN)
+
+
+def test_override_wins_over_a_set_operation() -> None:
+    result = facts('SELECT max(id) AS "m!" FROM users UNION SELECT NULL')
+    assert (result.column_names, result.column_nullable) == (("m",), (NN,))
+
+
+@pytest.mark.parametrize(
+    ("name", "split"),
+    [("count!", ("count", False)), ("x?", ("x", True)), ("x", ("x", None)), ("!", ("!", None))],
+)
+def test_split_override(name: str, split: tuple[str, bool | None]) -> None:
+    assert split_override(name) == split
+
+
+def test_column_names() -> None:
+    sql = (
+        "SELECT u.id, count(*), email::text, 1, CASE WHEN true THEN 1 END, COALESCE(1), "
+        "EXISTS (SELECT 1), 1::int, x.y FROM users u, (SELECT 1 AS y) x"
+    )
+    assert facts(sql).column_names == (
+        "id",
+        "count",
+        "email",
+        "?column?",
+        "case",
+        "coalesce",
+        "exists",
+        "int4",
+        "y",
+    )
+
+
+# --- INSERT / UPDATE / DELETE -------------------------------------------------------
+
+
+def test_returning() -> None:
+    assert nulls("INSERT INTO users (name) VALUES ('a') RETURNING id, email, *") == (
+        NN,
+        N,
+        NN,
+        NN,
+        N,
+    )
+    assert nulls("UPDATE users SET name = 'b' RETURNING id, email") == (NN, N)
+    assert nulls("DELETE FROM users u RETURNING u.id, u.email") == (NN, N)
+    assert nulls("UPDATE users u SET name = o.note FROM orders o RETURNING o.id, o.note") == (NN, N)
+    sql = "UPDATE users SET name = 'x' FROM orders o LEFT JOIN app.things t ON true RETURNING t.id"
+    assert nulls(sql) == (N,)
+    assert nulls("DELETE FROM users USING orders RETURNING *") == (NN, NN, N, NN, NN, N, NN)
+    assert nulls("INSERT INTO users (name) VALUES ('a')") == ()
+
+
+def test_param_nullable() -> None:
+    assert facts("INSERT INTO users (id, name, email) VALUES ($1, $2, $3)").param_nullable == {3}
+    assert facts("INSERT INTO users VALUES ($1, $2, $3::text)").param_nullable == {3}
+    assert facts("INSERT INTO users (email) VALUES ($1), ($2)").param_nullable == {1, 2}
+    assert facts("INSERT INTO users (email, name) SELECT $1, $2").param_nullable == {1}
+    sql = "UPDATE users SET email = $1, name = $2 WHERE id = $3"
+    assert facts(sql).param_nullable == {1}
+    sql = (
+        "INSERT INTO users (id, name) VALUES ($1, $2) "
+        "ON CONFLICT (id) DO UPDATE SET email = $3, name = $4"
+    )
+    assert facts(sql).param_nullable == {3}
+    assert facts("SELECT * FROM users WHERE email = $1").param_nullable == frozenset()
+    assert facts("INSERT INTO nosuch (a) VALUES ($1)").param_nullable == frozenset()
+
+
+def test_param_names_from_columns() -> None:
+    sql = "UPDATE users SET email = $1 WHERE id = $2"
+    assert facts(sql).param_names_from_columns == {1: "email", 2: "id"}
+
+
+@pytest.mark.parametrize(
+    ("sql", "certain"),
+    [
+        ("INSERT INTO users (name) VALUES ('a') RETURNING id", True),
+        ("INSERT INTO users (name) VALUES ('a') ON CONFLICT (id) DO UPDATE SET name = 'b' "
+         "RETURNING id", True),
+        ("INSERT INTO users (name) VALUES ('a') ON CONFLICT (id) DO UPDATE SET name = 'b' "
+         "WHERE users.id > 1 RETURNING id", False),
+        ("INSERT INTO users (name) VALUES ('a') ON CONFLICT DO NOTHING RETURNING id", False),
+        ("INSERT INTO users (name) VALUES ('a'), ('b') RETURNING id", False),
+        ("INSERT INTO users (name) VALUES ('a')", False),
+        ("INSERT INTO users (name) SELECT 'a' RETURNING id", False),
+        ("UPDATE users SET name = 'a' WHERE id = 1 RETURNING id", False),
+        ("SELECT 1", False),
+    ],
+)  # fmt: skip
+def test_row_is_certain(sql: str, certain: bool) -> None:
+    assert facts(sql).row_is_certain is certain
+
+
+@pytest.mark.parametrize(
+    ("sql", "table"),
+    [
+        ("SELECT * FROM users", (None, "users")),
+        ("SELECT u.* FROM users u", (None, "users")),
+        ("SELECT t.* FROM app.things t", ("app", "things")),
+        ("SELECT * FROM app.things", ("app", "things")),
+        ("INSERT INTO users (name) VALUES ('a') RETURNING *", (None, "users")),
+        ("UPDATE users SET name = 'a' RETURNING *", (None, "users")),
+        ("DELETE FROM app.things RETURNING *", ("app", "things")),
+        ("SELECT u.* FROM users u JOIN orders o ON true", (None, "users")),
+        ("SELECT o.* FROM users u LEFT JOIN orders o ON true", None),
+        ("SELECT * FROM users JOIN orders ON true", None),
+        ("SELECT u.*, 1 FROM users u", None),
+        ("SELECT id, name, email FROM users", None),
+        ("WITH c AS (SELECT * FROM users) SELECT * FROM c", None),
+        ("SELECT * FROM (SELECT * FROM users) s", None),
+        ("UPDATE users SET name = 'a' FROM orders RETURNING *", None),
+        ("SELECT 1", None),
+    ],
+)
+def test_whole_table(sql: str, table: tuple[str | None, str] | None) -> None:
+    assert facts(sql).whole_table == table
