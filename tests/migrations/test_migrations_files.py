@@ -56,7 +56,8 @@ def test_ids_sort_in_the_order_yoyo_applies_them() -> None:
 
 def test_each_migration_depends_on_exactly_the_one_before_it() -> None:
     ids = _migration_ids()
-    expected = {ids[0]: []} | {later: [earlier] for earlier, later in itertools.pairwise(ids)}
+    expected: dict[str, list[str]] = {ids[0]: []}
+    expected |= {later: [earlier] for earlier, later in itertools.pairwise(ids)}
     assert migrate.dependencies(MIGRATIONS_DIR) == expected
 
 

@@ -11,6 +11,7 @@ from migration_support import (
     run_yoyo,
     tables,
 )
+from psycopg import sql
 
 from codegen import migrate
 from codegen.schema_dump import dump_schema
@@ -48,7 +49,7 @@ def test_each_migration_runs_over_the_rows_of_the_ones_before_and_all_roll_back(
     with psycopg.connect(empty_db_url) as conn:
         for table in sorted(tables(empty_db_url) - YOYO_TABLES):
             count = conn.execute(
-                psycopg.sql.SQL("SELECT count(*) FROM {}").format(psycopg.sql.Identifier(table))
+                sql.SQL("SELECT count(*) FROM {}").format(sql.Identifier(table))
             ).fetchone()
             assert count is not None and count[0] > 0, f"{table} holds no fixture rows"
         unknown_ip = conn.execute("SELECT count(*) FROM connection_logs WHERE ip IS NULL")
