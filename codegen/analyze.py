@@ -13,11 +13,11 @@ knows types but not whether an expression can be NULL.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator, Sequence
+from collections.abc import Generator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Final
+from typing import Final, cast
 
 import psycopg
 from psycopg import sql
@@ -45,7 +45,7 @@ _UNTYPED_PARAMETER: Final = re.compile(r"\$(\d+)")
 
 
 @contextmanager
-def scratch_database(server_url: str, migrations_dir: Path) -> Iterator[str]:
+def scratch_database(server_url: str, migrations_dir: Path) -> Generator[str]:
     """A new database on ``server_url``'s server, migrated; dropped afterwards, always."""
     with scratch.scratch_database(server_url, prefix="codegen_scratch") as url:
         if migrations_dir.is_dir():
@@ -246,7 +246,7 @@ class _Server:
             category=category,
             element=self.pg_type(element) if category == "A" and element else None,
             base=self.pg_type(base) if kind == "d" else None,
-            enum_labels=tuple(str(label) for label in labels),
+            enum_labels=tuple(str(label) for label in cast(list[object], labels)),
         )
         self._types[oid] = resolved
         return resolved

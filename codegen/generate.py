@@ -14,7 +14,7 @@ import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Final, Protocol
+from typing import Final, Protocol, cast
 
 from codegen import embedded, load, parse, schema_dump, write
 from codegen.analyze import analyze, scratch_database
@@ -134,9 +134,8 @@ def settings_from(args: argparse.Namespace, cwd: Path) -> Settings:
     if pyproject is not None:
         root = pyproject.parent
         with pyproject.open("rb") as handle:
-            tool = tomllib.load(handle).get("tool", {})
-        section = tool.get("codegen", {}) if isinstance(tool, dict) else {}
-        config = section if isinstance(section, dict) else {}
+            document: dict[str, object] = tomllib.load(handle)
+        config = _table(_table(document.get("tool")).get("codegen"))
 
     def path(option: Path | None, key: str) -> Path:
         if option is not None:
@@ -146,14 +145,15 @@ def settings_from(args: argparse.Namespace, cwd: Path) -> Settings:
             raise _config_error(pyproject, f"[tool.codegen] {key} must be a string path")
         return (root / value).resolve()
 
-    types = config.get("types", {})
-    if not isinstance(types, dict) or not all(
-        isinstance(k, str) and isinstance(v, str) for k, v in types.items()
-    ):
-        raise _config_error(
-            pyproject, '[tool.codegen.types] must map type names to import paths: "t" = "m.T"'
-        )
-    database = args.database if args.database else config.get("database")
+    types: dict[str, str] = {}
+    for name, target in _table(config.get("types")).items():
+        if not isinstance(target, str):
+            raise _config_error(
+                pyproject,
+                f"[tool.codegen.types] {name!r} must be an import path, got {target!r}",
+            )
+        types[name] = target
+    database = args.database or config.get("database")
     return Settings(
         root=root,
         migrations=path(args.migrations, "migrations"),
@@ -161,8 +161,15 @@ def settings_from(args: argparse.Namespace, cwd: Path) -> Settings:
         out=path(args.out, "out"),
         database=str(database) if database else None,
         pyproject=pyproject,
-        types={str(k): str(v) for k, v in types.items()},
+        types=types,
     )
+
+
+def _table(value: object) -> dict[str, object]:
+    """A TOML table (keys are always strings), or empty when absent or not a table."""
+    if not isinstance(value, dict):
+        return {}
+    return {str(key): item for key, item in cast(dict[object, object], value).items()}
 
 
 def find_pyproject(start: Path) -> Path | None:

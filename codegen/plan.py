@@ -180,9 +180,12 @@ def _models(
     overrides: Mapping[str, str],
     errors: list[CodegenError],
 ) -> tuple[ModelsModule, dict[str, _Model]]:
-    imports: set[Import] = {("dataclasses", "dataclass"), ("enum", "StrEnum")}
     # JsonValue is always declared: query modules import it for json parameters too.
-    imports |= {("typing", "TypeAlias")}
+    imports: set[Import] = {("typing", "TypeAlias")}
+    if analysis.enums:
+        imports.add(("enum", "StrEnum"))
+    if analysis.tables:
+        imports.add(("dataclasses", "dataclass"))
     names: dict[str, str] = {}  # class name -> what it was made from, for collisions
     where = Location(migrations_source, 1, 1)
 

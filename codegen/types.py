@@ -35,7 +35,7 @@ class PyType:
 
 
 def _simple(annotation: str, module: str | None = None) -> PyType:
-    imports = frozenset({(module, annotation)}) if module else frozenset()
+    imports: frozenset[Import] = frozenset({(module, annotation)} if module else ())
     return PyType(annotation, imports)
 
 

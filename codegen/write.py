@@ -17,9 +17,10 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import tomllib
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Final
+from typing import Final, cast
 
 from codegen.render import RenderedFile
 
@@ -43,10 +44,40 @@ def finish(files: Sequence[RenderedFile], *, project: Path | None) -> tuple[Rend
         if file.name.endswith(".py"):
             # A generated module that does not compile is a generator bug, never bad input.
             compile(file.text, file.name, "exec")
-            finished.append(RenderedFile(file.name, _ruff_format(file.text, file.name, project)))
+            text = _ruff_format(file.text, file.name, project)
+            finished.append(RenderedFile(file.name, _allow_long_lines(text, project)))
         else:
             finished.append(file)
     return tuple(finished)
+
+
+def _allow_long_lines(text: str, project: Path | None) -> str:
+    """Exempt the module from E501 when SQL or a path is longer than the line length.
+
+    SQL is kept exactly as written, so its lines cannot be wrapped; the
+    exemption is added only where needed, as ruff flags an unused one (RUF100).
+    """
+    limit = _line_length(project)
+    if all(len(line) <= limit for line in text.splitlines()):
+        return text
+    header, _, rest = text.partition("\n")
+    return f"{header}\n# ruff: noqa: E501\n{rest}"
+
+
+def _line_length(project: Path | None) -> int:
+    if project is not None:
+        with project.open("rb") as handle:
+            document: dict[str, object] = tomllib.load(handle)
+        length = _get(_get(document, "tool"), "ruff")
+        length = _get(length, "line-length")
+        if isinstance(length, int):
+            return length
+    return 88  # ruff's default
+
+
+def _get(table: object, key: str) -> object:
+    """``table[key]`` of a TOML table, None when absent or not a table."""
+    return cast(dict[str, object], table).get(key) if isinstance(table, dict) else None
 
 
 def write(out_dir: Path, files: Sequence[RenderedFile]) -> tuple[str, ...]:
