@@ -53,7 +53,9 @@ VALUES (
         WHEN @type::connection_type IN ('workspace_app', 'port_forwarding')
             OR sqlc.narg(connection_id)::uuid IS NULL
             THEN @id::uuid
-        ELSE md5(sqlc.narg(connection_id)::text || '/' || @workspace_id::text || '/' || @agent_name::text)::uuid
+        ELSE md5(
+            sqlc.narg(connection_id)::uuid::text || '/' || @workspace_id::uuid::text || '/' || @agent_name::text
+        )::uuid
     END,
     @time::timestamptz,
     @organization_id::uuid,
@@ -751,12 +753,14 @@ WHERE id = ANY(ARRAY(
 
 -- Retention runs under this session-level advisory lock, so two purges never overlap: the
 -- second caller gets false and returns at once. The key is arbitrary but fixed: the bytes
--- of 'connlog' read as a bigint.
+-- of 'connlog' read as a bigint (0x636f6e6e6c6f67).
 
 -- name: TryLockPurge :one
 -- Takes the purge lock for this session if no one holds it; true when taken.
-SELECT pg_try_advisory_lock(x'636f6e6e6c6f67'::bigint) AS "acquired!";
+SELECT taken AS "acquired!"
+FROM pg_try_advisory_lock(27988542784040807) AS lock (taken);
 
 -- name: UnlockPurge :one
 -- Releases the purge lock taken by TryLockPurge; true when this session held it.
-SELECT pg_advisory_unlock(x'636f6e6e6c6f67'::bigint) AS "released!";
+SELECT held AS "released!"
+FROM pg_advisory_unlock(27988542784040807) AS lock (held);

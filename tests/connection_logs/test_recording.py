@@ -1,0 +1,163 @@
+"""Recording: the stored rows depend only on the set of events seen."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import replace
+from datetime import timedelta
+from typing import Any
+from uuid import UUID
+
+import psycopg
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from connlog.record import ConnectionEvent, record_event, record_events
+from generated.models import ConnectionLog, ConnectionType
+from tests.connection_logs.world import (
+    CONNECTED,
+    DISCONNECTED,
+    T0,
+    World,
+    deliveries,
+    expected_logs,
+    session_events,
+    web_event,
+)
+
+SHORT = settings(settings.get_profile("connection_logs"), max_examples=60)
+
+
+@contextmanager
+def fresh(db: psycopg.Connection[Any]) -> Iterator[None]:
+    """An empty connection log for one hypothesis example, rolled back afterwards."""
+    with db.transaction(force_rollback=True):
+        db.execute("DELETE FROM connection_logs")
+        yield
+
+
+def stored(db: psycopg.Connection[Any]) -> list[ConnectionLog]:
+    return [ConnectionLog(*row) for row in db.execute("SELECT * FROM connection_logs ORDER BY id")]
+
+
+def in_batches(events: list[ConnectionEvent], cuts: list[int]) -> list[list[ConnectionEvent]]:
+    bounds = sorted({0, len(events), *(c % (len(events) + 1) for c in cuts)})
+    return [events[a:b] for a, b in zip(bounds, bounds[1:], strict=False) if a < b]
+
+
+@given(data=st.data())
+@SHORT
+def test_a_sessions_events_in_any_order_and_repetition_give_the_same_row(
+    db: psycopg.Connection[Any], world: World, data: st.DataObject
+) -> None:
+    events = data.draw(session_events(world))
+    delivered = data.draw(deliveries(events))
+    with fresh(db):
+        for event in delivered:
+            returned = record_event(db, event)
+        assert stored(db) == expected_logs(events) == [returned]
+
+
+@given(data=st.data())
+@SHORT
+def test_batches_give_the_same_rows_as_one_by_one(
+    db: psycopg.Connection[Any], world: World, data: st.DataObject
+) -> None:
+    sessions = data.draw(st.lists(session_events(world), min_size=1, max_size=3))
+    # Two sessions may even share a connection id on different agents or workspaces.
+    shared = data.draw(st.uuids(version=4))
+    sessions.append(data.draw(session_events(world, connection_id=shared)))
+    sessions.append(data.draw(session_events(world, connection_id=shared)))
+    webs = data.draw(st.lists(web_event(world), max_size=4))
+    events = [e for session in sessions for e in session] + webs
+    delivered = data.draw(deliveries(events))
+    cuts = data.draw(st.lists(st.integers(0, len(delivered)), max_size=4))
+    with fresh(db):
+        returned: dict[UUID, ConnectionLog] = {}
+        for batch in in_batches(delivered, cuts):
+            rows = record_events(db, batch)
+            assert len({row.id for row in rows}) == len(rows), "each touched row comes back once"
+            returned.update((row.id, row) for row in rows)
+        expected = expected_logs(events)
+        assert stored(db) == expected
+        assert sorted(returned.values(), key=lambda r: r.id) == expected
+
+
+def test_a_disconnect_before_its_connect_is_merged(
+    db: psycopg.Connection[Any], world: World
+) -> None:
+    workspace = world.workspaces[0]
+    connect = ConnectionEvent(
+        id=UUID(int=1),
+        time=T0,
+        organization_id=workspace.organization.id,
+        workspace_owner_id=workspace.owner.id,
+        workspace_id=workspace.id,
+        workspace_name=workspace.name,
+        agent_name="main",
+        type=ConnectionType.SSH,
+        connection_status=CONNECTED,
+        connection_id=UUID(int=99),
+    )
+    disconnect = replace(
+        connect,
+        id=UUID(int=2),
+        time=T0 + timedelta(minutes=5),
+        connection_status=DISCONNECTED,
+        code=130,
+        disconnect_reason="client hung up",
+    )
+
+    ended = record_event(db, disconnect)
+    assert (ended.connect_time, ended.disconnect_time) == (disconnect.time, disconnect.time)
+
+    merged = record_event(db, connect)
+    assert merged.id == ended.id, "a row's id never changes as its events arrive"
+    assert (merged.connect_time, merged.disconnect_time) == (connect.time, disconnect.time)
+    assert (merged.code, merged.disconnect_reason) == (130, "client hung up")
+    assert stored(db) == [merged]
+
+
+def test_a_session_seen_only_connecting_is_open(db: psycopg.Connection[Any], world: World) -> None:
+    workspace = world.workspaces[0]
+    row = record_event(
+        db,
+        ConnectionEvent(
+            id=UUID(int=1),
+            time=T0,
+            organization_id=workspace.organization.id,
+            workspace_owner_id=workspace.owner.id,
+            workspace_id=workspace.id,
+            workspace_name=workspace.name,
+            agent_name="main",
+            type=ConnectionType.VSCODE,
+            connection_status=CONNECTED,
+            code=0,  # a connect's code is no exit code: ignored
+            connection_id=UUID(int=99),
+        ),
+    )
+    assert (row.disconnect_time, row.disconnect_reason, row.code) == (None, None, None)
+
+
+@given(data=st.data())
+@settings(settings.get_profile("connection_logs"), max_examples=15)
+def test_web_events_never_merge_and_a_repeated_one_is_stored_once(
+    db: psycopg.Connection[Any], world: World, data: st.DataObject
+) -> None:
+    event = data.draw(web_event(world))
+    twin = replace(event, id=data.draw(st.uuids(version=4).filter(lambda u: u != event.id)))
+    with fresh(db):
+        first = record_event(db, event)
+        assert record_event(db, event) == first
+        record_events(db, [event, twin, twin])
+        rows = stored(db)
+        assert len(rows) == 2
+        assert {r.id for r in rows} == {event.id, twin.id}
+        assert all(r.connection_id is None and r.disconnect_time is None for r in rows)
+        assert first.code == event.code
+
+
+def test_an_empty_batch_records_nothing(db: psycopg.Connection[Any], world: World) -> None:
+    assert record_events(db, []) == []
+    assert stored(db) == []
