@@ -30,7 +30,7 @@ class StatementFacts:
     has no proof and must treat every column as nullable.
     """
 
-    column_names: tuple[str, ...]  # override suffix removed
+    column_names: tuple[str, ...]  # override suffix removed; "" where the server's name rules
     column_nullable: tuple[bool, ...]
     column_forced: tuple[bool | None, ...]  # "x!" -> False (not null), "x?" -> True
     param_nullable: frozenset[int]  # $n inserted into or assigned to a nullable column

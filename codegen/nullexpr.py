@@ -368,18 +368,27 @@ def _function_nullable(
 
 
 def column_name(node: object) -> str:
-    """The name PostgreSQL gives an unaliased output column (its FigureColname)."""
+    """The name PostgreSQL gives an unaliased output column (its FigureColname).
+
+    "" when not sure: the caller then takes the name the server describes.
+    """
     match node:
         case ast.ColumnRef(fields=fields):
             name = strings(fields)
-            return name[-1] if name else "?column?"
+            return name[-1] if name else ""
         case ast.FuncCall(funcname=funcname):
-            return (strings(funcname) or ("?column?",))[-1]
+            return (strings(funcname) or ("",))[-1]
         case ast.TypeCast(arg=arg, typeName=type_name):
             inner = column_name(arg)
             if inner != "?column?" or type_name is None:
                 return inner
-            return (strings(type_name.names) or ("?column?",))[-1]
+            return (strings(type_name.names) or ("",))[-1]
+        case ast.A_Expr(kind=A_Expr_Kind.AEXPR_NULLIF):
+            return "nullif"
+        case ast.A_Const() | ast.A_Expr() | ast.BoolExpr() | ast.NullTest() | ast.BooleanTest():
+            return "?column?"
+        case ast.ParamRef():
+            return "?column?"
         case ast.CaseExpr():
             return "case"
         case ast.CoalesceExpr():
@@ -392,7 +401,9 @@ def column_name(node: object) -> str:
             return "array"
         case ast.RowExpr():
             return "row"
-    return "?column?"
+        case ast.SQLValueFunction(op=SQLValueFunctionOp() as op):
+            return op.name.removeprefix("SVFOP_").removesuffix("_N").lower()
+    return ""
 
 
 __all__ = ["Column", "Relation", "Scope", "column_name", "nullable"]
