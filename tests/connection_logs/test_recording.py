@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
+from itertools import pairwise
 from dataclasses import replace
 from datetime import timedelta
 from typing import Any
@@ -43,7 +44,7 @@ def stored(db: psycopg.Connection[Any]) -> list[ConnectionLog]:
 
 def in_batches(events: list[ConnectionEvent], cuts: list[int]) -> list[list[ConnectionEvent]]:
     bounds = sorted({0, len(events), *(c % (len(events) + 1) for c in cuts)})
-    return [events[a:b] for a, b in zip(bounds, bounds[1:], strict=False) if a < b]
+    return [events[a:b] for a, b in pairwise(bounds) if a < b]
 
 
 @given(data=st.data())
