@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
-from itertools import pairwise
 from dataclasses import replace
 from datetime import timedelta
+from itertools import pairwise
 from typing import Any
 from uuid import UUID
 
