@@ -38,7 +38,8 @@ pg_server = factories.postgresql_noproc(
     port=int(_SERVER.get("port", 5432)),
     user=str(_SERVER.get("user", "postgres")),
     password=str(_SERVER["password"]) if "password" in _SERVER else None,
-    dbname="connlog_test",
+    # Per run: concurrent test runs share the embedded server, and a fixed name collides.
+    dbname=f"connlog_test_{os.getpid()}",
     load=[_apply_migrations],
 )
 db = factories.postgresql("pg_server")
