@@ -34,7 +34,7 @@ class StatementFacts:
     column_nullable: tuple[bool, ...]
     column_forced: tuple[bool | None, ...]  # "x!" -> False (not null), "x?" -> True
     param_nullable: frozenset[int]  # $n inserted into or assigned to a nullable column
-    param_names_from_columns: Mapping[int, str] = field(default_factory=dict)
+    param_names_from_columns: Mapping[int, str] = field(default_factory=dict[int, str])
     row_is_certain: bool = False  # INSERT ... VALUES (one row) ... RETURNING
     whole_table: tuple[str | None, str] | None = None  # (schema as written, table)
 
@@ -87,6 +87,8 @@ def _statement(stmt: ast.Node, outer: Scope) -> _Output:
             return _returning(target, others or (), with_, stmt.returningClause, outer)
         case ast.DeleteStmt(relation=target, usingClause=others, withClause=with_):
             return _returning(target, others or (), with_, stmt.returningClause, outer)
+        case _:
+            pass  # any other node: the default after the match
     return _Output(None)
 
 
@@ -144,6 +146,8 @@ def _with(clause: ast.WithClause | None, scope: Scope) -> Scope:
                     query, name, aliases, bool(clause and clause.recursive), scope
                 )
                 scope = scope.with_cte(name, columns)
+            case _:
+                pass  # any other node: the default after the match
     return scope
 
 
@@ -173,6 +177,8 @@ def _cte_columns(
                     return columns
                 columns = step
             return None
+        case _:
+            pass  # any other node: the default after the match
     return rename(_statement(query, scope).columns)
 
 
@@ -198,6 +204,8 @@ def _targets(targets: tuple[object, ...], scope: Scope) -> _Output:
                 columns.append(Column(alias, is_nullable, forced))
             case ast.ResTarget(val=value):
                 columns.append(Column(column_name(value), nullable(value, scope)))
+            case _:
+                pass  # any other node: the default after the match
     return _Output(tuple(columns), whole)
 
 
@@ -235,6 +243,8 @@ def _param_nullable(stmt: ast.Node, catalog: Catalog) -> frozenset[int]:
             for t in targets or ():
                 if isinstance(t, ast.ResTarget):
                     note(t.val, t.name)
+        case _:
+            pass  # any other node: the default after the match
     return frozenset(found)
 
 
@@ -250,4 +260,6 @@ def _row_is_certain(stmt: ast.Node) -> bool:
                 conflict.action == OnConflictAction.ONCONFLICT_UPDATE
                 and conflict.whereClause is None
             )
+        case _:
+            pass  # any other node: the default after the match
     return False

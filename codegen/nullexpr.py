@@ -9,7 +9,7 @@ expression be NULL?" and says yes whenever it cannot prove otherwise.
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
-from typing import Final, Protocol
+from typing import Final, Protocol, cast
 
 from pglast import ast
 from pglast.enums import A_Expr_Kind, JoinType, SQLValueFunctionOp, SubLinkType
@@ -137,6 +137,8 @@ class Scope:
                 return _single("unnamed_function", None, columns, None, alias)
             case ast.JoinExpr():
                 return self._join(node, statement)
+            case _:
+                pass  # any other node: the default after the match
         return _Item((Relation("", None, None),), None)
 
     def _join(self, join: ast.JoinExpr, statement: StatementColumns) -> _Item:
@@ -323,14 +325,17 @@ def nullable(node: object, scope: Scope) -> bool:
             return True  # NULL when the search path is empty
         case ast.A_ArrayExpr() | ast.RowExpr() | ast.SQLValueFunction():
             return False
+        case _:
+            pass  # any other node: the default after the match
     return True
 
 
 def _operator_nullable(
     kind: A_Expr_Kind, name: tuple[str, ...], lhs: object, rhs: object, scope: Scope
 ) -> bool:
-    operands = (lhs, *(rhs if isinstance(rhs, tuple) else (rhs,)))
-    present = tuple(o for o in operands if o is not None)
+    # BETWEEN and IN (list) keep their right-hand operands in a tuple.
+    right = cast("tuple[object, ...]", rhs) if isinstance(rhs, tuple) else (rhs,)
+    present = tuple(o for o in (lhs, *right) if o is not None)
     match kind:
         case A_Expr_Kind.AEXPR_DISTINCT | A_Expr_Kind.AEXPR_NOT_DISTINCT:
             return False
@@ -346,6 +351,8 @@ def _operator_nullable(
             | A_Expr_Kind.AEXPR_NOT_BETWEEN_SYM
         ):
             return not _all(present, scope)
+        case _:
+            pass  # any other node: the default after the match
     # = ANY(array) is NULL when the array holds a NULL; NULLIF makes NULLs; unknown operators.
     return True
 
@@ -403,6 +410,8 @@ def column_name(node: object) -> str:
             return "row"
         case ast.SQLValueFunction(op=SQLValueFunctionOp() as op):
             return op.name.removeprefix("SVFOP_").removesuffix("_N").lower()
+        case _:
+            pass  # any other node: the default after the match
     return ""
 
 

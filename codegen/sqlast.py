@@ -7,6 +7,7 @@ pglast types child lists as ``tuple[Any, ...]``; these helpers are where that
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import cast
 
 from pglast import ast
 
@@ -20,7 +21,7 @@ def walk(node: ast.Node) -> Iterator[ast.Node]:
             yield item
             stack.extend(reversed([getattr(item, member) for member in item]))
         elif isinstance(item, tuple):
-            stack.extend(reversed(item))
+            stack.extend(reversed(cast("tuple[object, ...]", item)))
 
 
 def strings(nodes: tuple[object, ...] | None) -> tuple[str, ...] | None:
@@ -40,6 +41,8 @@ def column_ref(node: object) -> tuple[str, ...] | None:
     match node:
         case ast.ColumnRef(fields=tuple(fields)):
             return strings(fields)
+        case _:
+            pass  # any other node: the default after the match
     return None
 
 
@@ -58,6 +61,8 @@ def param_number(node: object) -> int | None:
     match unwrap_casts(node):
         case ast.ParamRef(number=int(number)):
             return number
+        case _:
+            pass  # any other node: the default after the match
     return None
 
 
@@ -85,6 +90,8 @@ def positional_names(stmt: ast.Node) -> dict[int, str]:
                 # UPDATE ... SET col = $1 and ON CONFLICT DO UPDATE SET col = $1
                 # (a SELECT's ``$1 AS x`` is a ResTarget too; naming it x is just as good).
                 note(value, column, node.location)
+            case _:
+                pass  # any other node: the default after the match
     names: dict[int, str] = {}
     for _, number, column in sorted(found):
         names.setdefault(number, column)
