@@ -82,7 +82,7 @@ def test_every_mapped_type_round_trips(fresh_package: Path, empty_db_url: str) -
         assert queries.get_everything(conn, id=values["id"]).maybe is None
         assert queries.get_everything(conn, id=uuid.uuid4()) is None
         assert queries.delete_everything(conn) is None
-        assert queries.list_moods(conn, moods=list(models.Mood)) == []
+        assert queries.list_moods(conn, moods=[models.Mood.HAPPY, models.Mood.SAD]) == []
 
 
 def test_left_join_rows_are_nullable_and_models_are_reused(
