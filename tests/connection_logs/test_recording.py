@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import replace
 from datetime import timedelta
 from itertools import pairwise
@@ -23,23 +21,13 @@ from tests.connection_logs.world import (
     World,
     deliveries,
     expected_logs,
+    fresh,
     session_events,
+    stored,
     web_event,
 )
 
 SHORT = settings(settings.get_profile("connection_logs"), max_examples=60)
-
-
-@contextmanager
-def fresh(db: psycopg.Connection[Any]) -> Iterator[None]:
-    """An empty connection log for one hypothesis example, rolled back afterwards."""
-    with db.transaction(force_rollback=True):
-        db.execute("DELETE FROM connection_logs")
-        yield
-
-
-def stored(db: psycopg.Connection[Any]) -> list[ConnectionLog]:
-    return [ConnectionLog(*row) for row in db.execute("SELECT * FROM connection_logs ORDER BY id")]
 
 
 def in_batches(events: list[ConnectionEvent], cuts: list[int]) -> list[list[ConnectionEvent]]:

@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import hashlib
 import random
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from ipaddress import IPv4Address, IPv6Address, ip_address
@@ -114,6 +115,18 @@ def make_world(
 def stored_logs(conn: psycopg.Connection[Any]) -> list[tuple[Any, ...]]:
     """Every stored row, as plain tuples in id order."""
     return list(conn.execute(ALL_LOGS).fetchall())
+
+
+@contextmanager
+def fresh(db: psycopg.Connection[Any]) -> Iterator[None]:
+    """An empty connection log for one hypothesis example, rolled back afterwards."""
+    with db.transaction(force_rollback=True):
+        db.execute("DELETE FROM connection_logs")
+        yield
+
+
+def stored(db: psycopg.Connection[Any]) -> list[ConnectionLog]:
+    return [ConnectionLog(*row) for row in db.execute("SELECT * FROM connection_logs ORDER BY id")]
 
 
 # --- events -------------------------------------------------------------------------------------
@@ -272,3 +285,48 @@ def _merge(rid: UUID, group: list[ConnectionEvent]) -> ConnectionLog:
 
 def with_time(event: ConnectionEvent, time: datetime) -> ConnectionEvent:
     return replace(event, time=time)
+
+
+# --- plain examples, for tests that need data but no search ------------------------------------
+
+
+def example_events(
+    world: World, *, sessions: int, web: int, seed: int = 0
+) -> list[ConnectionEvent]:
+    """``sessions`` sessions (a connect, and for most a disconnect) and ``web`` web events."""
+    rnd = random.Random(seed)
+    events: list[ConnectionEvent] = []
+    for i in range(sessions + web):
+        workspace = rnd.choice(world.workspaces)
+        user = rnd.choice((None, *world.users))
+        is_web = i >= sessions
+        event = ConnectionEvent(
+            id=UUID(int=rnd.getrandbits(128), version=4),
+            time=T0 + timedelta(minutes=rnd.randint(0, 600)),
+            organization_id=workspace.organization.id,
+            workspace_owner_id=workspace.owner.id,
+            workspace_id=workspace.id,
+            workspace_name=workspace.name,
+            agent_name="main",
+            type=rnd.choice(WEB if is_web else SESSION_TYPES),
+            connection_status=CONNECTED,
+            ip=rnd.choice(IPS),
+            code=200 if is_web else None,
+            user_agent="Mozilla/5.0" if is_web else None,
+            user_id=user.id if is_web and user else None,
+            slug_or_port="code-server" if is_web else None,
+            connection_id=None if is_web else UUID(int=rnd.getrandbits(128), version=4),
+        )
+        events.append(event)
+        if not is_web and rnd.random() < 0.7:
+            events.append(
+                replace(
+                    event,
+                    id=UUID(int=rnd.getrandbits(128), version=4),
+                    time=event.time + timedelta(minutes=rnd.randint(0, 90)),
+                    connection_status=DISCONNECTED,
+                    code=rnd.choice([0, 1, 130]),
+                    disconnect_reason=rnd.choice(["exit", "timeout", None]),
+                )
+            )
+    return events

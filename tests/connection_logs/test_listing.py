@@ -1,0 +1,213 @@
+"""Listing and counting: every filter, alone and together, against the plain-Python reference;
+offset and keyset pages; counts with and without a cap; filter values are data."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import psycopg
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from connlog.record import record_events
+from generated.connection_logs import (
+    count_connection_logs,
+    get_connection_logs_offset,
+    get_connection_logs_page,
+)
+from generated.models import ConnectionLog
+from tests.connection_logs.listing import FILTERS, expected_listing, filter_values, some_filters
+from tests.connection_logs.world import (
+    World,
+    example_events,
+    fresh,
+    make_world,
+    session_events,
+    stored,
+    web_event,
+)
+
+FEW = settings(settings.get_profile("connection_logs"), max_examples=15)
+
+
+@st.composite
+def history(draw: st.DrawFn, world: World) -> list[Any]:
+    """A mix of sessions (open and ended) and web events."""
+    sessions = draw(st.lists(session_events(world), max_size=12))
+    webs = draw(st.lists(web_event(world), max_size=8))
+    return [e for session in sessions for e in session] + webs
+
+
+def record(db: psycopg.Connection[Any], data: st.DataObject, world: World) -> list[ConnectionLog]:
+    record_events(db, data.draw(history(world)))
+    return stored(db)
+
+
+def all_pages_by_offset(
+    db: psycopg.Connection[Any], size: int, filters: dict[str, Any]
+) -> list[Any]:
+    rows: list[Any] = []
+    while True:
+        page = get_connection_logs_offset(db, **filters, limit=size, offset=len(rows))
+        rows += page
+        if len(page) < size:
+            return [row.id for row in rows]
+
+
+def all_pages_by_keyset(
+    db: psycopg.Connection[Any], size: int, filters: dict[str, Any]
+) -> list[Any]:
+    rows: list[Any] = []
+    while True:
+        after = (
+            {"after_connect_time": rows[-1].connect_time, "after_id": rows[-1].id} if rows else {}
+        )
+        page = get_connection_logs_page(db, **filters, **after, limit=size)
+        rows += page
+        if len(page) < size:
+            return [row.id for row in rows]
+
+
+@pytest.mark.parametrize("name", FILTERS)
+@given(data=st.data())
+@FEW
+def test_each_filter_alone_selects_what_the_reference_selects(
+    db: psycopg.Connection[Any], world: World, name: str, data: st.DataObject
+) -> None:
+    with fresh(db):
+        logs = record(db, data, world)
+        filters = {name: data.draw(filter_values(world, logs, name), label=name)}
+        expected = expected_listing(logs, world, filters)
+        assert [r.id for r in get_connection_logs_offset(db, **filters)] == expected
+        assert [r.id for r in get_connection_logs_page(db, **filters)] == expected
+        counted = count_connection_logs(db, **filters)
+        assert counted is not None and counted.count == len(expected)
+
+
+@given(data=st.data())
+@settings(settings.get_profile("connection_logs"), max_examples=40)
+def test_filters_in_combination_select_what_the_reference_selects(
+    db: psycopg.Connection[Any], world: World, data: st.DataObject
+) -> None:
+    with fresh(db):
+        logs = record(db, data, world)
+        for _ in range(3):
+            filters = data.draw(some_filters(world, logs))
+            expected = expected_listing(logs, world, filters)
+            assert [r.id for r in get_connection_logs_offset(db, **filters)] == expected
+            counted = count_connection_logs(db, **filters)
+            assert counted is not None and counted.count == len(expected)
+
+
+@given(data=st.data(), size=st.integers(1, 6))
+@settings(settings.get_profile("connection_logs"), max_examples=30)
+def test_offset_and_keyset_pages_each_return_every_row_once_in_order(
+    db: psycopg.Connection[Any], world: World, data: st.DataObject, size: int
+) -> None:
+    with fresh(db):
+        logs = record(db, data, world)
+        filters = data.draw(some_filters(world, logs, at_most=2))
+        expected = expected_listing(logs, world, filters)
+        assert all_pages_by_offset(db, size, filters) == expected
+        assert all_pages_by_keyset(db, size, filters) == expected
+
+
+@given(data=st.data(), cap=st.integers(0, 12))
+@FEW
+def test_a_capped_count_stops_one_past_the_cap(
+    db: psycopg.Connection[Any], world: World, data: st.DataObject, cap: int
+) -> None:
+    with fresh(db):
+        logs = record(db, data, world)
+        uncapped = count_connection_logs(db)
+        capped = count_connection_logs(db, count_cap=cap)
+        assert uncapped is not None and uncapped.count == len(logs)
+        assert capped is not None and capped.count == min(len(logs), cap + 1)
+
+
+def test_rows_carry_the_connecting_user_the_owner_and_the_organization(
+    db: psycopg.Connection[Any], world: World
+) -> None:
+    record_events(db, example_events(world, sessions=40, web=40))
+    rows = get_connection_logs_offset(db, limit=1000)
+    assert len(rows) == len(stored(db))
+    for row in rows:
+        workspace = world.workspace(row.workspace_id)
+        organization = world.organization(row.organization_id)
+        user = world.user(row.user_id)
+        assert row.workspace_owner_username == workspace.owner.username
+        assert (row.organization_name, row.organization_display_name, row.organization_icon) == (
+            organization.name,
+            organization.display_name,
+            organization.icon,
+        )
+        assert (row.user_username, row.user_name, row.user_email) == (
+            (user.username, user.name, user.email) if user else (None, None, None)
+        )
+
+
+def test_the_limit_defaults_to_100(db: psycopg.Connection[Any], world: World) -> None:
+    record_events(db, example_events(world, sessions=0, web=130))
+    assert len(get_connection_logs_offset(db)) == 100
+    assert len(get_connection_logs_page(db)) == 100
+    assert len(get_connection_logs_offset(db, offset=100)) == len(stored(db)) - 100
+
+
+# --- filter values are data, never SQL ------------------------------------------------------
+
+AWKWARD = [
+    "o'brien",
+    'say "hi"',
+    "100%",
+    "%",
+    "_",
+    "back\\slash",
+    "semi;colon -- comment",
+    "'); DROP TABLE connection_logs; --",
+    "x" * 10_000,
+    "ünïcödé",
+]
+TEXT_FILTERS: dict[str, Callable[[str], str]] = {
+    "workspace_owner": lambda name: name.upper(),
+    "workspace_owner_email": lambda name: f"{name}@example.COM",
+    "username": lambda name: name.upper(),
+    "user_email": lambda name: f"{name}@Example.com",
+}
+
+
+@pytest.mark.parametrize("name", TEXT_FILTERS)
+def test_awkward_filter_values_match_exactly_and_never_error(
+    db: psycopg.Connection[Any], name: str
+) -> None:
+    world = make_awkward_world(db)
+    record_events(db, example_events(world, sessions=20, web=60))
+    logs = stored(db)
+    for awkward in AWKWARD:
+        filters = {name: TEXT_FILTERS[name](awkward)}
+        expected = expected_listing(logs, world, filters)
+        assert [r.id for r in get_connection_logs_offset(db, **filters, limit=1000)] == expected
+        counted = count_connection_logs(db, **filters)
+        assert counted is not None and counted.count == len(expected)
+    assert stored(db) == logs, "nothing a filter said was executed"
+
+
+@pytest.mark.parametrize("name", [*TEXT_FILTERS, "status"])
+def test_a_nul_character_in_a_text_filter_is_a_clear_error(
+    db: psycopg.Connection[Any], name: str
+) -> None:
+    with pytest.raises(psycopg.DataError, match="NUL"):
+        get_connection_logs_offset(db, **{name: "a\x00b"})
+
+
+@pytest.mark.parametrize("status", ["", "Ongoing", "open", "%"])
+def test_a_status_other_than_ongoing_or_completed_matches_nothing(
+    db: psycopg.Connection[Any], world: World, status: str
+) -> None:
+    record_events(db, example_events(world, sessions=5, web=0))
+    assert get_connection_logs_offset(db, status=status) == []
+
+
+def make_awkward_world(db: psycopg.Connection[Any]) -> World:
+    return make_world(db, seed=1, users=len(AWKWARD), usernames=AWKWARD)
