@@ -6,12 +6,7 @@ import argparse
 import sys
 from collections.abc import Sequence
 
-import psycopg
-from psycopg import sql
-
-from codegen import embedded, generate, migration_commands
-
-APPLICATION_DATABASE = "connlog"
+from codegen import embedded, generate, migration_commands, scratch
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -42,14 +37,5 @@ def _db(action: str) -> int:
     except embedded.EmbeddedServerError as exc:
         print(f"codegen: error: {exc}", file=sys.stderr)
         return 1
-    print(ensure_database(server_url, APPLICATION_DATABASE))
+    print(scratch.ensure_database(server_url, scratch.APPLICATION_DATABASE))
     return 0
-
-
-def ensure_database(server_url: str, name: str) -> str:
-    """Create database ``name`` on the server unless it exists; return its URL."""
-    with psycopg.connect(server_url, autocommit=True) as conn:
-        exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name]).fetchone()
-        if exists is None:
-            conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
-    return server_url.rsplit("/", 1)[0] + "/" + name

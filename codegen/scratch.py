@@ -1,4 +1,4 @@
-"""Throwaway databases: created on a server for one job, dropped when it ends."""
+"""Databases on a server: the application's own, and throwaway ones for one job."""
 
 from __future__ import annotations
 
@@ -11,6 +11,8 @@ from urllib.parse import urlsplit, urlunsplit
 import psycopg
 from psycopg import sql
 
+APPLICATION_DATABASE = "connlog"
+
 
 def with_database(url: str, name: str) -> str:
     """``url`` pointing at database ``name`` instead (user, host, port and options kept)."""
@@ -18,6 +20,15 @@ def with_database(url: str, name: str) -> str:
     if parts.scheme not in ("postgresql", "postgres", "postgresql+psycopg"):
         raise ValueError(f"expected a postgresql:// URL, got {url!r}")
     return urlunsplit(parts._replace(path="/" + name))
+
+
+def ensure_database(server_url: str, name: str) -> str:
+    """Create database ``name`` on the server unless it exists; return its URL."""
+    with psycopg.connect(server_url, autocommit=True) as conn:
+        exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name]).fetchone()
+        if exists is None:
+            conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+    return with_database(server_url, name)
 
 
 @contextmanager

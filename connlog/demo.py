@@ -15,7 +15,7 @@ import psycopg
 from psycopg import sql
 
 from codegen import embedded, migrate
-from codegen.cli import APPLICATION_DATABASE, ensure_database
+from codegen.scratch import APPLICATION_DATABASE, ensure_database
 
 MIGRATIONS_DIR: Final = Path(__file__).resolve().parent.parent / "migrations"
 
