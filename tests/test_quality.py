@@ -33,3 +33,12 @@ def _run(*command: str) -> subprocess.CompletedProcess[str]:
 def test_tree_is_clean(command: list[str]) -> None:
     result = _run(*command)
     assert result.returncode == 0, f"{' '.join(command)}\n{result.stdout}{result.stderr}"
+
+
+def test_committed_generated_code_is_fresh() -> None:
+    """CI fails when generated/ no longer matches migrations/ and queries/."""
+    result = _run(sys.executable, "-m", "codegen", "check")
+    assert result.returncode == 0, (
+        "generated/ is stale: run `./dev generate` and commit the result\n"
+        f"{result.stdout}{result.stderr}"
+    )
