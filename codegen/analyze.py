@@ -20,6 +20,8 @@ from pathlib import Path
 from typing import Final, cast
 
 import psycopg
+from pglast import ast
+from pglast.parser import parse_sql
 from psycopg import sql
 from psycopg.pq import DiagnosticField, ExecStatus
 
@@ -27,6 +29,7 @@ from codegen import migrate, nullability, scratch
 from codegen.model import (
     Analysis,
     AnalyzedColumn,
+    AnalyzedEmbed,
     AnalyzedParam,
     AnalyzedQuery,
     AnalyzedTable,
@@ -37,6 +40,7 @@ from codegen.model import (
     ParsedQuery,
     PgType,
 )
+from codegen.sqlast import walk
 
 # yoyo's bookkeeping tables live in the migrated schema but are not the application's.
 _YOYO_TABLES: Final = ("_yoyo_log", "_yoyo_migration", "_yoyo_version", "yoyo_lock")
@@ -157,6 +161,7 @@ class _Server:
                     table_column=attribute.name if attribute else None,
                 )
             )
+        embeds = self._embeds(query, columns, sources)
         return AnalyzedQuery(
             name=query.name,
             command=query.command,
@@ -167,8 +172,65 @@ class _Server:
             row_is_certain=facts.row_is_certain,
             source=query.location.path,
             location=query.location,
-            whole_table=self._whole_table(columns, sources),
+            # ``SELECT sqlc.embed(t) FROM t`` is a row with one field, as in sqlc.
+            whole_table=None if embeds else self._whole_table(columns, sources),
+            embeds=embeds,
         )
+
+    def _embeds(
+        self,
+        query: ParsedQuery,
+        columns: Sequence[AnalyzedColumn],
+        sources: Sequence[tuple[int, int]],
+    ) -> tuple[AnalyzedEmbed, ...]:
+        """Where each ``sqlc.embed(t)`` (rewritten to ``t.*``) landed among the columns.
+
+        ``t.*`` expands to every column of t's table, in attnum order, each described
+        with that table and column number: the k-th embed of a table is the k-th such run.
+        """
+        if not query.embeds:
+            return ()
+        relations = embed_relations(query.sql)
+        taken: set[int] = set()
+        embeds: list[AnalyzedEmbed] = []
+        for name in query.embeds:
+            oid = self._regclass(relations.get(name))
+            relation = self._relation(oid) if oid else None
+            if oid is None or relation is None or relation.schema != _MODEL_SCHEMA:
+                raise CodegenError(
+                    query.location,
+                    f"in query {query.name}: sqlc.embed({name}) does not name a table of "
+                    f"schema {_MODEL_SCHEMA!r} in the FROM clause",
+                    "embed a table (or its alias) of the query, not a CTE, subquery or function",
+                )
+            attributes = self._attributes_of(oid)
+            numbers = [a.number for a in attributes]
+            start = next(
+                (
+                    i
+                    for i in range(len(sources) - len(numbers) + 1)
+                    if i not in taken
+                    and list(sources[i : i + len(numbers)]) == [(oid, n) for n in numbers]
+                ),
+                None,
+            )
+            assert start is not None, f"{query.name}: {name}.* not found among the columns"
+            taken.update(range(start, start + len(numbers)))
+            span = columns[start : start + len(numbers)]
+            nullable = any(c.nullable and a.not_null for c, a in zip(span, attributes, strict=True))
+            key = next((start + i for i, a in enumerate(attributes) if a.not_null), None)
+            embeds.append(AnalyzedEmbed(name, relation.name, start, len(numbers), nullable, key))
+        return tuple(sorted(embeds, key=lambda e: e.start))
+
+    def _regclass(self, name: tuple[str | None, str] | None) -> int | None:
+        if name is None:
+            return None
+        schema, table = name
+        ident = sql.Identifier(schema, table) if schema else sql.Identifier(table)
+        row = self._conn.execute(
+            "SELECT to_regclass(%s)::oid", [ident.as_string(self._conn)]
+        ).fetchone()
+        return _int(row[0]) if row is not None and row[0] is not None else None
 
     def _server_error(self, query: ParsedQuery, result: psycopg.pq.abc.PGresult) -> CodegenError:
         def field(code: DiagnosticField) -> str | None:
@@ -320,6 +382,21 @@ class _Server:
             """
         ).fetchall()
         return tuple(self.pg_type(_int(oid)) for (oid,) in rows)
+
+
+def embed_relations(statement: str) -> dict[str, tuple[str | None, str]]:
+    """Each table reference's alias (or, without one, its name) -> (schema, table)."""
+    (raw,) = parse_sql(statement)
+    assert raw.stmt is not None
+    found: dict[str, tuple[str | None, str]] = {}
+    for node in walk(raw.stmt):
+        match node:
+            case ast.RangeVar(relname=str(table), schemaname=schema, alias=alias):
+                key = alias.aliasname if isinstance(alias, ast.Alias) else table
+                found.setdefault(str(key), (schema if isinstance(schema, str) else None, table))
+            case _:
+                pass  # any other node: the default after the match
+    return found
 
 
 def _column_name(names: Sequence[str], index: int, raw: str) -> str:

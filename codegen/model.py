@@ -167,6 +167,21 @@ class AnalyzedColumn:
 
 
 @dataclass(frozen=True, slots=True)
+class AnalyzedEmbed:
+    """``sqlc.embed(name)``: ``count`` result columns from ``start`` are one table's row."""
+
+    name: str  # as written: the table or its alias
+    table: str  # the table (schema public, like every model)
+    start: int  # index in ``AnalyzedQuery.columns`` of its first column
+    count: int
+    # On the nullable side of an outer join: the embedded row may be absent. ``key`` is
+    # the index (in ``columns``) of a NOT NULL column of the table, NULL exactly when the
+    # row is absent; None when the table has no NOT NULL column (then: all columns NULL).
+    nullable: bool
+    key: int | None
+
+
+@dataclass(frozen=True, slots=True)
 class AnalyzedQuery:
     """The neutral description of one query: no AST, no Python."""
 
@@ -180,6 +195,7 @@ class AnalyzedQuery:
     source: str  # the query file's path
     location: Location
     whole_table: str | None  # the columns are exactly this table's, in order
+    embeds: tuple[AnalyzedEmbed, ...] = ()  # in column order, not overlapping
 
 
 @dataclass(frozen=True, slots=True)

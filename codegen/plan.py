@@ -131,6 +131,7 @@ class _Model:
 
     row_class: RowClass
     types: tuple[PyType, ...]
+    nullables: tuple[bool, ...]  # per column, as the table declares it
 
 
 def plan(
@@ -234,7 +235,9 @@ def _models(
             imports |= {(m, n) for m, n in pytype.imports if m != f".{MODELS_MODULE}"}
         row_class = RowClass(name, f"A row of table {table.schema}.{table.name}.", fields)
         tables.append(row_class)
-        model_types[table.name] = _Model(row_class, types)
+        model_types[table.name] = _Model(
+            row_class, types, tuple(column.nullable for column in table.columns)
+        )
     return (
         ModelsModule(
             f"{MODELS_MODULE}.py",
@@ -369,26 +372,32 @@ def _function(
     enum_array = False
     if query.command in (Command.ONE, Command.MANY):
         model = models.get(query.whole_table) if query.whole_table else None
-        if model is not None:
-            row_type = model.row_class.name
-            imports.add((f".{MODELS_MODULE}", row_type))
-            types = model.types
-            nullables = tuple(column.nullable for column in query.columns)
-        else:
+        if query.embeds:
             row_type = class_name(query.name) + "Row"
-            fields, types = _fields(
-                query.columns, query.location, overrides, ".models", f"query {query.name}"
+            row_class, row_expr, needs, enum_array = _embedded_row(
+                query, row_type, models, overrides
             )
-            row_class = RowClass(row_type, f"A row of {query.name}.", fields)
+            imports |= needs
+        else:
+            if model is not None:
+                row_type = model.row_class.name
+                imports.add((f".{MODELS_MODULE}", row_type))
+                types = model.types
+            else:
+                row_type = class_name(query.name) + "Row"
+                fields, types = _fields(
+                    query.columns, query.location, overrides, ".models", f"query {query.name}"
+                )
+                row_class = RowClass(row_type, f"A row of {query.name}.", fields)
             nullables = tuple(column.nullable for column in query.columns)
-        for pytype in types:
-            imports |= pytype.imports
-        loads = [
-            _load(pytype, f"row[{index}]", nullable)
-            for index, (pytype, nullable) in enumerate(zip(types, nullables, strict=True))
-        ]
-        enum_array = any(pytype.enum_array for pytype in types)
-        row_expr = f"{row_type}({', '.join(loads)})"
+            for pytype in types:
+                imports |= pytype.imports
+            loads = [
+                _load(pytype, f"row[{index}]", nullable)
+                for index, (pytype, nullable) in enumerate(zip(types, nullables, strict=True))
+            ]
+            enum_array = any(pytype.enum_array for pytype in types)
+            row_expr = f"{row_type}({', '.join(loads)})"
 
     if query.command is Command.ONE:
         shape = Shape.ROW if query.row_is_certain else Shape.OPTIONAL_ROW
@@ -419,6 +428,93 @@ def _function(
         row_class=row_class,
     )
     return function, imports, enum_array
+
+
+def embed_field_names(query: AnalyzedQuery) -> dict[int, str]:
+    """The field of each ``sqlc.embed``, by its first column: named like sqlc's.
+
+    sqlc names the field after the table's struct (``sqlc.embed(a)`` of ``authors`` is
+    ``Author``): here the snake_case singular, ``author``. A table embedded more than
+    once (a self join) is named by each alias instead, which tells them apart.
+    """
+    tables = [embed.table for embed in query.embeds]
+    return {
+        embed.start: embed.name if tables.count(embed.table) > 1 else singular(embed.table)
+        for embed in query.embeds
+    }
+
+
+def _embedded_row(
+    query: AnalyzedQuery, row_type: str, models: Mapping[str, _Model], overrides: Mapping[str, str]
+) -> tuple[RowClass, str, set[Import], bool]:
+    """A row class whose ``sqlc.embed`` columns are one field each, holding the model."""
+    imports: set[Import] = set()
+    embeds = {embed.start: embed for embed in query.embeds}
+    embed_names = embed_field_names(query)
+    names: list[str] = []
+    annotations: list[str] = []
+    loads: list[str] = []
+    enum_array = False
+    index = 0
+    while index < len(query.columns):
+        embed = embeds.get(index)
+        if embed is None:
+            column = query.columns[index]
+            pytype = python_type(
+                column.type,
+                where=query.location,
+                subject=f"column {column.name!r} of query {query.name}",
+                overrides=overrides,
+            )
+            imports |= pytype.imports
+            enum_array |= pytype.enum_array is not None
+            names.append(column.name)
+            annotations.append(_optional(pytype.annotation, column.nullable))
+            loads.append(_load(pytype, f"row[{index}]", column.nullable))
+            index += 1
+            continue
+        model = models.get(embed.table)
+        if model is None:
+            raise CodegenError(
+                query.location,
+                f"query {query.name} embeds table {embed.table!r}, which has no model",
+                "embed a table of the migrated schema's public schema",
+            )
+        imports.add((f".{MODELS_MODULE}", model.row_class.name))
+        for pytype in model.types:
+            imports |= pytype.imports
+            enum_array |= pytype.enum_array is not None
+        built = (
+            model.row_class.name
+            + "("
+            + ", ".join(
+                _load(pytype, f"row[{index + offset}]", nullable)
+                for offset, (pytype, nullable) in enumerate(
+                    zip(model.types, model.nullables, strict=True)
+                )
+            )
+            + ")"
+        )
+        if embed.nullable:
+            # Absent (the outer join found no row): its NOT NULL column is NULL.
+            absent = (
+                f"row[{embed.key}] is None"
+                if embed.key is not None
+                else f"all(v is None for v in row[{index}:{index + embed.count}])"
+            )
+            built = f"None if {absent} else {built}"
+        names.append(embed_names[index])
+        annotations.append(_optional(model.row_class.name, embed.nullable))
+        loads.append(built)
+        index += embed.count
+    fields = tuple(
+        Field(name, annotation)
+        for name, annotation in zip(
+            unique_identifiers(names, reserved=("self",)), annotations, strict=True
+        )
+    )
+    row_class = RowClass(row_type, f"A row of {query.name}.", fields)
+    return row_class, f"{row_type}({', '.join(loads)})", imports, enum_array
 
 
 def _optional(annotation: str, nullable: bool) -> str:

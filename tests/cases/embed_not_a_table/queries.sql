@@ -1,0 +1,2 @@
+-- name: EmbedSubquery :many
+SELECT sqlc.embed(n) FROM (SELECT id FROM notes) n;

@@ -1,0 +1,66 @@
+"""``sqlc.embed(t)``: a table's columns become one field holding its model.
+
+The ``embed`` case is compiled into a fresh package and run against PostgreSQL:
+an inner join always yields the models, the nullable side of an outer join
+yields None exactly when the joined row is absent.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import psycopg
+
+from codegen import migrate
+from tests.codegen.conftest import CASES, generate_case, import_generated
+
+EMBED = CASES / "embed"
+
+
+def test_embedded_models_round_trip(fresh_package: Path, empty_db_url: str) -> None:
+    assert generate_case(EMBED, fresh_package).code == 0
+    migrate.apply_all(empty_db_url, EMBED / "migrations")
+    queries = import_generated(fresh_package, "queries")
+    models = import_generated(fresh_package, "models")
+    with psycopg.connect(empty_db_url) as conn:
+        ann = queries.create_author(conn, name="Ann", bio=None)
+        bob = queries.create_author(conn, name="Bob", bio="editor")
+        lonely = queries.create_author(conn, name="Lonely", bio=None)
+        book = queries.add_book(
+            conn,
+            author_id=ann.id,
+            title="Tales",
+            genre=models.Genre.FICTION,
+            tags=[models.Genre.FICTION, models.Genre.NON_FICTION],
+            editor_id=None,
+        )
+        edited = queries.add_book(
+            conn,
+            author_id=ann.id,
+            title="Facts",
+            genre=models.Genre.NON_FICTION,
+            tags=[],
+            editor_id=bob.id,
+        )
+
+        got = queries.get_book_with_author(conn, id=book.id)
+        assert got is not None
+        assert got.book == book and got.author == ann and got.label == "Ann: Tales"
+        assert type(got.book) is models.Book and type(got.author) is models.Author
+        assert all(type(tag) is models.Genre for tag in got.book.tags)
+        assert queries.get_book_with_author(conn, id=-1) is None
+
+        rows = queries.authors_and_books(conn)
+        assert [(r.id, r.book) for r in rows] == [
+            (ann.id, book),
+            (ann.id, edited),
+            (bob.id, None),
+            (lonely.id, None),
+        ]
+
+        pairs = queries.books_with_editors(conn)
+        assert [(r.title, r.writer, r.editor) for r in pairs] == [
+            ("Tales", ann, None),
+            ("Facts", ann, bob),
+        ]
+        assert [r.author for r in queries.only_embed(conn)] == [ann, bob, lonely]
