@@ -82,7 +82,8 @@ class _Edit:
     start: int
     end: int
     text: str
-    param: str | None = None  # a named parameter's name as written
+    param: str | None = None  # a named parameter's name as written: ``text`` + $n + ``after``
+    after: str = ""
     narg: bool = False
     embed: str | None = None
 
@@ -342,17 +343,42 @@ def _sqlc_call(
     name = _word(window[4])
     start, end = toks[i].start, toks[i + 5].end + 1
     if func == "slice":
-        errors.append(
-            CodegenError(
-                where,
-                f"sqlc.slice({name}) is not supported yet",
-                f"use an array parameter instead: `= ANY(@{name}::type[])`",
-            )
-        )
-        return None, i + 6
+        return _slice(source, toks, i, name, lines, errors)
     if func == "embed":
         return _Edit(start, end, f"{window[4]}.*", embed=name), i + 6
     return _Edit(start, end, "", param=name, narg=func == "narg"), i + 6
+
+
+def _slice(
+    source: str,
+    toks: Sequence[Token],
+    i: int,
+    name: str,
+    lines: _Lines,
+    errors: list[CodegenError],
+) -> tuple[_Edit | None, int]:
+    """``x IN (sqlc.slice(ids))`` -> ``x = ANY($n)``: one array parameter, a Python list.
+
+    ``= ANY`` of an empty array is false, so an empty list matches nothing (``IN ()``
+    would be a syntax error); ``NOT IN`` becomes ``<> ALL``, true for an empty list.
+    The server types ``$n`` as an array of ``x``'s type.
+    """
+    words = [_text(source, t).lower() for t in toks[max(i - 3, 0) : i]]
+    after = _text(source, toks[i + 6]) if i + 6 < len(toks) else ""
+    if len(words) < 2 or words[-2:] != ["in", "("] or after != ")":
+        errors.append(
+            CodegenError(
+                lines.at(toks[i].start),
+                f"sqlc.slice({name}) must be the only item of an IN list",
+                f"write `column IN (sqlc.slice({name}))`, or use an array parameter: "
+                f"`= ANY(@{name}::type[])`",
+            )
+        )
+        return None, i + 6
+    negated = len(words) == 3 and words[0] == "not"
+    start = toks[i - 3 if negated else i - 2].start
+    before = "<> ALL(" if negated else "= ANY("
+    return _Edit(start, toks[i + 6].end + 1, before, param=name, after=")"), i + 7
 
 
 def _rewrite(
@@ -383,7 +409,7 @@ def _rewrite(
         copy(pos, edit.start)
         text = edit.text
         if edit.param is not None:
-            text = f"${numbers.setdefault(edit.param, len(numbers) + 1)}"
+            text = f"{text}${numbers.setdefault(edit.param, len(numbers) + 1)}{edit.after}"
         origins.append((length, lines.at(edit.start)))
         out.append(text)
         length += len(text)

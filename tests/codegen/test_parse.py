@@ -162,6 +162,19 @@ def test_positional_parameters_are_named_after_columns(sql: str, names: list[str
     assert [p.number for p in query.params] == list(range(1, len(names) + 1))
 
 
+def test_slice_becomes_an_array_parameter() -> None:
+    (query,) = parse(
+        "-- name: Q :many\nSELECT * FROM t WHERE id IN (sqlc.slice(ids)) AND x NOT IN "
+        "(sqlc.slice('xs')) OR y in ( sqlc.slice(ids) )"
+    )
+    assert query.sql == "SELECT * FROM t WHERE id = ANY($1) AND x <> ALL($2) OR y = ANY($1)"
+    assert [(p.number, p.name, p.narg) for p in query.params] == [
+        (1, "ids", False),
+        (2, "xs", False),
+    ]
+    assert (query.params[0].location.line, query.params[0].location.column) == (2, 26)
+
+
 def test_embed() -> None:
     query = one(
         "-- name: Q :many\nSELECT sqlc.embed(u), sqlc.embed(o), 1 FROM users u JOIN o ON true"
@@ -285,7 +298,7 @@ def test_every_error_of_the_file_is_reported_in_order() -> None:
         "-- name: H :one\nSELECT * FROM t WHERE id=@id;\n"  # 18 glued operator
         "-- name: import :one\nSELECT 1;\n"  # 20 keyword name
         "-- name: I :one\nSELECT @userId, @user_id;\n"  # 22 name collision
-        "-- name: J :one\nSELECT sqlc.slice(ids);\n"  # 24 not supported
+        "-- name: J :one\nSELECT sqlc.slice(ids);\n"  # 24 not in an IN list
         "-- name: K :one\nSELECT sqlc.arg(a, b);\n"  # 26 bad macro
         "-- name:\nSELECT 1;\n"  # 28 no name
         "-- name: L :one extra\nSELECT 1;\n"  # 30 trailing words
@@ -320,7 +333,7 @@ def test_every_error_of_the_file_is_reported_in_order() -> None:
     assert messages[8].startswith("'=@' is read as one operator")
     assert messages[9] == "invalid query name 'import'"
     assert messages[10] == "parameters 'userId' and 'user_id' both become the Python name 'user_id'"
-    assert messages[11] == "sqlc.slice(ids) is not supported yet"
+    assert messages[11] == "sqlc.slice(ids) must be the only item of an IN list"
     assert messages[12] == "cannot read 'sqlc.arg' as a sqlc macro"
     assert messages[13] == "annotation without a query name"
     assert messages[14] == "unexpected 'extra' after the command"
