@@ -1,6 +1,11 @@
 """``python -m codegen generate`` and ``check``: the whole pipeline, end to end.
 
-load -> parse -> analyze (in a scratch database) -> plan -> render -> write.
+load -> parse -> cache -> analyze (in a scratch database) -> plan -> render -> write.
+The cache (``codegen.cache``, ``<out>/analysis.json``) answers every query whose
+SQL and schema are unchanged, so only new or edited queries are described; when
+none is, no database is needed at all (``check`` on a fresh clone, or a run after
+a template or override change).
+
 Options default to ``[tool.codegen]`` in the nearest pyproject.toml above the
 working directory; relative paths there are relative to that file.
 """
@@ -16,9 +21,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Final, Protocol, cast
 
-from codegen import embedded, load, parse, schema_dump, write
+import psycopg
+
+from codegen import cache, embedded, load, parse, schema_dump, write
 from codegen.analyze import analyze, scratch_database
-from codegen.model import CodegenError, CodegenErrors, Location, ParsedQuery
+from codegen.model import Analysis, CodegenError, CodegenErrors, Location, ParsedQuery
 from codegen.plan import plan
 from codegen.render import RenderedFile, render
 
@@ -61,43 +68,103 @@ def add_parsers(commands: Subcommands) -> None:
         )
 
 
+@dataclass(frozen=True, slots=True)
+class Build:
+    """The outcome of a run, before anything is written."""
+
+    files: tuple[RenderedFile, ...]  # every generated file, formatted
+    queries: int  # compiled
+    described: int  # of them, on a database
+    cached: int  # of them, from the manifest
+
+
+class NeedsDatabase(Exception):
+    """An offline build found queries the manifest does not answer; ``reasons`` says which."""
+
+    def __init__(self, reasons: list[str]) -> None:
+        super().__init__("\n".join(reasons))
+        self.reasons = reasons
+
+
 def run(args: argparse.Namespace) -> int:
     started = time.monotonic()
     try:
         settings = settings_from(args, Path.cwd())
-        files, query_count = build(settings)
+        if args.command == "check":
+            return _check(settings)
+        result = build(settings)
     except CodegenErrors as exc:
-        for error in exc.errors:
-            print(error, file=sys.stderr)
-        noun = "error" if len(exc.errors) == 1 else "errors"
-        print(f"codegen: {len(exc.errors)} {noun}; nothing written", file=sys.stderr)
+        _print_errors(exc)
         return 1
-    except (embedded.EmbeddedServerError, schema_dump.SchemaDumpError, write.FormatError) as exc:
+    except _DATABASE_ERRORS as exc:
         print(f"codegen: error: {exc}", file=sys.stderr)
         return 1
-    if args.command == "check":
-        changes = write.diff(settings.out, files)
-        if changes:
-            sys.stdout.write(changes)
-            print(
-                f"codegen: {_show(settings.out, settings.root)} is stale; "
-                "run `python -m codegen generate`",
-                file=sys.stderr,
-            )
-            return 1
-        print(f"codegen: {_show(settings.out, settings.root)} is up to date")
-        return 0
-    written = write.write(settings.out, files)
+    written = write.write(settings.out, result.files)
     seconds = time.monotonic() - started
     print(
-        f"codegen: {len(written)} files written, {query_count} queries compiled "
+        f"codegen: {len(written)} files written, {result.queries} queries compiled "
+        f"({result.described} described, {result.cached} cached) "
         f"in {seconds:.2f}s ({_show(settings.out, settings.root)})"
     )
     return 0
 
 
-def build(settings: Settings) -> tuple[tuple[RenderedFile, ...], int]:
-    """Every generated file, formatted, in memory; and the number of queries compiled."""
+# A run that needs a server and cannot reach or use one.
+_DATABASE_ERRORS: Final = (
+    embedded.EmbeddedServerError,
+    schema_dump.SchemaDumpError,
+    write.FormatError,
+    psycopg.OperationalError,
+)
+
+
+def _print_errors(exc: CodegenErrors) -> None:
+    for error in exc.errors:
+        print(error, file=sys.stderr)
+    noun = "error" if len(exc.errors) == 1 else "errors"
+    print(f"codegen: {len(exc.errors)} {noun}; nothing written", file=sys.stderr)
+
+
+def _check(settings: Settings) -> int:
+    """Exit status 0 when ``out`` is up to date; first offline, from the manifest alone.
+
+    When the manifest does not answer every query, say which are stale, then
+    describe them (if a database can be reached) to show the diff.
+    """
+    try:
+        files = build(settings, offline=True).files
+    except NeedsDatabase as stale:
+        for reason in stale.reasons:
+            print(reason, file=sys.stderr)
+        try:
+            sys.stdout.write(write.diff(settings.out, build(settings).files))
+        except _DATABASE_ERRORS as exc:
+            print(f"codegen: no database to describe them, so no diff: {exc}", file=sys.stderr)
+        print(
+            f"codegen: {_show(settings.out, settings.root)} is stale; "
+            "run `python -m codegen generate`",
+            file=sys.stderr,
+        )
+        return 1
+    changes = write.diff(settings.out, files)
+    if changes:
+        sys.stdout.write(changes)
+        print(
+            f"codegen: {_show(settings.out, settings.root)} is stale; "
+            "run `python -m codegen generate`",
+            file=sys.stderr,
+        )
+        return 1
+    print(f"codegen: {_show(settings.out, settings.root)} is up to date")
+    return 0
+
+
+def build(settings: Settings, *, offline: bool = False) -> Build:
+    """Every generated file, formatted, in memory.
+
+    Queries the manifest in ``settings.out`` answers are not described again;
+    ``offline`` raises NeedsDatabase instead of describing the others.
+    """
     sources = load.load_queries(settings.queries, settings.root)
     errors: list[CodegenError] = []
     queries: list[ParsedQuery] = []
@@ -113,10 +180,21 @@ def build(settings: Settings) -> tuple[tuple[RenderedFile, ...], int]:
     if errors:
         raise CodegenErrors(errors)
 
-    server_url = settings.database or embedded.ensure_running()
-    with scratch_database(server_url, settings.migrations) as url:
-        analysis = analyze(queries, url)
-        schema = schema_dump.dump_schema(url)
+    migrations = cache.migrations_hash(settings.migrations)
+    manifest, why_not = cache.load(settings.out)
+    split = cache.split(queries, manifest, migrations)
+    to_describe = split.to_describe
+    schema = _cached_schema(settings.out, split.schema_sql)
+    described: Analysis | None = None
+    if to_describe or split.schema is None or schema is None:
+        if offline:
+            raise NeedsDatabase(_stale_reasons(settings, split, why_not, schema is None))
+        server_url = settings.database or embedded.ensure_running()
+        with scratch_database(server_url, settings.migrations) as url:
+            described = analyze(to_describe, url)
+            if schema is None:
+                schema = schema_dump.dump_schema(url)
+    analysis = cache.merge(split, described)
     planned = plan(
         analysis,
         migrations_source=_show(settings.migrations, settings.root) + "/",
@@ -124,7 +202,48 @@ def build(settings: Settings) -> tuple[tuple[RenderedFile, ...], int]:
         overrides=settings.types,
     )
     files = write.finish(render(planned), project=settings.pyproject)
-    return (*files, RenderedFile(write.SCHEMA_FILE, schema)), len(queries)
+    manifest_text = cache.dumps(
+        cache.Manifest(migrations, cache.schema_hash(schema), analysis, split.keys)
+    )
+    return Build(
+        (
+            *files,
+            RenderedFile(cache.MANIFEST_FILE, manifest_text),
+            RenderedFile(write.SCHEMA_FILE, schema),
+        ),
+        queries=len(queries),
+        described=len(to_describe),
+        cached=len(queries) - len(to_describe),
+    )
+
+
+def _cached_schema(out: Path, expected_hash: str | None) -> str | None:
+    """schema.sql as generated from unchanged migrations: reused without a database."""
+    if expected_hash is None:
+        return None
+    try:
+        text = (out / write.SCHEMA_FILE).read_text(encoding="utf-8")
+    except FileNotFoundError:
+        return None
+    return text if cache.schema_hash(text) == expected_hash else None
+
+
+def _stale_reasons(
+    settings: Settings, split: cache.Split, why_not: str, schema_stale: bool
+) -> list[str]:
+    out = _show(settings.out, settings.root)
+    manifest = f"{out}/{cache.MANIFEST_FILE}"
+    if split.schema is None:
+        reason = why_not or split.stale_reason
+        return [f"{manifest}: {reason}: every query must be described again"]
+    reasons = [
+        f"{query.location}: query {query.name} is stale: its SQL, parameters or command "
+        f"are not in {manifest}"
+        for query in split.to_describe
+    ]
+    if schema_stale:
+        reasons.append(f"{out}/{write.SCHEMA_FILE}: missing, or edited since it was generated")
+    return reasons
 
 
 def settings_from(args: argparse.Namespace, cwd: Path) -> Settings:

@@ -1,0 +1,184 @@
+"""The offline metadata cache (``<out>/analysis.json``): what is described again, and when not.
+
+A closed port as ``--database`` proves a run used no server: any connection
+attempt fails, and the run would exit 1.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from codegen import cache
+from tests.codegen.conftest import CASES, Run, run_codegen, snapshot
+from tests.conftest import REPO_ROOT, SERVER_URL
+
+NO_SERVER = "postgresql://postgres@127.0.0.1:1/nothing"
+
+
+def _case(tmp_path: Path, name: str = "join_left_nullable") -> Path:
+    case = tmp_path / "case"
+    shutil.copytree(CASES / name, case, ignore=shutil.ignore_patterns("expected", "stderr.txt"))
+    return case
+
+
+def _run(command: str, case: Path, out: Path, database: str = SERVER_URL) -> Run:
+    return run_codegen(
+        command,
+        "--migrations", str(case / "migrations"), "--queries", str(case),
+        "--out", str(out), "--database", database,
+    )  # fmt: skip
+
+
+def _counts(run: Run) -> str:
+    assert run.code == 0, run.stderr
+    return run.stdout.split("(", 1)[1].split(")", 1)[0]
+
+
+def test_second_run_needs_no_database_and_renders_the_same(tmp_path: Path) -> None:
+    case, out = _case(tmp_path, "all_types"), tmp_path / "out"
+    assert _counts(_run("generate", case, out)) == "6 described, 0 cached"
+    first = snapshot(out)
+    # A generated module deleted by hand comes back, still without a server.
+    (out / "queries.py").unlink()
+    again = _run("generate", case, out, NO_SERVER)
+    assert _counts(again) == "0 described, 6 cached"
+    assert snapshot(out) == first
+    assert _run("check", case, out, NO_SERVER).code == 0
+
+
+def test_editing_one_query_describes_only_that_one(tmp_path: Path) -> None:
+    case, out = _case(tmp_path), tmp_path / "out"
+    assert _counts(_run("generate", case, out)) == "5 described, 0 cached"
+    sql = case / "queries.sql"
+    # AuthorsWithBooks grows a line: the queries after it move, but only it changed.
+    sql.write_text(sql.read_text().replace("ORDER BY a.id, b.id", "ORDER BY a.name,\n  b.id"))
+    assert _counts(_run("generate", case, out)) == "1 described, 4 cached"
+    # A comment (the docstring) reaches no server.
+    sql.write_text(
+        sql.read_text().replace("-- name: GetAuthor :one", "-- name: GetAuthor :one\n-- hi")
+    )
+    assert _counts(_run("generate", case, out, NO_SERVER)) == "0 described, 5 cached"
+
+    # What the cache gave is exactly what describing everything gives.
+    fresh = tmp_path / "fresh"
+    assert _counts(_run("generate", case, fresh)) == "5 described, 0 cached"
+    assert snapshot(out) == snapshot(fresh)
+
+
+def test_a_migration_change_invalidates_every_query(tmp_path: Path) -> None:
+    case, out = _case(tmp_path), tmp_path / "out"
+    assert _run("generate", case, out).code == 0
+    (case / "migrations" / "0002_more.sql").write_text("CREATE TABLE more (id int);\n")
+    offline = _run("generate", case, out, NO_SERVER)
+    assert offline.code == 1
+    assert "connection" in offline.stderr and "refused" in offline.stderr
+    stale = _run("check", case, out, NO_SERVER)
+    assert stale.code == 1
+    assert "the migrations changed: every query must be described again" in stale.stderr
+    assert _counts(_run("generate", case, out)) == "5 described, 0 cached"
+    assert "more" in (out / "schema.sql").read_text()
+
+
+def test_check_names_the_stale_query_without_a_database(tmp_path: Path) -> None:
+    case, out = _case(tmp_path), tmp_path / "out"
+    assert _run("generate", case, out).code == 0
+    sql = case / "queries.sql"
+    sql.write_text(sql.read_text().replace("ORDER BY a.id, b.id", "ORDER BY a.name"))
+
+    offline = _run("check", case, out, NO_SERVER)
+    assert offline.code == 1
+    lines = offline.stderr.splitlines()
+    assert lines[0].startswith(f"{sql}:")
+    assert "query AuthorsWithBooks is stale" in lines[0]
+    assert "no database to describe them, so no diff" in offline.stderr
+    assert offline.stdout == ""
+
+    # With a server, the diff too.
+    online = _run("check", case, out)
+    assert online.code == 1
+    assert "query AuthorsWithBooks is stale" in online.stderr
+    assert "+ORDER BY a.name" in online.stdout
+
+
+def test_hand_edited_schema_sql_is_stale(tmp_path: Path) -> None:
+    case, out = _case(tmp_path), tmp_path / "out"
+    assert _run("generate", case, out).code == 0
+    schema = out / "schema.sql"
+    schema.write_text(schema.read_text() + "-- edited\n")
+    stale = _run("check", case, out, NO_SERVER)
+    assert stale.code == 1
+    assert "schema.sql: missing, or edited since it was generated" in stale.stderr
+    assert _counts(_run("generate", case, out)) == "0 described, 5 cached"
+    assert "-- edited" not in schema.read_text()
+
+
+def test_an_unreadable_manifest_is_ignored(tmp_path: Path) -> None:
+    case, out = _case(tmp_path), tmp_path / "out"
+    assert _run("generate", case, out).code == 0
+    manifest = out / cache.MANIFEST_FILE
+    document = json.loads(manifest.read_text())
+    document["queries"][0]["surprise"] = 1
+    manifest.write_text(json.dumps(document))
+    stale = _run("check", case, out, NO_SERVER)
+    assert "analysis.json is unreadable (AnalyzedQuery: missing [], unexpected ['surprise'])" in (
+        stale.stderr
+    )
+    assert _counts(_run("generate", case, out)) == "5 described, 0 cached"
+
+
+def test_manifest_round_trips_and_is_deterministic(tmp_path: Path) -> None:
+    case = _case(tmp_path, "all_types")
+    first, second = tmp_path / "first", tmp_path / "second"
+    assert _run("generate", case, first).code == 0
+    assert _run("generate", case, second).code == 0
+    text = (first / cache.MANIFEST_FILE).read_text()
+    # Enum OIDs differ between the two scratch databases: they are not recorded.
+    assert text == (second / cache.MANIFEST_FILE).read_text()
+    manifest = cache.loads(text)
+    assert cache.dumps(manifest) == text
+    assert json.loads(text)["types"]["public.mood"]["enum_labels"] == ["happy", "sad", "so-so"]
+
+
+def test_committed_manifest_agrees_with_a_fresh_description(tmp_path: Path) -> None:
+    """A change to analyze that forgets to bump ANALYSIS_VERSION shows up here."""
+    out = tmp_path / "out"
+    assert run_codegen("generate", "--out", str(out), "--database", SERVER_URL).code == 0
+    committed = json.loads((REPO_ROOT / "generated" / cache.MANIFEST_FILE).read_text())
+    fresh = json.loads((out / cache.MANIFEST_FILE).read_text())
+    assert "/tmp" not in (REPO_ROOT / "generated" / cache.MANIFEST_FILE).read_text()
+    entries = {entry["cache_key"]: entry for entry in fresh["queries"]}
+    shared = [entry for entry in committed["queries"] if entry["cache_key"] in entries]
+    for entry in shared:
+        assert entries[entry["cache_key"]] == entry, entry["name"]
+
+
+@pytest.mark.slow
+def test_check_passes_on_a_fresh_clone_with_no_server(tmp_path: Path) -> None:
+    """The committed tree, cloned, checks clean with no PostgreSQL to start or reach."""
+    clone = tmp_path / "clone"
+    subprocess.run(["git", "clone", "--quiet", str(REPO_ROOT), str(clone)], check=True)
+    cluster = tmp_path / "no-cluster"
+    cluster.mkdir()
+    environment = {
+        **os.environ,
+        "CONNLOG_PG_DIR": str(cluster),  # an embedded server would be created here
+        "PG_BINDIR": str(tmp_path / "no-bin"),
+        "PATH": str(Path(sys.executable).parent) + os.pathsep + "/usr/bin:/bin",
+    }
+    result = subprocess.run(
+        [sys.executable, "-m", "codegen", "check"],
+        cwd=clone,
+        env=environment,
+        capture_output=True,
+        text=True,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "is up to date" in result.stdout
+    assert list(cluster.iterdir()) == [], "check started an embedded server"
