@@ -33,9 +33,10 @@ from codegen.model import (
     Location,
 )
 from codegen.names import snake_case, unique_identifiers
-from codegen.types import Import, PyType, class_name, python_type
+from codegen.types import Import, Overrides, PyType, class_name, python_type
 
 MODELS_MODULE: Final = "models"
+AIO_PACKAGE: Final = "aio"  # the asyncio twins: ``aio/<stem>.py``
 # Locals of every generated function: parameters are renamed around them.
 _RESERVED: Final = ("conn", "cur", "row")
 
@@ -95,6 +96,49 @@ class QueryModule:
     functions: tuple[Function, ...]
     row_classes: tuple[RowClass, ...]
     enum_array_helper: bool  # the module loads an enum array from its text form
+    # The asyncio twin: the same functions, importing SQL constants and row classes
+    # from the sync module rather than declaring them again.
+    aio_filename: str
+    aio_imports: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Flavor:
+    """The words in which the sync and the asyncio renderings of one module differ."""
+
+    name: str  # "sync" or "aio"
+    module_doc: str  # appended to the module docstring
+    declares: bool  # declares the SQL constants and row classes (the sync module does)
+    connection: str
+    define: str
+    with_: str
+    await_: str
+    for_: str
+    raw_cursor: str
+
+
+SYNC: Final = Flavor(
+    name="sync",
+    module_doc="",
+    declares=True,
+    connection="psycopg.Connection[object]",
+    define="def",
+    with_="with",
+    await_="",
+    for_="for",
+    raw_cursor="psycopg.RawCursor",
+)
+AIO: Final = Flavor(
+    name="aio",
+    module_doc=", for asyncio",
+    declares=False,
+    connection="psycopg.AsyncConnection[object]",
+    define="async def",
+    with_="async with",
+    await_="await ",
+    for_="async for",
+    raw_cursor="psycopg.AsyncRawCursor",
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -139,7 +183,7 @@ def plan(
     *,
     migrations_source: str,
     sources: Sequence[str] = (),
-    overrides: Mapping[str, str] | None = None,
+    overrides: Overrides | None = None,
 ) -> Plan:
     """Decide the generated modules for ``analysis``; every error of the run at once.
 
@@ -178,7 +222,7 @@ def singular(table: str) -> str:
 def _models(
     analysis: Analysis,
     migrations_source: str,
-    overrides: Mapping[str, str],
+    overrides: Overrides,
     errors: list[CodegenError],
 ) -> tuple[ModelsModule, dict[str, _Model]]:
     # JsonValue is always declared: query modules import it for json parameters too.
@@ -253,7 +297,7 @@ def _models(
 def _fields(
     columns: Sequence[AnalyzedColumn],
     where: Location,
-    overrides: Mapping[str, str],
+    overrides: Overrides,
     models_module: str,
     owner: str,
 ) -> tuple[tuple[Field, ...], tuple[PyType, ...]]:
@@ -264,6 +308,7 @@ def _fields(
             where=where,
             subject=f"column {column.name!r} of {owner}",
             overrides=overrides,
+            column=column,
             models_module=models_module,
         )
         for column in columns
@@ -282,7 +327,7 @@ def _query_module(
     source: str,
     queries: Sequence[AnalyzedQuery],
     models: Mapping[str, _Model],
-    overrides: Mapping[str, str],
+    overrides: Overrides,
 ) -> QueryModule:
     stem = source.rsplit("/", 1)[-1].removesuffix(".sql")
     if not stem.isidentifier() or stem == MODELS_MODULE:
@@ -295,29 +340,37 @@ def _query_module(
                 )
             ]
         )
-    imports: set[Import] = {("typing", "Final"), ("psycopg", "")}
+    # Both renderings: what the function bodies name.
+    common: set[Import] = {("psycopg", "")}
+    declared: set[Import] = {("typing", "Final")}  # the sync module's declarations
+    shared: set[Import] = set()  # what the async module takes from the sync one
     functions: list[Function] = []
     row_classes: list[RowClass] = []
     errors: list[CodegenError] = []
     enum_arrays = False
     for query in queries:
         try:
-            function, needs, uses_enum_array = _function(query, models, overrides)
+            planned = _function(query, models, overrides)
         except CodegenError as exc:
             errors.append(exc)
             continue
-        imports |= needs
-        enum_arrays |= uses_enum_array
+        function = planned.function
+        common |= planned.imports
+        declared |= planned.declared
+        enum_arrays |= planned.enum_array
         functions.append(function)
+        shared.add((f".{stem}", function.constant))
         if function.row_class is not None:
             row_classes.append(function.row_class)
+            shared.add((f".{stem}", function.row_class.name))
     if row_classes:
-        imports.add(("dataclasses", "dataclass"))
+        declared.add(("dataclasses", "dataclass"))
     if any(f.shape is not Shape.NOTHING and f.shape is not Shape.ROWCOUNT for f in functions):
-        imports.add(("psycopg.rows", "tuple_row"))
+        common.add(("psycopg.rows", "tuple_row"))
     if enum_arrays:
-        imports |= {
+        common |= {
             ("enum", "StrEnum"),
+            ("typing", "Final"),
             ("typing", "TypeVar"),
             ("psycopg.adapt", "Transformer"),
             ("psycopg.pq", "Format"),
@@ -327,17 +380,40 @@ def _query_module(
     return QueryModule(
         f"{stem}.py",
         source,
-        _import_lines(imports),
+        _import_lines(common | declared),
         tuple(functions),
         tuple(row_classes),
         enum_arrays,
+        aio_filename=f"{AIO_PACKAGE}/{stem}.py",
+        aio_imports=_import_lines(_from_subpackage(common | shared)),
     )
 
 
+def _from_subpackage(imports: Iterable[Import]) -> set[Import]:
+    """Relative imports as written one package further down (in ``aio/``)."""
+    return {(f".{module}" if module.startswith(".") else module, name) for module, name in imports}
+
+
+@dataclass(frozen=True, slots=True)
+class _Planned:
+    function: Function
+    imports: set[Import]  # what the function's own text names: both renderings need them
+    declared: set[Import]  # what its row class's fields name: only where it is declared
+    enum_array: bool  # its rows load an enum array from text
+
+
+def _load_imports(pytype: PyType) -> frozenset[Import]:
+    """What a loaded value's conversion names (an enum class), beyond psycopg's own."""
+    if pytype.load is None and not pytype.enum_array:
+        return frozenset()
+    return pytype.imports | pytype.load_imports
+
+
 def _function(
-    query: AnalyzedQuery, models: Mapping[str, _Model], overrides: Mapping[str, str]
-) -> tuple[Function, set[Import], bool]:
+    query: AnalyzedQuery, models: Mapping[str, _Model], overrides: Overrides
+) -> _Planned:
     imports: set[Import] = set()
+    declared: set[Import] = set()
     name = snake_case(query.name)
     arguments: list[Argument] = []
     values: list[str] = []
@@ -348,6 +424,7 @@ def _function(
             where=query.location,
             subject=f"parameter {param.name!r} of query {query.name}",
             overrides=overrides,
+            column=param,
         )
         imports |= pytype.imports | pytype.dump_imports
         annotation = _optional(pytype.annotation, param.nullable)
@@ -374,7 +451,7 @@ def _function(
         model = models.get(query.whole_table) if query.whole_table else None
         if query.embeds:
             row_type = class_name(query.name) + "Row"
-            row_class, row_expr, needs, enum_array = _embedded_row(
+            row_class, row_expr, needs, declared, enum_array = _embedded_row(
                 query, row_type, models, overrides
             )
             imports |= needs
@@ -391,7 +468,9 @@ def _function(
                 row_class = RowClass(row_type, f"A row of {query.name}.", fields)
             nullables = tuple(column.nullable for column in query.columns)
             for pytype in types:
-                imports |= pytype.imports
+                imports |= _load_imports(pytype)
+                if row_class is not None:
+                    declared |= pytype.imports
             loads = [
                 _load(pytype, f"row[{index}]", nullable)
                 for index, (pytype, nullable) in enumerate(zip(types, nullables, strict=True))
@@ -427,7 +506,7 @@ def _function(
         query_name=query.name,
         row_class=row_class,
     )
-    return function, imports, enum_array
+    return _Planned(function, imports, declared, enum_array)
 
 
 def embed_field_names(query: AnalyzedQuery) -> dict[int, str]:
@@ -445,10 +524,15 @@ def embed_field_names(query: AnalyzedQuery) -> dict[int, str]:
 
 
 def _embedded_row(
-    query: AnalyzedQuery, row_type: str, models: Mapping[str, _Model], overrides: Mapping[str, str]
-) -> tuple[RowClass, str, set[Import], bool]:
-    """A row class whose ``sqlc.embed`` columns are one field each, holding the model."""
+    query: AnalyzedQuery, row_type: str, models: Mapping[str, _Model], overrides: Overrides
+) -> tuple[RowClass, str, set[Import], set[Import], bool]:
+    """A row class whose ``sqlc.embed`` columns are one field each, holding the model.
+
+    Returns it, the expression building it, what that expression and what the
+    class's fields need imported, and whether it loads an enum array.
+    """
     imports: set[Import] = set()
+    declared: set[Import] = set()
     embeds = {embed.start: embed for embed in query.embeds}
     embed_names = embed_field_names(query)
     names: list[str] = []
@@ -465,8 +549,10 @@ def _embedded_row(
                 where=query.location,
                 subject=f"column {column.name!r} of query {query.name}",
                 overrides=overrides,
+                column=column,
             )
-            imports |= pytype.imports
+            imports |= _load_imports(pytype)
+            declared |= pytype.imports
             enum_array |= pytype.enum_array is not None
             names.append(column.name)
             annotations.append(_optional(pytype.annotation, column.nullable))
@@ -482,7 +568,7 @@ def _embedded_row(
             )
         imports.add((f".{MODELS_MODULE}", model.row_class.name))
         for pytype in model.types:
-            imports |= pytype.imports
+            imports |= _load_imports(pytype)
             enum_array |= pytype.enum_array is not None
         built = (
             model.row_class.name
@@ -514,7 +600,7 @@ def _embedded_row(
         )
     )
     row_class = RowClass(row_type, f"A row of {query.name}.", fields)
-    return row_class, f"{row_type}({', '.join(loads)})", imports, enum_array
+    return row_class, f"{row_type}({', '.join(loads)})", imports, declared, enum_array
 
 
 def _optional(annotation: str, nullable: bool) -> str:

@@ -11,7 +11,7 @@ from functools import cache
 
 from jinja2 import Environment, PackageLoader, StrictUndefined
 
-from codegen.plan import Plan
+from codegen.plan import AIO, AIO_PACKAGE, SYNC, Plan
 
 
 @dataclass(frozen=True, slots=True)
@@ -35,7 +35,7 @@ def _environment() -> Environment:
 
 
 def render(plan: Plan) -> tuple[RenderedFile, ...]:
-    """Every generated Python module of ``plan``, models first, then by file name."""
+    """Every generated Python module of ``plan``: models, the query modules, their aio twins."""
     env = _environment()
     files = [
         RenderedFile(
@@ -43,5 +43,18 @@ def render(plan: Plan) -> tuple[RenderedFile, ...]:
         )
     ]
     queries = env.get_template("queries.py.j2")
-    files.extend(RenderedFile(m.filename, queries.render(module=m)) for m in plan.modules)
+    for m in plan.modules:
+        files.append(
+            RenderedFile(m.filename, queries.render(module=m, flavor=SYNC, imports=m.imports))
+        )
+    # One plan, two renderings: the asyncio twins in their own subpackage.
+    files.append(
+        RenderedFile(f"{AIO_PACKAGE}/__init__.py", env.get_template("aio_init.py.j2").render())
+    )
+    for m in plan.modules:
+        files.append(
+            RenderedFile(
+                m.aio_filename, queries.render(module=m, flavor=AIO, imports=m.aio_imports)
+            )
+        )
     return tuple(files)

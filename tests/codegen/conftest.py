@@ -6,16 +6,19 @@ the current generator; reviewers read the diff.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import importlib
 import io
 import itertools
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Generator, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from types import ModuleType
+from typing import Any
 
+import psycopg
 import pytest
 
 from codegen.cli import main
@@ -86,6 +89,53 @@ def fresh_package(tmp_path: Path) -> Iterator[Path]:
 def import_generated(out: Path, module: str) -> ModuleType:
     importlib.invalidate_caches()
     return importlib.import_module(f"{out.name}.{module}")
+
+
+FLAVORS = ("sync", "aio")
+
+
+@pytest.fixture(params=FLAVORS)
+def flavor(request: pytest.FixtureRequest) -> str:
+    """Run the test once with the sync module and once with its asyncio twin."""
+    return str(request.param)
+
+
+class Bound:
+    """A generated query module with its connection bound: ``q.get_user(id=1)``.
+
+    The same test body drives the sync module and its ``aio`` twin: an async
+    function is run to completion on the test's event loop (one loop and one
+    AsyncConnection for the whole test, as an application would have).
+    """
+
+    def __init__(self, module: ModuleType, conn: object, runner: asyncio.Runner | None) -> None:
+        self.module = module
+        self.conn = conn
+        self.runner = runner
+
+    def __getattr__(self, name: str) -> Callable[..., Any]:
+        function = getattr(self.module, name)
+        runner = self.runner
+        if runner is None:
+            return lambda *args, **kwargs: function(self.conn, *args, **kwargs)
+        return lambda *args, **kwargs: runner.run(function(self.conn, *args, **kwargs))
+
+
+@contextlib.contextmanager
+def bound_queries(out: Path, module: str, url: str, flavor: str) -> Generator[Bound]:
+    """``module`` of the generated package ``out`` (or its aio twin) on a connection to ``url``."""
+    if flavor == "sync":
+        with psycopg.connect(url) as conn:
+            yield Bound(import_generated(out, module), conn, None)
+        return
+    assert flavor == "aio", flavor
+    with asyncio.Runner() as runner:
+        aconn = runner.run(psycopg.AsyncConnection.connect(url))
+        try:
+            yield Bound(import_generated(out, f"aio.{module}"), aconn, runner)
+            runner.run(aconn.commit())
+        finally:
+            runner.run(aconn.close())
 
 
 def snapshot(directory: Path) -> dict[str, bytes]:

@@ -9,33 +9,28 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import psycopg
-
 from codegen import migrate
-from tests.codegen.conftest import CASES, generate_case, import_generated
+from tests.codegen.conftest import CASES, bound_queries, generate_case, import_generated
 
 EMBED = CASES / "embed"
 
 
-def test_embedded_models_round_trip(fresh_package: Path, empty_db_url: str) -> None:
+def test_embedded_models_round_trip(fresh_package: Path, empty_db_url: str, flavor: str) -> None:
     assert generate_case(EMBED, fresh_package).code == 0
     migrate.apply_all(empty_db_url, EMBED / "migrations")
-    queries = import_generated(fresh_package, "queries")
     models = import_generated(fresh_package, "models")
-    with psycopg.connect(empty_db_url) as conn:
-        ann = queries.create_author(conn, name="Ann", bio=None)
-        bob = queries.create_author(conn, name="Bob", bio="editor")
-        lonely = queries.create_author(conn, name="Lonely", bio=None)
-        book = queries.add_book(
-            conn,
+    with bound_queries(fresh_package, "queries", empty_db_url, flavor) as q:
+        ann = q.create_author(name="Ann", bio=None)
+        bob = q.create_author(name="Bob", bio="editor")
+        lonely = q.create_author(name="Lonely", bio=None)
+        book = q.add_book(
             author_id=ann.id,
             title="Tales",
             genre=models.Genre.FICTION,
             tags=[models.Genre.FICTION, models.Genre.NON_FICTION],
             editor_id=None,
         )
-        edited = queries.add_book(
-            conn,
+        edited = q.add_book(
             author_id=ann.id,
             title="Facts",
             genre=models.Genre.NON_FICTION,
@@ -43,14 +38,14 @@ def test_embedded_models_round_trip(fresh_package: Path, empty_db_url: str) -> N
             editor_id=bob.id,
         )
 
-        got = queries.get_book_with_author(conn, id=book.id)
+        got = q.get_book_with_author(id=book.id)
         assert got is not None
         assert got.book == book and got.author == ann and got.label == "Ann: Tales"
         assert type(got.book) is models.Book and type(got.author) is models.Author
         assert all(type(tag) is models.Genre for tag in got.book.tags)
-        assert queries.get_book_with_author(conn, id=-1) is None
+        assert q.get_book_with_author(id=-1) is None
 
-        rows = queries.authors_and_books(conn)
+        rows = q.authors_and_books()
         assert [(r.id, r.book) for r in rows] == [
             (ann.id, book),
             (ann.id, edited),
@@ -58,9 +53,9 @@ def test_embedded_models_round_trip(fresh_package: Path, empty_db_url: str) -> N
             (lonely.id, None),
         ]
 
-        pairs = queries.books_with_editors(conn)
+        pairs = q.books_with_editors()
         assert [(r.title, r.writer, r.editor) for r in pairs] == [
             ("Tales", ann, None),
             ("Facts", ann, bob),
         ]
-        assert [r.author for r in queries.only_embed(conn)] == [ann, bob, lonely]
+        assert [r.author for r in q.only_embed()] == [ann, bob, lonely]

@@ -15,20 +15,25 @@ from ipaddress import ip_address, ip_network
 from pathlib import Path
 from typing import Any
 
-import psycopg
 import pytest
 
 from codegen import migrate
-from tests.codegen.conftest import CASES, generate_case, import_generated, run_codegen
+from tests.codegen.conftest import (
+    CASES,
+    bound_queries,
+    generate_case,
+    import_generated,
+    run_codegen,
+    snapshot,
+)
 from tests.conftest import SERVER_URL
 
 ALL_TYPES = CASES / "all_types"
 
 
-def test_every_mapped_type_round_trips(fresh_package: Path, empty_db_url: str) -> None:
+def test_every_mapped_type_round_trips(fresh_package: Path, empty_db_url: str, flavor: str) -> None:
     assert generate_case(ALL_TYPES, fresh_package).code == 0
     migrate.apply_all(empty_db_url, ALL_TYPES / "migrations")
-    queries = import_generated(fresh_package, "queries")
     models = import_generated(fresh_package, "models")
     values: dict[str, Any] = {
         "id": uuid.uuid4(),
@@ -60,10 +65,10 @@ def test_every_mapped_type_round_trips(fresh_package: Path, empty_db_url: str) -
         "texts": ["a", "b c", 'quote"d', "comma,"],
         "maybe": None,
     }
-    with psycopg.connect(empty_db_url) as conn:
-        inserted = queries.insert_everything(conn, **values)
+    with bound_queries(fresh_package, "queries", empty_db_url, flavor) as q:
+        inserted = q.insert_everything(**values)
         assert isinstance(inserted, models.Everything)
-        fetched = queries.get_everything(conn, id=values["id"])
+        fetched = q.get_everything(id=values["id"])
         assert fetched == inserted
         for name, value in values.items():
             assert getattr(fetched, name) == value, name
@@ -72,38 +77,37 @@ def test_every_mapped_type_round_trips(fresh_package: Path, empty_db_url: str) -
         assert all(type(m) is models.Mood for m in fetched.moods)
         assert fetched.tstz.tzinfo is not None
 
-        listed = queries.list_moods(conn, moods=[models.Mood.SO_SO])
+        listed = q.list_moods(moods=[models.Mood.SO_SO])
         assert [(r.id, r.mood, r.moods, r.k) for r in listed] == [
             (values["id"], models.Mood.SO_SO, values["moods"], {"nested": 1.5})
         ]
-        assert queries.count_by_mood(conn, mood=models.Mood.HAPPY).total == 0
-        assert queries.set_maybe(conn, ids=[values["id"]], maybe="now") == 1
-        assert queries.set_maybe(conn, ids=[values["id"]]) == 1  # narg defaults to NULL
-        assert queries.get_everything(conn, id=values["id"]).maybe is None
-        assert queries.get_everything(conn, id=uuid.uuid4()) is None
-        assert queries.delete_everything(conn) is None
-        assert queries.list_moods(conn, moods=[models.Mood.HAPPY, models.Mood.SAD]) == []
+        assert q.count_by_mood(mood=models.Mood.HAPPY).total == 0
+        assert q.set_maybe(ids=[values["id"]], maybe="now") == 1
+        assert q.set_maybe(ids=[values["id"]]) == 1  # narg defaults to NULL
+        assert q.get_everything(id=values["id"]).maybe is None
+        assert q.get_everything(id=uuid.uuid4()) is None
+        assert q.delete_everything() is None
+        assert q.list_moods(moods=[models.Mood.HAPPY, models.Mood.SAD]) == []
 
 
 def test_left_join_rows_are_nullable_and_models_are_reused(
-    fresh_package: Path, empty_db_url: str
+    fresh_package: Path, empty_db_url: str, flavor: str
 ) -> None:
     case = CASES / "join_left_nullable"
     assert generate_case(case, fresh_package).code == 0
     migrate.apply_all(empty_db_url, case / "migrations")
-    queries = import_generated(fresh_package, "queries")
     models = import_generated(fresh_package, "models")
-    with psycopg.connect(empty_db_url) as conn:
-        ann = queries.create_author(conn, name="Ann", bio=None)
-        bob = queries.create_author(conn, name="Bob", bio="writes")
+    with bound_queries(fresh_package, "queries", empty_db_url, flavor) as q:
+        ann = q.create_author(name="Ann", bio=None)
+        bob = q.create_author(name="Bob", bio="writes")
         assert isinstance(ann, models.Author)
-        queries.add_book(conn, author_id=bob.id, title="B", genre=models.Genre.NON_FICTION)
-        rows = queries.authors_with_books(conn)
+        q.add_book(author_id=bob.id, title="B", genre=models.Genre.NON_FICTION)
+        rows = q.authors_with_books()
         assert [(r.name, r.title, r.genre) for r in rows] == [
             ("Ann", None, None),
             ("Bob", "B", models.Genre.NON_FICTION),
         ]
-        assert queries.get_author(conn, id=ann.id) == ann
+        assert q.get_author(id=ann.id) == ann
 
 
 def test_check_fails_after_a_sql_edit(tmp_path: Path) -> None:
@@ -142,11 +146,11 @@ def test_failed_run_leaves_previous_output_untouched(tmp_path: Path, case: str) 
     out = tmp_path / "out"
     good = generate_case(CASES / "join_left_nullable", out)
     assert good.code == 0
-    before = {p.name: p.read_bytes() for p in out.iterdir()}
+    before = snapshot(out)
     bad = generate_case(CASES / case, out)
     assert bad.code == 1
     assert "nothing written" in bad.stderr
-    assert {p.name: p.read_bytes() for p in out.iterdir()} == before
+    assert snapshot(out) == before
 
 
 def test_repository_generates_with_its_own_settings(tmp_path: Path) -> None:

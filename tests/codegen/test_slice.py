@@ -6,15 +6,13 @@ import inspect
 import uuid
 from pathlib import Path
 
-import psycopg
-
 from codegen import migrate
-from tests.codegen.conftest import CASES, generate_case, import_generated
+from tests.codegen.conftest import CASES, bound_queries, generate_case, import_generated
 
 SLICE = CASES / "slice"
 
 
-def test_slices_against_postgresql(fresh_package: Path, empty_db_url: str) -> None:
+def test_slices_against_postgresql(fresh_package: Path, empty_db_url: str, flavor: str) -> None:
     assert generate_case(SLICE, fresh_package).code == 0
     migrate.apply_all(empty_db_url, SLICE / "migrations")
     queries = import_generated(fresh_package, "queries")
@@ -23,18 +21,18 @@ def test_slices_against_postgresql(fresh_package: Path, empty_db_url: str) -> No
     assert signature.parameters["ids"].annotation == list[int]
     tokens = [uuid.uuid4() for _ in range(3)]
     colors = [models.Color.RED, models.Color.GREEN, models.Color.BLUE]
-    with psycopg.connect(empty_db_url) as conn:
+    with bound_queries(fresh_package, "queries", empty_db_url, flavor) as q:
         for n, (token, color) in enumerate(zip(tokens, colors, strict=True), start=1):
-            queries.add_item(conn, id=n, token=token, color=color, label=None)
-        assert [i.id for i in queries.items_by_ids(conn, ids=[3, 1, 99])] == [1, 3]
-        assert queries.items_by_ids(conn, ids=[]) == []
-        assert queries.items_by_ids(conn, ids=[1])[0] == models.Item(1, tokens[0], colors[0], None)
-        found = queries.items_by_tokens_and_colors(
-            conn, tokens=tokens[:2], colors=[models.Color.GREEN, models.Color.BLUE]
+            q.add_item(id=n, token=token, color=color, label=None)
+        assert [i.id for i in q.items_by_ids(ids=[3, 1, 99])] == [1, 3]
+        assert q.items_by_ids(ids=[]) == []
+        assert q.items_by_ids(ids=[1])[0] == models.Item(1, tokens[0], colors[0], None)
+        found = q.items_by_tokens_and_colors(
+            tokens=tokens[:2], colors=[models.Color.GREEN, models.Color.BLUE]
         )
         assert [r.id for r in found] == [2]
-        assert queries.items_by_tokens_and_colors(conn, tokens=[], colors=colors) == []
-        assert [r.id for r in queries.items_not_in(conn, ids=[2])] == [1, 3]
-        assert [r.id for r in queries.items_not_in(conn, ids=[])] == [1, 2, 3]
-        assert queries.relabel_items(conn, label="x", ids=[1, 2]) == 2
-        assert queries.relabel_items(conn, label="y", ids=[]) == 0
+        assert q.items_by_tokens_and_colors(tokens=[], colors=colors) == []
+        assert [r.id for r in q.items_not_in(ids=[2])] == [1, 3]
+        assert [r.id for r in q.items_not_in(ids=[])] == [1, 2, 3]
+        assert q.relabel_items(label="x", ids=[1, 2]) == 2
+        assert q.relabel_items(label="y", ids=[]) == 0
