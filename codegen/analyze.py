@@ -128,6 +128,7 @@ class _Server:
         params: list[AnalyzedParam] = []
         for param in query.params:
             oid = described.param_type(param.number - 1)
+            target = facts.param_columns.get(param.number)
             params.append(
                 AnalyzedParam(
                     number=param.number,
@@ -135,6 +136,8 @@ class _Server:
                     type=self.pg_type(oid),
                     nullable=param.narg or param.number in facts.param_nullable,
                     narg=param.narg,
+                    table=target[0] if target else None,
+                    table_column=target[1] if target else None,
                 )
             )
         assert described.nparams == len(query.params), (query.name, described.nparams)

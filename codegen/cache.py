@@ -49,7 +49,7 @@ from codegen.model import (
 )
 
 MANIFEST_FILE: Final = "analysis.json"
-ANALYSIS_VERSION: Final = 1
+ANALYSIS_VERSION: Final = 2  # 2: parameters record their target column
 # OIDs below this are built in and the same on every server (PostgreSQL's FirstNormalObjectId).
 _FIRST_USER_OID: Final = 16384
 # ParsedQuery fields that do not change what the server says about the statement.

@@ -16,7 +16,6 @@ import argparse
 import sys
 import time
 import tomllib
-from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Final, Protocol, cast
@@ -28,6 +27,7 @@ from codegen.analyze import analyze, scratch_database
 from codegen.model import Analysis, CodegenError, CodegenErrors, Location, ParsedQuery
 from codegen.plan import plan
 from codegen.render import RenderedFile, render
+from codegen.types import Override, Overrides
 
 COMMANDS: Final = ("generate", "check")
 
@@ -42,7 +42,7 @@ class Settings:
     out: Path
     database: str | None
     pyproject: Path | None
-    types: Mapping[str, str] = field(default_factory=dict[str, str])
+    overrides: Overrides = field(default_factory=dict[str, Override])
 
 
 class Subcommands(Protocol):
@@ -195,11 +195,12 @@ def build(settings: Settings, *, offline: bool = False) -> Build:
             if schema is None:
                 schema = schema_dump.dump_schema(url)
     analysis = cache.merge(split, described)
+    _check_overrides(settings, analysis)
     planned = plan(
         analysis,
         migrations_source=_show(settings.migrations, settings.root) + "/",
         sources=[source.path for source in sources],
-        overrides=settings.types,
+        overrides=settings.overrides,
     )
     files = write.finish(render(planned), project=settings.pyproject)
     manifest_text = cache.dumps(
@@ -215,6 +216,46 @@ def build(settings: Settings, *, offline: bool = False) -> Build:
         described=len(to_describe),
         cached=len(queries) - len(to_describe),
     )
+
+
+def _check_overrides(settings: Settings, analysis: Analysis) -> None:
+    """Every override names a column of a table, or a type the schema or a query uses."""
+    columns = {
+        f"{table.name}.{column.name}": column
+        for table in analysis.tables
+        for column in table.columns
+    }
+    tables = {table.name for table in analysis.tables}
+    used: set[str] = set()
+    pending = [
+        *(c.type for t in analysis.tables for c in t.columns),
+        *(c.type for q in analysis.queries for c in q.columns),
+        *(p.type for q in analysis.queries for p in q.params),
+    ]
+    while pending:
+        pg = pending.pop()
+        if pg.name not in used:
+            used |= {pg.name, f"{pg.schema}.{pg.name}"}
+            pending.extend(t for t in (pg.element, pg.base) if t is not None)
+    errors: list[CodegenError] = []
+    where = Location(str(settings.pyproject), 1, 1) if settings.pyproject else None
+    for key in sorted(settings.overrides):
+        table = key.split(".", 1)[0]
+        if key in columns or (table not in tables and key in used):
+            continue
+        if table in tables:
+            message = f"override {key!r}: table {table!r} has no column {key.split('.', 1)[1]!r}"
+        else:
+            message = f"override {key!r} names no table column, and no query or table uses the type"
+        errors.append(
+            CodegenError(
+                where,
+                message,
+                'a key is "table.column", or a PostgreSQL type as "typname" or "schema.typname"',
+            )
+        )
+    if errors:
+        raise CodegenErrors(errors)
 
 
 def _cached_schema(out: Path, expected_hash: str | None) -> str | None:
@@ -264,14 +305,16 @@ def settings_from(args: argparse.Namespace, cwd: Path) -> Settings:
             raise _config_error(pyproject, f"[tool.codegen] {key} must be a string path")
         return (root / value).resolve()
 
-    types: dict[str, str] = {}
-    for name, target in _table(config.get("types")).items():
-        if not isinstance(target, str):
-            raise _config_error(
-                pyproject,
-                f"[tool.codegen.types] {name!r} must be an import path, got {target!r}",
-            )
-        types[name] = target
+    if "types" in config:
+        raise _config_error(
+            pyproject,
+            "[tool.codegen.types] is now [tool.codegen.overrides]",
+            'rename the table; "name" = "module.Type" entries keep their meaning',
+        )
+    overrides = {
+        key: _override(pyproject, key, value)
+        for key, value in _table(config.get("overrides")).items()
+    }
     database = args.database or config.get("database")
     return Settings(
         root=root,
@@ -280,7 +323,33 @@ def settings_from(args: argparse.Namespace, cwd: Path) -> Settings:
         out=path(args.out, "out"),
         database=str(database) if database else None,
         pyproject=pyproject,
-        types=types,
+        overrides=overrides,
+    )
+
+
+def _override(pyproject: Path | None, key: str, value: object) -> Override:
+    """One ``[tool.codegen.overrides]`` entry: "module.Type" or {python, load, dump}."""
+    if isinstance(value, str):
+        return Override(value)
+    entry = _table(value)
+    unknown = sorted(set(entry) - {"python", "load", "dump"})
+    python, load, dump = entry.get("python"), entry.get("load"), entry.get("dump")
+    if (
+        not isinstance(value, dict)
+        or unknown
+        or not isinstance(python, str)
+        or not all(item is None or isinstance(item, str) for item in (load, dump))
+    ):
+        raise _config_error(
+            pyproject,
+            f"[tool.codegen.overrides] {key!r} = {value!r} is not an override",
+            'write "module.Type", or { python = "module.Type", load = "module.function", '
+            'dump = "module.function" } (load and dump are optional)',
+        )
+    return Override(
+        python,
+        load if isinstance(load, str) else None,
+        dump if isinstance(dump, str) else None,
     )
 
 
@@ -300,9 +369,9 @@ def find_pyproject(start: Path) -> Path | None:
     return None
 
 
-def _config_error(pyproject: Path | None, message: str) -> CodegenErrors:
+def _config_error(pyproject: Path | None, message: str, hint: str | None = None) -> CodegenErrors:
     where = Location(str(pyproject), 1, 1) if pyproject else None
-    return CodegenErrors([CodegenError(where, message)])
+    return CodegenErrors([CodegenError(where, message, hint)])
 
 
 def _show(path: Path, root: Path) -> str:

@@ -155,6 +155,9 @@ class AnalyzedParam:
     type: PgType
     nullable: bool
     narg: bool = False  # written sqlc.narg(...): may be left out, defaulting to NULL
+    # The table column it is inserted into or assigned to, if any (for column overrides).
+    table: str | None = None
+    table_column: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -34,6 +34,8 @@ class StatementFacts:
     column_nullable: tuple[bool, ...]
     column_forced: tuple[bool | None, ...]  # "x!" -> False (not null), "x?" -> True
     param_nullable: frozenset[int]  # $n inserted into or assigned to a nullable column
+    # $n -> (table, column) it is inserted into or assigned to (the statement's target).
+    param_columns: Mapping[int, tuple[str, str]] = field(default_factory=dict[int, tuple[str, str]])
     param_names_from_columns: Mapping[int, str] = field(default_factory=dict[int, str])
     row_is_certain: bool = False  # INSERT ... VALUES (one row) ... RETURNING
     whole_table: tuple[str | None, str] | None = None  # (schema as written, table)
@@ -52,6 +54,7 @@ def infer(sql: str, catalog: Catalog) -> StatementFacts:
     stmt = raw.stmt
     assert stmt is not None
     output = _statement(stmt, Scope(catalog))
+    targets = _param_targets(stmt, catalog)
     names: list[str] = []
     forced: list[bool | None] = []
     is_nullable: list[bool] = []
@@ -63,7 +66,8 @@ def infer(sql: str, catalog: Catalog) -> StatementFacts:
         column_names=tuple(names),
         column_nullable=tuple(is_nullable),
         column_forced=tuple(forced),
-        param_nullable=_param_nullable(stmt, catalog),
+        param_nullable=frozenset(n for n, (_, is_null) in targets.items() if is_null),
+        param_columns={n: column for n, (column, _) in targets.items()},
         param_names_from_columns=positional_names(stmt),
         row_is_certain=_row_is_certain(stmt),
         whole_table=output.whole_table,
@@ -209,21 +213,24 @@ def _targets(targets: tuple[object, ...], scope: Scope) -> _Output:
     return _Output(tuple(columns), whole)
 
 
-def _param_nullable(stmt: ast.Node, catalog: Catalog) -> frozenset[int]:
-    """$n written into a nullable column: INSERT values, UPDATE SET, ON CONFLICT DO UPDATE SET."""
+def _param_targets(stmt: ast.Node, catalog: Catalog) -> dict[int, tuple[tuple[str, str], bool]]:
+    """$n written into a column -> ((table, column), whether that column is nullable).
+
+    INSERT values, UPDATE SET and ON CONFLICT DO UPDATE SET (first one wins).
+    """
     target: ast.RangeVar | None = getattr(stmt, "relation", None)
     if target is None or target.relname is None:
-        return frozenset()
+        return {}
     table = catalog.columns(target.schemaname, target.relname)
     if table is None:
-        return frozenset()
+        return {}
     is_nullable = {c.name: not c.not_null for c in table}
-    found: set[int] = set()
+    found: dict[int, tuple[tuple[str, str], bool]] = {}
 
     def note(value: object, column: str | None) -> None:
         number = param_number(value)
-        if number is not None and column is not None and is_nullable.get(column, True):
-            found.add(number)
+        if number is not None and column is not None and column in is_nullable:
+            found.setdefault(number, ((str(target.relname), column), is_nullable[column]))
 
     match stmt:
         case ast.InsertStmt(cols=cols, selectStmt=ast.SelectStmt() as source):
@@ -245,7 +252,7 @@ def _param_nullable(stmt: ast.Node, catalog: Catalog) -> frozenset[int]:
                     note(t.val, t.name)
         case _:
             pass  # any other node: the default after the match
-    return frozenset(found)
+    return found
 
 
 def _row_is_certain(stmt: ast.Node) -> bool:

@@ -8,14 +8,37 @@ own loaders and dumpers are not enough, how to convert a loaded value
 
 A type without a mapping is an error, never a silent ``Any`` (sqlc falls
 back to ``interface{}``): the message names the type and shows the
-``[tool.codegen.types]`` override that maps it.
+``[tool.codegen.overrides]`` entry that maps it.
+
+Overrides (``[tool.codegen.overrides]`` in pyproject.toml) replace the mapping
+of a PostgreSQL type, or of one ``table.column``, by a Python type given by
+import path, with optional ``load``/``dump`` callables (import paths too)::
+
+    [tool.codegen.overrides]
+    "citext" = "builtins.str"                       # shorthand for { python = ... }
+    "events.payload" = { python = "myapp.types.Payload" }  # a jsonb column as a TypedDict
+    "shapes.box" = { python = "myapp.geo.Box", load = "myapp.geo.box_from_json",
+                     dump = "dataclasses.asdict" }       # a jsonb column as a dataclass
+
+- A key is a column when its part before the dot names a table (``table.column``),
+  else a type (``typname`` or ``schema.typname``); a column override wins over a
+  type override, and a type override applies to arrays of it element by element.
+- ``load`` and ``dump`` name module-level callables (``module.function``, or
+  ``builtins.int``); ``load`` is called on the value as it would be without the override (after
+  psycopg, and after the enum conversion of an enum column); ``dump`` on the
+  argument, and its result is passed as the unoverridden type would be (a jsonb
+  value is still wrapped in ``Jsonb``). Without them, values pass unchanged:
+  the override is then only an annotation (a TypedDict over a jsonb dict).
+- Columns: result columns taken straight from the table (and the table's model
+  in models.py), and parameters inserted into or assigned to it (``INSERT``
+  values, ``UPDATE ... SET``, ``ON CONFLICT DO UPDATE SET``).
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Final, TypeAlias
+from typing import Final, Protocol, TypeAlias
 
 from codegen.model import CodegenError, Location, PgType
 
@@ -32,6 +55,29 @@ class PyType:
     dump: str | None = None  # wraps a parameter for psycopg, e.g. "Jsonb({})"
     dump_imports: frozenset[Import] = frozenset()
     enum_array: str | None = None  # the StrEnum of an enum array: loaded from text by plan
+    load_imports: frozenset[Import] = frozenset()  # what ``load`` names beyond ``imports``
+
+
+@dataclass(frozen=True, slots=True)
+class Override:
+    """One ``[tool.codegen.overrides]`` entry: import paths of a type and its converters."""
+
+    python: str  # e.g. "myapp.codes.ExitCode"; "builtins.str" for a builtin
+    load: str | None = None  # called on the loaded value
+    dump: str | None = None  # called on the argument before psycopg dumps it
+
+
+# Keyed by "typname", "schema.typname" or "table.column".
+Overrides: TypeAlias = Mapping[str, Override]
+
+
+class ColumnSource(Protocol):
+    """Where a value comes from or goes to: a result column or a parameter."""
+
+    @property
+    def table(self) -> str | None: ...
+    @property
+    def table_column(self) -> str | None: ...
 
 
 def _simple(annotation: str, module: str | None = None) -> PyType:
@@ -109,14 +155,24 @@ def python_type(
     *,
     where: Location | None,
     subject: str = "a value",
-    overrides: Mapping[str, str] | None = None,
+    overrides: Overrides | None = None,
     models_module: str = ".models",
+    column: ColumnSource | None = None,
 ) -> PyType:
-    """The Python type of a value of ``pg``; a CodegenError when there is none."""
+    """The Python type of a value of ``pg``; a CodegenError when there is none.
+
+    ``column`` is the table column the value comes from or goes to, if any.
+    """
     overrides = overrides or {}
+    if column is not None and column.table and column.table_column:
+        key = f"{column.table}.{column.table_column}"
+        if key in overrides:
+            # Under a column override, type overrides still say what psycopg's value is.
+            base = _base(pg, models_module, overrides)
+            return _override(overrides[key], key, where, base)
     for key in (f"{pg.schema}.{pg.name}", pg.name):
         if key in overrides:
-            return _override(overrides[key], key, where)
+            return _override(overrides[key], key, where, _base(pg, models_module, {}))
     if pg.base is not None:  # a domain: values are its base type's
         return python_type(
             pg.base, where=where, subject=subject, overrides=overrides, models_module=models_module
@@ -140,6 +196,7 @@ def python_type(
                 dump=dump,
                 dump_imports=element.dump_imports,
                 enum_array=element.annotation,
+                load_imports=element.load_imports,
             )
         load = f"[{element.load.format('x')} for x in {{}}]" if element.load else None
         return PyType(
@@ -148,6 +205,7 @@ def python_type(
             load=load,
             dump=dump,
             dump_imports=element.dump_imports,
+            load_imports=element.load_imports,
         )
     if pg.category == "E":
         name = class_name(pg.name)
@@ -157,18 +215,63 @@ def python_type(
     raise CodegenError(
         where,
         f"{subject} has PostgreSQL type {f'{pg.schema}.{pg.name}'!r}, which has no Python mapping",
-        f'map it in pyproject.toml: [tool.codegen.types] "{pg.name}" = "module.Type"',
+        f'map it in pyproject.toml: [tool.codegen.overrides] "{pg.name}" = "module.Type"',
     )
 
 
-def _override(target: str, key: str, where: Location | None) -> PyType:
+def _base(pg: PgType, models_module: str, overrides: Overrides) -> PyType | None:
+    """What an override of ``pg`` builds on: None when ``pg`` has no mapping of its own."""
+    try:
+        return python_type(pg, where=None, models_module=models_module, overrides=overrides)
+    except CodegenError:
+        return None
+
+
+def _override(override: Override, key: str, where: Location | None, base: PyType | None) -> PyType:
+    """``override`` composed with ``base``: load after base's load, dump before its dump."""
+    annotation, imports = _import_path(override.python, key, "python", where)
+    base = base or PyType(annotation)
+    load = base.load
+    load_imports: frozenset[Import] = frozenset()
+    if base.load is not None or base.enum_array:
+        load_imports = base.imports | base.load_imports
+    if override.load is not None:
+        if base.enum_array:
+            raise CodegenError(
+                where,
+                f"override {key!r}: load is not supported on an array of enums",
+                "override the element type instead, or drop load",
+            )
+        function, needs = _import_path(override.load, key, "load", where)
+        load = f"{function}({base.load or '{}'})"
+        load_imports = load_imports | needs
+    dump, dump_imports = base.dump, base.dump_imports
+    if override.dump is not None:
+        function, needs = _import_path(override.dump, key, "dump", where)
+        dump = (base.dump or "{}").format(f"{function}({{}})")
+        dump_imports = dump_imports | needs
+    return PyType(
+        annotation,
+        imports,
+        load=load,
+        dump=dump,
+        dump_imports=dump_imports,
+        enum_array=base.enum_array,
+        load_imports=load_imports - imports,
+    )
+
+
+def _import_path(
+    target: str, key: str, what: str, where: Location | None
+) -> tuple[str, frozenset[Import]]:
+    """The name to write for import path ``target``, and its import."""
     module, _, name = target.rpartition(".")
-    if not module or not name.isidentifier():
+    if not module or not all(part.isidentifier() for part in target.split(".")):
         raise CodegenError(
             where,
-            f"type override {key!r} = {target!r} is not an import path",
-            'write it as "package.module.Type", e.g. "decimal.Decimal"',
+            f"override {key!r}: {what} = {target!r} is not an import path",
+            'write it as "package.module.Name", e.g. "decimal.Decimal" or "builtins.int"',
         )
     if module == "builtins":
-        return PyType(name)
-    return PyType(name, frozenset({(module, name)}))
+        return name, frozenset()
+    return name, frozenset({(module, name)})

@@ -558,22 +558,7 @@ OFFSET COALESCE($15::integer, 0)"""
 class GetConnectionLogsOffsetRow:
     """A row of GetConnectionLogsOffset."""
 
-    id: UUID
-    connect_time: datetime
-    organization_id: UUID
-    workspace_owner_id: UUID
-    workspace_id: UUID
-    workspace_name: str
-    agent_name: str
-    type: ConnectionType
-    ip: IPv4Address | IPv6Address | IPv4Interface | IPv6Interface | None
-    code: int | None
-    user_agent: str | None
-    user_id: UUID | None
-    slug_or_port: str | None
-    connection_id: UUID | None
-    disconnect_time: datetime | None
-    disconnect_reason: str | None
+    connection_log: ConnectionLog
     user_username: str | None
     user_name: str | None
     user_email: str | None
@@ -631,22 +616,24 @@ def get_connection_logs_offset(
         )
         return [
             GetConnectionLogsOffsetRow(
-                row[0],
-                row[1],
-                row[2],
-                row[3],
-                row[4],
-                row[5],
-                row[6],
-                ConnectionType(row[7]),
-                row[8],
-                row[9],
-                row[10],
-                row[11],
-                row[12],
-                row[13],
-                row[14],
-                row[15],
+                ConnectionLog(
+                    row[0],
+                    row[1],
+                    row[2],
+                    row[3],
+                    row[4],
+                    row[5],
+                    row[6],
+                    ConnectionType(row[7]),
+                    row[8],
+                    row[9],
+                    row[10],
+                    row[11],
+                    row[12],
+                    row[13],
+                    row[14],
+                    row[15],
+                ),
                 row[16],
                 row[17],
                 row[18],
@@ -721,22 +708,7 @@ LIMIT COALESCE($16::integer, 100)"""
 class GetConnectionLogsPageRow:
     """A row of GetConnectionLogsPage."""
 
-    id: UUID
-    connect_time: datetime
-    organization_id: UUID
-    workspace_owner_id: UUID
-    workspace_id: UUID
-    workspace_name: str
-    agent_name: str
-    type: ConnectionType
-    ip: IPv4Address | IPv6Address | IPv4Interface | IPv6Interface | None
-    code: int | None
-    user_agent: str | None
-    user_id: UUID | None
-    slug_or_port: str | None
-    connection_id: UUID | None
-    disconnect_time: datetime | None
-    disconnect_reason: str | None
+    connection_log: ConnectionLog
     user_username: str | None
     user_name: str | None
     user_email: str | None
@@ -797,22 +769,24 @@ def get_connection_logs_page(
         )
         return [
             GetConnectionLogsPageRow(
-                row[0],
-                row[1],
-                row[2],
-                row[3],
-                row[4],
-                row[5],
-                row[6],
-                ConnectionType(row[7]),
-                row[8],
-                row[9],
-                row[10],
-                row[11],
-                row[12],
-                row[13],
-                row[14],
-                row[15],
+                ConnectionLog(
+                    row[0],
+                    row[1],
+                    row[2],
+                    row[3],
+                    row[4],
+                    row[5],
+                    row[6],
+                    ConnectionType(row[7]),
+                    row[8],
+                    row[9],
+                    row[10],
+                    row[11],
+                    row[12],
+                    row[13],
+                    row[14],
+                    row[15],
+                ),
                 row[16],
                 row[17],
                 row[18],
@@ -984,22 +958,7 @@ OFFSET COALESCE($17::integer, 0)"""
 class GetAuthorizedConnectionLogsOffsetRow:
     """A row of GetAuthorizedConnectionLogsOffset."""
 
-    id: UUID
-    connect_time: datetime
-    organization_id: UUID
-    workspace_owner_id: UUID
-    workspace_id: UUID
-    workspace_name: str
-    agent_name: str
-    type: ConnectionType
-    ip: IPv4Address | IPv6Address | IPv4Interface | IPv6Interface | None
-    code: int | None
-    user_agent: str | None
-    user_id: UUID | None
-    slug_or_port: str | None
-    connection_id: UUID | None
-    disconnect_time: datetime | None
-    disconnect_reason: str | None
+    connection_log: ConnectionLog
     user_username: str | None
     user_name: str | None
     user_email: str | None
@@ -1062,22 +1021,24 @@ def get_authorized_connection_logs_offset(
         )
         return [
             GetAuthorizedConnectionLogsOffsetRow(
-                row[0],
-                row[1],
-                row[2],
-                row[3],
-                row[4],
-                row[5],
-                row[6],
-                ConnectionType(row[7]),
-                row[8],
-                row[9],
-                row[10],
-                row[11],
-                row[12],
-                row[13],
-                row[14],
-                row[15],
+                ConnectionLog(
+                    row[0],
+                    row[1],
+                    row[2],
+                    row[3],
+                    row[4],
+                    row[5],
+                    row[6],
+                    ConnectionType(row[7]),
+                    row[8],
+                    row[9],
+                    row[10],
+                    row[11],
+                    row[12],
+                    row[13],
+                    row[14],
+                    row[15],
+                ),
                 row[16],
                 row[17],
                 row[18],
@@ -1154,22 +1115,7 @@ LIMIT COALESCE($18::integer, 100)"""
 class GetAuthorizedConnectionLogsPageRow:
     """A row of GetAuthorizedConnectionLogsPage."""
 
-    id: UUID
-    connect_time: datetime
-    organization_id: UUID
-    workspace_owner_id: UUID
-    workspace_id: UUID
-    workspace_name: str
-    agent_name: str
-    type: ConnectionType
-    ip: IPv4Address | IPv6Address | IPv4Interface | IPv6Interface | None
-    code: int | None
-    user_agent: str | None
-    user_id: UUID | None
-    slug_or_port: str | None
-    connection_id: UUID | None
-    disconnect_time: datetime | None
-    disconnect_reason: str | None
+    connection_log: ConnectionLog
     user_username: str | None
     user_name: str | None
     user_email: str | None
@@ -1235,22 +1181,24 @@ def get_authorized_connection_logs_page(
         )
         return [
             GetAuthorizedConnectionLogsPageRow(
-                row[0],
-                row[1],
-                row[2],
-                row[3],
-                row[4],
-                row[5],
-                row[6],
-                ConnectionType(row[7]),
-                row[8],
-                row[9],
-                row[10],
-                row[11],
-                row[12],
-                row[13],
-                row[14],
-                row[15],
+                ConnectionLog(
+                    row[0],
+                    row[1],
+                    row[2],
+                    row[3],
+                    row[4],
+                    row[5],
+                    row[6],
+                    ConnectionType(row[7]),
+                    row[8],
+                    row[9],
+                    row[10],
+                    row[11],
+                    row[12],
+                    row[13],
+                    row[14],
+                    row[15],
+                ),
                 row[16],
                 row[17],
                 row[18],

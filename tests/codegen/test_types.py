@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import pytest
 
 from codegen.model import CodegenError, Location, PgType
 from codegen.plan import singular
-from codegen.types import class_name, python_type
+from codegen.types import Override, class_name, python_type
 
 WHERE = Location("queries/x.sql", 3, 1)
 
@@ -68,13 +70,59 @@ def test_unmapped_type_names_it_and_suggests_an_override() -> None:
     with pytest.raises(CodegenError) as caught:
         python_type(_builtin("tsvector"), where=WHERE, subject="column 'v' of query Q")
     assert "'pg_catalog.tsvector'" in caught.value.message
-    assert caught.value.hint is not None and "[tool.codegen.types]" in caught.value.hint
+    assert caught.value.hint is not None and "[tool.codegen.overrides]" in caught.value.hint
     assert str(caught.value).startswith("queries/x.sql:3:1: error: column 'v' of query Q")
 
 
 def test_override_maps_a_type() -> None:
-    pytype = python_type(_builtin("tsvector"), where=WHERE, overrides={"tsvector": "mylib.Vec"})
+    overrides = {"tsvector": Override("mylib.Vec")}
+    pytype = python_type(_builtin("tsvector"), where=WHERE, overrides=overrides)
     assert (pytype.annotation, pytype.imports) == ("Vec", frozenset({("mylib", "Vec")}))
+    assert (pytype.load, pytype.dump) == (None, None)
+
+
+@dataclass(frozen=True, slots=True)
+class _Source:
+    table: str | None
+    table_column: str | None
+
+
+def test_column_override_composes_with_the_base_conversions() -> None:
+    jsonb = _builtin("jsonb")
+    overrides = {
+        "docs.box": Override("app.geo.Box", load="app.geo.box_from_json", dump="app.geo.box_json"),
+        "jsonb": Override("app.types.Meta"),
+    }
+    box = python_type(jsonb, where=WHERE, overrides=overrides, column=_Source("docs", "box"))
+    assert box.annotation == "Box"
+    assert box.load == "box_from_json({})"
+    # Still wrapped in Jsonb after the override's own dump.
+    assert box.dump == "Jsonb(box_json({}))"
+    assert box.load_imports == frozenset({("app.geo", "box_from_json")})
+    assert ("app.geo", "box_json") in box.dump_imports
+    # Any other jsonb value: the type override, an annotation only.
+    other = python_type(jsonb, where=WHERE, overrides=overrides, column=_Source("docs", "meta"))
+    assert (other.annotation, other.load, other.dump) == ("Meta", None, "Jsonb({})")
+
+
+def test_override_of_an_enum_loads_after_the_enum() -> None:
+    enum = PgType(1, "exit_code", "public", "E", enum_labels=("ok", "failed"))
+    overrides = {"exit_code": Override("app.Code", load="app.to_code", dump="builtins.str")}
+    pytype = python_type(enum, where=WHERE, overrides=overrides)
+    assert pytype.load == "to_code(ExitCode({}))"
+    assert pytype.load_imports == frozenset({(".models", "ExitCode"), ("app", "to_code")})
+    assert pytype.dump == "str({})"
+    array = python_type(
+        PgType(2, "_int4", "pg_catalog", "A", element=_builtin("int4")),
+        where=WHERE,
+        overrides={"int4": Override("app.Id", load="app.Id")},
+    )
+    assert (array.annotation, array.load) == ("list[Id]", "[Id(x) for x in {}]")
+
+
+def test_override_that_is_not_an_import_path() -> None:
+    with pytest.raises(CodegenError, match="python = 'not a path' is not an import path"):
+        python_type(_builtin("int4"), where=WHERE, overrides={"int4": Override("not a path")})
 
 
 @pytest.mark.parametrize(
