@@ -409,9 +409,7 @@ def _load_imports(pytype: PyType) -> frozenset[Import]:
     return pytype.imports | pytype.load_imports
 
 
-def _function(
-    query: AnalyzedQuery, models: Mapping[str, _Model], overrides: Overrides
-) -> _Planned:
+def _function(query: AnalyzedQuery, models: Mapping[str, _Model], overrides: Overrides) -> _Planned:
     imports: set[Import] = set()
     declared: set[Import] = set()
     name = snake_case(query.name)
