@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
@@ -50,7 +50,7 @@ def matches(log: ConnectionLog, world: World, filters: Mapping[str, Any]) -> boo
     """Whether ``log`` passes every filter, written from the queries' documentation."""
     owner = world.workspace(log.workspace_id).owner
     user = world.user(log.user_id)
-    checks = {
+    checks: dict[str, Callable[[Any], bool]] = {
         "organization_id": lambda v: log.organization_id == v,
         "workspace_owner": lambda v: owner.username.lower() == v.lower(),
         "workspace_owner_id": lambda v: log.workspace_owner_id == v,

@@ -185,7 +185,7 @@ def test_awkward_filter_values_match_exactly_and_never_error(
     record_events(db, example_events(world, sessions=20, web=60))
     logs = stored(db)
     for awkward in AWKWARD:
-        filters = {name: TEXT_FILTERS[name](awkward)}
+        filters: dict[str, Any] = {name: TEXT_FILTERS[name](awkward)}
         expected = expected_listing(logs, world, filters)
         assert [r.id for r in get_connection_logs_offset(db, **filters, limit=1000)] == expected
         counted = count_connection_logs(db, **filters)
@@ -198,7 +198,8 @@ def test_a_nul_character_in_a_text_filter_is_a_clear_error(
     db: psycopg.Connection[Any], name: str
 ) -> None:
     with pytest.raises(psycopg.DataError, match="NUL"):
-        get_connection_logs_offset(db, **{name: "a\x00b"})
+        nul: dict[str, Any] = {name: "a\x00b"}
+        get_connection_logs_offset(db, **nul)
 
 
 @pytest.mark.parametrize("status", ["", "Ongoing", "open", "%"])

@@ -1,0 +1,197 @@
+"""Retention: the deletes remove only old rows, oldest first, a batch at a time; purge runs them
+to the end under an advisory lock that a second purge never waits for."""
+
+from __future__ import annotations
+
+import threading
+import time
+import uuid
+from datetime import datetime, timedelta
+from typing import Any
+
+import psycopg
+import pytest
+
+from connlog.purge import PurgeResult, purge
+from connlog.record import record_events
+from generated.audit_logs import delete_old_audit_log_connection_events
+from generated.connection_logs import delete_old_connection_logs, try_lock_purge, unlock_purge
+from generated.models import AuditAction
+from tests.connection_logs.world import T0, World, example_events, stored
+
+CUTOFF = T0 + timedelta(hours=5)
+INSERT_AUDIT_LOG = """
+    INSERT INTO audit_logs (id, time, user_id, organization_id, resource_type, resource_id,
+                            resource_target, action, status_code, request_id)
+    VALUES (%s, %s, %s, %s, 'workspace', %s, 'ws', %s, 200, %s)
+"""
+
+
+def add_audit_logs(db: psycopg.Connection[Any], world: World) -> None:
+    """Every action, once an hour for ten hours."""
+    user, org = world.users[0], world.organizations[0]
+    with db.cursor() as cur:
+        cur.executemany(
+            INSERT_AUDIT_LOG,
+            [
+                (
+                    uuid.uuid4(),
+                    T0 + timedelta(hours=h),
+                    user.id,
+                    org.id,
+                    uuid.uuid4(),
+                    a,
+                    uuid.uuid4(),
+                )
+                for h in range(10)
+                for a in AuditAction
+            ],
+        )
+
+
+def audit_log_actions(db: psycopg.Connection[Any]) -> list[tuple[datetime, str]]:
+    return list(db.execute("SELECT time, action::text FROM audit_logs ORDER BY time, action"))
+
+
+def test_deleting_old_connection_logs_takes_the_oldest_first_and_at_most_the_limit(
+    db: psycopg.Connection[Any], world: World
+) -> None:
+    record_events(db, example_events(world, sessions=30, web=30))
+    logs = sorted(stored(db), key=lambda log: log.connect_time)
+    old = [log for log in logs if log.connect_time < CUTOFF]
+    assert len(old) > 8
+
+    assert delete_old_connection_logs(db, before_time=CUTOFF, limit_count=5) == 5
+    remaining = {log.id for log in stored(db)}
+    assert all(log.id not in remaining for log in old[:5])
+    assert all(log.id in remaining for log in old[5:]), "the oldest go first"
+
+    while delete_old_connection_logs(db, before_time=CUTOFF, limit_count=5):
+        pass
+    assert [log.id for log in sorted(stored(db), key=lambda log: log.connect_time)] == [
+        log.id for log in logs if log.connect_time >= CUTOFF
+    ]
+
+
+def test_deleting_old_audit_log_connection_events_touches_no_other_action(
+    db: psycopg.Connection[Any], world: World
+) -> None:
+    add_audit_logs(db, world)
+    before = audit_log_actions(db)
+    connection_actions = {"connect", "disconnect", "open", "close"}
+
+    assert delete_old_audit_log_connection_events(db, before_time=CUTOFF, limit_count=3) == 3
+    deleted = set(before) - set(audit_log_actions(db))
+    assert {action for _, action in deleted} <= connection_actions
+    assert {time for time, _ in deleted} == {T0}, "the oldest go first"
+
+    while delete_old_audit_log_connection_events(db, before_time=CUTOFF, limit_count=3):
+        pass
+    assert audit_log_actions(db) == [
+        (time, action)
+        for time, action in before
+        if not (action in connection_actions and time < CUTOFF)
+    ]
+
+
+def test_purge_deletes_everything_old_in_batches_and_reports_it(
+    db: psycopg.Connection[Any], world: World
+) -> None:
+    record_events(db, example_events(world, sessions=30, web=30))
+    add_audit_logs(db, world)
+    db.commit()
+    logs = stored(db)
+    audits = audit_log_actions(db)
+    db.commit()
+
+    result = purge(db, before=CUTOFF, batch_size=4)
+
+    assert result == PurgeResult(
+        skipped=False,
+        connection_logs=sum(log.connect_time < CUTOFF for log in logs),
+        audit_logs=5 * 4,  # hours 0-4, four connection actions each
+    )
+    assert result.connection_logs > 4, "more than one batch"
+    assert stored(db) == [log for log in logs if log.connect_time >= CUTOFF]
+    assert len(audit_log_actions(db)) == len(audits) - 20
+    db.commit()
+    assert purge(db, before=CUTOFF, batch_size=4) == PurgeResult(skipped=False)
+
+
+def test_a_second_purge_skips_while_one_runs(
+    db: psycopg.Connection[Any], db_url: str, world: World
+) -> None:
+    record_events(db, example_events(world, sessions=10, web=10))
+    db.commit()
+    before = stored(db)
+    db.commit()
+    with psycopg.connect(db_url, autocommit=True) as other:
+        holder = try_lock_purge(other)
+        assert holder is not None and holder.acquired
+
+        assert purge(db, before=CUTOFF) == PurgeResult(skipped=True)
+        assert stored(db) == before
+        db.commit()
+
+        unlock_purge(other)
+    assert purge(db, before=CUTOFF).skipped is False
+
+
+def test_a_purge_started_while_another_runs_returns_at_once(
+    db_url: str, db: psycopg.Connection[Any], world: World
+) -> None:
+    record_events(db, example_events(world, sessions=20, web=20))
+    db.commit()
+    old = sorted(
+        (log for log in stored(db) if log.connect_time < CUTOFF), key=lambda log: log.connect_time
+    )
+    db.commit()
+    results: list[PurgeResult] = []
+
+    with psycopg.connect(db_url, autocommit=True) as first, psycopg.connect(db_url) as blocker:
+        # Hold the oldest row, so the first purge stops inside its first batch, lock in hand.
+        blocker.execute("SELECT 1 FROM connection_logs WHERE id = %s FOR UPDATE", [old[0].id])
+        running = threading.Thread(target=lambda: results.append(purge(first, before=CUTOFF)))
+        running.start()
+        try:
+            wait_for_purge_lock(db)
+            # Were the lock not honoured, this purge would wait for the held row and time out.
+            with psycopg.connect(db_url, autocommit=True, options="-c lock_timeout=5s") as second:
+                assert purge(second, before=CUTOFF) == PurgeResult(skipped=True)
+        finally:
+            blocker.rollback()
+            running.join(timeout=30)
+    assert results == [PurgeResult(skipped=False, connection_logs=len(old), audit_logs=0)]
+
+
+def wait_for_purge_lock(db: psycopg.Connection[Any]) -> None:
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        held = db.execute(
+            "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND granted"
+        ).fetchone()
+        db.commit()
+        if held == (1,):
+            return
+        time.sleep(0.01)
+    raise AssertionError("the first purge never took the lock")
+
+
+def test_purge_releases_its_lock_even_when_a_batch_fails(
+    db: psycopg.Connection[Any], world: World
+) -> None:
+    with pytest.raises(psycopg.errors.NumericValueOutOfRange):
+        purge(db, before=CUTOFF, batch_size=2**40)
+    held = try_lock_purge(db)
+    assert held is not None and held.acquired, "the failed purge let go of the lock"
+    unlock_purge(db)
+
+
+def test_purge_refuses_a_naive_cutoff_and_an_open_transaction(db: psycopg.Connection[Any]) -> None:
+    with pytest.raises(ValueError, match="timezone-aware"):
+        purge(db, before=datetime(2024, 1, 1))
+    with pytest.raises(ValueError, match="batch_size"):
+        purge(db, before=CUTOFF, batch_size=0)
+    db.execute("SELECT 1")
+    with pytest.raises(psycopg.ProgrammingError, match="inside"):
+        purge(db, before=CUTOFF)
