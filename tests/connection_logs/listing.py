@@ -141,3 +141,11 @@ def readers(draw: st.DrawFn, world: World) -> Reader:
     orgs = draw(st.lists(st.sampled_from([o.id for o in world.organizations]), unique=True))
     strangers = draw(st.lists(st.uuids(version=4), max_size=2))
     return Reader(site_wide=draw(st.booleans()), readable_organization_ids=[*orgs, *strangers])
+
+
+def cursor(rows: list[Any]) -> dict[str, Any]:
+    """The keyset cursor after the last row of the pages so far: none before the first page."""
+    if not rows:
+        return {}
+    last = rows[-1].connection_log
+    return {"after_connect_time": last.connect_time, "after_id": last.id}

@@ -11,27 +11,26 @@ from hypothesis import strategies as st
 
 from connlog.record import record_events
 from generated.connection_logs import (
+    GetAuthorizedConnectionLogsPageRow,
     count_authorized_connection_logs,
     get_authorized_connection_logs_offset,
     get_authorized_connection_logs_page,
 )
-from tests.connection_logs.listing import Reader, expected_listing, readers, some_filters
+from tests.connection_logs.listing import Reader, cursor, expected_listing, readers, some_filters
 from tests.connection_logs.world import World, example_events, fresh, stored
 
 
 def keyset_pages(
     db: psycopg.Connection[Any], reader: Reader, filters: dict[str, Any], size: int
 ) -> list[Any]:
-    rows: list[Any] = []
+    rows: list[GetAuthorizedConnectionLogsPageRow] = []
     while True:
-        last = rows[-1] if rows else None
-        after = {"after_connect_time": last.connect_time, "after_id": last.id} if last else {}
         page = get_authorized_connection_logs_page(
-            db, **reader.params(), **filters, **after, limit=size
+            db, **reader.params(), **filters, **cursor(rows), limit=size
         )
         rows += page
         if len(page) < size:
-            return [row.id for row in rows]
+            return [row.connection_log.id for row in rows]
 
 
 @given(data=st.data(), seed=st.integers(0, 10_000), size=st.integers(2, 9))
@@ -48,8 +47,10 @@ def test_a_reader_sees_exactly_the_readable_rows_that_match(
         readable = set(reader.readable_organization_ids)
 
         listed = get_authorized_connection_logs_offset(db, **reader.params(), **filters, limit=1000)
-        assert reader.site_wide or all(row.organization_id in readable for row in listed)
-        assert [row.id for row in listed] == expected
+        assert reader.site_wide or all(
+            row.connection_log.organization_id in readable for row in listed
+        )
+        assert [row.connection_log.id for row in listed] == expected
         assert keyset_pages(db, reader, filters, size) == expected
         counted = count_authorized_connection_logs(db, **reader.params(), **filters)
         assert counted is not None and counted.count == len(expected)

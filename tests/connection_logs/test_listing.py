@@ -13,12 +13,20 @@ from hypothesis import strategies as st
 
 from connlog.record import record_events
 from generated.connection_logs import (
+    GetConnectionLogsOffsetRow,
+    GetConnectionLogsPageRow,
     count_connection_logs,
     get_connection_logs_offset,
     get_connection_logs_page,
 )
 from generated.models import ConnectionLog
-from tests.connection_logs.listing import FILTERS, expected_listing, filter_values, some_filters
+from tests.connection_logs.listing import (
+    FILTERS,
+    cursor,
+    expected_listing,
+    filter_values,
+    some_filters,
+)
 from tests.connection_logs.world import (
     World,
     example_events,
@@ -48,26 +56,23 @@ def record(db: psycopg.Connection[Any], data: st.DataObject, world: World) -> li
 def all_pages_by_offset(
     db: psycopg.Connection[Any], size: int, filters: dict[str, Any]
 ) -> list[Any]:
-    rows: list[Any] = []
+    rows: list[GetConnectionLogsOffsetRow] = []
     while True:
         page = get_connection_logs_offset(db, **filters, limit=size, offset=len(rows))
         rows += page
         if len(page) < size:
-            return [row.id for row in rows]
+            return [row.connection_log.id for row in rows]
 
 
 def all_pages_by_keyset(
     db: psycopg.Connection[Any], size: int, filters: dict[str, Any]
 ) -> list[Any]:
-    rows: list[Any] = []
+    rows: list[GetConnectionLogsPageRow] = []
     while True:
-        after = (
-            {"after_connect_time": rows[-1].connect_time, "after_id": rows[-1].id} if rows else {}
-        )
-        page = get_connection_logs_page(db, **filters, **after, limit=size)
+        page = get_connection_logs_page(db, **filters, **cursor(rows), limit=size)
         rows += page
         if len(page) < size:
-            return [row.id for row in rows]
+            return [row.connection_log.id for row in rows]
 
 
 @pytest.mark.parametrize("name", FILTERS)
@@ -80,8 +85,8 @@ def test_each_filter_alone_selects_what_the_reference_selects(
         logs = record(db, data, world)
         filters = {name: data.draw(filter_values(world, logs, name), label=name)}
         expected = expected_listing(logs, world, filters)
-        assert [r.id for r in get_connection_logs_offset(db, **filters)] == expected
-        assert [r.id for r in get_connection_logs_page(db, **filters)] == expected
+        assert [r.connection_log.id for r in get_connection_logs_offset(db, **filters)] == expected
+        assert [r.connection_log.id for r in get_connection_logs_page(db, **filters)] == expected
         counted = count_connection_logs(db, **filters)
         assert counted is not None and counted.count == len(expected)
 
@@ -96,7 +101,9 @@ def test_filters_in_combination_select_what_the_reference_selects(
         for _ in range(3):
             filters = data.draw(some_filters(world, logs))
             expected = expected_listing(logs, world, filters)
-            assert [r.id for r in get_connection_logs_offset(db, **filters)] == expected
+            assert [
+                r.connection_log.id for r in get_connection_logs_offset(db, **filters)
+            ] == expected
             counted = count_connection_logs(db, **filters)
             assert counted is not None and counted.count == len(expected)
 
@@ -134,9 +141,9 @@ def test_rows_carry_the_connecting_user_the_owner_and_the_organization(
     rows = get_connection_logs_offset(db, limit=1000)
     assert len(rows) == len(stored(db))
     for row in rows:
-        workspace = world.workspace(row.workspace_id)
-        organization = world.organization(row.organization_id)
-        user = world.user(row.user_id)
+        workspace = world.workspace(row.connection_log.workspace_id)
+        organization = world.organization(row.connection_log.organization_id)
+        user = world.user(row.connection_log.user_id)
         assert row.workspace_owner_username == workspace.owner.username
         assert (row.organization_name, row.organization_display_name, row.organization_icon) == (
             organization.name,
@@ -187,7 +194,9 @@ def test_awkward_filter_values_match_exactly_and_never_error(
     for awkward in AWKWARD:
         filters: dict[str, Any] = {name: TEXT_FILTERS[name](awkward)}
         expected = expected_listing(logs, world, filters)
-        assert [r.id for r in get_connection_logs_offset(db, **filters, limit=1000)] == expected
+        assert [
+            r.connection_log.id for r in get_connection_logs_offset(db, **filters, limit=1000)
+        ] == expected
         counted = count_connection_logs(db, **filters)
         assert counted is not None and counted.count == len(expected)
     assert stored(db) == logs, "nothing a filter said was executed"
