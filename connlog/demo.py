@@ -16,6 +16,7 @@ from psycopg import sql
 
 from codegen import embedded, migrate
 from codegen.scratch import APPLICATION_DATABASE, ensure_database
+from connlog import day
 
 MIGRATIONS_DIR: Final = Path(__file__).resolve().parent.parent / "migrations"
 
@@ -29,6 +30,8 @@ def main() -> int:
     url = ensure_database(server_url, APPLICATION_DATABASE)
     print(f"database: {url}")
     migrate_and_report(url)
+    with psycopg.connect(url) as conn:
+        day.run(conn)
     return 0
 
 
