@@ -29,6 +29,7 @@ from codegen import migrate, nullability, scratch
 from codegen.model import (
     Analysis,
     AnalyzedColumn,
+    AnalyzedCopy,
     AnalyzedEmbed,
     AnalyzedParam,
     AnalyzedQuery,
@@ -36,11 +37,12 @@ from codegen.model import (
     CatalogColumn,
     CodegenError,
     CodegenErrors,
+    Command,
     Location,
     ParsedQuery,
     PgType,
 )
-from codegen.sqlast import walk
+from codegen.sqlast import param_number, walk
 
 # yoyo's bookkeeping tables live in the migrated schema but are not the application's.
 _YOYO_TABLES: Final = ("_yoyo_log", "_yoyo_migration", "_yoyo_version", "yoyo_lock")
@@ -178,6 +180,50 @@ class _Server:
             # ``SELECT sqlc.embed(t) FROM t`` is a row with one field, as in sqlc.
             whole_table=None if embeds else self._whole_table(columns, sources),
             embeds=embeds,
+            copy=self._copy(query) if query.command is Command.COPYFROM else None,
+        )
+
+    def _copy(self, query: ParsedQuery) -> AnalyzedCopy:
+        """The COPY target of a ``:copyfrom`` query: ``INSERT INTO t (cols) VALUES ($1, ...)``."""
+        (raw,) = parse_sql(query.sql)
+        columns: list[str] = []
+        values: tuple[object, ...] = ()
+        relation: ast.RangeVar | None = None
+        match raw.stmt:
+            case ast.InsertStmt(
+                relation=ast.RangeVar() as target,
+                selectStmt=ast.SelectStmt() as select,
+                returningClause=None,
+                onConflictClause=None,
+                withClause=None,
+            ):
+                rows = cast(tuple[tuple[object, ...], ...], select.valuesLists or ())
+                if len(rows) == 1:
+                    relation, values = target, rows[0]
+                for col in raw.stmt.cols or ():
+                    match col:
+                        case ast.ResTarget(name=str(name), indirection=None):
+                            columns.append(name)
+                        case _:
+                            relation = None
+            case _:
+                pass  # any other statement: the error below
+        numbers = [param_number(value) for value in values]
+        if relation is None or None in numbers or len(set(numbers)) != len(numbers):
+            raise CodegenError(
+                query.location,
+                f"query {query.name} is :copyfrom but is not an INSERT of one row of parameters",
+                "write `INSERT INTO t (a, b) VALUES (@a, @b)` with no RETURNING or ON CONFLICT; "
+                "COPY loads the rows, so each value must be a parameter",
+            )
+        schema = relation.schemaname if isinstance(relation.schemaname, str) else None
+        table = str(relation.relname)
+        if not columns:
+            oid = self._regclass((schema, table))
+            assert oid is not None, f"{query.name}: the server prepared an INSERT into {table}"
+            columns = [a.name for a in self._attributes_of(oid)][: len(numbers)]
+        return AnalyzedCopy(
+            schema, table, tuple(columns), tuple(n for n in numbers if n is not None)
         )
 
     def _embeds(

@@ -21,6 +21,11 @@ class Command(StrEnum):
     MANY = "many"
     EXEC = "exec"
     EXECROWS = "execrows"
+    ITER = "iter"  # a generator over a server-side cursor: rows are never all in memory
+    COPYFROM = "copyfrom"  # an INSERT of one row of parameters, loaded many times by COPY
+    BATCHEXEC = "batchexec"  # many parameter sets in one pipelined round trip: None
+    BATCHONE = "batchone"  # ... a row (or None) per parameter set
+    BATCHMANY = "batchmany"  # ... a list of rows per parameter set
 
 
 @dataclass(frozen=True, slots=True, order=True)
@@ -185,6 +190,16 @@ class AnalyzedEmbed:
 
 
 @dataclass(frozen=True, slots=True)
+class AnalyzedCopy:
+    """A ``:copyfrom`` INSERT: the COPY target and, per column, the parameter it takes."""
+
+    schema: str | None  # as written
+    table: str
+    columns: tuple[str, ...]
+    params: tuple[int, ...]  # the parameter number for each column
+
+
+@dataclass(frozen=True, slots=True)
 class AnalyzedQuery:
     """The neutral description of one query: no AST, no Python."""
 
@@ -199,6 +214,7 @@ class AnalyzedQuery:
     location: Location
     whole_table: str | None  # the columns are exactly this table's, in order
     embeds: tuple[AnalyzedEmbed, ...] = ()  # in column order, not overlapping
+    copy: AnalyzedCopy | None = None  # set for :copyfrom
 
 
 @dataclass(frozen=True, slots=True)

@@ -31,6 +31,7 @@ from codegen.model import (
     CodegenErrors,
     Command,
     Location,
+    PgType,
 )
 from codegen.names import snake_case, unique_identifiers
 from codegen.types import Import, Overrides, PyType, class_name, python_type
@@ -49,6 +50,27 @@ class Shape(StrEnum):
     ROWS = "rows"  # a list of rows
     NOTHING = "nothing"  # None
     ROWCOUNT = "rowcount"  # the number of rows affected
+    ITER = "iter"  # a generator over a server-side cursor
+    COPY = "copy"  # binary COPY of an iterable of parameter sets: the number of rows
+    BATCH_EXEC = "batch_exec"  # an iterable of parameter sets, pipelined: None
+    BATCH_ONE = "batch_one"  # ... a row or None for each
+    BATCH_MANY = "batch_many"  # ... a list of rows for each
+
+
+# Commands whose functions take an iterable of ``<QueryName>Params``.
+_BATCHES: Final = {
+    Command.COPYFROM: Shape.COPY,
+    Command.BATCHEXEC: Shape.BATCH_EXEC,
+    Command.BATCHONE: Shape.BATCH_ONE,
+    Command.BATCHMANY: Shape.BATCH_MANY,
+}
+_ROW_COMMANDS: Final = (
+    Command.ONE,
+    Command.MANY,
+    Command.ITER,
+    Command.BATCHONE,
+    Command.BATCHMANY,
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -86,6 +108,15 @@ class Function:
     row: str  # the expression building a row from the tuple ``row``
     query_name: str
     row_class: RowClass | None  # declared in this module, when not a model
+    aio_returns: str = ""  # the return annotation of the asyncio twin
+    row_type: str = "None"  # the class of one row
+    # :copyfrom and :batch*: a ``<QueryName>Params`` per call, and the parameters tuple
+    # built from one of them, ``p``.
+    params_class: RowClass | None = None
+    item_values: str = ""
+    copy_constant: str = ""  # :copyfrom: the COPY statement's constant
+    copy_sql_literal: str = ""
+    copy_types: str = ""  # a tuple literal of type names for ``Copy.set_types``
 
 
 @dataclass(frozen=True, slots=True)
@@ -100,6 +131,7 @@ class QueryModule:
     # from the sync module rather than declaring them again.
     aio_filename: str
     aio_imports: tuple[str, ...]
+    cursor_ids: bool = False  # an :iter function names its server cursors from a counter
 
 
 @dataclass(frozen=True, slots=True)
@@ -115,6 +147,7 @@ class Flavor:
     await_: str
     for_: str
     raw_cursor: str
+    raw_server_cursor: str
 
 
 SYNC: Final = Flavor(
@@ -127,6 +160,7 @@ SYNC: Final = Flavor(
     await_="",
     for_="for",
     raw_cursor="psycopg.RawCursor",
+    raw_server_cursor="psycopg.RawServerCursor",
 )
 AIO: Final = Flavor(
     name="aio",
@@ -138,6 +172,7 @@ AIO: Final = Flavor(
     await_="await ",
     for_="async for",
     raw_cursor="psycopg.AsyncRawCursor",
+    raw_server_cursor="psycopg.AsyncRawServerCursor",
 )
 
 
@@ -359,14 +394,25 @@ def _query_module(
         declared |= planned.declared
         enum_arrays |= planned.enum_array
         functions.append(function)
-        shared.add((f".{stem}", function.constant))
+        # A :copyfrom runs its COPY statement; the INSERT it was written as is documentation.
+        shared.add((f".{stem}", function.copy_constant or function.constant))
         if function.row_class is not None:
             row_classes.append(function.row_class)
             shared.add((f".{stem}", function.row_class.name))
+        if function.params_class is not None:
+            shared.add((f".{stem}", function.params_class.name))
     if row_classes:
         declared.add(("dataclasses", "dataclass"))
-    if any(f.shape is not Shape.NOTHING and f.shape is not Shape.ROWCOUNT for f in functions):
+    no_rows = (Shape.NOTHING, Shape.ROWCOUNT, Shape.COPY, Shape.BATCH_EXEC)
+    if any(f.shape not in no_rows for f in functions):
         common.add(("psycopg.rows", "tuple_row"))
+    cursor_ids = any(f.shape is Shape.ITER for f in functions)
+    sync_only: set[Import] = set()
+    aio_only: set[Import] = set()
+    if cursor_ids:
+        common.add(("typing", "Final"))
+        sync_only.add(("collections.abc", "Iterator"))
+        aio_only.add(("collections.abc", "AsyncIterator"))
     if enum_arrays:
         common |= {
             ("enum", "StrEnum"),
@@ -380,12 +426,13 @@ def _query_module(
     return QueryModule(
         f"{stem}.py",
         source,
-        _import_lines(common | declared),
+        _import_lines(common | declared | sync_only),
         tuple(functions),
         tuple(row_classes),
         enum_arrays,
         aio_filename=f"{AIO_PACKAGE}/{stem}.py",
-        aio_imports=_import_lines(_from_subpackage(common | shared)),
+        aio_imports=_import_lines(_from_subpackage(common | shared | aio_only)),
+        cursor_ids=cursor_ids,
     )
 
 
@@ -415,6 +462,8 @@ def _function(query: AnalyzedQuery, models: Mapping[str, _Model], overrides: Ove
     name = snake_case(query.name)
     arguments: list[Argument] = []
     values: list[str] = []
+    item_values: dict[int, str] = {}  # by parameter number: read from ``p``, a Params
+    batch = _BATCHES.get(query.command)
     param_names = unique_identifiers((p.name for p in query.params), reserved=_RESERVED)
     for param, ident in zip(query.params, param_names, strict=True):
         pytype = python_type(
@@ -424,7 +473,13 @@ def _function(query: AnalyzedQuery, models: Mapping[str, _Model], overrides: Ove
             overrides=overrides,
             column=param,
         )
-        imports |= pytype.imports | pytype.dump_imports
+        # A batch's parameter types are named only by its Params class.
+        imports |= pytype.dump_imports
+        if batch is None:
+            imports |= pytype.imports
+        else:
+            declared |= pytype.imports
+        item_values[param.number] = _convert(pytype.dump, f"p.{ident}", param.nullable)
         annotation = _optional(pytype.annotation, param.nullable)
         # Only a parameter written sqlc.narg() is optional; one that is merely nullable
         # (inserted into a nullable column) must still be given, possibly as None.
@@ -434,7 +489,7 @@ def _function(query: AnalyzedQuery, models: Mapping[str, _Model], overrides: Ove
     arguments = [
         Argument(a.name, a.annotation, value) for a, value in zip(arguments, values, strict=True)
     ]
-    if query.command in (Command.ONE, Command.MANY) and not query.columns:
+    if query.command in _ROW_COMMANDS and not query.columns:
         raise CodegenError(
             query.location,
             f"query {query.name} is :{query.command} but returns no columns",
@@ -445,7 +500,7 @@ def _function(query: AnalyzedQuery, models: Mapping[str, _Model], overrides: Ove
     row_expr = ""
     row_type = "None"
     enum_array = False
-    if query.command in (Command.ONE, Command.MANY):
+    if query.command in _ROW_COMMANDS:
         model = models.get(query.whole_table) if query.whole_table else None
         if query.embeds:
             row_type = class_name(query.name) + "Row"
@@ -483,8 +538,50 @@ def _function(query: AnalyzedQuery, models: Mapping[str, _Model], overrides: Ove
         shape, returns = Shape.ROWS, f"list[{row_type}]"
     elif query.command is Command.EXECROWS:
         shape, returns = Shape.ROWCOUNT, "int"
+    elif query.command is Command.ITER:
+        shape, returns = Shape.ITER, f"Iterator[{row_type}]"
+        imports.add(("itertools", ""))
+    elif query.command is Command.COPYFROM:
+        shape, returns = Shape.COPY, "int"
+    elif query.command is Command.BATCHONE:
+        shape, returns = Shape.BATCH_ONE, f"list[{row_type} | None]"
+    elif query.command is Command.BATCHMANY:
+        shape, returns = Shape.BATCH_MANY, f"list[list[{row_type}]]"
     else:
-        shape, returns = Shape.NOTHING, "None"
+        shape, returns = Shape.BATCH_EXEC if batch else Shape.NOTHING, "None"
+    aio_returns = returns
+    if shape is Shape.ITER:
+        aio_returns = f"AsyncIterator[{row_type}]"
+
+    params_class: RowClass | None = None
+    copy_constant = copy_sql = copy_types = ""
+    ordered = [param.number for param in query.params]
+    if batch is not None:
+        imports.add(("collections.abc", "Iterable"))
+        params_class = RowClass(
+            class_name(query.name) + "Params",
+            f"The parameters of one {query.name}.",
+            tuple(Field(a.name, a.annotation) for a in arguments),
+        )
+        declared.add(("dataclasses", "dataclass"))
+    if query.copy is not None:
+        ordered = list(query.copy.params)
+        copy_constant = f"{name.upper()}_COPY"
+        target = ".".join(
+            _quote_identifier(part)
+            for part in (query.copy.schema, query.copy.table)
+            if part is not None
+        )
+        columns = ", ".join(_quote_identifier(column) for column in query.copy.columns)
+        copy_sql = repr(f"COPY {target} ({columns}) FROM STDIN (FORMAT BINARY)")
+        by_number = {param.number: param for param in query.params}
+        copy_types = _tuple_literal(
+            [
+                _copy_type(by_number[number].type, query, by_number[number].name)
+                for number in ordered
+            ]
+        )
+    item_tuple = [item_values[number] for number in ordered]
 
     function = Function(
         name=name,
@@ -493,18 +590,53 @@ def _function(query: AnalyzedQuery, models: Mapping[str, _Model], overrides: Ove
         doc=_docstring(query),
         arguments=tuple(arguments),
         # Only a one-element tuple needs its comma; more would make ruff explode the call.
-        values=f"({values[0]},)"
-        if len(values) == 1
-        else f"({', '.join(values)})"
-        if values
-        else "",
+        values=_tuple_literal(values, quote=False) if values else "",
         returns=returns,
         shape=shape,
         row=row_expr,
         query_name=query.name,
         row_class=row_class,
+        aio_returns=aio_returns,
+        row_type=row_type,
+        params_class=params_class,
+        item_values=_tuple_literal(item_tuple, quote=False),
+        copy_constant=copy_constant,
+        copy_sql_literal=copy_sql,
+        copy_types=copy_types,
     )
     return _Planned(function, imports, declared, enum_array)
+
+
+def _tuple_literal(items: Sequence[str], *, quote: bool = True) -> str:
+    """A Python tuple display of ``items`` (string literals when ``quote``)."""
+    shown = [_string(item) if quote else item for item in items]
+    if len(shown) == 1:
+        return f"({shown[0]},)"  # ruff explodes a call with a magic trailing comma otherwise
+    return f"({', '.join(shown)})"
+
+
+def _quote_identifier(name: str) -> str:
+    """A SQL identifier for the COPY statement, always double-quoted (keywords, case)."""
+    return '"' + name.replace('"', '""') + '"'
+
+
+def _copy_type(pg: PgType, query: AnalyzedQuery, param: str) -> str:
+    """The type name ``Copy.set_types`` dumps a column of ``pg`` as, in binary format."""
+    while pg.base is not None:  # a domain is sent as its base type
+        pg = pg.base
+    if pg.element is not None:
+        if pg.element.category != "E":
+            return _copy_type(pg.element, query, param) + "[]"
+    elif pg.category == "E":
+        return "text"  # an enum's binary form is its label, as text's is
+    elif pg.schema == "pg_catalog" or pg.name == "citext":
+        return "text" if pg.name == "citext" else pg.name
+    raise CodegenError(
+        query.location,
+        f"query {query.name} is :copyfrom but parameter {param!r} has type "
+        f"{f'{pg.schema}.{pg.name}'!r}, which binary COPY cannot send without its OID",
+        "use :batchexec for this table, which sends the rows in one pipelined round trip",
+    )
 
 
 def embed_field_names(query: AnalyzedQuery) -> dict[int, str]:
@@ -679,5 +811,15 @@ def _import_lines(imports: Iterable[Import]) -> tuple[str, ...]:
 
 
 _STDLIB: Final = frozenset(
-    {"dataclasses", "datetime", "decimal", "enum", "ipaddress", "typing", "uuid", "collections.abc"}
+    {
+        "collections.abc",
+        "dataclasses",
+        "datetime",
+        "decimal",
+        "enum",
+        "ipaddress",
+        "itertools",
+        "typing",
+        "uuid",
+    }
 )

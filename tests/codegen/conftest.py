@@ -16,7 +16,7 @@ from collections.abc import Callable, Generator, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from types import ModuleType
-from typing import Any
+from typing import Any, LiteralString, cast
 
 import psycopg
 import pytest
@@ -119,6 +119,39 @@ class Bound:
         if runner is None:
             return lambda *args, **kwargs: function(self.conn, *args, **kwargs)
         return lambda *args, **kwargs: runner.run(function(self.conn, *args, **kwargs))
+
+    def each(
+        self,
+        name: str,
+        visit: Callable[[Any], object],
+        probe: LiteralString = "SELECT 1",
+        **kwargs: Any,
+    ) -> list[tuple[Any, ...]]:
+        """Stream an :iter function's rows into ``visit``, sync or async, on one event loop.
+
+        After the first row, ``probe`` runs on the same connection, mid-stream (e.g. to
+        look at pg_cursors); its rows are returned.
+        """
+        function = getattr(self.module, name)
+        probed: list[tuple[Any, ...]] = []
+        if self.runner is None:
+            conn = cast("psycopg.Connection[tuple[Any, ...]]", self.conn)
+            for row in function(conn, **kwargs):
+                if not probed:
+                    probed = conn.execute(probe).fetchall()
+                visit(row)
+            return probed
+        aconn = cast("psycopg.AsyncConnection[tuple[Any, ...]]", self.conn)
+
+        async def consume() -> None:
+            nonlocal probed
+            async for row in function(aconn, **kwargs):
+                if not probed:
+                    probed = await (await aconn.execute(probe)).fetchall()
+                visit(row)
+
+        self.runner.run(consume())
+        return probed
 
 
 @contextlib.contextmanager

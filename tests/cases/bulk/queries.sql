@@ -1,0 +1,26 @@
+-- name: LoadEvents :copyfrom
+-- Bulk load with binary COPY.
+INSERT INTO events (id, at, level, source, payload, note)
+VALUES (@id, @at, @level, @source, @payload, @note);
+
+-- name: StreamEvents :iter
+-- Every event at or above a level, streamed from a server-side cursor.
+SELECT id, level, note FROM events WHERE level >= @min_level ORDER BY id;
+
+-- name: StreamAll :iter
+SELECT * FROM events ORDER BY id;
+
+-- name: SetNotes :batchexec
+UPDATE events SET note = @note WHERE id = @id;
+
+-- name: GetEvents :batchone
+SELECT * FROM events WHERE id = @id;
+
+-- name: EventsBetween :batchmany
+SELECT id FROM events WHERE id BETWEEN @low AND @high ORDER BY id;
+
+-- name: CountEvents :one
+SELECT count(*) AS total FROM events;
+
+-- name: ListAll :many
+SELECT * FROM events ORDER BY id;

@@ -1,0 +1,136 @@
+""":copyfrom, :iter and :batch* against PostgreSQL, sync and async.
+
+100,000 rows go in through binary COPY from a generator and come back out
+through a server-side cursor; neither side ever holds them all.
+"""
+
+from __future__ import annotations
+
+import tracemalloc
+import uuid
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from codegen import migrate
+from tests.codegen.conftest import CASES, bound_queries, generate_case, import_generated
+
+BULK = CASES / "bulk"
+ROWS = 100_000
+START = datetime(2024, 1, 1, tzinfo=UTC)
+
+
+@pytest.fixture
+def bulk(fresh_package: Path, empty_db_url: str) -> tuple[Path, str]:
+    assert generate_case(BULK, fresh_package).code == 0
+    migrate.apply_all(empty_db_url, BULK / "migrations")
+    return fresh_package, empty_db_url
+
+
+def _events(sync: Any, models: Any, count: int) -> Iterator[Any]:
+    levels = list(models.Level)
+    source = uuid.UUID(int=7)
+    for n in range(count):
+        yield sync.LoadEventsParams(
+            id=n,
+            at=START + timedelta(seconds=n),
+            level=levels[n % 3],
+            source=source,
+            payload={"n": n} if n % 2 else None,
+            note=None if n % 5 else f"note {n}",
+        )
+
+
+def _peak(action: Callable[[], object]) -> int:
+    tracemalloc.start()
+    try:
+        action()
+        return tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+
+
+@pytest.mark.slow
+def test_copyfrom_and_iter_stream_100k_rows(bulk: tuple[Path, str], flavor: str) -> None:
+    package, url = bulk
+    sync = import_generated(package, "queries")
+    models = import_generated(package, "models")
+    with bound_queries(package, "queries", url, flavor) as q:
+        # COPY from a generator: the rows are made one at a time as COPY sends them.
+        loaded = 0
+
+        def load() -> None:
+            nonlocal loaded
+            loaded = q.load_events(_events(sync, models, ROWS))
+
+        copy_peak = _peak(load)
+        assert loaded == ROWS
+        assert q.count_events().total == ROWS
+
+        seen = 0
+        cursors: list[tuple[Any, ...]] = []
+
+        def visit(event: Any) -> None:
+            nonlocal seen
+            if seen == 0:
+                first = models.Event(0, START, models.Level.DEBUG, uuid.UUID(int=7), None, "note 0")
+                assert event == first
+            assert event.id == seen
+            seen += 1
+
+        def stream() -> None:
+            cursors.extend(q.each("stream_all", visit, probe="SELECT name FROM pg_cursors"))
+
+        stream_peak = _peak(stream)
+        assert seen == ROWS
+        assert [name for (name,) in cursors] == [cursors[0][0]]
+        assert str(cursors[0][0]).startswith("stream_all_"), "a server-side cursor streams"
+
+        everything = _peak(lambda: q.list_all())
+        # The whole result as a list is tens of megabytes; a stream holds a few fetches.
+        assert stream_peak < everything / 20, (stream_peak, everything)
+        assert copy_peak < everything / 20, (copy_peak, everything)
+
+        levels: list[Any] = []
+        q.each("stream_events", lambda r: levels.append(r.level), min_level=models.Level.ERROR)
+        assert len(levels) == ROWS // 3 and set(levels) == {models.Level.ERROR}
+
+
+def test_batches_in_one_pipeline(bulk: tuple[Path, str], flavor: str) -> None:
+    package, url = bulk
+    sync = import_generated(package, "queries")
+    models = import_generated(package, "models")
+    with bound_queries(package, "queries", url, flavor) as q:
+        assert q.load_events(_events(sync, models, 10)) == 10
+        assert q.load_events([]) == 0
+        assert q.set_notes(sync.SetNotesParams(note=f"n{i}", id=i) for i in (1, 2, 99)) is None
+        assert q.set_notes([]) is None
+        got: list[Any] = q.get_events([sync.GetEventsParams(id=i) for i in (2, 99, 1)])
+        assert [None if e is None else (e.id, e.note) for e in got] == [
+            (2, "n2"),
+            None,
+            (1, "n1"),
+        ]
+        assert isinstance(got[0], models.Event) and got[0].payload is None
+        assert q.get_events([]) == []
+        ranges: list[list[Any]] = q.events_between(
+            [sync.EventsBetweenParams(low=2, high=4), sync.EventsBetweenParams(low=50, high=60)]
+        )
+        assert [[r.id for r in rows] for rows in ranges] == [[2, 3, 4], []]
+        assert q.events_between([]) == []
+        ids: list[int] = []
+        q.each("stream_all", lambda e: ids.append(e.id))
+        assert ids == list(range(10))
+
+
+def test_params_are_frozen_and_keyword_only(bulk: tuple[Path, str]) -> None:
+    package, _ = bulk
+    sync = import_generated(package, "queries")
+    with pytest.raises(TypeError):
+        sync.SetNotesParams("x", 1)
+    params = sync.SetNotesParams(note="x", id=1)
+    with pytest.raises(AttributeError):
+        params.id = 2
