@@ -132,6 +132,8 @@ class QueryModule:
     aio_filename: str
     aio_imports: tuple[str, ...]
     cursor_ids: bool = False  # an :iter function names its server cursors from a counter
+    enum_guard: bool = False  # declares ``_enum_value``: enum parameters checked at the call
+    aware_guard: bool = False  # declares ``_aware``: timestamptz parameters must be aware
 
 
 @dataclass(frozen=True, slots=True)
@@ -383,6 +385,7 @@ def _query_module(
     row_classes: list[RowClass] = []
     errors: list[CodegenError] = []
     enum_arrays = False
+    guards: set[str] = set()
     for query in queries:
         try:
             planned = _function(query, models, overrides)
@@ -393,6 +396,7 @@ def _query_module(
         common |= planned.imports
         declared |= planned.declared
         enum_arrays |= planned.enum_array
+        guards |= planned.guards
         functions.append(function)
         # A :copyfrom runs its COPY statement; the INSERT it was written as is documentation.
         shared.add((f".{stem}", function.copy_constant or function.constant))
@@ -421,6 +425,10 @@ def _query_module(
             ("psycopg.adapt", "Transformer"),
             ("psycopg.pq", "Format"),
         }
+    if _ENUM_GUARD in guards:
+        common |= {("enum", "StrEnum"), ("typing", "TypeVar")}
+    if _AWARE_GUARD in guards:
+        common.add(("datetime", "datetime"))
     if errors:
         raise CodegenErrors(errors)
     return QueryModule(
@@ -433,6 +441,8 @@ def _query_module(
         aio_filename=f"{AIO_PACKAGE}/{stem}.py",
         aio_imports=_import_lines(_from_subpackage(common | shared | aio_only)),
         cursor_ids=cursor_ids,
+        enum_guard=_ENUM_GUARD in guards,
+        aware_guard=_AWARE_GUARD in guards,
     )
 
 
@@ -447,6 +457,7 @@ class _Planned:
     imports: set[Import]  # what the function's own text names: both renderings need them
     declared: set[Import]  # what its row class's fields name: only where it is declared
     enum_array: bool  # its rows load an enum array from text
+    guards: frozenset[str] = frozenset()  # the call-time check helpers it uses
 
 
 def _load_imports(pytype: PyType) -> frozenset[Import]:
@@ -463,6 +474,7 @@ def _function(query: AnalyzedQuery, models: Mapping[str, _Model], overrides: Ove
     arguments: list[Argument] = []
     values: list[str] = []
     item_values: dict[int, str] = {}  # by parameter number: read from ``p``, a Params
+    guards: set[str] = set()  # the call-time check helpers its parameters use
     batch = _BATCHES.get(query.command)
     param_names = unique_identifiers((p.name for p in query.params), reserved=_RESERVED)
     for param, ident in zip(query.params, param_names, strict=True):
@@ -479,13 +491,20 @@ def _function(query: AnalyzedQuery, models: Mapping[str, _Model], overrides: Ove
             imports |= pytype.imports
         else:
             declared |= pytype.imports
-        item_values[param.number] = _convert(pytype.dump, f"p.{ident}", param.nullable)
+        dump = pytype.dump
+        guard = _guard(param.type, pytype, param.name)
+        if guard is not None:
+            helper, check = guard
+            guards.add(helper)
+            imports |= pytype.imports  # the enum class the check converts to
+            dump = check if dump is None else dump.format(check)
+        item_values[param.number] = _convert(dump, f"p.{ident}", param.nullable)
         annotation = _optional(pytype.annotation, param.nullable)
         # Only a parameter written sqlc.narg() is optional; one that is merely nullable
         # (inserted into a nullable column) must still be given, possibly as None.
         default = " = None" if param.narg else ""
         arguments.append(Argument(ident, annotation + default, ""))
-        values.append(_convert(pytype.dump, ident, param.nullable))
+        values.append(_convert(dump, ident, param.nullable))
     arguments = [
         Argument(a.name, a.annotation, value) for a, value in zip(arguments, values, strict=True)
     ]
@@ -604,7 +623,38 @@ def _function(query: AnalyzedQuery, models: Mapping[str, _Model], overrides: Ove
         copy_sql_literal=copy_sql,
         copy_types=copy_types,
     )
-    return _Planned(function, imports, declared, enum_array)
+    return _Planned(function, imports, declared, enum_array, frozenset(guards))
+
+
+_ENUM_GUARD: Final = "_enum_value"
+_AWARE_GUARD: Final = "_aware"
+
+
+def _guard(pg: PgType, pytype: PyType, name: str) -> tuple[str, str] | None:
+    """A call-time check of a parameter, as (helper, expression template), or None.
+
+    An enum parameter given a plain string that is not one of its labels, and a naive
+    datetime for a timestamptz (which PostgreSQL would read in the server's time zone),
+    are ValueErrors at the call. An overridden type is the override's business.
+    """
+    while pg.base is not None:
+        pg = pg.base
+    element, each = pg, "{}"
+    if pg.element is not None:
+        element, each = pg.element, "x"
+        while element.base is not None:
+            element = element.base
+    if element.category == "E" and pytype.annotation in (
+        class_name(element.name),
+        f"list[{class_name(element.name)}]",
+    ):
+        check = f"{_ENUM_GUARD}({class_name(element.name)}, {each}, {_string(name)})"
+    elif element.name == "timestamptz" and pytype.annotation in ("datetime", "list[datetime]"):
+        check = f"{_AWARE_GUARD}({each}, {_string(name)})"
+    else:
+        return None
+    helper = _ENUM_GUARD if element.category == "E" else _AWARE_GUARD
+    return helper, check if pg.element is None else f"[{check} for x in {{}}]"
 
 
 def _tuple_literal(items: Sequence[str], *, quote: bool = True) -> str:

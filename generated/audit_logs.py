@@ -6,6 +6,17 @@ from typing import Final
 
 import psycopg
 
+
+def _aware(value: datetime, parameter: str) -> datetime:
+    # PostgreSQL would read a naive datetime in the server's time zone, silently.
+    if value.tzinfo is None:
+        raise ValueError(
+            f"{parameter}={value!r} is a naive datetime for a timestamptz; "
+            "give it a time zone, e.g. value.replace(tzinfo=UTC) or datetime.now(UTC)"
+        )
+    return value
+
+
 DELETE_OLD_AUDIT_LOG_CONNECTION_EVENTS: Final = """DELETE FROM audit_logs
 -- An array, not IN (subquery): the planner then fetches the victims by primary key.
 WHERE id = ANY(ARRAY(
@@ -27,5 +38,8 @@ def delete_old_audit_log_connection_events(
     """Deletes at most limit_count audit_logs rows recording a connect, disconnect, open or close
     older than before_time, oldest first. Rows of any other action are never touched."""
     with psycopg.RawCursor(conn) as cur:
-        cur.execute(DELETE_OLD_AUDIT_LOG_CONNECTION_EVENTS, (before_time, limit_count))
+        cur.execute(
+            DELETE_OLD_AUDIT_LOG_CONNECTION_EVENTS,
+            (_aware(before_time, "before_time"), limit_count),
+        )
         return cur.rowcount

@@ -4,14 +4,41 @@
 
 from dataclasses import dataclass
 from datetime import datetime
+from enum import StrEnum
 from ipaddress import IPv4Address, IPv4Interface, IPv6Address, IPv6Interface
-from typing import Final
+from typing import Final, TypeVar
 from uuid import UUID
 
 import psycopg
 from psycopg.rows import tuple_row
 
 from .models import ConnectionLog, ConnectionStatus, ConnectionType
+
+_E = TypeVar("_E", bound=StrEnum)
+
+
+def _enum_value(enum: type[_E], value: _E | str, parameter: str) -> _E:
+    # A member passes as is; a plain string must be one of the labels.
+    if isinstance(value, enum):
+        return value
+    try:
+        return enum(value)
+    except ValueError:
+        allowed = ", ".join(repr(member.value) for member in enum)
+        raise ValueError(
+            f"{parameter}={value!r} is not a {enum.__name__}: use one of {allowed}"
+        ) from None
+
+
+def _aware(value: datetime, parameter: str) -> datetime:
+    # PostgreSQL would read a naive datetime in the server's time zone, silently.
+    if value.tzinfo is None:
+        raise ValueError(
+            f"{parameter}={value!r} is a naive datetime for a timestamptz; "
+            "give it a time zone, e.g. value.replace(tzinfo=UTC) or datetime.now(UTC)"
+        )
+    return value
+
 
 UPSERT_CONNECTION_LOG: Final = """INSERT INTO connection_logs AS cl (
     id,
@@ -182,17 +209,17 @@ def upsert_connection_log(
         cur.execute(
             UPSERT_CONNECTION_LOG,
             (
-                type,
+                _enum_value(ConnectionType, type, "type"),
                 connection_id,
                 id,
                 workspace_id,
                 agent_name,
-                time,
+                _aware(time, "time"),
                 organization_id,
                 workspace_owner_id,
                 workspace_name,
                 ip,
-                connection_status,
+                _enum_value(ConnectionStatus, connection_status, "connection_status"),
                 code,
                 user_agent,
                 user_id,
@@ -462,13 +489,13 @@ def batch_upsert_connection_logs(
             BATCH_UPSERT_CONNECTION_LOGS,
             (
                 id,
-                time,
+                [_aware(x, "time") for x in time],
                 organization_id,
                 workspace_owner_id,
                 workspace_id,
                 workspace_name,
                 agent_name,
-                type,
+                [_enum_value(ConnectionType, x, "type") for x in type],
                 code,
                 ip,
                 user_agent,
@@ -476,7 +503,7 @@ def batch_upsert_connection_logs(
                 slug_or_port,
                 connection_id,
                 disconnect_reason,
-                connection_status,
+                [_enum_value(ConnectionStatus, x, "connection_status") for x in connection_status],
             ),
         )
         return [
@@ -601,12 +628,12 @@ def get_connection_logs_offset(
                 workspace_owner,
                 workspace_owner_id,
                 workspace_owner_email,
-                types,
+                None if types is None else [_enum_value(ConnectionType, x, "types") for x in types],
                 user_id,
                 username,
                 user_email,
-                connected_after,
-                connected_before,
+                None if connected_after is None else _aware(connected_after, "connected_after"),
+                None if connected_before is None else _aware(connected_before, "connected_before"),
                 workspace_id,
                 connection_id,
                 status,
@@ -753,16 +780,18 @@ def get_connection_logs_page(
                 workspace_owner,
                 workspace_owner_id,
                 workspace_owner_email,
-                types,
+                None if types is None else [_enum_value(ConnectionType, x, "types") for x in types],
                 user_id,
                 username,
                 user_email,
-                connected_after,
-                connected_before,
+                None if connected_after is None else _aware(connected_after, "connected_after"),
+                None if connected_before is None else _aware(connected_before, "connected_before"),
                 workspace_id,
                 connection_id,
                 status,
-                after_connect_time,
+                None
+                if after_connect_time is None
+                else _aware(after_connect_time, "after_connect_time"),
                 after_id,
                 limit,
             ),
@@ -882,12 +911,12 @@ def count_connection_logs(
                 workspace_owner,
                 workspace_owner_id,
                 workspace_owner_email,
-                types,
+                None if types is None else [_enum_value(ConnectionType, x, "types") for x in types],
                 user_id,
                 username,
                 user_email,
-                connected_after,
-                connected_before,
+                None if connected_after is None else _aware(connected_after, "connected_after"),
+                None if connected_before is None else _aware(connected_before, "connected_before"),
                 workspace_id,
                 connection_id,
                 status,
@@ -1004,12 +1033,12 @@ def get_authorized_connection_logs_offset(
                 workspace_owner,
                 workspace_owner_id,
                 workspace_owner_email,
-                types,
+                None if types is None else [_enum_value(ConnectionType, x, "types") for x in types],
                 user_id,
                 username,
                 user_email,
-                connected_after,
-                connected_before,
+                None if connected_after is None else _aware(connected_after, "connected_after"),
+                None if connected_before is None else _aware(connected_before, "connected_before"),
                 workspace_id,
                 connection_id,
                 status,
@@ -1163,18 +1192,20 @@ def get_authorized_connection_logs_page(
                 workspace_owner,
                 workspace_owner_id,
                 workspace_owner_email,
-                types,
+                None if types is None else [_enum_value(ConnectionType, x, "types") for x in types],
                 user_id,
                 username,
                 user_email,
-                connected_after,
-                connected_before,
+                None if connected_after is None else _aware(connected_after, "connected_after"),
+                None if connected_before is None else _aware(connected_before, "connected_before"),
                 workspace_id,
                 connection_id,
                 status,
                 site_wide,
                 readable_organization_ids,
-                after_connect_time,
+                None
+                if after_connect_time is None
+                else _aware(after_connect_time, "after_connect_time"),
                 after_id,
                 limit,
             ),
@@ -1299,12 +1330,12 @@ def count_authorized_connection_logs(
                 workspace_owner,
                 workspace_owner_id,
                 workspace_owner_email,
-                types,
+                None if types is None else [_enum_value(ConnectionType, x, "types") for x in types],
                 user_id,
                 username,
                 user_email,
-                connected_after,
-                connected_before,
+                None if connected_after is None else _aware(connected_after, "connected_after"),
+                None if connected_before is None else _aware(connected_before, "connected_before"),
                 workspace_id,
                 connection_id,
                 status,
@@ -1339,7 +1370,7 @@ def delete_old_connection_logs(
     """Deletes at most limit_count connection logs that started before before_time, oldest first.
     Retention calls it until it returns 0 (connlog.purge)."""
     with psycopg.RawCursor(conn) as cur:
-        cur.execute(DELETE_OLD_CONNECTION_LOGS, (before_time, limit_count))
+        cur.execute(DELETE_OLD_CONNECTION_LOGS, (_aware(before_time, "before_time"), limit_count))
         return cur.rowcount
 
 

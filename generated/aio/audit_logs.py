@@ -8,6 +8,16 @@ import psycopg
 from ..audit_logs import DELETE_OLD_AUDIT_LOG_CONNECTION_EVENTS
 
 
+def _aware(value: datetime, parameter: str) -> datetime:
+    # PostgreSQL would read a naive datetime in the server's time zone, silently.
+    if value.tzinfo is None:
+        raise ValueError(
+            f"{parameter}={value!r} is a naive datetime for a timestamptz; "
+            "give it a time zone, e.g. value.replace(tzinfo=UTC) or datetime.now(UTC)"
+        )
+    return value
+
+
 async def delete_old_audit_log_connection_events(
     conn: psycopg.AsyncConnection[object],
     *,
@@ -17,5 +27,8 @@ async def delete_old_audit_log_connection_events(
     """Deletes at most limit_count audit_logs rows recording a connect, disconnect, open or close
     older than before_time, oldest first. Rows of any other action are never touched."""
     async with psycopg.AsyncRawCursor(conn) as cur:
-        await cur.execute(DELETE_OLD_AUDIT_LOG_CONNECTION_EVENTS, (before_time, limit_count))
+        await cur.execute(
+            DELETE_OLD_AUDIT_LOG_CONNECTION_EVENTS,
+            (_aware(before_time, "before_time"), limit_count),
+        )
         return cur.rowcount

@@ -3,7 +3,9 @@
 """The queries of queries/connection_logs.sql, for asyncio."""
 
 from datetime import datetime
+from enum import StrEnum
 from ipaddress import IPv4Address, IPv4Interface, IPv6Address, IPv6Interface
+from typing import TypeVar
 from uuid import UUID
 
 import psycopg
@@ -32,6 +34,31 @@ from ..connection_logs import (
 )
 from ..models import ConnectionLog, ConnectionStatus, ConnectionType
 
+_E = TypeVar("_E", bound=StrEnum)
+
+
+def _enum_value(enum: type[_E], value: _E | str, parameter: str) -> _E:
+    # A member passes as is; a plain string must be one of the labels.
+    if isinstance(value, enum):
+        return value
+    try:
+        return enum(value)
+    except ValueError:
+        allowed = ", ".join(repr(member.value) for member in enum)
+        raise ValueError(
+            f"{parameter}={value!r} is not a {enum.__name__}: use one of {allowed}"
+        ) from None
+
+
+def _aware(value: datetime, parameter: str) -> datetime:
+    # PostgreSQL would read a naive datetime in the server's time zone, silently.
+    if value.tzinfo is None:
+        raise ValueError(
+            f"{parameter}={value!r} is a naive datetime for a timestamptz; "
+            "give it a time zone, e.g. value.replace(tzinfo=UTC) or datetime.now(UTC)"
+        )
+    return value
+
 
 async def upsert_connection_log(
     conn: psycopg.AsyncConnection[object],
@@ -59,17 +86,17 @@ async def upsert_connection_log(
         await cur.execute(
             UPSERT_CONNECTION_LOG,
             (
-                type,
+                _enum_value(ConnectionType, type, "type"),
                 connection_id,
                 id,
                 workspace_id,
                 agent_name,
-                time,
+                _aware(time, "time"),
                 organization_id,
                 workspace_owner_id,
                 workspace_name,
                 ip,
-                connection_status,
+                _enum_value(ConnectionStatus, connection_status, "connection_status"),
                 code,
                 user_agent,
                 user_id,
@@ -133,13 +160,13 @@ async def batch_upsert_connection_logs(
             BATCH_UPSERT_CONNECTION_LOGS,
             (
                 id,
-                time,
+                [_aware(x, "time") for x in time],
                 organization_id,
                 workspace_owner_id,
                 workspace_id,
                 workspace_name,
                 agent_name,
-                type,
+                [_enum_value(ConnectionType, x, "type") for x in type],
                 code,
                 ip,
                 user_agent,
@@ -147,7 +174,7 @@ async def batch_upsert_connection_logs(
                 slug_or_port,
                 connection_id,
                 disconnect_reason,
-                connection_status,
+                [_enum_value(ConnectionStatus, x, "connection_status") for x in connection_status],
             ),
         )
         return [
@@ -206,12 +233,12 @@ async def get_connection_logs_offset(
                 workspace_owner,
                 workspace_owner_id,
                 workspace_owner_email,
-                types,
+                None if types is None else [_enum_value(ConnectionType, x, "types") for x in types],
                 user_id,
                 username,
                 user_email,
-                connected_after,
-                connected_before,
+                None if connected_after is None else _aware(connected_after, "connected_after"),
+                None if connected_before is None else _aware(connected_before, "connected_before"),
                 workspace_id,
                 connection_id,
                 status,
@@ -286,16 +313,18 @@ async def get_connection_logs_page(
                 workspace_owner,
                 workspace_owner_id,
                 workspace_owner_email,
-                types,
+                None if types is None else [_enum_value(ConnectionType, x, "types") for x in types],
                 user_id,
                 username,
                 user_email,
-                connected_after,
-                connected_before,
+                None if connected_after is None else _aware(connected_after, "connected_after"),
+                None if connected_before is None else _aware(connected_before, "connected_before"),
                 workspace_id,
                 connection_id,
                 status,
-                after_connect_time,
+                None
+                if after_connect_time is None
+                else _aware(after_connect_time, "after_connect_time"),
                 after_id,
                 limit,
             ),
@@ -364,12 +393,12 @@ async def count_connection_logs(
                 workspace_owner,
                 workspace_owner_id,
                 workspace_owner_email,
-                types,
+                None if types is None else [_enum_value(ConnectionType, x, "types") for x in types],
                 user_id,
                 username,
                 user_email,
-                connected_after,
-                connected_before,
+                None if connected_after is None else _aware(connected_after, "connected_after"),
+                None if connected_before is None else _aware(connected_before, "connected_before"),
                 workspace_id,
                 connection_id,
                 status,
@@ -418,12 +447,12 @@ async def get_authorized_connection_logs_offset(
                 workspace_owner,
                 workspace_owner_id,
                 workspace_owner_email,
-                types,
+                None if types is None else [_enum_value(ConnectionType, x, "types") for x in types],
                 user_id,
                 username,
                 user_email,
-                connected_after,
-                connected_before,
+                None if connected_after is None else _aware(connected_after, "connected_after"),
+                None if connected_before is None else _aware(connected_before, "connected_before"),
                 workspace_id,
                 connection_id,
                 status,
@@ -503,18 +532,20 @@ async def get_authorized_connection_logs_page(
                 workspace_owner,
                 workspace_owner_id,
                 workspace_owner_email,
-                types,
+                None if types is None else [_enum_value(ConnectionType, x, "types") for x in types],
                 user_id,
                 username,
                 user_email,
-                connected_after,
-                connected_before,
+                None if connected_after is None else _aware(connected_after, "connected_after"),
+                None if connected_before is None else _aware(connected_before, "connected_before"),
                 workspace_id,
                 connection_id,
                 status,
                 site_wide,
                 readable_organization_ids,
-                after_connect_time,
+                None
+                if after_connect_time is None
+                else _aware(after_connect_time, "after_connect_time"),
                 after_id,
                 limit,
             ),
@@ -586,12 +617,12 @@ async def count_authorized_connection_logs(
                 workspace_owner,
                 workspace_owner_id,
                 workspace_owner_email,
-                types,
+                None if types is None else [_enum_value(ConnectionType, x, "types") for x in types],
                 user_id,
                 username,
                 user_email,
-                connected_after,
-                connected_before,
+                None if connected_after is None else _aware(connected_after, "connected_after"),
+                None if connected_before is None else _aware(connected_before, "connected_before"),
                 workspace_id,
                 connection_id,
                 status,
@@ -615,7 +646,9 @@ async def delete_old_connection_logs(
     """Deletes at most limit_count connection logs that started before before_time, oldest first.
     Retention calls it until it returns 0 (connlog.purge)."""
     async with psycopg.AsyncRawCursor(conn) as cur:
-        await cur.execute(DELETE_OLD_CONNECTION_LOGS, (before_time, limit_count))
+        await cur.execute(
+            DELETE_OLD_CONNECTION_LOGS, (_aware(before_time, "before_time"), limit_count)
+        )
         return cur.rowcount
 
 

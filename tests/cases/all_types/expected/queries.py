@@ -36,6 +36,29 @@ def _enum_array(enum: type[_E], value: str | list[str]) -> list[_E]:
     return [enum(item) for item in items]
 
 
+def _enum_value(enum: type[_E], value: _E | str, parameter: str) -> _E:
+    # A member passes as is; a plain string must be one of the labels.
+    if isinstance(value, enum):
+        return value
+    try:
+        return enum(value)
+    except ValueError:
+        allowed = ", ".join(repr(member.value) for member in enum)
+        raise ValueError(
+            f"{parameter}={value!r} is not a {enum.__name__}: use one of {allowed}"
+        ) from None
+
+
+def _aware(value: datetime, parameter: str) -> datetime:
+    # PostgreSQL would read a naive datetime in the server's time zone, silently.
+    if value.tzinfo is None:
+        raise ValueError(
+            f"{parameter}={value!r} is a naive datetime for a timestamptz; "
+            "give it a time zone, e.g. value.replace(tzinfo=UTC) or datetime.now(UTC)"
+        )
+    return value
+
+
 INSERT_EVERYTHING: Final = """INSERT INTO everything (
     id, i2, i4, i8, num, f4, f8, t, vc, ch, nm, b, tstz, ts, d, tm, iv, by,
     js, jsb, ip, net, pos, mood, moods, ints, texts, maybe
@@ -96,7 +119,7 @@ def insert_everything(
                 ch,
                 nm,
                 b,
-                tstz,
+                _aware(tstz, "tstz"),
                 ts,
                 d,
                 tm,
@@ -107,8 +130,8 @@ def insert_everything(
                 ip,
                 net,
                 pos,
-                mood,
-                moods,
+                _enum_value(Mood, mood, "mood"),
+                [_enum_value(Mood, x, "moods") for x in moods],
                 ints,
                 texts,
                 maybe,
@@ -218,7 +241,7 @@ def list_moods(
 ) -> list[ListMoodsRow]:
     """Run query ListMoods (tests/cases/all_types/queries.sql:16:1)."""
     with psycopg.RawCursor(conn, row_factory=tuple_row) as cur:
-        cur.execute(LIST_MOODS, (moods,))
+        cur.execute(LIST_MOODS, ([_enum_value(Mood, x, "moods") for x in moods],))
         return [
             ListMoodsRow(row[0], Mood(row[1]), _enum_array(Mood, row[2]), row[3]) for row in cur
         ]
@@ -241,7 +264,7 @@ def count_by_mood(
 ) -> CountByMoodRow | None:
     """Run query CountByMood (tests/cases/all_types/queries.sql:19:1)."""
     with psycopg.RawCursor(conn, row_factory=tuple_row) as cur:
-        cur.execute(COUNT_BY_MOOD, (mood,))
+        cur.execute(COUNT_BY_MOOD, (_enum_value(Mood, mood, "mood"),))
         row = cur.fetchone()
     if row is None:
         return None

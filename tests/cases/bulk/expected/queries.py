@@ -5,7 +5,8 @@ import itertools
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Final
+from enum import StrEnum
+from typing import Final, TypeVar
 from uuid import UUID
 
 import psycopg
@@ -13,6 +14,32 @@ from psycopg.rows import tuple_row
 from psycopg.types.json import Jsonb
 
 from .models import Event, JsonValue, Level
+
+_E = TypeVar("_E", bound=StrEnum)
+
+
+def _enum_value(enum: type[_E], value: _E | str, parameter: str) -> _E:
+    # A member passes as is; a plain string must be one of the labels.
+    if isinstance(value, enum):
+        return value
+    try:
+        return enum(value)
+    except ValueError:
+        allowed = ", ".join(repr(member.value) for member in enum)
+        raise ValueError(
+            f"{parameter}={value!r} is not a {enum.__name__}: use one of {allowed}"
+        ) from None
+
+
+def _aware(value: datetime, parameter: str) -> datetime:
+    # PostgreSQL would read a naive datetime in the server's time zone, silently.
+    if value.tzinfo is None:
+        raise ValueError(
+            f"{parameter}={value!r} is a naive datetime for a timestamptz; "
+            "give it a time zone, e.g. value.replace(tzinfo=UTC) or datetime.now(UTC)"
+        )
+    return value
+
 
 # Server-side cursors of :iter functions are named uniquely within the session.
 _CURSOR_IDS: Final = itertools.count(1)
@@ -48,8 +75,8 @@ def load_events(
                 copy.write_row(
                     (
                         p.id,
-                        p.at,
-                        p.level,
+                        _aware(p.at, "at"),
+                        _enum_value(Level, p.level, "level"),
                         p.source,
                         None if p.payload is None else Jsonb(p.payload),
                         p.note,
@@ -79,7 +106,7 @@ def stream_events(
     with psycopg.RawServerCursor(
         conn, f"stream_events_{next(_CURSOR_IDS)}", row_factory=tuple_row
     ) as cur:
-        cur.execute(STREAM_EVENTS, (min_level,))
+        cur.execute(STREAM_EVENTS, (_enum_value(Level, min_level, "min_level"),))
         for row in cur:
             yield StreamEventsRow(row[0], Level(row[1]), row[2])
 

@@ -23,6 +23,19 @@ def _enum_array(enum: type[_E], value: str | list[str]) -> list[_E]:
     return [enum(item) for item in items]
 
 
+def _enum_value(enum: type[_E], value: _E | str, parameter: str) -> _E:
+    # A member passes as is; a plain string must be one of the labels.
+    if isinstance(value, enum):
+        return value
+    try:
+        return enum(value)
+    except ValueError:
+        allowed = ", ".join(repr(member.value) for member in enum)
+        raise ValueError(
+            f"{parameter}={value!r} is not a {enum.__name__}: use one of {allowed}"
+        ) from None
+
+
 CREATE_AUTHOR: Final = "INSERT INTO authors (name, bio) VALUES ($1, $2) RETURNING *"
 
 
@@ -60,7 +73,16 @@ def add_book(
 ) -> Book:
     """Run query AddBook (tests/cases/embed/queries.sql:4:1)."""
     with psycopg.RawCursor(conn, row_factory=tuple_row) as cur:
-        cur.execute(ADD_BOOK, (author_id, title, genre, tags, editor_id))
+        cur.execute(
+            ADD_BOOK,
+            (
+                author_id,
+                title,
+                _enum_value(Genre, genre, "genre"),
+                [_enum_value(Genre, x, "tags") for x in tags],
+                editor_id,
+            ),
+        )
         row = cur.fetchone()
     if row is None:
         raise psycopg.DataError(

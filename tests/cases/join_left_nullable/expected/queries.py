@@ -2,12 +2,29 @@
 """The queries of tests/cases/join_left_nullable/queries.sql."""
 
 from dataclasses import dataclass
-from typing import Final
+from enum import StrEnum
+from typing import Final, TypeVar
 
 import psycopg
 from psycopg.rows import tuple_row
 
 from .models import Author, Genre
+
+_E = TypeVar("_E", bound=StrEnum)
+
+
+def _enum_value(enum: type[_E], value: _E | str, parameter: str) -> _E:
+    # A member passes as is; a plain string must be one of the labels.
+    if isinstance(value, enum):
+        return value
+    try:
+        return enum(value)
+    except ValueError:
+        allowed = ", ".join(repr(member.value) for member in enum)
+        raise ValueError(
+            f"{parameter}={value!r} is not a {enum.__name__}: use one of {allowed}"
+        ) from None
+
 
 CREATE_AUTHOR: Final = "INSERT INTO authors (name, bio) VALUES ($1, $2) RETURNING *"
 
@@ -50,7 +67,7 @@ def add_book(
 ) -> AddBookRow:
     """Run query AddBook (tests/cases/join_left_nullable/queries.sql:4:1)."""
     with psycopg.RawCursor(conn, row_factory=tuple_row) as cur:
-        cur.execute(ADD_BOOK, (author_id, title, genre))
+        cur.execute(ADD_BOOK, (author_id, title, _enum_value(Genre, genre, "genre")))
         row = cur.fetchone()
     if row is None:
         raise psycopg.DataError(

@@ -2,13 +2,30 @@
 """The queries of tests/cases/slice/queries.sql."""
 
 from dataclasses import dataclass
-from typing import Final
+from enum import StrEnum
+from typing import Final, TypeVar
 from uuid import UUID
 
 import psycopg
 from psycopg.rows import tuple_row
 
 from .models import Color, Item
+
+_E = TypeVar("_E", bound=StrEnum)
+
+
+def _enum_value(enum: type[_E], value: _E | str, parameter: str) -> _E:
+    # A member passes as is; a plain string must be one of the labels.
+    if isinstance(value, enum):
+        return value
+    try:
+        return enum(value)
+    except ValueError:
+        allowed = ", ".join(repr(member.value) for member in enum)
+        raise ValueError(
+            f"{parameter}={value!r} is not a {enum.__name__}: use one of {allowed}"
+        ) from None
+
 
 ADD_ITEM: Final = "INSERT INTO items (id, token, color, label) VALUES ($1, $2, $3, $4)"
 
@@ -23,7 +40,7 @@ def add_item(
 ) -> None:
     """Run query AddItem (tests/cases/slice/queries.sql:1:1)."""
     with psycopg.RawCursor(conn) as cur:
-        cur.execute(ADD_ITEM, (id, token, color, label))
+        cur.execute(ADD_ITEM, (id, token, _enum_value(Color, color, "color"), label))
 
 
 ITEMS_BY_IDS: Final = "SELECT * FROM items WHERE id = ANY($1) ORDER BY id"
@@ -60,7 +77,9 @@ def items_by_tokens_and_colors(
 ) -> list[ItemsByTokensAndColorsRow]:
     """Run query ItemsByTokensAndColors (tests/cases/slice/queries.sql:8:1)."""
     with psycopg.RawCursor(conn, row_factory=tuple_row) as cur:
-        cur.execute(ITEMS_BY_TOKENS_AND_COLORS, (tokens, colors))
+        cur.execute(
+            ITEMS_BY_TOKENS_AND_COLORS, (tokens, [_enum_value(Color, x, "colors") for x in colors])
+        )
         return [ItemsByTokensAndColorsRow(row[0]) for row in cur]
 
 

@@ -44,6 +44,29 @@ def _enum_array(enum: type[_E], value: str | list[str]) -> list[_E]:
     return [enum(item) for item in items]
 
 
+def _enum_value(enum: type[_E], value: _E | str, parameter: str) -> _E:
+    # A member passes as is; a plain string must be one of the labels.
+    if isinstance(value, enum):
+        return value
+    try:
+        return enum(value)
+    except ValueError:
+        allowed = ", ".join(repr(member.value) for member in enum)
+        raise ValueError(
+            f"{parameter}={value!r} is not a {enum.__name__}: use one of {allowed}"
+        ) from None
+
+
+def _aware(value: datetime, parameter: str) -> datetime:
+    # PostgreSQL would read a naive datetime in the server's time zone, silently.
+    if value.tzinfo is None:
+        raise ValueError(
+            f"{parameter}={value!r} is a naive datetime for a timestamptz; "
+            "give it a time zone, e.g. value.replace(tzinfo=UTC) or datetime.now(UTC)"
+        )
+    return value
+
+
 async def insert_everything(
     conn: psycopg.AsyncConnection[object],
     *,
@@ -94,7 +117,7 @@ async def insert_everything(
                 ch,
                 nm,
                 b,
-                tstz,
+                _aware(tstz, "tstz"),
                 ts,
                 d,
                 tm,
@@ -105,8 +128,8 @@ async def insert_everything(
                 ip,
                 net,
                 pos,
-                mood,
-                moods,
+                _enum_value(Mood, mood, "mood"),
+                [_enum_value(Mood, x, "moods") for x in moods],
                 ints,
                 texts,
                 maybe,
@@ -200,7 +223,7 @@ async def list_moods(
 ) -> list[ListMoodsRow]:
     """Run query ListMoods (tests/cases/all_types/queries.sql:16:1)."""
     async with psycopg.AsyncRawCursor(conn, row_factory=tuple_row) as cur:
-        await cur.execute(LIST_MOODS, (moods,))
+        await cur.execute(LIST_MOODS, ([_enum_value(Mood, x, "moods") for x in moods],))
         return [
             ListMoodsRow(row[0], Mood(row[1]), _enum_array(Mood, row[2]), row[3])
             async for row in cur
@@ -214,7 +237,7 @@ async def count_by_mood(
 ) -> CountByMoodRow | None:
     """Run query CountByMood (tests/cases/all_types/queries.sql:19:1)."""
     async with psycopg.AsyncRawCursor(conn, row_factory=tuple_row) as cur:
-        await cur.execute(COUNT_BY_MOOD, (mood,))
+        await cur.execute(COUNT_BY_MOOD, (_enum_value(Mood, mood, "mood"),))
         row = await cur.fetchone()
     if row is None:
         return None

@@ -3,7 +3,9 @@
 
 import itertools
 from collections.abc import AsyncIterator, Iterable
-from typing import Final
+from datetime import datetime
+from enum import StrEnum
+from typing import Final, TypeVar
 
 import psycopg
 from psycopg.rows import tuple_row
@@ -28,6 +30,32 @@ from ..queries import (
     StreamEventsRow,
 )
 
+_E = TypeVar("_E", bound=StrEnum)
+
+
+def _enum_value(enum: type[_E], value: _E | str, parameter: str) -> _E:
+    # A member passes as is; a plain string must be one of the labels.
+    if isinstance(value, enum):
+        return value
+    try:
+        return enum(value)
+    except ValueError:
+        allowed = ", ".join(repr(member.value) for member in enum)
+        raise ValueError(
+            f"{parameter}={value!r} is not a {enum.__name__}: use one of {allowed}"
+        ) from None
+
+
+def _aware(value: datetime, parameter: str) -> datetime:
+    # PostgreSQL would read a naive datetime in the server's time zone, silently.
+    if value.tzinfo is None:
+        raise ValueError(
+            f"{parameter}={value!r} is a naive datetime for a timestamptz; "
+            "give it a time zone, e.g. value.replace(tzinfo=UTC) or datetime.now(UTC)"
+        )
+    return value
+
+
 # Server-side cursors of :iter functions are named uniquely within the session.
 _CURSOR_IDS: Final = itertools.count(1)
 
@@ -44,8 +72,8 @@ async def load_events(
                 await copy.write_row(
                     (
                         p.id,
-                        p.at,
-                        p.level,
+                        _aware(p.at, "at"),
+                        _enum_value(Level, p.level, "level"),
                         p.source,
                         None if p.payload is None else Jsonb(p.payload),
                         p.note,
@@ -63,7 +91,7 @@ async def stream_events(
     async with psycopg.AsyncRawServerCursor(
         conn, f"stream_events_{next(_CURSOR_IDS)}", row_factory=tuple_row
     ) as cur:
-        await cur.execute(STREAM_EVENTS, (min_level,))
+        await cur.execute(STREAM_EVENTS, (_enum_value(Level, min_level, "min_level"),))
         async for row in cur:
             yield StreamEventsRow(row[0], Level(row[1]), row[2])
 

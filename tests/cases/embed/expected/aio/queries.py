@@ -34,6 +34,19 @@ def _enum_array(enum: type[_E], value: str | list[str]) -> list[_E]:
     return [enum(item) for item in items]
 
 
+def _enum_value(enum: type[_E], value: _E | str, parameter: str) -> _E:
+    # A member passes as is; a plain string must be one of the labels.
+    if isinstance(value, enum):
+        return value
+    try:
+        return enum(value)
+    except ValueError:
+        allowed = ", ".join(repr(member.value) for member in enum)
+        raise ValueError(
+            f"{parameter}={value!r} is not a {enum.__name__}: use one of {allowed}"
+        ) from None
+
+
 async def create_author(
     conn: psycopg.AsyncConnection[object],
     *,
@@ -63,7 +76,16 @@ async def add_book(
 ) -> Book:
     """Run query AddBook (tests/cases/embed/queries.sql:4:1)."""
     async with psycopg.AsyncRawCursor(conn, row_factory=tuple_row) as cur:
-        await cur.execute(ADD_BOOK, (author_id, title, genre, tags, editor_id))
+        await cur.execute(
+            ADD_BOOK,
+            (
+                author_id,
+                title,
+                _enum_value(Genre, genre, "genre"),
+                [_enum_value(Genre, x, "tags") for x in tags],
+                editor_id,
+            ),
+        )
         row = await cur.fetchone()
     if row is None:
         raise psycopg.DataError(

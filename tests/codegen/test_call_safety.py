@@ -1,0 +1,64 @@
+"""Safety at the call: mistakes PostgreSQL would accept silently are ValueErrors.
+
+A naive datetime for a timestamptz would be read in the server's time zone; a
+plain string that is not one of an enum's labels would fail later, at the
+server, without naming the labels. Both are caught before anything is sent.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+
+from codegen import migrate
+from tests.codegen.conftest import CASES, bound_queries, generate_case, import_generated
+
+BULK = CASES / "bulk"
+NAIVE = datetime(2024, 1, 1, 12, 0)
+
+
+def test_naive_datetimes_and_unknown_labels_are_value_errors(
+    fresh_package: Path, empty_db_url: str, flavor: str
+) -> None:
+    assert generate_case(BULK, fresh_package).code == 0
+    migrate.apply_all(empty_db_url, BULK / "migrations")
+    sync = import_generated(fresh_package, "queries")
+    models = import_generated(fresh_package, "models")
+
+    def event(**changes: object) -> object:
+        fields: dict[str, object] = {
+            "id": 1,
+            "at": datetime(2024, 1, 1, 12, 0, tzinfo=UTC),
+            "level": models.Level.INFO,
+            "source": __import__("uuid").UUID(int=1),
+            "payload": None,
+            "note": None,
+        }
+        return sync.LoadEventsParams(**{**fields, **changes})
+
+    with bound_queries(fresh_package, "queries", empty_db_url, flavor) as q:
+        with pytest.raises(ValueError, match="min_level='loud' is not a Level"):
+            q.each("stream_events", lambda _: None, min_level="loud")
+        # A label given as a plain string is fine, and so is an aware datetime.
+        assert q.load_events([event(level="error")]) == 1
+        levels: list[object] = []
+        q.each("stream_events", lambda r: levels.append(r.level), min_level="info")
+        assert levels == [models.Level.ERROR]
+    # A bad row stops the COPY, which rolls back the transaction: one connection each.
+    with (
+        bound_queries(fresh_package, "queries", empty_db_url, flavor) as q,
+        pytest.raises(ValueError, match=r"at=datetime\.datetime\(2024, 1, 1, 12, 0\) is a naive"),
+    ):
+        q.load_events([event(id=2), event(id=3, at=NAIVE)])
+    with (
+        bound_queries(fresh_package, "queries", empty_db_url, flavor) as q,
+        pytest.raises(
+            ValueError,
+            match=r"level='warning' is not a Level: use one of 'debug', 'info', 'error'",
+        ),
+    ):
+        q.load_events([event(id=4, level="warning")])
+    with bound_queries(fresh_package, "queries", empty_db_url, flavor) as q:
+        assert q.count_events().total == 1
