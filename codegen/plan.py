@@ -806,8 +806,8 @@ def _load(pytype: PyType, value: str, nullable: bool) -> str:
 
 
 def _string(text: str) -> str:
-    """A double-quoted Python literal of ``text`` (ruff's preferred quotes)."""
-    return '"' + repr(text + "'")[1:-2].replace('"', '\\"').replace("\\'", "'") + '"'
+    """A Python literal of ``text``; ruff format then settles the quotes."""
+    return repr(text)
 
 
 def _sql_literal(sql: str) -> str:
