@@ -49,7 +49,8 @@ from codegen.model import (
 )
 
 MANIFEST_FILE: Final = "analysis.json"
-ANALYSIS_VERSION: Final = 2  # 2: parameters record their target column
+# 2: parameters record their target column; 3: aggregate SELECTs are certain rows.
+ANALYSIS_VERSION: Final = 3
 # OIDs below this are built in and the same on every server (PostgreSQL's FirstNormalObjectId).
 _FIRST_USER_OID: Final = 16384
 # ParsedQuery fields that do not change what the server says about the statement.

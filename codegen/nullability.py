@@ -9,8 +9,9 @@ outer join, a non-NULL literal, count(*), and the operators and functions in
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field, replace
+from typing import Final, cast
 
 from pglast import ast
 from pglast.enums import OnConflictAction, SetOperation
@@ -37,7 +38,7 @@ class StatementFacts:
     # $n -> (table, column) it is inserted into or assigned to (the statement's target).
     param_columns: Mapping[int, tuple[str, str]] = field(default_factory=dict[int, tuple[str, str]])
     param_names_from_columns: Mapping[int, str] = field(default_factory=dict[int, str])
-    row_is_certain: bool = False  # INSERT ... VALUES (one row) ... RETURNING
+    row_is_certain: bool = False  # INSERT ... VALUES (one row) ... RETURNING; SELECT count(*)
     whole_table: tuple[str | None, str] | None = None  # (schema as written, table)
 
 
@@ -256,7 +257,11 @@ def _param_targets(stmt: ast.Node, catalog: Catalog) -> dict[int, tuple[tuple[st
 
 
 def _row_is_certain(stmt: ast.Node) -> bool:
-    """INSERT of one VALUES row with RETURNING that cannot be skipped by ON CONFLICT."""
+    """Exactly one row whenever the statement succeeds.
+
+    An INSERT of one VALUES row with RETURNING that ON CONFLICT cannot skip, or a
+    plain aggregate SELECT (``_single_group``).
+    """
     match stmt:
         case ast.InsertStmt(
             selectStmt=ast.SelectStmt(valuesLists=rows, op=op),
@@ -267,6 +272,97 @@ def _row_is_certain(stmt: ast.Node) -> bool:
                 conflict.action == OnConflictAction.ONCONFLICT_UPDATE
                 and conflict.whereClause is None
             )
+        case ast.SelectStmt():
+            return _single_group(stmt)
         case _:
             pass  # any other node: the default after the match
     return False
+
+
+# Built-in aggregates (schema pg_catalog): with no GROUP BY, one group, even over no rows.
+_AGGREGATES: Final = frozenset(
+    {
+        "count", "sum", "avg", "min", "max", "bool_and", "bool_or", "every", "bit_and",
+        "bit_or", "bit_xor", "string_agg", "array_agg", "json_agg", "jsonb_agg",
+        "json_object_agg", "jsonb_object_agg", "xmlagg", "stddev", "stddev_pop",
+        "stddev_samp", "variance", "var_pop", "var_samp", "corr", "covar_pop", "covar_samp",
+        "regr_count", "regr_avgx", "regr_avgy", "regr_slope", "regr_intercept", "regr_r2",
+        "regr_sxx", "regr_syy", "regr_sxy", "range_agg", "range_intersect_agg",
+        "percentile_cont", "percentile_disc", "mode", "any_value",
+    }
+)  # fmt: skip
+# Built-in functions known to return one value, not a set, so they may sit beside an
+# aggregate in the target list. Any other function (generate_series, unnest, a user's
+# function) might return a set and multiply the row: then nothing is certain.
+_SCALAR_FUNCTIONS: Final = frozenset(
+    {
+        "lower", "upper", "length", "char_length", "octet_length", "abs", "md5", "replace",
+        "btrim", "ltrim", "rtrim", "trim", "lpad", "rpad", "left", "right", "round", "floor",
+        "ceil", "ceiling", "date_trunc", "initcap", "reverse", "repeat", "sign", "mod", "power",
+        "now", "clock_timestamp", "statement_timestamp", "transaction_timestamp", "random",
+        "gen_random_uuid", "concat", "concat_ws", "extract", "date_part", "to_char",
+        "to_json", "to_jsonb", "json_build_object", "jsonb_build_object", "json_build_array",
+        "jsonb_build_array", "array_length", "cardinality", "greatest", "least", "nullif",
+    }
+)  # fmt: skip
+
+
+def _single_group(stmt: ast.SelectStmt) -> bool:
+    """A SELECT that aggregates its FROM clause (if any) into exactly one row.
+
+    An aggregate in the target list, no GROUP BY (not even ``GROUP BY ()``), no
+    HAVING, no set operation, LIMIT, OFFSET or INTO, and nothing in the target
+    list that might return a set. A WHERE filters the rows aggregated, not the
+    result; DISTINCT, ORDER BY and window functions act on the one row. A
+    locking clause beside an aggregate is an error, so it never returns a row.
+    """
+    if (
+        stmt.op not in (None, SetOperation.SETOP_NONE)
+        or stmt.valuesLists
+        or stmt.groupClause
+        or stmt.havingClause is not None
+        or stmt.limitCount is not None
+        or stmt.limitOffset is not None
+        or stmt.intoClause is not None
+    ):
+        return False
+    calls = [call for target in stmt.targetList or () for call in _calls(target)]
+    kinds = [_call_kind(call) for call in calls]
+    return "aggregate" in kinds and "unknown" not in kinds
+
+
+def _calls(node: object) -> Iterator[ast.FuncCall]:
+    """The function calls of this query level in ``node``: not in a subquery, nor in the
+    arguments of an aggregate or window function (PostgreSQL rejects a set-returning
+    function there)."""
+    match node:
+        case ast.SubLink():
+            return
+        case ast.FuncCall():
+            yield node
+            if _call_kind(node) != "scalar":
+                return
+        case tuple():
+            for item in cast("tuple[object, ...]", node):
+                yield from _calls(item)
+            return
+        case ast.Node():
+            pass  # its children, below
+        case _:
+            return
+    for member in node:
+        yield from _calls(getattr(node, member))
+
+
+def _call_kind(call: ast.FuncCall) -> str:
+    """ "aggregate", "window", "scalar" (a known one-value function) or "unknown"."""
+    match strings(call.funcname):
+        case (str(func),) | ("pg_catalog", str(func)):
+            func = func.lower()
+        case _:
+            return "unknown"  # a user-defined function could return a set
+    if call.over is not None:
+        return "window"
+    if func in _AGGREGATES:
+        return "aggregate"
+    return "scalar" if func in _SCALAR_FUNCTIONS else "unknown"

@@ -124,8 +124,8 @@ def run(conn: psycopg.Connection[object]) -> None:
 
     total = count_connection_logs(conn)
     capped = count_connection_logs(conn, count_cap=25)
-    shown = "25+" if capped and capped.count > 25 else str(capped.count if capped else 0)
-    print(f"\ncount: {total.count if total else 0} rows; with count_cap=25: {shown}")
+    shown = "25+" if capped.count > 25 else str(capped.count)
+    print(f"\ncount: {total.count} rows; with count_cap=25: {shown}")
 
     pages, cursor = 0, None
     while True:

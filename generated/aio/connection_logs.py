@@ -378,7 +378,7 @@ async def count_connection_logs(
     connection_id: UUID | None = None,
     status: str | None = None,
     count_cap: int | None = None,
-) -> CountConnectionLogsRow | None:
+) -> CountConnectionLogsRow:
     """How many connection logs match the filters. With count_cap, counting stops at
     count_cap + 1 rows: a result above count_cap means "more than count_cap".
     Filters (each optional, NULL for "any"): organization_id; workspace_owner (username, any case);
@@ -407,7 +407,10 @@ async def count_connection_logs(
         )
         row = await cur.fetchone()
     if row is None:
-        return None
+        raise psycopg.DataError(
+            "query CountConnectionLogs returned no row, though PostgreSQL always returns one "
+            "for this statement"
+        )
     return CountConnectionLogsRow(row[0])
 
 
@@ -601,7 +604,7 @@ async def count_authorized_connection_logs(
     site_wide: bool,
     readable_organization_ids: list[UUID],
     count_cap: int | None = None,
-) -> CountAuthorizedConnectionLogsRow | None:
+) -> CountAuthorizedConnectionLogsRow:
     """How many connection logs match the filters. With count_cap, counting stops at
     count_cap + 1 rows: a result above count_cap means "more than count_cap".
     Authorized: only rows the reader may read, site_wide or in readable_organization_ids.
@@ -633,7 +636,10 @@ async def count_authorized_connection_logs(
         )
         row = await cur.fetchone()
     if row is None:
-        return None
+        raise psycopg.DataError(
+            "query CountAuthorizedConnectionLogs returned no row, though PostgreSQL always returns one "
+            "for this statement"
+        )
     return CountAuthorizedConnectionLogsRow(row[0])
 
 

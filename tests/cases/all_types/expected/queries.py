@@ -261,13 +261,16 @@ def count_by_mood(
     conn: psycopg.Connection[object],
     *,
     mood: Mood,
-) -> CountByMoodRow | None:
+) -> CountByMoodRow:
     """Run query CountByMood (tests/cases/all_types/queries.sql:19:1)."""
     with psycopg.RawCursor(conn, row_factory=tuple_row) as cur:
         cur.execute(COUNT_BY_MOOD, (_enum_value(Mood, mood, "mood"),))
         row = cur.fetchone()
     if row is None:
-        return None
+        raise psycopg.DataError(
+            "query CountByMood returned no row, though PostgreSQL always returns one "
+            "for this statement"
+        )
     return CountByMoodRow(row[0])
 
 

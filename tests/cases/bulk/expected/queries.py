@@ -223,13 +223,16 @@ class CountEventsRow:
 
 def count_events(
     conn: psycopg.Connection[object],
-) -> CountEventsRow | None:
+) -> CountEventsRow:
     """Run query CountEvents (tests/cases/bulk/queries.sql:22:1)."""
     with psycopg.RawCursor(conn, row_factory=tuple_row) as cur:
         cur.execute(COUNT_EVENTS)
         row = cur.fetchone()
     if row is None:
-        return None
+        raise psycopg.DataError(
+            "query CountEvents returned no row, though PostgreSQL always returns one "
+            "for this statement"
+        )
     return CountEventsRow(row[0])
 
 

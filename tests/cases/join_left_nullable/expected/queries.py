@@ -134,11 +134,14 @@ class CountBooksRow:
 
 def count_books(
     conn: psycopg.Connection[object],
-) -> CountBooksRow | None:
+) -> CountBooksRow:
     """Run query CountBooks (tests/cases/join_left_nullable/queries.sql:18:1)."""
     with psycopg.RawCursor(conn, row_factory=tuple_row) as cur:
         cur.execute(COUNT_BOOKS)
         row = cur.fetchone()
     if row is None:
-        return None
+        raise psycopg.DataError(
+            "query CountBooks returned no row, though PostgreSQL always returns one "
+            "for this statement"
+        )
     return CountBooksRow(row[0], row[1])

@@ -234,13 +234,16 @@ async def count_by_mood(
     conn: psycopg.AsyncConnection[object],
     *,
     mood: Mood,
-) -> CountByMoodRow | None:
+) -> CountByMoodRow:
     """Run query CountByMood (tests/cases/all_types/queries.sql:19:1)."""
     async with psycopg.AsyncRawCursor(conn, row_factory=tuple_row) as cur:
         await cur.execute(COUNT_BY_MOOD, (_enum_value(Mood, mood, "mood"),))
         row = await cur.fetchone()
     if row is None:
-        return None
+        raise psycopg.DataError(
+            "query CountByMood returned no row, though PostgreSQL always returns one "
+            "for this statement"
+        )
     return CountByMoodRow(row[0])
 
 

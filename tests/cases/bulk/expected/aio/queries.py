@@ -156,13 +156,16 @@ async def events_between(
 
 async def count_events(
     conn: psycopg.AsyncConnection[object],
-) -> CountEventsRow | None:
+) -> CountEventsRow:
     """Run query CountEvents (tests/cases/bulk/queries.sql:22:1)."""
     async with psycopg.AsyncRawCursor(conn, row_factory=tuple_row) as cur:
         await cur.execute(COUNT_EVENTS)
         row = await cur.fetchone()
     if row is None:
-        return None
+        raise psycopg.DataError(
+            "query CountEvents returned no row, though PostgreSQL always returns one "
+            "for this statement"
+        )
     return CountEventsRow(row[0])
 
 

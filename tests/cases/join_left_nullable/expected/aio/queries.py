@@ -99,11 +99,14 @@ async def get_author(
 
 async def count_books(
     conn: psycopg.AsyncConnection[object],
-) -> CountBooksRow | None:
+) -> CountBooksRow:
     """Run query CountBooks (tests/cases/join_left_nullable/queries.sql:18:1)."""
     async with psycopg.AsyncRawCursor(conn, row_factory=tuple_row) as cur:
         await cur.execute(COUNT_BOOKS)
         row = await cur.fetchone()
     if row is None:
-        return None
+        raise psycopg.DataError(
+            "query CountBooks returned no row, though PostgreSQL always returns one "
+            "for this statement"
+        )
     return CountBooksRow(row[0], row[1])
