@@ -12,6 +12,7 @@ knows types but not whether an expression can be NULL.
 
 from __future__ import annotations
 
+import hashlib
 import re
 from collections.abc import Generator, Sequence
 from contextlib import contextmanager
@@ -48,15 +49,40 @@ from codegen.sqlast import param_number, walk
 _YOYO_TABLES: Final = ("_yoyo_log", "_yoyo_migration", "_yoyo_version", "yoyo_lock")
 _MODEL_SCHEMA: Final = "public"
 _UNTYPED_PARAMETER: Final = re.compile(r"\$(\d+)")
+# Migrated templates on the server: ``codegen_tmpl_<hash of the migrations>``.
+_TEMPLATE_PREFIX: Final = "codegen_tmpl"
 
 
 @contextmanager
 def scratch_database(server_url: str, migrations_dir: Path) -> Generator[str]:
-    """A new database on ``server_url``'s server, migrated; dropped afterwards, always."""
-    with scratch.scratch_database(server_url, prefix="codegen_scratch") as url:
+    """A new database on ``server_url``'s server, migrated; dropped afterwards, always.
+
+    It is a copy of a template migrated once per content of ``migrations_dir``
+    (``codegen_tmpl_<hash>``, kept on the server), so only the first run after a
+    migration changes pays for applying them.
+    """
+
+    def build(url: str) -> None:
         if migrations_dir.is_dir():
             migrate.apply_all(url, migrations_dir)
+
+    def template() -> str:
+        key, source = _migrations_key(migrations_dir), str(migrations_dir.resolve())
+        return scratch.template_database(server_url, _TEMPLATE_PREFIX, key, source, build)
+
+    with scratch.scratch_database(server_url, "codegen_scratch", template=template) as url:
         yield url
+
+
+def _migrations_key(directory: Path) -> str:
+    """12 hex digits of sha256 over every file under ``directory``: names and bytes."""
+    digest = hashlib.sha256(b"codegen template v1\0")
+    if directory.is_dir():
+        for path in sorted(p for p in directory.rglob("*") if p.is_file()):
+            name = path.relative_to(directory).as_posix()
+            digest.update(f"{name}\0{path.stat().st_size}\0".encode())
+            digest.update(path.read_bytes())
+    return digest.hexdigest()[:12]
 
 
 def analyze(queries: Sequence[ParsedQuery], url: str) -> Analysis:

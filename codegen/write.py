@@ -1,11 +1,12 @@
 """Stage 6: check, format and write the generated files, all or nothing.
 
-Every file is compiled and formatted in memory first: a file that does not
-compile, or that ruff cannot format, is a bug in the generator, so nothing is
-written. Only then are the files written to a temporary directory beside the
-out directory and moved into place with ``os.replace``, which is atomic per
-file; generated modules of an earlier run that no longer have a query file
-are removed. Files without our header (``__init__.py``, hand-written modules)
+Every file is compiled and formatted before anything is written (all of them
+by one ``ruff format`` run over a temporary copy): a file that does not compile,
+or that ruff cannot format, is a bug in the generator, so nothing is written.
+Only then are the files written to a temporary directory beside the out
+directory and moved into place with ``os.replace``, which is atomic per file;
+generated modules of an earlier run that no longer have a query file are
+removed. Files without our header (``__init__.py``, hand-written modules)
 are never touched.
 """
 
@@ -41,16 +42,17 @@ class FormatError(RuntimeError):
 
 def finish(files: Sequence[RenderedFile], *, project: Path | None) -> tuple[RenderedFile, ...]:
     """Compile and format every Python file; ``project`` is the pyproject.toml ruff reads."""
-    finished: list[RenderedFile] = []
     for file in files:
         if file.name.endswith(".py"):
             # A generated module that does not compile is a generator bug, never bad input.
             compile(file.text, file.name, "exec")
-            text = _ruff_format(file.text, file.name, project)
-            finished.append(RenderedFile(file.name, _allow_long_lines(text, project)))
-        else:
-            finished.append(file)
-    return tuple(finished)
+    formatted = _ruff_format({f.name: f.text for f in files if f.name.endswith(".py")}, project)
+    return tuple(
+        RenderedFile(file.name, _allow_long_lines(formatted[file.name], project))
+        if file.name in formatted
+        else file
+        for file in files
+    )
 
 
 def _allow_long_lines(text: str, project: Path | None) -> str:
@@ -152,15 +154,26 @@ def _ruff_command() -> list[str]:
     return [found] if found else [sys.executable, "-m", "ruff"]
 
 
-def _ruff_format(text: str, name: str, project: Path | None) -> str:
-    command = [*_ruff_command(), "format", "--stdin-filename", name]
-    if project is not None:
-        command += ["--config", str(project)]
-    command.append("-")
-    try:
-        result = subprocess.run(command, input=text, capture_output=True, text=True)
-    except OSError as exc:
-        raise FormatError(f"cannot run ruff ({command[0]}): {exc}") from exc
-    # A generated module ruff cannot parse is a generator bug.
-    assert result.returncode == 0, f"ruff format failed on {name}:\n{result.stderr}\n{text}"
-    return result.stdout
+def _ruff_format(texts: dict[str, str], project: Path | None) -> dict[str, str]:
+    """``texts`` (name -> source) formatted by one ruff run over a temporary copy of them.
+
+    Explicit paths are formatted whatever ruff's excludes say; no cache is kept.
+    """
+    if not texts:
+        return {}
+    with tempfile.TemporaryDirectory(prefix="codegen-format-") as tmp:
+        paths = {name: Path(tmp) / name for name in texts}
+        for name, path in paths.items():
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(texts[name], encoding="utf-8")
+        command = [*_ruff_command(), "format", "--no-cache", "--quiet"]
+        if project is not None:
+            command += ["--config", str(project)]
+        command += ["--", *(str(paths[name]) for name in sorted(paths))]
+        try:
+            result = subprocess.run(command, capture_output=True, text=True)
+        except OSError as exc:
+            raise FormatError(f"cannot run ruff ({command[0]}): {exc}") from exc
+        # A generated module ruff cannot parse is a generator bug.
+        assert result.returncode == 0, f"ruff format failed:\n{result.stdout}{result.stderr}"
+        return {name: path.read_text(encoding="utf-8") for name, path in paths.items()}

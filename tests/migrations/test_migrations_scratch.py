@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+import secrets
+from collections.abc import Iterator
+from pathlib import Path
+
 import psycopg
 import pytest
+from psycopg import sql
 
-from codegen import scratch
+from codegen import analyze, scratch
 
 
 def _exists(server_url: str, url: str) -> bool:
@@ -38,3 +43,101 @@ def test_with_database_keeps_everything_but_the_database_name() -> None:
     )
     with pytest.raises(ValueError, match="expected a postgresql:// URL"):
         scratch.with_database("mysql://localhost/app", "other")
+
+
+# --- templates ------------------------------------------------------------------------
+
+
+@pytest.fixture
+def prefix(empty_db_url: str) -> Iterator[str]:
+    """A template prefix no other test uses; every database under it is dropped afterwards."""
+    name = f"test_tmpl_{secrets.token_hex(3)}"
+    yield name
+    with psycopg.connect(empty_db_url, autocommit=True) as conn:
+        for (datname,) in conn.execute(
+            "SELECT datname FROM pg_database WHERE starts_with(datname, %s)", [name]
+        ).fetchall():
+            conn.execute(
+                sql.SQL("DROP DATABASE {} WITH (FORCE)").format(sql.Identifier(str(datname)))
+            )
+
+
+def _databases(server_url: str, prefix: str) -> list[str]:
+    with psycopg.connect(server_url) as conn:
+        rows = conn.execute(
+            "SELECT datname FROM pg_database WHERE starts_with(datname, %s) ORDER BY 1", [prefix]
+        ).fetchall()
+        return [str(name) for (name,) in rows]
+
+
+def _create_table(url: str) -> None:
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute("CREATE TABLE built (id int)")
+
+
+def test_a_template_is_built_once_then_cloned(
+    empty_db_url: str, prefix: str, tmp_path: Path
+) -> None:
+    builds: list[str] = []
+
+    def build(url: str) -> None:
+        builds.append(url)
+        _create_table(url)
+
+    first = scratch.template_database(empty_db_url, prefix, "abc", str(tmp_path), build)
+    again = scratch.template_database(empty_db_url, prefix, "abc", str(tmp_path), build)
+    assert first == again == f"{prefix}_abc"
+    assert len(builds) == 1
+    assert _databases(empty_db_url, prefix) == [first], "the build's temporary name is gone"
+    with pytest.raises(psycopg.OperationalError, match="not currently accepting connections"):
+        psycopg.connect(scratch.with_database(empty_db_url, first)).close()
+
+    clone = scratch.scratch_database(empty_db_url, prefix + "_s", template=lambda: first)
+    with clone as url, psycopg.connect(url) as conn:
+        assert conn.execute("SELECT count(*) FROM built").fetchone() == (0,)
+    assert _databases(empty_db_url, prefix) == [first]
+
+
+def test_a_failed_build_leaves_no_template(empty_db_url: str, prefix: str, tmp_path: Path) -> None:
+    def build(url: str) -> None:
+        _create_table(url)
+        raise RuntimeError("a migration failed")
+
+    with pytest.raises(RuntimeError, match="a migration failed"):
+        scratch.template_database(empty_db_url, prefix, "abc", str(tmp_path), build)
+    assert _databases(empty_db_url, prefix) == []
+
+
+def test_a_new_template_replaces_the_older_ones_of_its_source(
+    empty_db_url: str, prefix: str, tmp_path: Path
+) -> None:
+    (mine := tmp_path / "mine").mkdir()
+    (other := tmp_path / "other").mkdir()
+    gone = tmp_path / "gone"
+    scratch.template_database(empty_db_url, prefix, "a1", str(mine), _create_table)
+    scratch.template_database(empty_db_url, prefix, "b1", str(other), _create_table)
+    scratch.template_database(empty_db_url, prefix, "c1", str(gone), _create_table)
+    # Not a finished template (no comment): never dropped by the clean-up.
+    with psycopg.connect(empty_db_url, autocommit=True) as conn:
+        conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(f"{prefix}_z9")))
+    scratch.template_database(empty_db_url, prefix, "a2", str(mine), _create_table)
+    assert _databases(empty_db_url, prefix) == [f"{prefix}_a2", f"{prefix}_b1", f"{prefix}_z9"]
+
+
+def test_a_template_dropped_before_the_copy_is_asked_for_again(
+    empty_db_url: str, prefix: str, tmp_path: Path
+) -> None:
+    answers = iter([f"{prefix}_dropped_meanwhile", f"{prefix}_abc"])
+    scratch.template_database(empty_db_url, prefix, "abc", str(tmp_path), _create_table)
+    clone = scratch.scratch_database(empty_db_url, prefix + "_s", template=lambda: next(answers))
+    with clone as url, psycopg.connect(url) as conn:
+        assert conn.execute("SELECT count(*) FROM built").fetchone() == (0,)
+
+
+def test_codegen_scratch_databases_are_clones_of_a_migrated_template(empty_db_url: str) -> None:
+    migrations = Path(__file__).resolve().parents[2] / "migrations"
+    with analyze.scratch_database(empty_db_url, migrations) as url, psycopg.connect(url) as conn:
+        assert conn.execute("SELECT to_regclass('connection_logs')").fetchone() != (None,)
+    templates = [n for n in _databases(empty_db_url, "codegen_tmpl_") if "_building" not in n]
+    assert f"codegen_tmpl_{analyze._migrations_key(migrations)}" in templates
+    assert not _exists(empty_db_url, url)
