@@ -15,6 +15,7 @@ from typing import Final
 from uuid import UUID
 
 import psycopg
+from psycopg.rows import scalar_row
 
 from connlog.purge import purge
 from connlog.record import WEB_TYPES, ConnectionEvent, record_event, record_events
@@ -40,6 +41,15 @@ INSERT_ORG: Final = """
 """
 INSERT_USER: Final = """
     INSERT INTO users (id, username, email) VALUES (%s, %s, %s || '@example.com')
+    ON CONFLICT DO NOTHING
+"""
+# Audit rows from before the connection log existed: connection events the purge clears out,
+# and other actions it must leave alone.
+AUDIT_ACTIONS: Final = ("connect", "disconnect", "open", "close", "login", "write")
+INSERT_AUDIT_LOG: Final = """
+    INSERT INTO audit_logs (id, time, user_id, organization_id, ip, resource_type, resource_id,
+                            resource_target, action, status_code, request_id)
+    VALUES (%s, %s, %s, %s, '10.0.0.1', 'workspace', %s, %s, %s, 200, %s)
     ON CONFLICT DO NOTHING
 """
 INSERT_WORKSPACE: Final = """
@@ -93,12 +103,23 @@ def a_day_of_events(seed: int = 2025) -> list[ConnectionEvent]:
     return events + rnd.sample(events, 10)  # and some delivered twice
 
 
+def old_audit_rows() -> list[tuple[object, ...]]:
+    """Two audit rows of each action, early in the morning, as the old audit log kept them."""
+    rows: list[tuple[object, ...]] = []
+    for n, action in enumerate(AUDIT_ACTIONS * 2):
+        ws_id, owner_id, org_id, ws_name = WORKSPACES[n % len(WORKSPACES)]
+        at = DAY + timedelta(hours=n % 10)
+        rows.append((UUID(int=1000 + n), at, owner_id, org_id, ws_id, ws_name, action, UUID(int=n)))
+    return rows
+
+
 def run(conn: psycopg.Connection[object]) -> None:
     """Record the day, then show the log through the generated functions."""
     with conn.cursor() as cur:
         cur.executemany(INSERT_ORG, ORGS)
         cur.executemany(INSERT_USER, [(i, name, name) for i, name in USERS])
         cur.executemany(INSERT_WORKSPACE, WORKSPACES)
+        cur.executemany(INSERT_AUDIT_LOG, old_audit_rows())
     events = a_day_of_events()
     half = len(events) // 2
     for event in events[:half]:
@@ -149,5 +170,8 @@ def run(conn: psycopg.Connection[object]) -> None:
     result = purge(conn, before=DAY + timedelta(hours=12), batch_size=10)
     print(
         f"\npurged everything before noon: {result.connection_logs} connection logs, "
-        f"{result.audit_logs} audit log events"
+        f"{result.audit_logs} audit log connection events"
     )
+    with conn.cursor(row_factory=scalar_row) as cur:
+        kept = cur.execute("SELECT count(*) FROM audit_logs").fetchone()
+    print(f"  audit log rows of other actions, kept: {kept}")
