@@ -1,17 +1,21 @@
 """The test harness: one real PostgreSQL, a migrated template, a fresh clone per test.
 
 The server is the embedded one (``codegen.embedded``), or the one named by
-``$CONNLOG_TEST_DATABASE_URL``. pytest-postgresql's ``postgresql_proc`` cannot
-start a server as root, so ``postgresql_noproc`` points at ours: it builds the
+``$CONNLOG_TEST_DATABASE_URL``. It is started lazily, by the first test that
+asks for it (the ``server_url`` fixture, or ``start_server()`` from a helper),
+so unit tests run without PostgreSQL installed. pytest-postgresql's
+``postgresql_proc`` cannot start a server as root, so ``postgresql_noproc``
+points at ours (through ``depends_on``, read at fixture time): it builds the
 template database once per session (loading every migration through yoyo) and
 ``db`` clones it for each test that asks.
 """
 
 from __future__ import annotations
 
-import itertools
+import functools
 import os
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -20,52 +24,73 @@ import pytest
 from psycopg.conninfo import conninfo_to_dict
 from pytest_postgresql import factories
 
-from codegen import embedded, migrate
+from codegen import embedded, migrate, scratch
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 MIGRATIONS_DIR = REPO_ROOT / "migrations"
 
-SERVER_URL = os.environ.get("CONNLOG_TEST_DATABASE_URL") or embedded.ensure_running()
-_SERVER = conninfo_to_dict(SERVER_URL)
+
+@functools.cache
+def start_server() -> str:
+    """The test server's URL: ``$CONNLOG_TEST_DATABASE_URL``, or the embedded one, started now."""
+    return os.environ.get("CONNLOG_TEST_DATABASE_URL") or embedded.ensure_running()
 
 
-def _apply_migrations(host: str, port: int, user: str, dbname: str, **_: Any) -> None:
-    migrate.apply_all(f"postgresql://{user}@{host}:{port}/{dbname}", MIGRATIONS_DIR)
+@pytest.fixture(scope="session")
+def server_url() -> str:
+    """The URL of the server every database test runs on (its maintenance database)."""
+    return start_server()
+
+
+@dataclass(frozen=True, slots=True)
+class ServerDetails:
+    """What ``postgresql_noproc(depends_on=...)`` reads from the fixture it depends on."""
+
+    host: str
+    port: int
+    user: str
+    password: str | None
+    options: str
+    maintenance_dbname: str
+    template_dbname: None = None  # build our template from scratch, not from another one
+
+
+@pytest.fixture(scope="session")
+def pg_server_details(server_url: str) -> ServerDetails:
+    info = conninfo_to_dict(server_url)
+    password = info.get("password")
+    return ServerDetails(
+        host=str(info.get("host", "127.0.0.1")),
+        port=int(info.get("port") or 5432),
+        user=str(info.get("user", "postgres")),
+        password=None if password is None else str(password),
+        options=str(info.get("options", "")),
+        maintenance_dbname=str(info.get("dbname", "postgres")),
+    )
+
+
+def _apply_migrations(dbname: str, **_: Any) -> None:
+    """pytest-postgresql's ``load=`` hook: migrate the template (credentials and options kept)."""
+    migrate.apply_all(scratch.with_database(start_server(), dbname), MIGRATIONS_DIR)
 
 
 pg_server = factories.postgresql_noproc(
-    host=str(_SERVER.get("host", "127.0.0.1")),
-    port=int(_SERVER.get("port", 5432)),
-    user=str(_SERVER.get("user", "postgres")),
-    password=str(_SERVER["password"]) if "password" in _SERVER else None,
     # Per run: concurrent test runs share the embedded server, and a fixed name collides.
     dbname=f"connlog_test_{os.getpid()}",
     load=[_apply_migrations],
+    depends_on="pg_server_details",
 )
 db = factories.postgresql("pg_server")
-_counter = itertools.count(1)
 
 
 @pytest.fixture
-def db_url(db: psycopg.Connection[Any]) -> str:
-    """The libpq URL of this test's fresh, migrated database."""
-    info = db.info
-    return f"postgresql://{info.user}@{info.host}:{info.port}/{info.dbname}"
+def db_url(server_url: str, db: psycopg.Connection[Any]) -> str:
+    """The libpq URL of this test's fresh, migrated database (credentials and options kept)."""
+    return scratch.with_database(server_url, db.info.dbname)
 
 
 @pytest.fixture
-def empty_db_url(pg_server: Any) -> Iterator[str]:
+def empty_db_url(server_url: str) -> Iterator[str]:
     """A fresh database with nothing in it: for tests that run migrations themselves."""
-    name = f"connlog_empty_{os.getpid()}_{next(_counter)}"
-    with psycopg.connect(SERVER_URL, autocommit=True) as conn:
-        conn.execute(psycopg.sql.SQL("CREATE DATABASE {}").format(psycopg.sql.Identifier(name)))
-    base = SERVER_URL.rsplit("/", 1)[0]
-    try:
-        yield f"{base}/{name}"
-    finally:
-        with psycopg.connect(SERVER_URL, autocommit=True) as conn:
-            conn.execute(
-                psycopg.sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(
-                    psycopg.sql.Identifier(name)
-                )
-            )
+    with scratch.scratch_database(server_url, "connlog_empty") as url:
+        yield url

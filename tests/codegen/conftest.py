@@ -22,7 +22,7 @@ import psycopg
 import pytest
 
 from codegen.cli import main
-from tests.conftest import REPO_ROOT, SERVER_URL
+from tests.conftest import REPO_ROOT, start_server
 
 CASES = REPO_ROOT / "tests" / "cases"
 _packages = itertools.count(1)
@@ -58,7 +58,7 @@ def run_codegen(*args: str, cwd: Path = REPO_ROOT) -> Run:
 
 
 def generate_case(case: Path, out: Path, *extra: str) -> Run:
-    """Compile a case folder (its migrations/ and queries.sql) into ``out``."""
+    """Compile a case folder (its migrations/ and queries.sql) into ``out``, on the test server."""
     return run_codegen(
         "generate",
         "--migrations",
@@ -68,7 +68,7 @@ def generate_case(case: Path, out: Path, *extra: str) -> Run:
         "--out",
         str(out),
         "--database",
-        SERVER_URL,
+        start_server(),
         *extra,
     )
 

@@ -17,7 +17,7 @@ import pytest
 
 from codegen import cache
 from tests.codegen.conftest import CASES, Run, run_codegen, snapshot
-from tests.conftest import REPO_ROOT, SERVER_URL
+from tests.conftest import REPO_ROOT, start_server
 
 NO_SERVER = "postgresql://postgres@127.0.0.1:1/nothing"
 
@@ -28,11 +28,12 @@ def _case(tmp_path: Path, name: str = "join_left_nullable") -> Path:
     return case
 
 
-def _run(command: str, case: Path, out: Path, database: str = SERVER_URL) -> Run:
+def _run(command: str, case: Path, out: Path, database: str | None = None) -> Run:
+    """``command`` on ``case``, against ``database`` (default: the test server)."""
     return run_codegen(
         command,
         "--migrations", str(case / "migrations"), "--queries", str(case),
-        "--out", str(out), "--database", database,
+        "--out", str(out), "--database", database or start_server(),
     )  # fmt: skip
 
 
@@ -146,10 +147,12 @@ def test_manifest_round_trips_and_is_deterministic(tmp_path: Path) -> None:
     assert json.loads(text)["types"]["public.mood"]["enum_labels"] == ["happy", "sad", "so-so"]
 
 
-def test_committed_manifest_agrees_with_a_fresh_description(tmp_path: Path) -> None:
+def test_committed_manifest_agrees_with_a_fresh_description(
+    tmp_path: Path, server_url: str
+) -> None:
     """A change to analyze that forgets to bump ANALYSIS_VERSION shows up here."""
     out = tmp_path / "out"
-    assert run_codegen("generate", "--out", str(out), "--database", SERVER_URL).code == 0
+    assert run_codegen("generate", "--out", str(out), "--database", server_url).code == 0
     committed = json.loads((REPO_ROOT / "generated" / cache.MANIFEST_FILE).read_text())
     fresh = json.loads((out / cache.MANIFEST_FILE).read_text())
     assert "/tmp" not in (REPO_ROOT / "generated" / cache.MANIFEST_FILE).read_text()

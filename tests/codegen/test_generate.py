@@ -26,7 +26,7 @@ from tests.codegen.conftest import (
     run_codegen,
     snapshot,
 )
-from tests.conftest import SERVER_URL
+from tests.conftest import REPO_ROOT
 
 ALL_TYPES = CASES / "all_types"
 
@@ -110,14 +110,14 @@ def test_left_join_rows_are_nullable_and_models_are_reused(
         assert q.get_author(id=ann.id) == ann
 
 
-def test_check_fails_after_a_sql_edit(tmp_path: Path) -> None:
+def test_check_fails_after_a_sql_edit(tmp_path: Path, server_url: str) -> None:
     case = tmp_path / "case"
     shutil.copytree(CASES / "join_left_nullable", case)
     shutil.rmtree(case / "expected")
     out = tmp_path / "out"
     options = [
         "--migrations", str(case / "migrations"), "--queries", str(case),
-        "--out", str(out), "--database", SERVER_URL,
+        "--out", str(out), "--database", server_url,
     ]  # fmt: skip
     generated = run_codegen("generate", *options)
     assert generated.code == 0, generated.stderr
@@ -153,9 +153,22 @@ def test_failed_run_leaves_previous_output_untouched(tmp_path: Path, case: str) 
     assert snapshot(out) == before
 
 
-def test_repository_generates_with_its_own_settings(tmp_path: Path) -> None:
-    """`generate` on this repository (whatever queries/ holds) into a scratch out dir."""
-    result = run_codegen("generate", "--out", str(tmp_path / "out"), "--database", SERVER_URL)
+def test_repository_generates_with_its_own_settings(tmp_path: Path, server_url: str) -> None:
+    """`generate` on this repository, into a scratch out dir, gives the committed generated/."""
+    committed_dir = REPO_ROOT / "generated"
+    out = tmp_path / "out"
+    out.mkdir()
+    # The package's own __init__.py: codegen writes one only when it is missing.
+    shutil.copy(committed_dir / "__init__.py", out / "__init__.py")
+    result = run_codegen("generate", "--out", str(out), "--database", server_url)
     assert result.code == 0, result.stderr
-    assert (tmp_path / "out" / "models.py").exists()
-    assert (tmp_path / "out" / "schema.sql").exists()
+    committed = {
+        name: data
+        for name, data in snapshot(committed_dir).items()
+        if "__pycache__" not in Path(name).parts  # left by tests importing generated/
+    }
+    fresh = snapshot(out)
+    assert "models.py" in fresh and "schema.sql" in fresh
+    assert sorted(fresh) == sorted(committed), "the generated files differ from generated/"
+    for name, data in fresh.items():
+        assert data == committed[name], f"generated/{name} differs: run `./dev generate`"

@@ -16,7 +16,6 @@ import psycopg
 
 from codegen import migrate
 from tests.codegen.conftest import import_generated, run_codegen
-from tests.conftest import SERVER_URL
 
 NO_SERVER = "postgresql://postgres@127.0.0.1:1/nothing"
 
@@ -107,12 +106,12 @@ OVERRIDES = """
 
 
 def test_overrides_show_in_signatures_and_rows_and_round_trip(
-    fresh_package: Path, empty_db_url: str
+    fresh_package: Path, empty_db_url: str, server_url: str
 ) -> None:
     root = fresh_package.parent
     app = f"app_{fresh_package.name}"
     _project(root, fresh_package, app, OVERRIDES)
-    result = run_codegen("generate", "--database", SERVER_URL, cwd=root)
+    result = run_codegen("generate", "--database", server_url, cwd=root)
     assert result.code == 0, result.stderr
 
     models_text = (fresh_package / "models.py").read_text()
@@ -151,11 +150,13 @@ def test_overrides_show_in_signatures_and_rows_and_round_trip(
         assert [(r.box, r.code) for r in rows] == [(None, application.ExitCode.FAILED)]
 
 
-def test_changing_an_override_re_renders_without_a_database(fresh_package: Path) -> None:
+def test_changing_an_override_re_renders_without_a_database(
+    fresh_package: Path, server_url: str
+) -> None:
     root = fresh_package.parent
     app = f"app_{fresh_package.name}"
     _project(root, fresh_package, app, OVERRIDES)
-    assert run_codegen("generate", "--database", SERVER_URL, cwd=root).code == 0
+    assert run_codegen("generate", "--database", server_url, cwd=root).code == 0
     pyproject = root / "pyproject.toml"
     pyproject.write_text(
         pyproject.read_text().replace(f'"docs.meta" = {{ python = "{app}.Meta" }}\n', "")
@@ -166,12 +167,12 @@ def test_changing_an_override_re_renders_without_a_database(fresh_package: Path)
     assert "    meta: JsonValue\n" in (fresh_package / "models.py").read_text()
 
 
-def test_an_override_that_names_nothing_is_an_error(fresh_package: Path) -> None:
+def test_an_override_that_names_nothing_is_an_error(fresh_package: Path, server_url: str) -> None:
     root = fresh_package.parent
     _project(
         root, fresh_package, "app_x", '"docs.colour" = "builtins.str"\n"hstore" = "builtins.dict"\n'
     )
-    result = run_codegen("generate", "--database", SERVER_URL, cwd=root)
+    result = run_codegen("generate", "--database", server_url, cwd=root)
     assert result.code == 1
     assert "override 'docs.colour': table 'docs' has no column 'colour'" in result.stderr
     assert "override 'hstore' names no table column, and no query or table uses the type" in (
@@ -180,12 +181,12 @@ def test_an_override_that_names_nothing_is_an_error(fresh_package: Path) -> None
     assert not fresh_package.exists()
 
 
-def test_an_override_entry_must_be_well_formed(fresh_package: Path) -> None:
+def test_an_override_entry_must_be_well_formed(fresh_package: Path, server_url: str) -> None:
     root = fresh_package.parent
     _project(
         root, fresh_package, "app_y", '"docs.code" = {{ python = "builtins.int", lod = "x.y" }}\n'
     )
-    result = run_codegen("generate", "--database", SERVER_URL, cwd=root)
+    result = run_codegen("generate", "--database", server_url, cwd=root)
     assert result.code == 1
     assert "pyproject.toml:1:1: error: [tool.codegen.overrides] 'docs.code' = " in result.stderr
     assert "is not an override" in result.stderr
