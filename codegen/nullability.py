@@ -18,8 +18,15 @@ from pglast.enums import OnConflictAction, SetOperation
 from pglast.parser import parse_sql
 
 from codegen.model import Catalog
-from codegen.nullexpr import Column, Scope, column_name, nullable
-from codegen.sqlast import param_number, positional_names, strings
+from codegen.nullexpr import (
+    NEVER_NULL_SCALAR_FUNCTIONS,
+    STRICT_FUNCTIONS,
+    Column,
+    Scope,
+    column_name,
+    nullable,
+)
+from codegen.sqlast import param_number, strings
 
 
 @dataclass(frozen=True, slots=True)
@@ -37,9 +44,7 @@ class StatementFacts:
     param_nullable: frozenset[int]  # $n inserted into or assigned to a nullable column
     # $n -> (table, column) it is inserted into or assigned to (the statement's target).
     param_columns: Mapping[int, tuple[str, str]] = field(default_factory=dict[int, tuple[str, str]])
-    param_names_from_columns: Mapping[int, str] = field(default_factory=dict[int, str])
     row_is_certain: bool = False  # INSERT ... VALUES (one row) ... RETURNING; SELECT count(*)
-    whole_table: tuple[str | None, str] | None = None  # (schema as written, table)
 
 
 def split_override(name: str) -> tuple[str, bool | None]:
@@ -69,16 +74,13 @@ def infer(sql: str, catalog: Catalog) -> StatementFacts:
         column_forced=tuple(forced),
         param_nullable=frozenset(n for n, (_, is_null) in targets.items() if is_null),
         param_columns={n: column for n, (column, _) in targets.items()},
-        param_names_from_columns=positional_names(stmt),
         row_is_certain=_row_is_certain(stmt),
-        whole_table=output.whole_table,
     )
 
 
 @dataclass(frozen=True, slots=True)
 class _Output:
     columns: tuple[Column, ...] | None  # None: a ``*`` that could not be expanded
-    whole_table: tuple[str | None, str] | None = None
 
 
 def _statement(stmt: ast.Node, outer: Scope) -> _Output:
@@ -189,7 +191,6 @@ def _cte_columns(
 
 def _targets(targets: tuple[object, ...], scope: Scope) -> _Output:
     columns: list[Column] = []
-    whole: tuple[str | None, str] | None = None
     for target in targets:
         match target:
             case ast.ResTarget(val=ast.ColumnRef(fields=tuple(fields))) if isinstance(
@@ -200,8 +201,6 @@ def _targets(targets: tuple[object, ...], scope: Scope) -> _Output:
                 star = scope.star(qualifier)
                 if star is None:
                     return _Output(None)
-                if not columns and len(targets) == 1:
-                    whole = scope.table_of(qualifier)
                 columns.extend(star)
             case ast.ResTarget(val=value, name=str(alias)):
                 _, forced = split_override(alias)
@@ -211,7 +210,7 @@ def _targets(targets: tuple[object, ...], scope: Scope) -> _Output:
                 columns.append(Column(column_name(value), nullable(value, scope)))
             case _:
                 pass  # any other node: the default after the match
-    return _Output(tuple(columns), whole)
+    return _Output(tuple(columns))
 
 
 def _param_targets(stmt: ast.Node, catalog: Catalog) -> dict[int, tuple[tuple[str, str], bool]]:
@@ -294,17 +293,15 @@ _AGGREGATES: Final = frozenset(
 # Built-in functions known to return one value, not a set, so they may sit beside an
 # aggregate in the target list. Any other function (generate_series, unnest, a user's
 # function) might return a set and multiply the row: then nothing is certain.
-_SCALAR_FUNCTIONS: Final = frozenset(
+# The strict and the never-NULL scalar functions of ``codegen.nullexpr``, and a few more.
+_OTHER_SCALAR_FUNCTIONS: Final = frozenset(
     {
-        "lower", "upper", "length", "char_length", "octet_length", "abs", "md5", "replace",
-        "btrim", "ltrim", "rtrim", "trim", "lpad", "rpad", "left", "right", "round", "floor",
-        "ceil", "ceiling", "date_trunc", "initcap", "reverse", "repeat", "sign", "mod", "power",
-        "now", "clock_timestamp", "statement_timestamp", "transaction_timestamp", "random",
-        "gen_random_uuid", "concat", "concat_ws", "extract", "date_part", "to_char",
-        "to_json", "to_jsonb", "json_build_object", "jsonb_build_object", "json_build_array",
-        "jsonb_build_array", "array_length", "cardinality", "greatest", "least", "nullif",
+        "concat_ws", "extract", "date_part", "to_char", "to_json", "to_jsonb",
+        "json_build_object", "jsonb_build_object", "json_build_array", "jsonb_build_array",
+        "array_length", "cardinality", "greatest", "least", "nullif",
     }
 )  # fmt: skip
+_SCALAR_FUNCTIONS: Final = STRICT_FUNCTIONS | NEVER_NULL_SCALAR_FUNCTIONS | _OTHER_SCALAR_FUNCTIONS
 
 
 def _single_group(stmt: ast.SelectStmt) -> bool:

@@ -32,14 +32,12 @@ class Relation:
     name: str  # the alias, else the table's name
     schema: str | None  # as written, for ``schema.table.column``; None once aliased
     columns: tuple[Column, ...] | None  # None: unknown (a function, an unknown table)
-    table: tuple[str | None, str] | None = None  # the catalog table behind it, if any
-    outer: bool = False  # on the nullable side of an outer join
 
     def made_outer(self) -> Relation:
         cols = (
             None if self.columns is None else tuple(replace(c, nullable=True) for c in self.columns)
         )
-        return replace(self, columns=cols, outer=True)
+        return replace(self, columns=cols)
 
 
 class StatementColumns(Protocol):
@@ -120,21 +118,19 @@ class Scope:
         match node:
             case ast.RangeVar(relname=str(table), schemaname=schema, alias=alias):
                 is_cte, columns = self._cte(table) if schema is None else (False, None)
-                source: tuple[str | None, str] | None = None
                 if not is_cte:
                     found = self.catalog.columns(schema, table)
                     columns = tuple(Column(c.name, not c.not_null) for c in found or ()) or None
-                    source = (schema, table) if found is not None else None
-                return _single(table, None if is_cte else schema, columns, source, alias)
+                return _single(table, None if is_cte else schema, columns, alias)
             case ast.RangeSubselect(subquery=ast.Node() as sub, lateral=lateral, alias=alias):
                 # A LATERAL subquery sees the FROM items before it; others only outer levels.
                 base = self if lateral else replace(self, relations=(), star_columns=(), merged=())
                 columns = statement(sub, base.child()).columns
-                return _single("unnamed_subquery", None, columns, None, alias)
+                return _single("unnamed_subquery", None, columns, alias)
             case ast.RangeFunction(alias=alias):
                 names = strings(alias.colnames) if alias else None
                 columns = tuple(Column(n, True) for n in names) if names else None
-                return _single("unnamed_function", None, columns, None, alias)
+                return _single("unnamed_function", None, columns, alias)
             case ast.JoinExpr():
                 return self._join(node, statement)
             case _:
@@ -165,7 +161,7 @@ class Scope:
                 + tuple(c for c in right.star if c.name not in using)
             )
         if join.alias is not None:
-            return _single("", None, star, None, join.alias)
+            return _single("", None, star, join.alias)
         return _Item(left.relations + right.relations, star, merged or ())
 
     # --- lookups ---------------------------------------------------------------
@@ -208,24 +204,11 @@ class Scope:
             return self.parent.star(qualifier)
         return None if rel is None else rel.columns
 
-    def table_of(self, qualifier: tuple[str, ...]) -> tuple[str | None, str] | None:
-        """The table whose columns ``*``/``t.*`` are, unchanged (not made nullable)."""
-        if self.grouping_sets:
-            return None
-        if qualifier:
-            rel = self._relation(qualifier)
-        elif len(self.relations) == 1 and not self.merged:
-            rel = self.relations[0]
-        else:
-            return None
-        return rel.table if rel is not None and not rel.outer else None
-
 
 def _single(
     default: str,
     schema: str | None,
     columns: tuple[Column, ...] | None,
-    table: tuple[str | None, str] | None,
     alias: ast.Alias | None,
 ) -> _Item:
     """One relation, renamed by ``AS alias(col, ...)`` if given."""
@@ -238,7 +221,7 @@ def _single(
                 Column(renames[i], c.nullable) if i < len(renames) else c
                 for i, c in enumerate(columns)
             )
-    return _Item((Relation(name, schema, columns, table),), columns)
+    return _Item((Relation(name, schema, columns),), columns)
 
 
 def _merge(
@@ -270,21 +253,24 @@ _STRICT_OPERATORS: Final = frozenset(
      "~~", "!~~", "~~*", "!~~*", "~", "!~", "~*", "!~*", "@>", "<@", "&&"}
 )  # fmt: skip
 # Functions that return NULL only for a NULL argument (checked by name; schema pg_catalog).
-_STRICT_FUNCTIONS: Final = frozenset(
+STRICT_FUNCTIONS: Final = frozenset(
     {
         "lower", "upper", "length", "char_length", "octet_length", "abs", "md5", "replace",
         "btrim", "ltrim", "rtrim", "trim", "lpad", "rpad", "left", "right", "round", "floor",
         "ceil", "ceiling", "date_trunc", "initcap", "reverse", "repeat", "sign", "mod", "power",
     }
 )  # fmt: skip
-# Functions never NULL whatever their arguments.
-_NEVER_NULL_FUNCTIONS: Final = frozenset(
+# Functions never NULL whatever their arguments: the scalar ones, then count and the
+# ranking window functions.
+NEVER_NULL_SCALAR_FUNCTIONS: Final = frozenset(
     {
-        "count", "row_number", "rank", "dense_rank", "percent_rank", "cume_dist", "now",
-        "clock_timestamp", "statement_timestamp", "transaction_timestamp", "random",
+        "now", "clock_timestamp", "statement_timestamp", "transaction_timestamp", "random",
         "gen_random_uuid", "concat",
     }
 )  # fmt: skip
+_NEVER_NULL_FUNCTIONS: Final = NEVER_NULL_SCALAR_FUNCTIONS | frozenset(
+    {"count", "row_number", "rank", "dense_rank", "percent_rank", "cume_dist"}
+)
 
 
 def _all(nodes: tuple[object, ...] | None, scope: Scope) -> bool:
@@ -369,7 +355,7 @@ def _function_nullable(
     func = name[-1].lower()
     if func in _NEVER_NULL_FUNCTIONS:
         return False
-    if func == "ntile" or (func in _STRICT_FUNCTIONS and over is None and not star):
+    if func == "ntile" or (func in STRICT_FUNCTIONS and over is None and not star):
         return not args or not _all(args, scope)
     return True
 
@@ -415,4 +401,12 @@ def column_name(node: object) -> str:
     return ""
 
 
-__all__ = ["Column", "Relation", "Scope", "column_name", "nullable"]
+__all__ = [
+    "NEVER_NULL_SCALAR_FUNCTIONS",
+    "STRICT_FUNCTIONS",
+    "Column",
+    "Relation",
+    "Scope",
+    "column_name",
+    "nullable",
+]

@@ -18,11 +18,21 @@ Naming rules (documented in the README):
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Final
 
+from codegen.conversions import (
+    convert,
+    copy_type,
+    guard_check,
+    load,
+    load_imports,
+    optional,
+)
+from codegen.imports import from_subpackage, import_lines
+from codegen.literals import docstring, quote_identifier, sql_literal, string, tuple_literal
 from codegen.model import (
     Analysis,
     AnalyzedColumn,
@@ -31,10 +41,17 @@ from codegen.model import (
     CodegenErrors,
     Command,
     Location,
-    PgType,
 )
 from codegen.names import snake_case, unique_identifiers
-from codegen.types import Import, Overrides, PyType, class_name, python_type
+from codegen.types import (
+    AWARE_GUARD,
+    ENUM_GUARD,
+    Import,
+    Overrides,
+    PyType,
+    class_name,
+    python_type,
+)
 
 MODELS_MODULE: Final = "models"
 AIO_PACKAGE: Final = "aio"  # the asyncio twins: ``aio/<stem>.py``
@@ -82,7 +99,7 @@ class Field:
 @dataclass(frozen=True, slots=True)
 class RowClass:
     name: str
-    doc: str
+    doc: str  # docstring body, already escaped
     fields: tuple[Field, ...]
 
 
@@ -103,17 +120,18 @@ class Function:
     doc: str  # docstring body, already escaped
     arguments: tuple[Argument, ...]
     values: str  # the parameters tuple expression, "" when there are none
-    returns: str  # the return annotation
+    returns: Mapping[str, str]  # the return annotation, by ``Flavor.name``
     shape: Shape
     row: str  # the expression building a row from the tuple ``row``
     query_name: str
     row_class: RowClass | None  # declared in this module, when not a model
-    aio_returns: str = ""  # the return annotation of the asyncio twin
     row_type: str = "None"  # the class of one row
     # :copyfrom and :batch*: a ``<QueryName>Params`` per call, and the parameters tuple
     # built from one of them, ``p``.
     params_class: RowClass | None = None
     item_values: str = ""
+    empty_result: str = ""  # :batch*: what an empty iterable returns, without a round trip
+    rows_annotation: str = ""  # :batchone and :batchmany: the list of results built
     copy_constant: str = ""  # :copyfrom: the COPY statement's constant
     copy_sql_literal: str = ""
     copy_types: str = ""  # a tuple literal of type names for ``Copy.set_types``
@@ -187,7 +205,7 @@ class EnumMember:
 @dataclass(frozen=True, slots=True)
 class EnumClass:
     name: str
-    doc: str
+    doc: str  # docstring body, already escaped
     members: tuple[EnumMember, ...]
 
 
@@ -290,9 +308,9 @@ def _models(
         enums.append(
             EnumClass(
                 name,
-                f"PostgreSQL enum {enum.schema}.{enum.name}.",
+                docstring(f"PostgreSQL enum {enum.schema}.{enum.name}."),
                 tuple(
-                    EnumMember(member.upper(), _string(label))
+                    EnumMember(member.upper(), string(label))
                     for member, label in zip(members, enum.enum_labels, strict=True)
                 ),
             )
@@ -314,7 +332,9 @@ def _models(
         for pytype in types:
             # The enums and JsonValue it names are declared in models.py itself.
             imports |= {(m, n) for m, n in pytype.imports if m != f".{MODELS_MODULE}"}
-        row_class = RowClass(name, f"A row of table {table.schema}.{table.name}.", fields)
+        row_class = RowClass(
+            name, docstring(f"A row of table {table.schema}.{table.name}."), fields
+        )
         tables.append(row_class)
         model_types[table.name] = _Model(
             row_class, types, tuple(column.nullable for column in table.columns)
@@ -323,7 +343,7 @@ def _models(
         ModelsModule(
             f"{MODELS_MODULE}.py",
             migrations_source,
-            _import_lines(imports),
+            import_lines(imports),
             tuple(enums),
             tuple(tables),
         ),
@@ -351,7 +371,7 @@ def _fields(
         for column in columns
     )
     fields = tuple(
-        Field(name, _optional(pytype.annotation, column.nullable))
+        Field(name, optional(pytype.annotation, column.nullable))
         for name, pytype, column in zip(names, types, columns, strict=True)
     )
     return fields, types
@@ -422,33 +442,29 @@ def _query_module(
             ("enum", "StrEnum"),
             ("typing", "Final"),
             ("typing", "TypeVar"),
+            ("typing", "cast"),
             ("psycopg.adapt", "Transformer"),
             ("psycopg.pq", "Format"),
         }
-    if _ENUM_GUARD in guards:
+    if ENUM_GUARD in guards:
         common |= {("enum", "StrEnum"), ("typing", "TypeVar")}
-    if _AWARE_GUARD in guards:
+    if AWARE_GUARD in guards:
         common.add(("datetime", "datetime"))
     if errors:
         raise CodegenErrors(errors)
     return QueryModule(
         f"{stem}.py",
         source,
-        _import_lines(common | declared | sync_only),
+        import_lines(common | declared | sync_only),
         tuple(functions),
         tuple(row_classes),
         enum_arrays,
         aio_filename=f"{AIO_PACKAGE}/{stem}.py",
-        aio_imports=_import_lines(_from_subpackage(common | shared | aio_only)),
+        aio_imports=import_lines(from_subpackage(common | shared | aio_only)),
         cursor_ids=cursor_ids,
-        enum_guard=_ENUM_GUARD in guards,
-        aware_guard=_AWARE_GUARD in guards,
+        enum_guard=ENUM_GUARD in guards,
+        aware_guard=AWARE_GUARD in guards,
     )
-
-
-def _from_subpackage(imports: Iterable[Import]) -> set[Import]:
-    """Relative imports as written one package further down (in ``aio/``)."""
-    return {(f".{module}" if module.startswith(".") else module, name) for module, name in imports}
 
 
 @dataclass(frozen=True, slots=True)
@@ -460,11 +476,24 @@ class _Planned:
     guards: frozenset[str] = frozenset()  # the call-time check helpers it uses
 
 
-def _load_imports(pytype: PyType) -> frozenset[Import]:
-    """What a loaded value's conversion names (an enum class), beyond psycopg's own."""
-    if pytype.load is None and not pytype.enum_array:
-        return frozenset()
-    return pytype.imports | pytype.load_imports
+@dataclass(frozen=True, slots=True)
+class _Loads:
+    """The expressions loading a run of columns of the tuple ``row``."""
+
+    exprs: tuple[str, ...]
+    imports: frozenset[Import]  # what they name
+    enum_array: bool  # one loads an enum array from text
+
+
+def _column_loads(types: Sequence[PyType], nullables: Sequence[bool], start: int) -> _Loads:
+    """Load ``row[start]``, ``row[start + 1]``... as ``types`` say."""
+    imports: set[Import] = set()
+    exprs: list[str] = []
+    for offset, (pytype, nullable) in enumerate(zip(types, nullables, strict=True)):
+        imports |= load_imports(pytype)
+        exprs.append(load(pytype, f"row[{start + offset}]", nullable))
+    enum_array = any(pytype.enum_array is not None for pytype in types)
+    return _Loads(tuple(exprs), frozenset(imports), enum_array)
 
 
 def _function(query: AnalyzedQuery, models: Mapping[str, _Model], overrides: Overrides) -> _Planned:
@@ -492,19 +521,18 @@ def _function(query: AnalyzedQuery, models: Mapping[str, _Model], overrides: Ove
         else:
             declared |= pytype.imports
         dump = pytype.dump
-        guard = _guard(param.type, pytype, param.name)
-        if guard is not None:
-            helper, check = guard
-            guards.add(helper)
+        if pytype.guard is not None:
+            check = guard_check(pytype.guard, param.name)
+            guards.add(pytype.guard.helper)
             imports |= pytype.imports  # the enum class the check converts to
             dump = check if dump is None else dump.format(check)
-        item_values[param.number] = _convert(dump, f"p.{ident}", param.nullable)
-        annotation = _optional(pytype.annotation, param.nullable)
+        item_values[param.number] = convert(dump, f"p.{ident}", param.nullable)
+        annotation = optional(pytype.parameter, param.nullable)
         # Only a parameter written sqlc.narg() is optional; one that is merely nullable
         # (inserted into a nullable column) must still be given, possibly as None.
         default = " = None" if param.narg else ""
         arguments.append(Argument(ident, annotation + default, ""))
-        values.append(_convert(dump, ident, param.nullable))
+        values.append(convert(dump, ident, param.nullable))
     arguments = [
         Argument(a.name, a.annotation, value) for a, value in zip(arguments, values, strict=True)
     ]
@@ -537,18 +565,14 @@ def _function(query: AnalyzedQuery, models: Mapping[str, _Model], overrides: Ove
                 fields, types = _fields(
                     query.columns, query.location, overrides, ".models", f"query {query.name}"
                 )
-                row_class = RowClass(row_type, f"A row of {query.name}.", fields)
-            nullables = tuple(column.nullable for column in query.columns)
-            for pytype in types:
-                imports |= _load_imports(pytype)
-                if row_class is not None:
+                row_class = RowClass(row_type, docstring(f"A row of {query.name}."), fields)
+            loads = _column_loads(types, [column.nullable for column in query.columns], 0)
+            imports |= loads.imports
+            if row_class is not None:
+                for pytype in types:
                     declared |= pytype.imports
-            loads = [
-                _load(pytype, f"row[{index}]", nullable)
-                for index, (pytype, nullable) in enumerate(zip(types, nullables, strict=True))
-            ]
-            enum_array = any(pytype.enum_array for pytype in types)
-            row_expr = f"{row_type}({', '.join(loads)})"
+            enum_array = loads.enum_array
+            row_expr = f"{row_type}({', '.join(loads.exprs)})"
 
     if query.command is Command.ONE:
         shape = Shape.ROW if query.row_is_certain else Shape.OPTIONAL_ROW
@@ -568,9 +592,9 @@ def _function(query: AnalyzedQuery, models: Mapping[str, _Model], overrides: Ove
         shape, returns = Shape.BATCH_MANY, f"list[list[{row_type}]]"
     else:
         shape, returns = Shape.BATCH_EXEC if batch else Shape.NOTHING, "None"
-    aio_returns = returns
-    if shape is Shape.ITER:
-        aio_returns = f"AsyncIterator[{row_type}]"
+    aio_returns = f"AsyncIterator[{row_type}]" if shape is Shape.ITER else returns
+    empty_result = {Shape.BATCH_EXEC: "None", Shape.BATCH_ONE: "[]", Shape.BATCH_MANY: "[]"}
+    rows_annotation = returns if shape in (Shape.BATCH_ONE, Shape.BATCH_MANY) else ""
 
     params_class: RowClass | None = None
     copy_constant = copy_sql = copy_types = ""
@@ -579,7 +603,7 @@ def _function(query: AnalyzedQuery, models: Mapping[str, _Model], overrides: Ove
         imports.add(("collections.abc", "Iterable"))
         params_class = RowClass(
             class_name(query.name) + "Params",
-            f"The parameters of one {query.name}.",
+            docstring(f"The parameters of one {query.name}."),
             tuple(Field(a.name, a.annotation) for a in arguments),
         )
         declared.add(("dataclasses", "dataclass"))
@@ -587,106 +611,41 @@ def _function(query: AnalyzedQuery, models: Mapping[str, _Model], overrides: Ove
         ordered = list(query.copy.params)
         copy_constant = f"{name.upper()}_COPY"
         target = ".".join(
-            _quote_identifier(part)
+            quote_identifier(part)
             for part in (query.copy.schema, query.copy.table)
             if part is not None
         )
-        columns = ", ".join(_quote_identifier(column) for column in query.copy.columns)
-        copy_sql = repr(f"COPY {target} ({columns}) FROM STDIN (FORMAT BINARY)")
+        columns = ", ".join(quote_identifier(column) for column in query.copy.columns)
+        copy_sql = string(f"COPY {target} ({columns}) FROM STDIN (FORMAT BINARY)")
         by_number = {param.number: param for param in query.params}
-        copy_types = _tuple_literal(
-            [
-                _copy_type(by_number[number].type, query, by_number[number].name)
-                for number in ordered
-            ]
+        copy_types = tuple_literal(
+            [copy_type(by_number[number].type, query, by_number[number].name) for number in ordered]
         )
     item_tuple = [item_values[number] for number in ordered]
 
     function = Function(
         name=name,
         constant=name.upper(),
-        sql_literal=_sql_literal(query.sql),
-        doc=_docstring(query),
+        sql_literal=sql_literal(query.sql),
+        doc=docstring(query.doc.strip() or f"Run query {query.name} ({query.location})."),
         arguments=tuple(arguments),
         # Only a one-element tuple needs its comma; more would make ruff explode the call.
-        values=_tuple_literal(values, quote=False) if values else "",
-        returns=returns,
+        values=tuple_literal(values, quote=False) if values else "",
+        returns={SYNC.name: returns, AIO.name: aio_returns},
         shape=shape,
         row=row_expr,
         query_name=query.name,
         row_class=row_class,
-        aio_returns=aio_returns,
         row_type=row_type,
         params_class=params_class,
-        item_values=_tuple_literal(item_tuple, quote=False),
+        item_values=tuple_literal(item_tuple, quote=False),
+        empty_result=empty_result.get(shape, ""),
+        rows_annotation=rows_annotation,
         copy_constant=copy_constant,
         copy_sql_literal=copy_sql,
         copy_types=copy_types,
     )
     return _Planned(function, imports, declared, enum_array, frozenset(guards))
-
-
-_ENUM_GUARD: Final = "_enum_value"
-_AWARE_GUARD: Final = "_aware"
-
-
-def _guard(pg: PgType, pytype: PyType, name: str) -> tuple[str, str] | None:
-    """A call-time check of a parameter, as (helper, expression template), or None.
-
-    An enum parameter given a plain string that is not one of its labels, and a naive
-    datetime for a timestamptz (which PostgreSQL would read in the server's time zone),
-    are ValueErrors at the call. An overridden type is the override's business.
-    """
-    while pg.base is not None:
-        pg = pg.base
-    element, each = pg, "{}"
-    if pg.element is not None:
-        element, each = pg.element, "x"
-        while element.base is not None:
-            element = element.base
-    if element.category == "E" and pytype.annotation in (
-        class_name(element.name),
-        f"list[{class_name(element.name)}]",
-    ):
-        check = f"{_ENUM_GUARD}({class_name(element.name)}, {each}, {_string(name)})"
-    elif element.name == "timestamptz" and pytype.annotation in ("datetime", "list[datetime]"):
-        check = f"{_AWARE_GUARD}({each}, {_string(name)})"
-    else:
-        return None
-    helper = _ENUM_GUARD if element.category == "E" else _AWARE_GUARD
-    return helper, check if pg.element is None else f"[{check} for x in {{}}]"
-
-
-def _tuple_literal(items: Sequence[str], *, quote: bool = True) -> str:
-    """A Python tuple display of ``items`` (string literals when ``quote``)."""
-    shown = [_string(item) if quote else item for item in items]
-    if len(shown) == 1:
-        return f"({shown[0]},)"  # ruff explodes a call with a magic trailing comma otherwise
-    return f"({', '.join(shown)})"
-
-
-def _quote_identifier(name: str) -> str:
-    """A SQL identifier for the COPY statement, always double-quoted (keywords, case)."""
-    return '"' + name.replace('"', '""') + '"'
-
-
-def _copy_type(pg: PgType, query: AnalyzedQuery, param: str) -> str:
-    """The type name ``Copy.set_types`` dumps a column of ``pg`` as, in binary format."""
-    while pg.base is not None:  # a domain is sent as its base type
-        pg = pg.base
-    if pg.element is not None:
-        if pg.element.category != "E":
-            return _copy_type(pg.element, query, param) + "[]"
-    elif pg.category == "E":
-        return "text"  # an enum's binary form is its label, as text's is
-    elif pg.schema == "pg_catalog" or pg.name == "citext":
-        return "text" if pg.name == "citext" else pg.name
-    raise CodegenError(
-        query.location,
-        f"query {query.name} is :copyfrom but parameter {param!r} has type "
-        f"{f'{pg.schema}.{pg.name}'!r}, which binary COPY cannot send without its OID",
-        "use :batchexec for this table, which sends the rows in one pipelined round trip",
-    )
 
 
 def embed_field_names(query: AnalyzedQuery) -> dict[int, str]:
@@ -731,145 +690,42 @@ def _embedded_row(
                 overrides=overrides,
                 column=column,
             )
-            imports |= _load_imports(pytype)
+            loaded = _column_loads((pytype,), (column.nullable,), index)
             declared |= pytype.imports
-            enum_array |= pytype.enum_array is not None
             names.append(column.name)
-            annotations.append(_optional(pytype.annotation, column.nullable))
-            loads.append(_load(pytype, f"row[{index}]", column.nullable))
+            annotations.append(optional(pytype.annotation, column.nullable))
+            built = loaded.exprs[0]
             index += 1
-            continue
-        model = models.get(embed.table)
-        if model is None:
-            raise CodegenError(
-                query.location,
-                f"query {query.name} embeds table {embed.table!r}, which has no model",
-                "embed a table of the migrated schema's public schema",
-            )
-        imports.add((f".{MODELS_MODULE}", model.row_class.name))
-        for pytype in model.types:
-            imports |= _load_imports(pytype)
-            enum_array |= pytype.enum_array is not None
-        built = (
-            model.row_class.name
-            + "("
-            + ", ".join(
-                _load(pytype, f"row[{index + offset}]", nullable)
-                for offset, (pytype, nullable) in enumerate(
-                    zip(model.types, model.nullables, strict=True)
+        else:
+            model = models.get(embed.table)
+            if model is None:
+                raise CodegenError(
+                    query.location,
+                    f"query {query.name} embeds table {embed.table!r}, which has no model",
+                    "embed a table of the migrated schema's public schema",
                 )
-            )
-            + ")"
-        )
-        if embed.nullable:
-            # Absent (the outer join found no row): its NOT NULL column is NULL.
-            absent = (
-                f"row[{embed.key}] is None"
-                if embed.key is not None
-                else f"all(v is None for v in row[{index}:{index + embed.count}])"
-            )
-            built = f"None if {absent} else {built}"
-        names.append(embed_names[index])
-        annotations.append(_optional(model.row_class.name, embed.nullable))
+            imports.add((f".{MODELS_MODULE}", model.row_class.name))
+            loaded = _column_loads(model.types, model.nullables, index)
+            built = f"{model.row_class.name}({', '.join(loaded.exprs)})"
+            if embed.nullable:
+                # Absent (the outer join found no row): its NOT NULL column is NULL.
+                absent = (
+                    f"row[{embed.key}] is None"
+                    if embed.key is not None
+                    else f"all(v is None for v in row[{index}:{index + embed.count}])"
+                )
+                built = f"None if {absent} else {built}"
+            names.append(embed_names[index])
+            annotations.append(optional(model.row_class.name, embed.nullable))
+            index += embed.count
+        imports |= loaded.imports
+        enum_array |= loaded.enum_array
         loads.append(built)
-        index += embed.count
     fields = tuple(
         Field(name, annotation)
         for name, annotation in zip(
             unique_identifiers(names, reserved=("self",)), annotations, strict=True
         )
     )
-    row_class = RowClass(row_type, f"A row of {query.name}.", fields)
+    row_class = RowClass(row_type, docstring(f"A row of {query.name}."), fields)
     return row_class, f"{row_type}({', '.join(loads)})", imports, declared, enum_array
-
-
-def _optional(annotation: str, nullable: bool) -> str:
-    return f"{annotation} | None" if nullable else annotation
-
-
-def _convert(template: str | None, value: str, nullable: bool) -> str:
-    if template is None:
-        return value
-    converted = template.format(value)
-    # NULL stays NULL: Jsonb(None) would be the JSON value null, not SQL NULL.
-    return f"None if {value} is None else {converted}" if nullable else converted
-
-
-def _load(pytype: PyType, value: str, nullable: bool) -> str:
-    if pytype.enum_array:
-        loaded = f"_enum_array({pytype.enum_array}, {value})"
-        return f"None if {value} is None else {loaded}" if nullable else loaded
-    return _convert(pytype.load, value, nullable)
-
-
-# --- text -----------------------------------------------------------------------
-
-
-def _string(text: str) -> str:
-    """A Python literal of ``text``; ruff format then settles the quotes."""
-    return repr(text)
-
-
-def _sql_literal(sql: str) -> str:
-    # Triple quotes keep multi-line SQL readable; repr() when the text would not survive them.
-    if (
-        '"""' in sql
-        or "\\" in sql
-        or sql.endswith('"')
-        or (not sql.isprintable() and any(c not in "\n\t" and not c.isprintable() for c in sql))
-    ):
-        return _string(sql)
-    return '"""' + sql + '"""' if "\n" in sql else _string(sql)
-
-
-def _docstring(query: AnalyzedQuery) -> str:
-    text = query.doc.strip() or f"Run query {query.name} ({query.location})."
-    return text.replace("\\", "\\\\").replace('"""', '\\"\\"\\"')
-
-
-def _import_lines(imports: Iterable[Import]) -> tuple[str, ...]:
-    """Import statements in ruff's isort order: stdlib, third party, then relative."""
-    modules: dict[str, set[str]] = {}
-    plain: set[str] = set()
-    for module, name in imports:
-        if name:
-            modules.setdefault(module, set()).add(name)
-        else:
-            plain.add(module)
-
-    def section(module: str) -> int:
-        if module.startswith("."):
-            return 2
-        return 1 if module.split(".")[0] in ("psycopg",) or module not in _STDLIB else 0
-
-    def name_key(name: str) -> tuple[int, str]:
-        # isort's order-by-type: CONSTANTS, then Classes, then everything else.
-        kind = 0 if name.isupper() and len(name) > 1 else 1 if name[:1].isupper() else 2
-        return kind, name
-
-    lines: list[str] = []
-    for number in range(3):
-        lines.extend(f"import {m}" for m in sorted(plain) if section(m) == number)
-        lines.extend(
-            f"from {m} import {', '.join(sorted(modules[m], key=name_key))}"
-            for m in sorted(modules, key=lambda m: m.lower())
-            if section(m) == number
-        )
-        if lines and lines[-1] != "":
-            lines.append("")
-    return tuple(lines[:-1]) if lines else ()
-
-
-_STDLIB: Final = frozenset(
-    {
-        "collections.abc",
-        "dataclasses",
-        "datetime",
-        "decimal",
-        "enum",
-        "ipaddress",
-        "itertools",
-        "typing",
-        "uuid",
-    }
-)

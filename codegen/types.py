@@ -29,6 +29,10 @@ import path, with optional ``load``/``dump`` callables (import paths too)::
   argument, and its result is passed as the unoverridden type would be (a jsonb
   value is still wrapped in ``Jsonb``). Without them, values pass unchanged:
   the override is then only an annotation (a TypedDict over a jsonb dict).
+- Arrays: a result is ``list[T]`` (PostgreSQL does not say whether an array holds
+  NULLs); a parameter is ``list[T] | list[T | None]`` (``PyType.parameter``), and its
+  None elements are SQL NULLs, neither checked nor converted. Not a tuple (psycopg
+  sends one as a record) nor a Sequence (a str would pass).
 - Columns: result columns taken straight from the table (and the table's model
   in models.py), and parameters inserted into or assigned to it (``INSERT``
   values, ``UPDATE ... SET``, ``ON CONFLICT DO UPDATE SET``).
@@ -37,7 +41,7 @@ import path, with optional ``load``/``dump`` callables (import paths too)::
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Final, Protocol, TypeAlias
 
 from codegen.model import CodegenError, Location, PgType
@@ -47,15 +51,43 @@ from codegen.model import CodegenError, Location, PgType
 Import: TypeAlias = tuple[str, str]
 
 
+ENUM_GUARD: Final = "_enum_value"  # the helper converting a label to its StrEnum member
+AWARE_GUARD: Final = "_aware"  # the helper rejecting a naive datetime
+
+
+@dataclass(frozen=True, slots=True)
+class Guard:
+    """A call-time check of a parameter, by a helper the query module declares.
+
+    An enum parameter given a plain string that is not one of its labels, and a
+    naive datetime for a timestamptz (which PostgreSQL would read in the server's
+    time zone), are ValueErrors at the call. An override clears it: an overridden
+    type is the override's business.
+    """
+
+    helper: str  # ENUM_GUARD or AWARE_GUARD
+    enum: str = ""  # the StrEnum ENUM_GUARD converts to
+    each: bool = False  # an array: each element is checked, a None element skipped
+
+
 @dataclass(frozen=True, slots=True)
 class PyType:
-    annotation: str
+    annotation: str  # of a value loaded from the server (a result column, a model field)
     imports: frozenset[Import] = frozenset()
     load: str | None = None  # converts what psycopg returns, e.g. "UserStatus({})"
     dump: str | None = None  # wraps a parameter for psycopg, e.g. "Jsonb({})"
     dump_imports: frozenset[Import] = frozenset()
     enum_array: str | None = None  # the StrEnum of an enum array: loaded from text by plan
     load_imports: frozenset[Import] = frozenset()  # what ``load`` names beyond ``imports``
+    guard: Guard | None = None  # the call-time check of a parameter of this type
+    # Of a parameter, when it differs from ``annotation``: an array parameter may hold
+    # None elements (SQL NULLs), ``list[T] | list[T | None]``; a result stays ``list[T]``.
+    param_annotation: str | None = None
+
+    @property
+    def parameter(self) -> str:
+        """The annotation of a parameter of this type."""
+        return self.param_annotation or self.annotation
 
 
 @dataclass(frozen=True, slots=True)
@@ -116,7 +148,9 @@ BUILTIN: Final[Mapping[str, PyType]] = {
     "bool": _simple("bool"),
     "uuid": _simple("UUID", "uuid"),
     # psycopg loads timestamptz as an aware datetime and timestamp as a naive one.
-    "timestamptz": _simple("datetime", "datetime"),
+    "timestamptz": PyType(
+        "datetime", frozenset({("datetime", "datetime")}), guard=Guard(AWARE_GUARD)
+    ),
     "timestamp": _simple("datetime", "datetime"),
     "date": _simple("date", "datetime"),
     "time": _simple("time", "datetime"),
@@ -185,7 +219,15 @@ def python_type(
             overrides=overrides,
             models_module=models_module,
         )
-        dump = f"[{element.dump.format('x')} for x in {{}}]" if element.dump else None
+        # A None element is SQL NULL: it is neither converted nor checked.
+        dump = (
+            f"[None if x is None else {element.dump.format('x')} for x in {{}}]"
+            if element.dump
+            else None
+        )
+        guard = None if element.guard is None else replace(element.guard, each=True)
+        parameter = element.parameter
+        param_annotation = f"list[{parameter}] | list[{parameter} | None]"
         if pg.element.category == "E":
             # psycopg does not know the array type of an unregistered enum and
             # returns its text form '{a,b}': plan parses it with psycopg's own
@@ -197,6 +239,8 @@ def python_type(
                 dump_imports=element.dump_imports,
                 enum_array=element.annotation,
                 load_imports=element.load_imports,
+                guard=guard,
+                param_annotation=param_annotation,
             )
         load = f"[{element.load.format('x')} for x in {{}}]" if element.load else None
         return PyType(
@@ -206,10 +250,17 @@ def python_type(
             dump=dump,
             dump_imports=element.dump_imports,
             load_imports=element.load_imports,
+            guard=guard,
+            param_annotation=param_annotation,
         )
     if pg.category == "E":
         name = class_name(pg.name)
-        return PyType(name, frozenset({(models_module, name)}), load=f"{name}({{}})")
+        return PyType(
+            name,
+            frozenset({(models_module, name)}),
+            load=f"{name}({{}})",
+            guard=Guard(ENUM_GUARD, name),
+        )
     if pg.name in BUILTIN and (pg.schema == "pg_catalog" or pg.name == "citext"):
         return BUILTIN[pg.name]
     raise CodegenError(

@@ -12,7 +12,6 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from ipaddress import IPv4Address, IPv6Address
-from typing import Any, cast
 from uuid import UUID
 
 import psycopg
@@ -94,17 +93,12 @@ def record_events(
         agent_name=[e.agent_name for e in batch],
         type=[e.type for e in batch],
         connection_status=[e.connection_status for e in batch],
-        # These arrays hold NULLs, which the generated signature's list[T] cannot say yet
-        # (array elements are typed as never NULL): the casts are the only lie, and a narrow one.
-        code=_nullable([e.code for e in batch]),
-        ip=_nullable([e.ip for e in batch]),
-        user_agent=_nullable([e.user_agent for e in batch]),
-        user_id=_nullable([e.user_id for e in batch]),
-        slug_or_port=_nullable([e.slug_or_port for e in batch]),
-        connection_id=_nullable([e.connection_id for e in batch]),
-        disconnect_reason=_nullable([e.disconnect_reason for e in batch]),
+        # These arrays hold NULLs: an array parameter is list[T] | list[T | None].
+        code=[e.code for e in batch],
+        ip=[e.ip for e in batch],
+        user_agent=[e.user_agent for e in batch],
+        user_id=[e.user_id for e in batch],
+        slug_or_port=[e.slug_or_port for e in batch],
+        connection_id=[e.connection_id for e in batch],
+        disconnect_reason=[e.disconnect_reason for e in batch],
     )
-
-
-def _nullable(values: list[Any]) -> Any:
-    return cast(Any, values)

@@ -462,22 +462,23 @@ RETURNING *"""
 def batch_upsert_connection_logs(
     conn: psycopg.Connection[object],
     *,
-    id: list[UUID],
-    time: list[datetime],
-    organization_id: list[UUID],
-    workspace_owner_id: list[UUID],
-    workspace_id: list[UUID],
-    workspace_name: list[str],
-    agent_name: list[str],
-    type: list[ConnectionType],
-    code: list[int],
-    ip: list[IPv4Address | IPv6Address | IPv4Interface | IPv6Interface],
-    user_agent: list[str],
-    user_id: list[UUID],
-    slug_or_port: list[str],
-    connection_id: list[UUID],
-    disconnect_reason: list[str],
-    connection_status: list[ConnectionStatus],
+    id: list[UUID] | list[UUID | None],
+    time: list[datetime] | list[datetime | None],
+    organization_id: list[UUID] | list[UUID | None],
+    workspace_owner_id: list[UUID] | list[UUID | None],
+    workspace_id: list[UUID] | list[UUID | None],
+    workspace_name: list[str] | list[str | None],
+    agent_name: list[str] | list[str | None],
+    type: list[ConnectionType] | list[ConnectionType | None],
+    code: list[int] | list[int | None],
+    ip: list[IPv4Address | IPv6Address | IPv4Interface | IPv6Interface]
+    | list[IPv4Address | IPv6Address | IPv4Interface | IPv6Interface | None],
+    user_agent: list[str] | list[str | None],
+    user_id: list[UUID] | list[UUID | None],
+    slug_or_port: list[str] | list[str | None],
+    connection_id: list[UUID] | list[UUID | None],
+    disconnect_reason: list[str] | list[str | None],
+    connection_status: list[ConnectionStatus] | list[ConnectionStatus | None],
 ) -> list[ConnectionLog]:
     """Records many connection events in one round trip: the n-th element of every array is the n-th
     event (all arrays must be equally long). The outcome is exactly that of recording the events
@@ -489,13 +490,13 @@ def batch_upsert_connection_logs(
             BATCH_UPSERT_CONNECTION_LOGS,
             (
                 id,
-                [_aware(x, "time") for x in time],
+                [None if x is None else _aware(x, "time") for x in time],
                 organization_id,
                 workspace_owner_id,
                 workspace_id,
                 workspace_name,
                 agent_name,
-                [_enum_value(ConnectionType, x, "type") for x in type],
+                [None if x is None else _enum_value(ConnectionType, x, "type") for x in type],
                 code,
                 ip,
                 user_agent,
@@ -503,7 +504,10 @@ def batch_upsert_connection_logs(
                 slug_or_port,
                 connection_id,
                 disconnect_reason,
-                [_enum_value(ConnectionStatus, x, "connection_status") for x in connection_status],
+                [
+                    None if x is None else _enum_value(ConnectionStatus, x, "connection_status")
+                    for x in connection_status
+                ],
             ),
         )
         return [
@@ -602,7 +606,7 @@ def get_connection_logs_offset(
     workspace_owner: str | None = None,
     workspace_owner_id: UUID | None = None,
     workspace_owner_email: str | None = None,
-    types: list[ConnectionType] | None = None,
+    types: list[ConnectionType] | list[ConnectionType | None] | None = None,
     user_id: UUID | None = None,
     username: str | None = None,
     user_email: str | None = None,
@@ -628,7 +632,11 @@ def get_connection_logs_offset(
                 workspace_owner,
                 workspace_owner_id,
                 workspace_owner_email,
-                None if types is None else [_enum_value(ConnectionType, x, "types") for x in types],
+                None
+                if types is None
+                else [
+                    None if x is None else _enum_value(ConnectionType, x, "types") for x in types
+                ],
                 user_id,
                 username,
                 user_email,
@@ -752,7 +760,7 @@ def get_connection_logs_page(
     workspace_owner: str | None = None,
     workspace_owner_id: UUID | None = None,
     workspace_owner_email: str | None = None,
-    types: list[ConnectionType] | None = None,
+    types: list[ConnectionType] | list[ConnectionType | None] | None = None,
     user_id: UUID | None = None,
     username: str | None = None,
     user_email: str | None = None,
@@ -780,7 +788,11 @@ def get_connection_logs_page(
                 workspace_owner,
                 workspace_owner_id,
                 workspace_owner_email,
-                None if types is None else [_enum_value(ConnectionType, x, "types") for x in types],
+                None
+                if types is None
+                else [
+                    None if x is None else _enum_value(ConnectionType, x, "types") for x in types
+                ],
                 user_id,
                 username,
                 user_email,
@@ -886,7 +898,7 @@ def count_connection_logs(
     workspace_owner: str | None = None,
     workspace_owner_id: UUID | None = None,
     workspace_owner_email: str | None = None,
-    types: list[ConnectionType] | None = None,
+    types: list[ConnectionType] | list[ConnectionType | None] | None = None,
     user_id: UUID | None = None,
     username: str | None = None,
     user_email: str | None = None,
@@ -911,7 +923,11 @@ def count_connection_logs(
                 workspace_owner,
                 workspace_owner_id,
                 workspace_owner_email,
-                None if types is None else [_enum_value(ConnectionType, x, "types") for x in types],
+                None
+                if types is None
+                else [
+                    None if x is None else _enum_value(ConnectionType, x, "types") for x in types
+                ],
                 user_id,
                 username,
                 user_email,
@@ -1007,7 +1023,7 @@ def get_authorized_connection_logs_offset(
     workspace_owner: str | None = None,
     workspace_owner_id: UUID | None = None,
     workspace_owner_email: str | None = None,
-    types: list[ConnectionType] | None = None,
+    types: list[ConnectionType] | list[ConnectionType | None] | None = None,
     user_id: UUID | None = None,
     username: str | None = None,
     user_email: str | None = None,
@@ -1017,7 +1033,7 @@ def get_authorized_connection_logs_offset(
     connection_id: UUID | None = None,
     status: str | None = None,
     site_wide: bool,
-    readable_organization_ids: list[UUID],
+    readable_organization_ids: list[UUID] | list[UUID | None],
     limit: int | None = None,
     offset: int | None = None,
 ) -> list[GetAuthorizedConnectionLogsOffsetRow]:
@@ -1036,7 +1052,11 @@ def get_authorized_connection_logs_offset(
                 workspace_owner,
                 workspace_owner_id,
                 workspace_owner_email,
-                None if types is None else [_enum_value(ConnectionType, x, "types") for x in types],
+                None
+                if types is None
+                else [
+                    None if x is None else _enum_value(ConnectionType, x, "types") for x in types
+                ],
                 user_id,
                 username,
                 user_email,
@@ -1164,7 +1184,7 @@ def get_authorized_connection_logs_page(
     workspace_owner: str | None = None,
     workspace_owner_id: UUID | None = None,
     workspace_owner_email: str | None = None,
-    types: list[ConnectionType] | None = None,
+    types: list[ConnectionType] | list[ConnectionType | None] | None = None,
     user_id: UUID | None = None,
     username: str | None = None,
     user_email: str | None = None,
@@ -1174,7 +1194,7 @@ def get_authorized_connection_logs_page(
     connection_id: UUID | None = None,
     status: str | None = None,
     site_wide: bool,
-    readable_organization_ids: list[UUID],
+    readable_organization_ids: list[UUID] | list[UUID | None],
     after_connect_time: datetime | None = None,
     after_id: UUID | None = None,
     limit: int | None = None,
@@ -1195,7 +1215,11 @@ def get_authorized_connection_logs_page(
                 workspace_owner,
                 workspace_owner_id,
                 workspace_owner_email,
-                None if types is None else [_enum_value(ConnectionType, x, "types") for x in types],
+                None
+                if types is None
+                else [
+                    None if x is None else _enum_value(ConnectionType, x, "types") for x in types
+                ],
                 user_id,
                 username,
                 user_email,
@@ -1305,7 +1329,7 @@ def count_authorized_connection_logs(
     workspace_owner: str | None = None,
     workspace_owner_id: UUID | None = None,
     workspace_owner_email: str | None = None,
-    types: list[ConnectionType] | None = None,
+    types: list[ConnectionType] | list[ConnectionType | None] | None = None,
     user_id: UUID | None = None,
     username: str | None = None,
     user_email: str | None = None,
@@ -1315,7 +1339,7 @@ def count_authorized_connection_logs(
     connection_id: UUID | None = None,
     status: str | None = None,
     site_wide: bool,
-    readable_organization_ids: list[UUID],
+    readable_organization_ids: list[UUID] | list[UUID | None],
     count_cap: int | None = None,
 ) -> CountAuthorizedConnectionLogsRow:
     """How many connection logs match the filters. With count_cap, counting stops at
@@ -1333,7 +1357,11 @@ def count_authorized_connection_logs(
                 workspace_owner,
                 workspace_owner_id,
                 workspace_owner_email,
-                None if types is None else [_enum_value(ConnectionType, x, "types") for x in types],
+                None
+                if types is None
+                else [
+                    None if x is None else _enum_value(ConnectionType, x, "types") for x in types
+                ],
                 user_id,
                 username,
                 user_email,

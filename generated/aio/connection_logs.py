@@ -133,22 +133,23 @@ async def upsert_connection_log(
 async def batch_upsert_connection_logs(
     conn: psycopg.AsyncConnection[object],
     *,
-    id: list[UUID],
-    time: list[datetime],
-    organization_id: list[UUID],
-    workspace_owner_id: list[UUID],
-    workspace_id: list[UUID],
-    workspace_name: list[str],
-    agent_name: list[str],
-    type: list[ConnectionType],
-    code: list[int],
-    ip: list[IPv4Address | IPv6Address | IPv4Interface | IPv6Interface],
-    user_agent: list[str],
-    user_id: list[UUID],
-    slug_or_port: list[str],
-    connection_id: list[UUID],
-    disconnect_reason: list[str],
-    connection_status: list[ConnectionStatus],
+    id: list[UUID] | list[UUID | None],
+    time: list[datetime] | list[datetime | None],
+    organization_id: list[UUID] | list[UUID | None],
+    workspace_owner_id: list[UUID] | list[UUID | None],
+    workspace_id: list[UUID] | list[UUID | None],
+    workspace_name: list[str] | list[str | None],
+    agent_name: list[str] | list[str | None],
+    type: list[ConnectionType] | list[ConnectionType | None],
+    code: list[int] | list[int | None],
+    ip: list[IPv4Address | IPv6Address | IPv4Interface | IPv6Interface]
+    | list[IPv4Address | IPv6Address | IPv4Interface | IPv6Interface | None],
+    user_agent: list[str] | list[str | None],
+    user_id: list[UUID] | list[UUID | None],
+    slug_or_port: list[str] | list[str | None],
+    connection_id: list[UUID] | list[UUID | None],
+    disconnect_reason: list[str] | list[str | None],
+    connection_status: list[ConnectionStatus] | list[ConnectionStatus | None],
 ) -> list[ConnectionLog]:
     """Records many connection events in one round trip: the n-th element of every array is the n-th
     event (all arrays must be equally long). The outcome is exactly that of recording the events
@@ -160,13 +161,13 @@ async def batch_upsert_connection_logs(
             BATCH_UPSERT_CONNECTION_LOGS,
             (
                 id,
-                [_aware(x, "time") for x in time],
+                [None if x is None else _aware(x, "time") for x in time],
                 organization_id,
                 workspace_owner_id,
                 workspace_id,
                 workspace_name,
                 agent_name,
-                [_enum_value(ConnectionType, x, "type") for x in type],
+                [None if x is None else _enum_value(ConnectionType, x, "type") for x in type],
                 code,
                 ip,
                 user_agent,
@@ -174,7 +175,10 @@ async def batch_upsert_connection_logs(
                 slug_or_port,
                 connection_id,
                 disconnect_reason,
-                [_enum_value(ConnectionStatus, x, "connection_status") for x in connection_status],
+                [
+                    None if x is None else _enum_value(ConnectionStatus, x, "connection_status")
+                    for x in connection_status
+                ],
             ),
         )
         return [
@@ -207,7 +211,7 @@ async def get_connection_logs_offset(
     workspace_owner: str | None = None,
     workspace_owner_id: UUID | None = None,
     workspace_owner_email: str | None = None,
-    types: list[ConnectionType] | None = None,
+    types: list[ConnectionType] | list[ConnectionType | None] | None = None,
     user_id: UUID | None = None,
     username: str | None = None,
     user_email: str | None = None,
@@ -233,7 +237,11 @@ async def get_connection_logs_offset(
                 workspace_owner,
                 workspace_owner_id,
                 workspace_owner_email,
-                None if types is None else [_enum_value(ConnectionType, x, "types") for x in types],
+                None
+                if types is None
+                else [
+                    None if x is None else _enum_value(ConnectionType, x, "types") for x in types
+                ],
                 user_id,
                 username,
                 user_email,
@@ -285,7 +293,7 @@ async def get_connection_logs_page(
     workspace_owner: str | None = None,
     workspace_owner_id: UUID | None = None,
     workspace_owner_email: str | None = None,
-    types: list[ConnectionType] | None = None,
+    types: list[ConnectionType] | list[ConnectionType | None] | None = None,
     user_id: UUID | None = None,
     username: str | None = None,
     user_email: str | None = None,
@@ -313,7 +321,11 @@ async def get_connection_logs_page(
                 workspace_owner,
                 workspace_owner_id,
                 workspace_owner_email,
-                None if types is None else [_enum_value(ConnectionType, x, "types") for x in types],
+                None
+                if types is None
+                else [
+                    None if x is None else _enum_value(ConnectionType, x, "types") for x in types
+                ],
                 user_id,
                 username,
                 user_email,
@@ -368,7 +380,7 @@ async def count_connection_logs(
     workspace_owner: str | None = None,
     workspace_owner_id: UUID | None = None,
     workspace_owner_email: str | None = None,
-    types: list[ConnectionType] | None = None,
+    types: list[ConnectionType] | list[ConnectionType | None] | None = None,
     user_id: UUID | None = None,
     username: str | None = None,
     user_email: str | None = None,
@@ -393,7 +405,11 @@ async def count_connection_logs(
                 workspace_owner,
                 workspace_owner_id,
                 workspace_owner_email,
-                None if types is None else [_enum_value(ConnectionType, x, "types") for x in types],
+                None
+                if types is None
+                else [
+                    None if x is None else _enum_value(ConnectionType, x, "types") for x in types
+                ],
                 user_id,
                 username,
                 user_email,
@@ -421,7 +437,7 @@ async def get_authorized_connection_logs_offset(
     workspace_owner: str | None = None,
     workspace_owner_id: UUID | None = None,
     workspace_owner_email: str | None = None,
-    types: list[ConnectionType] | None = None,
+    types: list[ConnectionType] | list[ConnectionType | None] | None = None,
     user_id: UUID | None = None,
     username: str | None = None,
     user_email: str | None = None,
@@ -431,7 +447,7 @@ async def get_authorized_connection_logs_offset(
     connection_id: UUID | None = None,
     status: str | None = None,
     site_wide: bool,
-    readable_organization_ids: list[UUID],
+    readable_organization_ids: list[UUID] | list[UUID | None],
     limit: int | None = None,
     offset: int | None = None,
 ) -> list[GetAuthorizedConnectionLogsOffsetRow]:
@@ -450,7 +466,11 @@ async def get_authorized_connection_logs_offset(
                 workspace_owner,
                 workspace_owner_id,
                 workspace_owner_email,
-                None if types is None else [_enum_value(ConnectionType, x, "types") for x in types],
+                None
+                if types is None
+                else [
+                    None if x is None else _enum_value(ConnectionType, x, "types") for x in types
+                ],
                 user_id,
                 username,
                 user_email,
@@ -504,7 +524,7 @@ async def get_authorized_connection_logs_page(
     workspace_owner: str | None = None,
     workspace_owner_id: UUID | None = None,
     workspace_owner_email: str | None = None,
-    types: list[ConnectionType] | None = None,
+    types: list[ConnectionType] | list[ConnectionType | None] | None = None,
     user_id: UUID | None = None,
     username: str | None = None,
     user_email: str | None = None,
@@ -514,7 +534,7 @@ async def get_authorized_connection_logs_page(
     connection_id: UUID | None = None,
     status: str | None = None,
     site_wide: bool,
-    readable_organization_ids: list[UUID],
+    readable_organization_ids: list[UUID] | list[UUID | None],
     after_connect_time: datetime | None = None,
     after_id: UUID | None = None,
     limit: int | None = None,
@@ -535,7 +555,11 @@ async def get_authorized_connection_logs_page(
                 workspace_owner,
                 workspace_owner_id,
                 workspace_owner_email,
-                None if types is None else [_enum_value(ConnectionType, x, "types") for x in types],
+                None
+                if types is None
+                else [
+                    None if x is None else _enum_value(ConnectionType, x, "types") for x in types
+                ],
                 user_id,
                 username,
                 user_email,
@@ -592,7 +616,7 @@ async def count_authorized_connection_logs(
     workspace_owner: str | None = None,
     workspace_owner_id: UUID | None = None,
     workspace_owner_email: str | None = None,
-    types: list[ConnectionType] | None = None,
+    types: list[ConnectionType] | list[ConnectionType | None] | None = None,
     user_id: UUID | None = None,
     username: str | None = None,
     user_email: str | None = None,
@@ -602,7 +626,7 @@ async def count_authorized_connection_logs(
     connection_id: UUID | None = None,
     status: str | None = None,
     site_wide: bool,
-    readable_organization_ids: list[UUID],
+    readable_organization_ids: list[UUID] | list[UUID | None],
     count_cap: int | None = None,
 ) -> CountAuthorizedConnectionLogsRow:
     """How many connection logs match the filters. With count_cap, counting stops at
@@ -620,7 +644,11 @@ async def count_authorized_connection_logs(
                 workspace_owner,
                 workspace_owner_id,
                 workspace_owner_email,
-                None if types is None else [_enum_value(ConnectionType, x, "types") for x in types],
+                None
+                if types is None
+                else [
+                    None if x is None else _enum_value(ConnectionType, x, "types") for x in types
+                ],
                 user_id,
                 username,
                 user_email,

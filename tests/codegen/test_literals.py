@@ -1,23 +1,51 @@
-"""Text the generator embeds in Python source (SQL, enum labels, names) reads back unchanged."""
+"""Text the generator embeds in Python source (SQL, enum labels, names, docstrings)
+reads back unchanged."""
 
 import ast
 
-from hypothesis import given
+from hypothesis import example, given
 from hypothesis import strategies as st
 
-from codegen.plan import _sql_literal, _string
+from codegen.literals import docstring, sql_literal, string
 
 
 @given(st.text())
 def test_any_string_becomes_a_literal_of_itself(text: str) -> None:
-    assert ast.literal_eval(_string(text)) == text
+    assert ast.literal_eval(string(text)) == text
 
 
 @given(st.text())
 def test_any_sql_becomes_a_literal_of_itself(sql: str) -> None:
-    assert ast.literal_eval(_sql_literal(sql)) == sql
+    assert ast.literal_eval(sql_literal(sql)) == sql
 
 
 def test_single_line_sql_with_double_quotes() -> None:
     sql = """SELECT pg_try_advisory_lock(1) AS "locked!\""""
-    assert ast.literal_eval(_sql_literal(sql)) == sql
+    assert ast.literal_eval(sql_literal(sql)) == sql
+
+
+def _function_docstring(body: str) -> str | None:
+    """The docstring of a function whose docstring is written ``\"\"\"body\"\"\"``, compiled."""
+    source = f'def f() -> None:\n    """{body}"""\n'
+    compile(source, "<generated>", "exec")
+    function = ast.parse(source).body[0]
+    assert isinstance(function, ast.FunctionDef)
+    return ast.get_docstring(function, clean=False)
+
+
+@given(st.text())
+@example('Returns the "name"')
+@example('""')
+@example('"""')
+@example('""""')
+@example("a\\")
+@example('\\"')
+@example("\r\n\x00\x0b\u2028")
+def test_any_text_becomes_a_docstring_of_itself(text: str) -> None:
+    assert _function_docstring(docstring(text)) == text
+
+
+def test_plain_docstrings_stay_readable() -> None:
+    text = 'Returns the "name" of\n\tthe user (it\'s unique).'
+    assert docstring(text) == text
+    assert docstring('Returns the "name"') == 'Returns the "name\\"'

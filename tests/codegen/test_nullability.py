@@ -123,7 +123,6 @@ def test_cte_columns_are_inferred_from_its_select() -> None:
     sql = "WITH c AS (SELECT id, email, count(*) AS n FROM users GROUP BY id) SELECT * FROM c"
     assert nulls(sql) == (NN, N, NN)
     assert facts(sql).column_names == ("id", "email", "n")
-    assert facts(sql).whole_table is None
 
 
 def test_cte_shadows_a_table_and_renames() -> None:
@@ -371,11 +370,6 @@ def test_param_nullable() -> None:
     assert facts("INSERT INTO nosuch (a) VALUES ($1)").param_nullable == frozenset()
 
 
-def test_param_names_from_columns() -> None:
-    sql = "UPDATE users SET email = $1 WHERE id = $2"
-    assert facts(sql).param_names_from_columns == {1: "email", 2: "id"}
-
-
 @pytest.mark.parametrize(
     ("sql", "certain"),
     [
@@ -429,28 +423,3 @@ def test_param_names_from_columns() -> None:
 )  # fmt: skip
 def test_row_is_certain(sql: str, certain: bool) -> None:
     assert facts(sql).row_is_certain is certain
-
-
-@pytest.mark.parametrize(
-    ("sql", "table"),
-    [
-        ("SELECT * FROM users", (None, "users")),
-        ("SELECT u.* FROM users u", (None, "users")),
-        ("SELECT t.* FROM app.things t", ("app", "things")),
-        ("SELECT * FROM app.things", ("app", "things")),
-        ("INSERT INTO users (name) VALUES ('a') RETURNING *", (None, "users")),
-        ("UPDATE users SET name = 'a' RETURNING *", (None, "users")),
-        ("DELETE FROM app.things RETURNING *", ("app", "things")),
-        ("SELECT u.* FROM users u JOIN orders o ON true", (None, "users")),
-        ("SELECT o.* FROM users u LEFT JOIN orders o ON true", None),
-        ("SELECT * FROM users JOIN orders ON true", None),
-        ("SELECT u.*, 1 FROM users u", None),
-        ("SELECT id, name, email FROM users", None),
-        ("WITH c AS (SELECT * FROM users) SELECT * FROM c", None),
-        ("SELECT * FROM (SELECT * FROM users) s", None),
-        ("UPDATE users SET name = 'a' FROM orders RETURNING *", None),
-        ("SELECT 1", None),
-    ],
-)
-def test_whole_table(sql: str, table: tuple[str | None, str] | None) -> None:
-    assert facts(sql).whole_table == table

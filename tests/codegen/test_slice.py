@@ -18,7 +18,7 @@ def test_slices_against_postgresql(fresh_package: Path, empty_db_url: str, flavo
     queries = import_generated(fresh_package, "queries")
     models = import_generated(fresh_package, "models")
     signature = inspect.signature(queries.items_by_ids)
-    assert signature.parameters["ids"].annotation == list[int]
+    assert signature.parameters["ids"].annotation == list[int] | list[int | None]
     tokens = [uuid.uuid4() for _ in range(3)]
     colors = [models.Color.RED, models.Color.GREEN, models.Color.BLUE]
     with bound_queries(fresh_package, "queries", empty_db_url, flavor) as q:

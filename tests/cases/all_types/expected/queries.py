@@ -14,7 +14,7 @@ from ipaddress import (
     IPv6Interface,
     IPv6Network,
 )
-from typing import Final, TypeVar
+from typing import Final, TypeVar, cast
 from uuid import UUID
 
 import psycopg
@@ -31,9 +31,10 @@ _E = TypeVar("_E", bound=StrEnum)
 _TEXT_ARRAY: Final = Transformer().get_loader(1009, Format.TEXT)
 
 
-def _enum_array(enum: type[_E], value: str | list[str]) -> list[_E]:
-    items: list[str] = _TEXT_ARRAY.load(value.encode()) if isinstance(value, str) else value
-    return [enum(item) for item in items]
+def _enum_array(enum: type[_E], value: str | list[str | None]) -> list[_E]:
+    items: list[str | None] = _TEXT_ARRAY.load(value.encode()) if isinstance(value, str) else value
+    # A NULL element stays None, though a row's array is typed list[T].
+    return cast("list[_E]", [None if item is None else enum(item) for item in items])
 
 
 def _enum_value(enum: type[_E], value: _E | str, parameter: str) -> _E:
@@ -96,9 +97,9 @@ def insert_everything(
     net: IPv4Network | IPv6Network,
     pos: int,
     mood: Mood,
-    moods: list[Mood],
-    ints: list[int],
-    texts: list[str],
+    moods: list[Mood] | list[Mood | None],
+    ints: list[int] | list[int | None],
+    texts: list[str] | list[str | None],
     maybe: str | None,
 ) -> Everything:
     """Store one row of every mapped type.
@@ -131,7 +132,7 @@ def insert_everything(
                 net,
                 pos,
                 _enum_value(Mood, mood, "mood"),
-                [_enum_value(Mood, x, "moods") for x in moods],
+                [None if x is None else _enum_value(Mood, x, "moods") for x in moods],
                 ints,
                 texts,
                 maybe,
@@ -237,11 +238,13 @@ class ListMoodsRow:
 def list_moods(
     conn: psycopg.Connection[object],
     *,
-    moods: list[Mood],
+    moods: list[Mood] | list[Mood | None],
 ) -> list[ListMoodsRow]:
     """Run query ListMoods (tests/cases/all_types/queries.sql:16:1)."""
     with psycopg.RawCursor(conn, row_factory=tuple_row) as cur:
-        cur.execute(LIST_MOODS, ([_enum_value(Mood, x, "moods") for x in moods],))
+        cur.execute(
+            LIST_MOODS, ([None if x is None else _enum_value(Mood, x, "moods") for x in moods],)
+        )
         return [
             ListMoodsRow(row[0], Mood(row[1]), _enum_array(Mood, row[2]), row[3]) for row in cur
         ]
@@ -281,7 +284,7 @@ def set_maybe(
     conn: psycopg.Connection[object],
     *,
     maybe: str | None = None,
-    ids: list[UUID],
+    ids: list[UUID] | list[UUID | None],
 ) -> int:
     """Run query SetMaybe (tests/cases/all_types/queries.sql:22:1)."""
     with psycopg.RawCursor(conn) as cur:

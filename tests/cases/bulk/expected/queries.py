@@ -142,8 +142,11 @@ def set_notes(
     params: Iterable[SetNotesParams],
 ) -> None:
     """Run query SetNotes (tests/cases/bulk/queries.sql:13:1)."""
+    values = [(p.note, p.id) for p in params]
+    if not values:
+        return None
     with psycopg.RawCursor(conn) as cur:
-        cur.executemany(SET_NOTES, ((p.note, p.id) for p in params))
+        cur.executemany(SET_NOTES, values)
 
 
 GET_EVENTS: Final = "SELECT * FROM events WHERE id = $1"

@@ -49,7 +49,7 @@ ITEMS_BY_IDS: Final = "SELECT * FROM items WHERE id = ANY($1) ORDER BY id"
 def items_by_ids(
     conn: psycopg.Connection[object],
     *,
-    ids: list[int],
+    ids: list[int] | list[int | None],
 ) -> list[Item]:
     """An empty list matches no item."""
     with psycopg.RawCursor(conn, row_factory=tuple_row) as cur:
@@ -72,13 +72,14 @@ class ItemsByTokensAndColorsRow:
 def items_by_tokens_and_colors(
     conn: psycopg.Connection[object],
     *,
-    tokens: list[UUID],
-    colors: list[Color],
+    tokens: list[UUID] | list[UUID | None],
+    colors: list[Color] | list[Color | None],
 ) -> list[ItemsByTokensAndColorsRow]:
     """Run query ItemsByTokensAndColors (tests/cases/slice/queries.sql:8:1)."""
     with psycopg.RawCursor(conn, row_factory=tuple_row) as cur:
         cur.execute(
-            ITEMS_BY_TOKENS_AND_COLORS, (tokens, [_enum_value(Color, x, "colors") for x in colors])
+            ITEMS_BY_TOKENS_AND_COLORS,
+            (tokens, [None if x is None else _enum_value(Color, x, "colors") for x in colors]),
         )
         return [ItemsByTokensAndColorsRow(row[0]) for row in cur]
 
@@ -96,7 +97,7 @@ class ItemsNotInRow:
 def items_not_in(
     conn: psycopg.Connection[object],
     *,
-    ids: list[int],
+    ids: list[int] | list[int | None],
 ) -> list[ItemsNotInRow]:
     """An empty list excludes nothing."""
     with psycopg.RawCursor(conn, row_factory=tuple_row) as cur:
@@ -111,7 +112,7 @@ def relabel_items(
     conn: psycopg.Connection[object],
     *,
     label: str | None,
-    ids: list[int],
+    ids: list[int] | list[int | None],
 ) -> int:
     """Run query RelabelItems (tests/cases/slice/queries.sql:17:1)."""
     with psycopg.RawCursor(conn) as cur:

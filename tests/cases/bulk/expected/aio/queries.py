@@ -113,8 +113,11 @@ async def set_notes(
     params: Iterable[SetNotesParams],
 ) -> None:
     """Run query SetNotes (tests/cases/bulk/queries.sql:13:1)."""
+    values = [(p.note, p.id) for p in params]
+    if not values:
+        return None
     async with psycopg.AsyncRawCursor(conn) as cur:
-        await cur.executemany(SET_NOTES, ((p.note, p.id) for p in params))
+        await cur.executemany(SET_NOTES, values)
 
 
 async def get_events(

@@ -2,7 +2,7 @@
 """The queries of tests/cases/embed/queries.sql, for asyncio."""
 
 from enum import StrEnum
-from typing import Final, TypeVar
+from typing import Final, TypeVar, cast
 
 import psycopg
 from psycopg.adapt import Transformer
@@ -29,9 +29,10 @@ _E = TypeVar("_E", bound=StrEnum)
 _TEXT_ARRAY: Final = Transformer().get_loader(1009, Format.TEXT)
 
 
-def _enum_array(enum: type[_E], value: str | list[str]) -> list[_E]:
-    items: list[str] = _TEXT_ARRAY.load(value.encode()) if isinstance(value, str) else value
-    return [enum(item) for item in items]
+def _enum_array(enum: type[_E], value: str | list[str | None]) -> list[_E]:
+    items: list[str | None] = _TEXT_ARRAY.load(value.encode()) if isinstance(value, str) else value
+    # A NULL element stays None, though a row's array is typed list[T].
+    return cast("list[_E]", [None if item is None else enum(item) for item in items])
 
 
 def _enum_value(enum: type[_E], value: _E | str, parameter: str) -> _E:
@@ -71,7 +72,7 @@ async def add_book(
     author_id: int,
     title: str,
     genre: Genre,
-    tags: list[Genre],
+    tags: list[Genre] | list[Genre | None],
     editor_id: int | None,
 ) -> Book:
     """Run query AddBook (tests/cases/embed/queries.sql:4:1)."""
@@ -82,7 +83,7 @@ async def add_book(
                 author_id,
                 title,
                 _enum_value(Genre, genre, "genre"),
-                [_enum_value(Genre, x, "tags") for x in tags],
+                [None if x is None else _enum_value(Genre, x, "tags") for x in tags],
                 editor_id,
             ),
         )

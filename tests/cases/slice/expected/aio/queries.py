@@ -51,7 +51,7 @@ async def add_item(
 async def items_by_ids(
     conn: psycopg.AsyncConnection[object],
     *,
-    ids: list[int],
+    ids: list[int] | list[int | None],
 ) -> list[Item]:
     """An empty list matches no item."""
     async with psycopg.AsyncRawCursor(conn, row_factory=tuple_row) as cur:
@@ -62,13 +62,14 @@ async def items_by_ids(
 async def items_by_tokens_and_colors(
     conn: psycopg.AsyncConnection[object],
     *,
-    tokens: list[UUID],
-    colors: list[Color],
+    tokens: list[UUID] | list[UUID | None],
+    colors: list[Color] | list[Color | None],
 ) -> list[ItemsByTokensAndColorsRow]:
     """Run query ItemsByTokensAndColors (tests/cases/slice/queries.sql:8:1)."""
     async with psycopg.AsyncRawCursor(conn, row_factory=tuple_row) as cur:
         await cur.execute(
-            ITEMS_BY_TOKENS_AND_COLORS, (tokens, [_enum_value(Color, x, "colors") for x in colors])
+            ITEMS_BY_TOKENS_AND_COLORS,
+            (tokens, [None if x is None else _enum_value(Color, x, "colors") for x in colors]),
         )
         return [ItemsByTokensAndColorsRow(row[0]) async for row in cur]
 
@@ -76,7 +77,7 @@ async def items_by_tokens_and_colors(
 async def items_not_in(
     conn: psycopg.AsyncConnection[object],
     *,
-    ids: list[int],
+    ids: list[int] | list[int | None],
 ) -> list[ItemsNotInRow]:
     """An empty list excludes nothing."""
     async with psycopg.AsyncRawCursor(conn, row_factory=tuple_row) as cur:
@@ -88,7 +89,7 @@ async def relabel_items(
     conn: psycopg.AsyncConnection[object],
     *,
     label: str | None,
-    ids: list[int],
+    ids: list[int] | list[int | None],
 ) -> int:
     """Run query RelabelItems (tests/cases/slice/queries.sql:17:1)."""
     async with psycopg.AsyncRawCursor(conn) as cur:

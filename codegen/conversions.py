@@ -1,0 +1,68 @@
+"""The Python expressions around a value: loading a column, dumping and checking a parameter.
+
+Each function turns a ``PyType`` (``codegen.types``) into an expression, or an
+expression template with ``{}`` for the value, for ``plan``; none of them
+decides what a type maps to.
+"""
+
+from __future__ import annotations
+
+from codegen.literals import string
+from codegen.model import AnalyzedQuery, CodegenError, PgType
+from codegen.types import Guard, Import, PyType
+
+
+def optional(annotation: str, nullable: bool) -> str:
+    return f"{annotation} | None" if nullable else annotation
+
+
+def convert(template: str | None, value: str, nullable: bool) -> str:
+    """``template`` applied to ``value``; a nullable value's None passes unconverted."""
+    if template is None:
+        return value
+    converted = template.format(value)
+    # NULL stays NULL: Jsonb(None) would be the JSON value null, not SQL NULL.
+    return f"None if {value} is None else {converted}" if nullable else converted
+
+
+def load(pytype: PyType, value: str, nullable: bool) -> str:
+    """The expression building a field from ``value``, what psycopg loaded."""
+    if pytype.enum_array:
+        loaded = f"_enum_array({pytype.enum_array}, {value})"
+        return f"None if {value} is None else {loaded}" if nullable else loaded
+    return convert(pytype.load, value, nullable)
+
+
+def load_imports(pytype: PyType) -> frozenset[Import]:
+    """What a loaded value's conversion names (an enum class), beyond psycopg's own."""
+    if pytype.load is None and not pytype.enum_array:
+        return frozenset()
+    return pytype.imports | pytype.load_imports
+
+
+def guard_check(guard: Guard, parameter: str) -> str:
+    """The call-time check ``guard`` of the parameter ``parameter``, a template on ``{}``."""
+    enum = f"{guard.enum}, " if guard.enum else ""
+    check = f"{guard.helper}({enum}{{}}, {string(parameter)})"
+    if guard.each:
+        return f"[None if x is None else {check.format('x')} for x in {{}}]"
+    return check
+
+
+def copy_type(pg: PgType, query: AnalyzedQuery, param: str) -> str:
+    """The type name ``Copy.set_types`` dumps a column of ``pg`` as, in binary format."""
+    while pg.base is not None:  # a domain is sent as its base type
+        pg = pg.base
+    if pg.element is not None:
+        if pg.element.category != "E":
+            return copy_type(pg.element, query, param) + "[]"
+    elif pg.category == "E":
+        return "text"  # an enum's binary form is its label, as text's is
+    elif pg.schema == "pg_catalog" or pg.name == "citext":
+        return "text" if pg.name == "citext" else pg.name
+    raise CodegenError(
+        query.location,
+        f"query {query.name} is :copyfrom but parameter {param!r} has type "
+        f"{f'{pg.schema}.{pg.name}'!r}, which binary COPY cannot send without its OID",
+        "use :batchexec for this table, which sends the rows in one pipelined round trip",
+    )

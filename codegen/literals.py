@@ -1,0 +1,70 @@
+"""Text the generator embeds in Python source: string literals and docstrings.
+
+Every piece of text that ends up between quotes in a generated module goes
+through here, so that any text (SQL, enum labels, comment lines) reads back
+unchanged: ``tests/codegen/test_literals.py`` checks it with hypothesis.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+
+def string(text: str) -> str:
+    """A Python literal of ``text``; ruff format then settles the quotes."""
+    return repr(text)
+
+
+def triple_quoted(text: str) -> str:
+    """The body of a ``\"\"\"...\"\"\"`` literal whose value is ``text``.
+
+    Printable text, newlines and tabs stay as written; a backslash, the third of
+    three quotes in a row, a final quote (it would run into the closing ones) and
+    any other character (``\\r``, NUL...) are escaped.
+    """
+    out: list[str] = []
+    quotes = 0  # unescaped quotes just written
+    for char in text:
+        if char == '"':
+            quotes += 1
+            if quotes == 3:
+                out.append('\\"')
+                quotes = 0
+            else:
+                out.append(char)
+            continue
+        quotes = 0
+        if char == "\\":
+            out.append("\\\\")
+        elif char in "\n\t" or char.isprintable():
+            out.append(char)
+        else:
+            out.append(repr(char)[1:-1])
+    if quotes:
+        out[-1] = '\\"'
+    return "".join(out)
+
+
+def docstring(text: str) -> str:
+    """The body of a docstring holding ``text``, to place between triple quotes."""
+    return triple_quoted(text)
+
+
+def sql_literal(sql: str) -> str:
+    """A literal of ``sql``: triple-quoted when it spans lines and needs no escape."""
+    if "\n" in sql and triple_quoted(sql) == sql:
+        return '"""' + sql + '"""'
+    return string(sql)
+
+
+def tuple_literal(items: Sequence[str], *, quote: bool = True) -> str:
+    """A Python tuple display of ``items`` (string literals when ``quote``)."""
+    shown = [string(item) if quote else item for item in items]
+    if len(shown) == 1:
+        return f"({shown[0]},)"  # ruff explodes a call with a magic trailing comma otherwise
+    return f"({', '.join(shown)})"
+
+
+def quote_identifier(name: str) -> str:
+    """A SQL identifier, always double-quoted (keywords, case)."""
+    return '"' + name.replace('"', '""') + '"'

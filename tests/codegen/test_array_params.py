@@ -1,0 +1,77 @@
+"""Array parameters may hold None elements: SQL NULLs, never checked or converted.
+
+Parameters are typed ``list[T] | list[T | None]``; rows keep ``list[T]`` (PostgreSQL
+does not say whether an array holds NULLs), though a NULL element loads as None.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from codegen import migrate
+from tests.codegen.conftest import CASES, bound_queries, generate_case, import_generated
+
+CASE = CASES / "array_nulls"
+AT = datetime(2024, 1, 1, 12, 0, tzinfo=UTC)
+
+
+@pytest.fixture
+def arrays(fresh_package: Path, empty_db_url: str) -> tuple[Path, str]:
+    assert generate_case(CASE, fresh_package).code == 0
+    migrate.apply_all(empty_db_url, CASE / "migrations")
+    return fresh_package, empty_db_url
+
+
+def test_null_elements_round_trip(arrays: tuple[Path, str], flavor: str) -> None:
+    package, url = arrays
+    models = import_generated(package, "models")
+    sync = import_generated(package, "queries")
+    with bound_queries(package, "queries", url, flavor) as q:
+        row: Any = q.insert_lists(
+            id=1,
+            moods=[models.Mood.HAPPY, None, "sad"],
+            ints=[1, None, 3],
+            texts=[None, "b"],
+            times=[AT, None],
+            docs=[{"a": 1}, None, "s"],
+        )
+        expected = models.List(
+            1,
+            [models.Mood.HAPPY, None, models.Mood.SAD],
+            [1, None, 3],
+            [None, "b"],
+            [AT, None],
+            [{"a": 1}, None, "s"],
+        )
+        assert row == expected
+        assert q.get_lists(id=1) == expected
+        # None is SQL NULL, not the JSON value null.
+        assert q.first_null_doc(id=1).position == 2
+
+        q.set_lists([sync.SetListsParams(moods=[None], times=[None, AT], docs=[None], id=1)])
+        got: Any = q.get_lists(id=1)
+        assert (got.moods, got.times, got.docs) == ([None], [None, AT], [None])
+        assert q.first_null_doc(id=1).position == 1
+
+
+def test_elements_are_still_checked(arrays: tuple[Path, str], flavor: str) -> None:
+    package, url = arrays
+    with bound_queries(package, "queries", url, flavor) as q:
+        lists: dict[str, Any] = {"id": 1, "ints": [], "texts": [], "docs": []}
+        with pytest.raises(ValueError, match=r"times=datetime\.datetime"):
+            q.insert_lists(moods=[], times=[None, datetime(2024, 1, 1)], **lists)
+        with pytest.raises(ValueError, match="moods='meh' is not a Mood"):
+            q.insert_lists(moods=[None, "meh"], times=[], **lists)
+
+
+def test_parameter_and_row_annotations(arrays: tuple[Path, str]) -> None:
+    package, _ = arrays
+    text = (package / "queries.py").read_text()
+    assert "moods: list[Mood] | list[Mood | None]," in text
+    assert "times: list[datetime] | list[datetime | None]," in text
+    models = (package / "models.py").read_text()
+    assert "moods: list[Mood]\n" in models
