@@ -8,7 +8,7 @@ import pytest
 
 from codegen.model import CodegenError, Location, PgType
 from codegen.plan import singular
-from codegen.types import Override, class_name, python_type
+from codegen.types import AWARE_GUARD, ENUM_GUARD, Guard, Override, class_name, python_type
 
 WHERE = Location("queries/x.sql", 3, 1)
 
@@ -140,3 +140,18 @@ def test_override_that_is_not_an_import_path() -> None:
 )
 def test_table_model_names(table: str, model: str) -> None:
     assert class_name(singular(table)) == model
+
+
+def test_guards_are_set_by_the_type_and_cleared_by_overrides() -> None:
+    mood = PgType(5, "mood", "public", "E", enum_labels=("happy",))
+    moods = PgType(6, "_mood", "public", "A", element=mood)
+    assert python_type(mood, where=None).guard == Guard(ENUM_GUARD, "Mood")
+    assert python_type(moods, where=None).guard == Guard(ENUM_GUARD, "Mood", each=True)
+    assert python_type(_builtin("timestamptz"), where=None).guard == Guard(AWARE_GUARD)
+    assert python_type(_builtin("timestamp"), where=None).guard is None
+    # An override naming a class of the same name is still the override's business.
+    same_name = {"mood": Override("myapp.Mood")}
+    assert python_type(mood, where=None, overrides=same_name).guard is None
+    assert python_type(moods, where=None, overrides=same_name).guard is None
+    assert python_type(moods, where=None).parameter == "list[Mood] | list[Mood | None]"
+    assert python_type(moods, where=None).annotation == "list[Mood]"
