@@ -1,7 +1,7 @@
 """Stage 3: ask PostgreSQL what each query takes and returns.
 
 Every run works in a scratch database created from the migrations and dropped
-afterwards (``scratch_database``), so an application's data is never touched.
+afterwards (``scratch.migrated_database``), so an application's data is never touched.
 ``analyze`` prepares each statement there with libpq's unnamed prepared
 statement and describes it: the server's own parser and planner give the exact
 type of every parameter and result column, and ``ftable``/``ftablecol`` the
@@ -12,12 +12,9 @@ knows types but not whether an expression can be NULL.
 
 from __future__ import annotations
 
-import hashlib
 import re
-from collections.abc import Generator, Sequence
-from contextlib import contextmanager
+from collections.abc import Sequence
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Final, cast
 
 import psycopg
@@ -26,7 +23,7 @@ from pglast.parser import parse_sql
 from psycopg import sql
 from psycopg.pq import DiagnosticField, ExecStatus
 
-from codegen import migrate, nullability, scratch
+from codegen import migrate, nullability
 from codegen.model import (
     Analysis,
     AnalyzedColumn,
@@ -43,46 +40,14 @@ from codegen.model import (
     ParsedQuery,
     PgType,
 )
-from codegen.sqlast import param_number, walk
+from codegen.sqlast import param_number
 
-# yoyo's bookkeeping tables live in the migrated schema but are not the application's.
-_YOYO_TABLES: Final = ("_yoyo_log", "_yoyo_migration", "_yoyo_version", "yoyo_lock")
 _MODEL_SCHEMA: Final = "public"
 _UNTYPED_PARAMETER: Final = re.compile(r"\$(\d+)")
-# Migrated templates on the server: ``codegen_tmpl_<hash of the migrations>``.
-_TEMPLATE_PREFIX: Final = "codegen_tmpl"
 
-
-@contextmanager
-def scratch_database(server_url: str, migrations_dir: Path) -> Generator[str]:
-    """A new database on ``server_url``'s server, migrated; dropped afterwards, always.
-
-    It is a copy of a template migrated once per content of ``migrations_dir``
-    (``codegen_tmpl_<hash>``, kept on the server), so only the first run after a
-    migration changes pays for applying them.
-    """
-
-    def build(url: str) -> None:
-        if migrations_dir.is_dir():
-            migrate.apply_all(url, migrations_dir)
-
-    def template() -> str:
-        key, source = _migrations_key(migrations_dir), str(migrations_dir.resolve())
-        return scratch.template_database(server_url, _TEMPLATE_PREFIX, key, source, build)
-
-    with scratch.scratch_database(server_url, "codegen_scratch", template=template) as url:
-        yield url
-
-
-def _migrations_key(directory: Path) -> str:
-    """12 hex digits of sha256 over every file under ``directory``: names and bytes."""
-    digest = hashlib.sha256(b"codegen template v1\0")
-    if directory.is_dir():
-        for path in sorted(p for p in directory.rglob("*") if p.is_file()):
-            name = path.relative_to(directory).as_posix()
-            digest.update(f"{name}\0{path.stat().st_size}\0".encode())
-            digest.update(path.read_bytes())
-    return digest.hexdigest()[:12]
+# What a name in the top-level FROM clause stands for: a table (schema, name), or
+# None for anything else (a subquery, a function, a CTE, an aliased join).
+_FromItem = tuple[str | None, str] | None
 
 
 def analyze(queries: Sequence[ParsedQuery], url: str) -> Analysis:
@@ -131,14 +96,9 @@ class _Server:
     # --- Catalog --------------------------------------------------------------
 
     def columns(self, schema: str | None, table: str) -> tuple[CatalogColumn, ...] | None:
-        name = sql.Identifier(schema, table) if schema else sql.Identifier(table)
-        row = self._conn.execute(
-            "SELECT to_regclass(%s)::oid", [name.as_string(self._conn)]
-        ).fetchone()
-        if row is None or row[0] is None:
+        oid = self._regclass((schema, table))
+        if oid is None:
             return None
-        oid = row[0]
-        assert isinstance(oid, int), oid
         return tuple(CatalogColumn(a.name, a.not_null) for a in self._attributes_of(oid))
 
     # --- describing -----------------------------------------------------------
@@ -269,8 +229,16 @@ class _Server:
         taken: set[int] = set()
         embeds: list[AnalyzedEmbed] = []
         for name in query.embeds:
-            oid = self._regclass(relations.get(name))
+            refs = relations.get(name, ())
+            oid = self._regclass(refs[0]) if len(refs) == 1 else None
             relation = self._relation(oid) if oid else None
+            if len(refs) > 1:
+                raise CodegenError(
+                    query.location,
+                    f"in query {query.name}: sqlc.embed({name}) is ambiguous: {name!r} names "
+                    f"{len(refs)} items of the FROM clause",
+                    "give each table of the FROM clause its own alias, and embed that",
+                )
             if oid is None or relation is None or relation.schema != _MODEL_SCHEMA:
                 raise CodegenError(
                     query.location,
@@ -297,7 +265,7 @@ class _Server:
             embeds.append(AnalyzedEmbed(name, relation.name, start, len(numbers), nullable, key))
         return tuple(sorted(embeds, key=lambda e: e.start))
 
-    def _regclass(self, name: tuple[str | None, str] | None) -> int | None:
+    def _regclass(self, name: _FromItem) -> int | None:
         if name is None:
             return None
         schema, table = name
@@ -429,7 +397,7 @@ class _Server:
               AND n.nspname = %s AND NOT (c.relname = ANY(%s))
             ORDER BY n.nspname, c.relname
             """,
-            [_MODEL_SCHEMA, list(_YOYO_TABLES)],
+            [_MODEL_SCHEMA, list(migrate.YOYO_TABLES)],
         ).fetchall()
         tables: list[AnalyzedTable] = []
         for oid, schema, name in rows:
@@ -459,19 +427,59 @@ class _Server:
         return tuple(self.pg_type(_int(oid)) for (oid,) in rows)
 
 
-def embed_relations(statement: str) -> dict[str, tuple[str | None, str]]:
-    """Each table reference's alias (or, without one, its name) -> (schema, table)."""
+def embed_relations(statement: str) -> dict[str, tuple[_FromItem, ...]]:
+    """What each name visible in the statement's own FROM clause refers to.
+
+    Only the top-level statement's FROM items (joins included; for UPDATE and
+    DELETE also the target table and USING) are looked at, never a subquery's:
+    ``SELECT sqlc.embed(b), (SELECT count(*) FROM borrowers b) FROM books b``
+    embeds books. Each name maps to every item it names, so more than one is
+    ambiguous.
+    """
     (raw,) = parse_sql(statement)
-    assert raw.stmt is not None
-    found: dict[str, tuple[str | None, str]] = {}
-    for node in walk(raw.stmt):
-        match node:
+    found: dict[str, list[_FromItem]] = {}
+    items: list[object] = []
+    with_clause: object = None
+    match raw.stmt:
+        case ast.SelectStmt(fromClause=from_clause, withClause=with_clause):
+            items = list(cast(tuple[object, ...], from_clause or ()))
+        case ast.UpdateStmt(relation=target, fromClause=from_clause, withClause=with_clause):
+            items = [target, *cast(tuple[object, ...], from_clause or ())]
+        case ast.DeleteStmt(relation=target, usingClause=using, withClause=with_clause):
+            items = [target, *cast(tuple[object, ...], using or ())]
+        case ast.InsertStmt(relation=target, withClause=with_clause):
+            items = [target]
+        case _:
+            pass  # any other statement has no FROM clause
+    ctes = (
+        {str(cte.ctename) for cte in cast(tuple[ast.CommonTableExpr, ...], with_clause.ctes or ())}
+        if isinstance(with_clause, ast.WithClause)
+        else set[str]()
+    )
+
+    def add(item: object) -> None:
+        match item:
             case ast.RangeVar(relname=str(table), schemaname=schema, alias=alias):
                 key = alias.aliasname if isinstance(alias, ast.Alias) else table
-                found.setdefault(str(key), (schema if isinstance(schema, str) else None, table))
+                qualified = schema if isinstance(schema, str) else None
+                is_cte = qualified is None and table in ctes
+                found.setdefault(str(key), []).append(None if is_cte else (qualified, table))
+            case ast.JoinExpr(alias=ast.Alias(aliasname=str(name))):
+                found.setdefault(name, []).append(None)  # hides the tables it joins
+            case ast.JoinExpr(larg=left, rarg=right):
+                add(left)
+                add(right)
+            case (
+                ast.RangeSubselect(alias=ast.Alias(aliasname=str(name)))
+                | ast.RangeFunction(alias=ast.Alias(aliasname=str(name)))
+            ):
+                found.setdefault(name, []).append(None)
             case _:
-                pass  # any other node: the default after the match
-    return found
+                pass  # an unnamed function call or other item: nothing to embed
+
+    for item in items:
+        add(item)
+    return {name: tuple(refs) for name, refs in found.items()}
 
 
 def _column_name(names: Sequence[str], index: int, raw: str) -> str:

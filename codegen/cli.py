@@ -5,8 +5,15 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Sequence
+from typing import Protocol
 
 from codegen import embedded, generate, migration_commands, scratch
+
+
+class Subcommands(Protocol):
+    """The part of argparse's sub-parser action that ``add_parsers`` of each command uses."""
+
+    def add_parser(self, name: str, *, help: str) -> argparse.ArgumentParser: ...
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -13,21 +13,27 @@ working directory; relative paths there are relative to that file.
 from __future__ import annotations
 
 import argparse
+import contextlib
+import re
 import sys
 import time
 import tomllib
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Final, Protocol, cast
+from typing import TYPE_CHECKING, Final, cast
 
 import psycopg
 
-from codegen import cache, embedded, load, parse, schema_dump, write
-from codegen.analyze import analyze, scratch_database
+from codegen import cache, embedded, load, parse, schema_dump, scratch, write
+from codegen.analyze import analyze
 from codegen.model import Analysis, CodegenError, CodegenErrors, Location, ParsedQuery
 from codegen.plan import plan
 from codegen.render import RenderedFile, render
 from codegen.types import Override, Overrides
+
+if TYPE_CHECKING:
+    from codegen.cli import Subcommands
 
 COMMANDS: Final = ("generate", "check")
 
@@ -43,12 +49,7 @@ class Settings:
     database: str | None
     pyproject: Path | None
     overrides: Overrides = field(default_factory=dict[str, Override])
-
-
-class Subcommands(Protocol):
-    """The part of argparse's sub-parser action used here."""
-
-    def add_parser(self, name: str, *, help: str) -> argparse.ArgumentParser: ...
+    line_length: int = write.DEFAULT_LINE_LENGTH  # [tool.ruff] line-length
 
 
 def add_parsers(commands: Subcommands) -> None:
@@ -104,7 +105,7 @@ def run(args: argparse.Namespace) -> int:
     print(
         f"codegen: {len(written)} files written, {result.queries} queries compiled "
         f"({result.described} described, {result.cached} cached) "
-        f"in {seconds:.2f}s ({_show(settings.out, settings.root)})"
+        f"in {seconds:.2f}s ({load.display_path(settings.out, settings.root)})"
     )
     return 0
 
@@ -141,7 +142,7 @@ def _check(settings: Settings) -> int:
         except _DATABASE_ERRORS as exc:
             print(f"codegen: no database to describe them, so no diff: {exc}", file=sys.stderr)
         print(
-            f"codegen: {_show(settings.out, settings.root)} is stale; "
+            f"codegen: {load.display_path(settings.out, settings.root)} is stale; "
             "run `python -m codegen generate`",
             file=sys.stderr,
         )
@@ -150,12 +151,12 @@ def _check(settings: Settings) -> int:
     if changes:
         sys.stdout.write(changes)
         print(
-            f"codegen: {_show(settings.out, settings.root)} is stale; "
+            f"codegen: {load.display_path(settings.out, settings.root)} is stale; "
             "run `python -m codegen generate`",
             file=sys.stderr,
         )
         return 1
-    print(f"codegen: {_show(settings.out, settings.root)} is up to date")
+    print(f"codegen: {load.display_path(settings.out, settings.root)} is up to date")
     return 0
 
 
@@ -177,20 +178,24 @@ def build(settings: Settings, *, offline: bool = False) -> Build:
         parse.check_unique_names(queries)
     except CodegenErrors as exc:
         errors.extend(exc.errors)
-    if errors:
-        raise CodegenErrors(errors)
+    if not settings.migrations.is_dir():
+        errors.append(_missing_migrations(settings))
 
     migrations = cache.migrations_hash(settings.migrations)
     manifest, why_not = cache.load(settings.out)
     split = cache.split(queries, manifest, migrations)
     to_describe = split.to_describe
+    if errors:
+        # Every problem at once: what the server says about the queries that parsed too.
+        if not offline and settings.migrations.is_dir() and to_describe:
+            errors.extend(_describe_errors(settings, to_describe))
+        raise CodegenErrors(errors)
     schema = _cached_schema(settings.out, split.schema_sql)
     described: Analysis | None = None
     if to_describe or split.schema is None or schema is None:
         if offline:
             raise NeedsDatabase(_stale_reasons(settings, split, why_not, schema is None))
-        server_url = settings.database or embedded.ensure_running()
-        with scratch_database(server_url, settings.migrations) as url:
+        with _migrated_database(settings) as url:
             described = analyze(to_describe, url)
             if schema is None:
                 schema = schema_dump.dump_schema(url)
@@ -198,11 +203,13 @@ def build(settings: Settings, *, offline: bool = False) -> Build:
     _check_overrides(settings, analysis)
     planned = plan(
         analysis,
-        migrations_source=_show(settings.migrations, settings.root) + "/",
+        migrations_source=load.display_path(settings.migrations, settings.root) + "/",
         sources=[source.path for source in sources],
         overrides=settings.overrides,
     )
-    files = write.finish(render(planned), project=settings.pyproject)
+    files = write.finish(
+        render(planned), project=settings.pyproject, line_length=settings.line_length
+    )
     manifest_text = cache.dumps(
         cache.Manifest(migrations, cache.schema_hash(schema), analysis, split.keys)
     )
@@ -215,6 +222,32 @@ def build(settings: Settings, *, offline: bool = False) -> Build:
         queries=len(queries),
         described=len(to_describe),
         cached=len(queries) - len(to_describe),
+    )
+
+
+def _migrated_database(settings: Settings) -> contextlib.AbstractContextManager[str]:
+    server_url = settings.database or embedded.ensure_running()
+    return scratch.migrated_database(server_url, settings.migrations, root=settings.root)
+
+
+def _describe_errors(settings: Settings, queries: Sequence[ParsedQuery]) -> list[CodegenError]:
+    """The errors describing ``queries`` finds; none when no database can be used."""
+    try:
+        with _migrated_database(settings) as url:
+            analyze(queries, url)
+    except CodegenErrors as exc:
+        return exc.errors
+    except _DATABASE_ERRORS:
+        pass  # no server: the other errors are reported without these
+    return []
+
+
+def _missing_migrations(settings: Settings) -> CodegenError:
+    return CodegenError(
+        None,
+        f"migrations directory {str(settings.migrations)!r} does not exist",
+        "pass --migrations DIR or set `migrations` under [tool.codegen] in pyproject.toml "
+        "(create an empty directory when there are no migrations yet)",
     )
 
 
@@ -238,8 +271,8 @@ def _check_overrides(settings: Settings, analysis: Analysis) -> None:
             used |= {pg.name, f"{pg.schema}.{pg.name}"}
             pending.extend(t for t in (pg.element, pg.base) if t is not None)
     errors: list[CodegenError] = []
-    where = Location(str(settings.pyproject), 1, 1) if settings.pyproject else None
     for key in sorted(settings.overrides):
+        where = _locate(settings.pyproject, key)
         table = key.split(".", 1)[0]
         if key in columns or (table not in tables and key in used):
             continue
@@ -272,7 +305,7 @@ def _cached_schema(out: Path, expected_hash: str | None) -> str | None:
 def _stale_reasons(
     settings: Settings, split: cache.Split, why_not: str, schema_stale: bool
 ) -> list[str]:
-    out = _show(settings.out, settings.root)
+    out = load.display_path(settings.out, settings.root)
     manifest = f"{out}/{cache.MANIFEST_FILE}"
     if split.schema is None:
         reason = why_not or split.stale_reason
@@ -289,41 +322,60 @@ def _stale_reasons(
 
 def settings_from(args: argparse.Namespace, cwd: Path) -> Settings:
     pyproject = find_pyproject(cwd)
-    config: dict[str, object] = {}
+    document: dict[str, object] = {}
     root = cwd
     if pyproject is not None:
         root = pyproject.parent
         with pyproject.open("rb") as handle:
-            document: dict[str, object] = tomllib.load(handle)
-        config = _table(_table(document.get("tool")).get("codegen"))
+            document = tomllib.load(handle)
+    tool = _table(pyproject, document, "tool")
+    config = _table(pyproject, tool, "codegen", "tool.codegen")
 
     def path(option: Path | None, key: str) -> Path:
         if option is not None:
             return option.resolve()
         value = config.get(key, key)
         if not isinstance(value, str):
-            raise _config_error(pyproject, f"[tool.codegen] {key} must be a string path")
+            raise _config_error(
+                pyproject, key, f"[tool.codegen] {key} = {value!r} must be a string (a path)"
+            )
         return (root / value).resolve()
 
     if "types" in config:
         raise _config_error(
             pyproject,
+            "types",
             "[tool.codegen.types] is now [tool.codegen.overrides]",
             'rename the table; "name" = "module.Type" entries keep their meaning',
         )
     overrides = {
         key: _override(pyproject, key, value)
-        for key, value in _table(config.get("overrides")).items()
+        for key, value in _table(pyproject, config, "overrides", "tool.codegen.overrides").items()
     }
     database = args.database or config.get("database")
+    if database is not None and not isinstance(database, str):
+        raise _config_error(
+            pyproject,
+            "database",
+            f"[tool.codegen] database = {database!r} must be a string",
+            'write a libpq URL, e.g. database = "postgresql://localhost/postgres"',
+        )
+    line_length = _table(pyproject, tool, "ruff", "tool.ruff").get(
+        "line-length", write.DEFAULT_LINE_LENGTH
+    )
+    if not isinstance(line_length, int):
+        raise _config_error(
+            pyproject, "line-length", f"[tool.ruff] line-length = {line_length!r} is not a number"
+        )
     return Settings(
         root=root,
         migrations=path(args.migrations, "migrations"),
         queries=path(args.queries, "queries"),
         out=path(args.out, "out"),
-        database=str(database) if database else None,
+        database=database or None,
         pyproject=pyproject,
         overrides=overrides,
+        line_length=line_length,
     )
 
 
@@ -331,7 +383,11 @@ def _override(pyproject: Path | None, key: str, value: object) -> Override:
     """One ``[tool.codegen.overrides]`` entry: "module.Type" or {python, load, dump}."""
     if isinstance(value, str):
         return Override(value)
-    entry = _table(value)
+    entry = (
+        {str(k): v for k, v in cast(dict[object, object], value).items()}
+        if isinstance(value, dict)
+        else {}
+    )
     unknown = sorted(set(entry) - {"python", "load", "dump"})
     python, load, dump = entry.get("python"), entry.get("load"), entry.get("dump")
     if (
@@ -342,6 +398,7 @@ def _override(pyproject: Path | None, key: str, value: object) -> Override:
     ):
         raise _config_error(
             pyproject,
+            key,
             f"[tool.codegen.overrides] {key!r} = {value!r} is not an override",
             'write "module.Type", or { python = "module.Type", load = "module.function", '
             'dump = "module.function" } (load and dump are optional)',
@@ -353,11 +410,21 @@ def _override(pyproject: Path | None, key: str, value: object) -> Override:
     )
 
 
-def _table(value: object) -> dict[str, object]:
-    """A TOML table (keys are always strings), or empty when absent or not a table."""
-    if not isinstance(value, dict):
+def _table(
+    pyproject: Path | None, parent: dict[str, object], key: str, name: str = ""
+) -> dict[str, object]:
+    """``parent[key]``, a TOML table; empty when absent, an error when not a table."""
+    value = parent.get(key)
+    if value is None:
         return {}
-    return {str(key): item for key, item in cast(dict[object, object], value).items()}
+    if not isinstance(value, dict):
+        raise _config_error(
+            pyproject,
+            key,
+            f"[{name or key}] must be a table, not {value!r}",
+            f"write it as a [{name or key}] section of key = value lines",
+        )
+    return {str(k): item for k, item in cast(dict[object, object], value).items()}
 
 
 def find_pyproject(start: Path) -> Path | None:
@@ -369,13 +436,29 @@ def find_pyproject(start: Path) -> Path | None:
     return None
 
 
-def _config_error(pyproject: Path | None, message: str, hint: str | None = None) -> CodegenErrors:
-    where = Location(str(pyproject), 1, 1) if pyproject else None
-    return CodegenErrors([CodegenError(where, message, hint)])
+def _locate(pyproject: Path | None, key: str) -> Location | None:
+    """Where ``key`` is set in pyproject.toml: its first ``key =`` line, or ``[...key]`` header.
 
-
-def _show(path: Path, root: Path) -> str:
+    A plain text search (``tomllib`` keeps no positions), from the first
+    ``[tool.`` header on: good enough to point at the line; else line 1.
+    """
+    if pyproject is None:
+        return None
     try:
-        return path.resolve().relative_to(root.resolve()).as_posix()
-    except ValueError:
-        return path.as_posix()
+        lines = pyproject.read_text(encoding="utf-8").splitlines()
+    except OSError:
+        return Location(str(pyproject), 1, 1)
+    quoted = re.escape(key)
+    pattern = re.compile(rf"""\s*(?:(["']?){quoted}\1\s*=|\[[^\]]*\b{quoted}\s*\])""")
+    start = next((n for n, line in enumerate(lines) if line.lstrip().startswith("[tool.")), 0)
+    for number in range(start, len(lines)):
+        if pattern.match(lines[number]):
+            column = len(lines[number]) - len(lines[number].lstrip()) + 1
+            return Location(str(pyproject), number + 1, column)
+    return Location(str(pyproject), 1, 1)
+
+
+def _config_error(
+    pyproject: Path | None, key: str, message: str, hint: str | None = None
+) -> CodegenErrors:
+    return CodegenErrors([CodegenError(_locate(pyproject, key), message, hint)])

@@ -29,13 +29,14 @@ def load_queries(queries_dir: Path, display_root: Path) -> tuple[SourceFile, ...
         )
     # Sorted so that output and error order do not depend on the file system.
     return tuple(
-        SourceFile(_display(path, display_root), path.read_text(encoding="utf-8"))
+        SourceFile(display_path(path, display_root), path.read_text(encoding="utf-8"))
         for path in sorted(queries_dir.glob("*.sql"))
         if path.is_file()
     )
 
 
-def _display(path: Path, root: Path) -> str:
+def display_path(path: Path, root: Path) -> str:
+    """``path`` as shown in messages: relative to ``root`` when inside it, else as given."""
     try:
         return path.resolve().relative_to(root.resolve()).as_posix()
     except ValueError:

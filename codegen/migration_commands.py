@@ -10,21 +10,19 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
-from typing import Final, Protocol
+from typing import TYPE_CHECKING, Final
 
 import psycopg
 
 from codegen import checksums, embedded, schema_dump
+from codegen.model import CodegenErrors
+
+if TYPE_CHECKING:
+    from codegen.cli import Subcommands
 
 COMMANDS: Final = ("sum", "schema")
 DEFAULT_MIGRATIONS: Final = Path("migrations")
 DEFAULT_SCHEMA: Final = Path("generated/schema.sql")
-
-
-class Subcommands(Protocol):
-    """The part of argparse's sub-parser action used here."""
-
-    def add_parser(self, name: str, *, help: str) -> argparse.ArgumentParser: ...
 
 
 def add_parsers(commands: Subcommands) -> None:
@@ -71,7 +69,12 @@ def _schema(migrations: Path, out: Path, *, database: str | None, check: bool) -
         return _error(f"{migrations}: not a directory (run from the repository root)")
     try:
         server_url = database or embedded.ensure_running()
-        schema = schema_dump.build_schema(server_url, migrations)
+        schema = schema_dump.build_schema(server_url, migrations, root=Path.cwd())
+    except CodegenErrors as exc:
+        # A migration the server rejects or yoyo cannot load, located in its file.
+        for error in exc.errors:
+            print(error, file=sys.stderr)
+        return 1
     except (embedded.EmbeddedServerError, schema_dump.SchemaDumpError, psycopg.Error) as exc:
         return _error(str(exc))
     if check:

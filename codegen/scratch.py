@@ -5,22 +5,42 @@ throwaway database is a file-level copy (``CREATE DATABASE ... TEMPLATE``)
 instead of a rebuild. Templates are named ``<prefix>_<key>``, where the key
 hashes whatever they were built from; they are only ever created, cloned and
 dropped under that prefix, never touching any other database.
+
+Throwaway databases are named ``<prefix>_<pid>_<8 hex digits>`` and dropped when
+their job ends. A process that is killed (SIGKILL, or SIGTERM without cleanup)
+cannot drop its own, so the next ``scratch_database`` of the same prefix drops
+the leftovers whose process is gone, but only when the server is local (a Unix
+socket, ``localhost``, ``127.0.0.1`` or ``::1``): only there does a process id
+in a name mean a process of this machine. Even then a leftover is dropped
+without FORCE, so one that anything is still connected to is left alone.
 """
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
+import re
 import secrets
+import socket
+import warnings
 from collections.abc import Callable, Generator
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Final
 from urllib.parse import urlsplit, urlunsplit
 
 import psycopg
 from psycopg import errors, sql
 
+from codegen import cache, migrate
+
 APPLICATION_DATABASE = "connlog"
+# Migrated templates on the server: ``codegen_tmpl_<hash of the migrations>``.
+MIGRATED_TEMPLATE_PREFIX: Final = "codegen_tmpl"
+_LOCAL_HOSTS: Final = frozenset({"localhost", "127.0.0.1", "::1"})
+
+_Connection = psycopg.Connection[tuple[object, ...]]
 
 
 def with_database(url: str, name: str) -> str:
@@ -41,6 +61,35 @@ def ensure_database(server_url: str, name: str) -> str:
 
 
 @contextmanager
+def migrated_database(
+    server_url: str,
+    migrations_dir: Path,
+    *,
+    root: Path | None = None,
+    prefix: str = "codegen_scratch",
+) -> Generator[str]:
+    """A new database on ``server_url``'s server with every migration applied; dropped after.
+
+    It is a copy of a template migrated once per content of ``migrations_dir``
+    (``codegen_tmpl_<hash>``, kept on the server), so only the first run after a
+    migration changes pays for applying them. A failing migration raises
+    CodegenErrors located in its file (relative to ``root``); no template is kept.
+    """
+
+    def build(url: str) -> None:
+        migrate.apply_all(url, migrations_dir, root=root)
+
+    def template() -> str:
+        key = cache.migrations_hash(migrations_dir)[:12]
+        # Host and path: two checkouts never drop each other's templates.
+        source = f"{socket.gethostname()}:{migrations_dir.resolve()}"
+        return template_database(server_url, MIGRATED_TEMPLATE_PREFIX, key, source, build)
+
+    with scratch_database(server_url, prefix, template=template) as url:
+        yield url
+
+
+@contextmanager
 def scratch_database(
     server_url: str,
     prefix: str = "connlog_scratch",
@@ -52,11 +101,13 @@ def scratch_database(
     It is empty, or a copy of the database whose name ``template`` returns (e.g.
     through ``template_database``); ``template`` is asked once more when that
     database is dropped before the copy starts. The name carries the process id
-    and a random suffix, so concurrent runs never collide.
+    and a random suffix, so concurrent runs never collide. A drop that fails is a
+    RuntimeWarning, so it never hides the job's own exception.
     """
     name = f"{prefix}_{os.getpid()}_{secrets.token_hex(4)}"
     create = sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name))
     with psycopg.connect(server_url, autocommit=True) as conn:
+        _drop_leftovers(conn, prefix)
         if template is None:
             conn.execute(create)
         else:
@@ -71,7 +122,14 @@ def scratch_database(
     try:
         yield with_database(server_url, name)
     finally:
-        _drop(server_url, name)
+        try:
+            _drop(server_url, name)
+        except psycopg.Error as exc:
+            warnings.warn(
+                f"scratch database {name!r} could not be dropped: {exc}".strip(),
+                RuntimeWarning,
+                stacklevel=3,
+            )
 
 
 def _drop(server_url: str, name: str) -> None:
@@ -80,6 +138,34 @@ def _drop(server_url: str, name: str) -> None:
         conn.execute(
             sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
         )
+
+
+def _drop_leftovers(conn: _Connection, prefix: str) -> None:
+    """Drop ``<prefix>_<pid>_<hex>[_building]`` databases whose process is gone (local only)."""
+    host = conn.info.host
+    if not (host.startswith("/") or host in _LOCAL_HOSTS):
+        return
+    pattern = re.compile(rf"{re.escape(prefix)}_(\d+)_[0-9a-f]{{8}}(?:_building)?")
+    rows = conn.execute(
+        "SELECT datname FROM pg_database WHERE starts_with(datname, %s)", [prefix + "_"]
+    ).fetchall()
+    for (datname,) in rows:
+        found = pattern.fullmatch(str(datname))
+        if found is None or _alive(int(found.group(1))):
+            continue
+        # No FORCE: a database someone is connected to is not a leftover.
+        with contextlib.suppress(errors.ObjectInUse, errors.InsufficientPrivilege):
+            conn.execute(sql.SQL("DROP DATABASE IF EXISTS {}").format(sql.Identifier(str(datname))))
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True  # another user's process
+    return True
 
 
 # What a template's COMMENT starts with: the mark that a database is ours to drop.
@@ -93,12 +179,14 @@ def template_database(
 
     ``build`` gets the URL of a new empty database to fill. It is built under a
     temporary name and renamed only once ``build`` returned, so a template is
-    never seen half-built; a failed build is dropped. Concurrent runs (on the same
-    maintenance database) wait on an advisory lock instead of building twice;
-    elsewhere, the rename fails for all but one of them and the others' copies are
-    dropped. ``source``, a path, goes in the template's comment: when a new
-    template is made, the older ones built from the same path are dropped, as are
-    those whose path no longer exists. Connections to a template are disallowed,
+    never seen half-built; a failed build is dropped. Concurrent runs wait on an
+    advisory lock (its id derived from the name by sha256, the same in every
+    process) instead of building twice; should two still race, the rename fails
+    for all but one of them and the others' copies are dropped. ``source`` (what
+    it was built from, e.g. host and path of the migrations) goes in the
+    template's comment: when a new template is made, the older ones of the same
+    ``source`` are dropped; those of any other source never are (another
+    checkout's, on a shared server). Connections to a template are disallowed,
     so none can block cloning it.
     """
     name = f"{prefix}_{key}"
@@ -110,6 +198,7 @@ def template_database(
         try:
             if _exists(conn, name):
                 return name  # built by another run while we waited
+            _drop_leftovers(conn, prefix)  # builds of killed runs
             building = f"{prefix}_{os.getpid()}_{secrets.token_hex(4)}_building"
             conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(building)))
             try:
@@ -139,30 +228,22 @@ def template_database(
     return name
 
 
-def _exists(conn: psycopg.Connection[tuple[object, ...]], name: str) -> bool:
+def _exists(conn: _Connection, name: str) -> bool:
     row = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name]).fetchone()
     return row is not None
 
 
 def _drop_old_templates(
-    conn: psycopg.Connection[tuple[object, ...]],
-    server_url: str,
-    prefix: str,
-    keep: str,
-    source: str,
+    conn: _Connection, server_url: str, prefix: str, keep: str, source: str
 ) -> None:
-    """Drop the other templates of ``source``, and those of a source no longer on disk."""
+    """Drop the other finished templates built from ``source``; never anyone else's."""
     rows = conn.execute(
         """
-        SELECT d.datname, shobj_description(d.oid, 'pg_database')
-        FROM pg_database d
+        SELECT d.datname FROM pg_database d
         WHERE starts_with(d.datname, %s) AND d.datname <> %s
+          AND shobj_description(d.oid, 'pg_database') = %s
         """,
-        [prefix + "_", keep],
+        [prefix + "_", keep, _TEMPLATE_MARK + source],
     ).fetchall()
-    for datname, comment in rows:
-        if not isinstance(comment, str) or not comment.startswith(_TEMPLATE_MARK):
-            continue  # not a finished template of ours (a build in progress, or not ours)
-        built_from = comment.removeprefix(_TEMPLATE_MARK)
-        if built_from == source or not os.path.exists(built_from):
-            _drop(server_url, str(datname))
+    for (datname,) in rows:
+        _drop(server_url, str(datname))

@@ -1,12 +1,16 @@
 """Stage 6: check, format and write the generated files, all or nothing.
 
 Every file is compiled and formatted before anything is written (all of them
-by one ``ruff format`` run over a temporary copy): a file that does not compile,
-or that ruff cannot format, is a bug in the generator, so nothing is written.
-Only then are the files written to a temporary directory beside the out
-directory and moved into place with ``os.replace``, which is atomic per file;
-generated modules of an earlier run that no longer have a query file are
-removed. Files without our header (``__init__.py``, hand-written modules)
+by one ``ruff format`` run over a temporary copy): a file that does not compile
+is a bug in the generator (a SyntaxError), and ruff failing (missing, a bad ruff
+configuration, or output it cannot parse) is a FormatError; either way nothing
+is written. Only then are the changed files written to a temporary directory
+beside the out directory and moved into place with ``os.replace``, one by one:
+each file is replaced atomically (a reader sees the old or the new file, never
+a partial one), but the set is not one transaction, so a crash midway (or a
+disk error) can leave some files new and others old; the next run repairs
+that. Generated modules of an earlier run that no longer have a query file are
+removed last. Files without our header (``__init__.py``, hand-written modules)
 are never touched.
 """
 
@@ -18,10 +22,9 @@ import shutil
 import subprocess
 import sys
 import tempfile
-import tomllib
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Final, cast
+from typing import Final
 
 from codegen.render import RenderedFile
 
@@ -36,52 +39,44 @@ _PACKAGE_FILES: Final = {
 }
 
 
+# ruff's default, when the project does not set [tool.ruff] line-length.
+DEFAULT_LINE_LENGTH: Final = 88
+
+
 class FormatError(RuntimeError):
-    """ruff could not be run: the generator cannot promise formatted output."""
+    """ruff could not be run, or failed: the generator cannot promise formatted output."""
 
 
-def finish(files: Sequence[RenderedFile], *, project: Path | None) -> tuple[RenderedFile, ...]:
-    """Compile and format every Python file; ``project`` is the pyproject.toml ruff reads."""
+def finish(
+    files: Sequence[RenderedFile], *, project: Path | None, line_length: int = DEFAULT_LINE_LENGTH
+) -> tuple[RenderedFile, ...]:
+    """Compile and format every Python file.
+
+    ``project`` is the pyproject.toml ruff reads, ``line_length`` its line length.
+    """
     for file in files:
         if file.name.endswith(".py"):
             # A generated module that does not compile is a generator bug, never bad input.
             compile(file.text, file.name, "exec")
     formatted = _ruff_format({f.name: f.text for f in files if f.name.endswith(".py")}, project)
     return tuple(
-        RenderedFile(file.name, _allow_long_lines(formatted[file.name], project))
+        RenderedFile(file.name, _allow_long_lines(formatted[file.name], line_length))
         if file.name in formatted
         else file
         for file in files
     )
 
 
-def _allow_long_lines(text: str, project: Path | None) -> str:
+def _allow_long_lines(text: str, limit: int) -> str:
     """Exempt the module from E501 when SQL or a path is longer than the line length.
 
     SQL is kept exactly as written, so its lines cannot be wrapped; the
     exemption is added only where needed, as ruff flags an unused one (RUF100).
     """
-    limit = _line_length(project)
     if all(len(line) <= limit for line in text.splitlines()):
         return text
     header, _, rest = text.partition("\n")
     return f"{header}\n# ruff: noqa: E501\n{rest}"
-
-
-def _line_length(project: Path | None) -> int:
-    if project is not None:
-        with project.open("rb") as handle:
-            document: dict[str, object] = tomllib.load(handle)
-        length = _get(_get(document, "tool"), "ruff")
-        length = _get(length, "line-length")
-        if isinstance(length, int):
-            return length
-    return 88  # ruff's default
-
-
-def _get(table: object, key: str) -> object:
-    """``table[key]`` of a TOML table, None when absent or not a table."""
-    return cast(dict[str, object], table).get(key) if isinstance(table, dict) else None
 
 
 def write(out_dir: Path, files: Sequence[RenderedFile]) -> tuple[str, ...]:
@@ -174,6 +169,12 @@ def _ruff_format(texts: dict[str, str], project: Path | None) -> dict[str, str]:
             result = subprocess.run(command, capture_output=True, text=True)
         except OSError as exc:
             raise FormatError(f"cannot run ruff ({command[0]}): {exc}") from exc
-        # A generated module ruff cannot parse is a generator bug.
-        assert result.returncode == 0, f"ruff format failed:\n{result.stdout}{result.stderr}"
+        if result.returncode != 0:
+            config = f"with --config {project}" if project is not None else "with no config"
+            raise FormatError(
+                f"ruff format failed (exit {result.returncode}, {config}):\n"
+                f"{(result.stderr or result.stdout).strip()}\n"
+                "hint: a [tool.ruff] mistake in that file, or a generated module ruff cannot "
+                "parse (a bug in the generator: please report it)"
+            )
         return {name: path.read_text(encoding="utf-8") for name, path in paths.items()}

@@ -188,5 +188,5 @@ def test_an_override_entry_must_be_well_formed(fresh_package: Path, server_url: 
     )
     result = run_codegen("generate", "--database", server_url, cwd=root)
     assert result.code == 1
-    assert "pyproject.toml:1:1: error: [tool.codegen.overrides] 'docs.code' = " in result.stderr
+    assert "pyproject.toml:8:1: error: [tool.codegen.overrides] 'docs.code' = " in result.stderr
     assert "is not an override" in result.stderr

@@ -10,6 +10,7 @@ import pytest
 from migration_support import MIGRATIONS_DIR, applied_ids
 
 from codegen import migrate
+from codegen.model import CodegenErrors, Location
 from codegen.schema_dump import dump_schema
 
 IDS = migrate.ordered_ids(MIGRATIONS_DIR)
@@ -48,8 +49,13 @@ def test_a_failing_migration_leaves_nothing_behind_and_the_next_apply_starts_cle
     before = dump_schema(empty_db_url)
 
     _add_migration(migrations_copy, WORK + FAILURE)
-    with pytest.raises(psycopg.errors.DivisionByZero):
+    with pytest.raises(CodegenErrors, match="division by zero") as failed:
         migrate.apply_all(empty_db_url, migrations_copy)
+    assert isinstance(failed.value.__cause__, psycopg.errors.DivisionByZero)
+    # The server gives no position for this one: the failing statement's start.
+    assert failed.value.errors[0].location == Location(
+        str(migrations_copy / f"{BROKEN_ID}.sql"), 6, 1
+    )
 
     assert dump_schema(empty_db_url) == before
     assert applied_ids(empty_db_url) == IDS
@@ -57,7 +63,7 @@ def test_a_failing_migration_leaves_nothing_behind_and_the_next_apply_starts_cle
         assert conn.execute("SELECT count(*) FROM yoyo_lock").fetchone() == (0,)
 
     # Retrying hits the same error, not "relation half_done already exists".
-    with pytest.raises(psycopg.errors.DivisionByZero):
+    with pytest.raises(CodegenErrors, match="division by zero"):
         migrate.apply_all(empty_db_url, migrations_copy)
 
     _add_migration(migrations_copy, WORK)

@@ -10,7 +10,7 @@ import psycopg
 import pytest
 from psycopg import sql
 
-from codegen import analyze, scratch
+from codegen import cache, scratch
 
 
 def _exists(server_url: str, url: str) -> bool:
@@ -108,7 +108,7 @@ def test_a_failed_build_leaves_no_template(empty_db_url: str, prefix: str, tmp_p
     assert _databases(empty_db_url, prefix) == []
 
 
-def test_a_new_template_replaces_the_older_ones_of_its_source(
+def test_a_new_template_replaces_the_older_ones_of_its_source_only(
     empty_db_url: str, prefix: str, tmp_path: Path
 ) -> None:
     (mine := tmp_path / "mine").mkdir()
@@ -121,7 +121,13 @@ def test_a_new_template_replaces_the_older_ones_of_its_source(
     with psycopg.connect(empty_db_url, autocommit=True) as conn:
         conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(f"{prefix}_z9")))
     scratch.template_database(empty_db_url, prefix, "a2", str(mine), _create_table)
-    assert _databases(empty_db_url, prefix) == [f"{prefix}_a2", f"{prefix}_b1", f"{prefix}_z9"]
+    # Another source's templates stay, even when its directory is gone (another machine's?).
+    assert _databases(empty_db_url, prefix) == [
+        f"{prefix}_a2",
+        f"{prefix}_b1",
+        f"{prefix}_c1",
+        f"{prefix}_z9",
+    ]
 
 
 def test_a_template_dropped_before_the_copy_is_asked_for_again(
@@ -136,8 +142,9 @@ def test_a_template_dropped_before_the_copy_is_asked_for_again(
 
 def test_codegen_scratch_databases_are_clones_of_a_migrated_template(empty_db_url: str) -> None:
     migrations = Path(__file__).resolve().parents[2] / "migrations"
-    with analyze.scratch_database(empty_db_url, migrations) as url, psycopg.connect(url) as conn:
+    migrated = scratch.migrated_database(empty_db_url, migrations)
+    with migrated as url, psycopg.connect(url) as conn:
         assert conn.execute("SELECT to_regclass('connection_logs')").fetchone() != (None,)
     templates = [n for n in _databases(empty_db_url, "codegen_tmpl_") if "_building" not in n]
-    assert f"codegen_tmpl_{analyze._migrations_key(migrations)}" in templates
+    assert f"codegen_tmpl_{cache.migrations_hash(migrations)[:12]}" in templates
     assert not _exists(empty_db_url, url)

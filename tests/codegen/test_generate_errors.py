@@ -1,0 +1,170 @@
+"""Mistakes outside the query files: migrations, configuration, and every error at once.
+
+Each is a located ``path:line:column: error:`` message, exit status 1, and
+nothing written; none is a traceback.
+"""
+
+from __future__ import annotations
+
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from codegen import write
+from codegen.analyze import embed_relations
+from codegen.render import RenderedFile
+from tests.codegen.conftest import run_codegen
+
+MIGRATION = """-- The first migration.
+CREATE TABLE books (id int8 PRIMARY KEY, title text NOT NULL);
+
+CREATE TABLE borrowers (id int8 PRIMARY KEY, book_id int8 REFERENCES books (id));
+"""
+QUERIES = """-- name: GetBook :one
+SELECT * FROM books WHERE id = @id;
+"""
+
+
+def _project(root: Path, *, config: str = "", migration: str = MIGRATION) -> Path:
+    """A project in ``root``: pyproject.toml, migrations/, queries/; returns the out dir."""
+    (root / "migrations").mkdir()
+    (root / "migrations" / "0001_books.sql").write_text(migration)
+    (root / "queries").mkdir()
+    (root / "queries" / "books.sql").write_text(QUERIES)
+    (root / "pyproject.toml").write_text(
+        '[tool.codegen]\nmigrations = "migrations"\nqueries = "queries"\nout = "out"\n' + config
+    )
+    return root / "out"
+
+
+BROKEN = (
+    MIGRATION
+    + """
+-- A typo, on line 7.
+CREATE TABEL loans (id int8);
+"""
+)
+
+
+@pytest.mark.parametrize("command", ["generate", "check"])
+def test_a_migration_the_server_rejects_is_located_in_its_file(
+    tmp_path: Path, server_url: str, command: str
+) -> None:
+    out = _project(tmp_path, migration=BROKEN)
+    result = run_codegen(command, "--database", server_url, cwd=tmp_path)
+    assert result.code == 1
+    # check first says why the manifest does not answer, then tries to describe.
+    expected = "migrations/0001_books.sql:7:8: error: migration 0001_books: syntax error"
+    assert f'{expected} at or near "TABEL"' in result.stderr.splitlines(), result.stderr
+    assert "Traceback" not in result.stderr
+    assert not out.exists()
+
+
+def test_schema_reports_a_broken_migration_too(tmp_path: Path, server_url: str) -> None:
+    _project(tmp_path, migration=BROKEN)
+    result = run_codegen(
+        "schema", "--database", server_url, "--migrations", "migrations", cwd=tmp_path
+    )
+    assert result.code == 1
+    assert result.stderr.startswith("migrations/0001_books.sql:7:8: error: "), result.stderr
+    assert not (tmp_path / "generated").exists()
+
+
+def test_a_migration_yoyo_cannot_load_is_an_error(tmp_path: Path, server_url: str) -> None:
+    out = _project(tmp_path, migration="-- depends: 0000_nowhere\n" + MIGRATION)
+    result = run_codegen("generate", "--database", server_url, cwd=tmp_path)
+    assert result.code == 1
+    assert result.stderr.startswith(
+        "migrations/0001_books.sql:1:1: error: migration 0001_books depends on a migration "
+        "that does not exist"
+    ), result.stderr
+    assert not out.exists()
+
+
+def test_a_missing_migrations_directory_is_an_error(tmp_path: Path, server_url: str) -> None:
+    out = _project(tmp_path)
+    result = run_codegen("generate", "--migrations", "typo", "--database", server_url, cwd=tmp_path)
+    assert result.code == 1
+    assert "error: migrations directory" in result.stderr
+    assert "typo' does not exist" in result.stderr
+    assert not out.exists()
+
+
+def test_parse_and_server_errors_are_reported_together(tmp_path: Path, server_url: str) -> None:
+    out = _project(tmp_path)
+    (tmp_path / "queries" / "a_broken.sql").write_text("-- name: Broken :one\nSELEC 1;\n")
+    (tmp_path / "queries" / "z_unknown.sql").write_text(
+        "-- name: Unknown :many\nSELECT colour FROM books;\n"
+    )
+    result = run_codegen("generate", "--database", server_url, cwd=tmp_path)
+    assert result.code == 1
+    lines = [line for line in result.stderr.splitlines() if ": error: " in line]
+    assert [line.split(": error: ")[0] for line in lines] == [
+        "queries/a_broken.sql:2:1",
+        "queries/z_unknown.sql:2:8",
+    ], result.stderr
+    assert 'column "colour" does not exist' in lines[1]
+    assert "codegen: 2 errors; nothing written" in result.stderr
+    assert not out.exists()
+
+
+@pytest.mark.parametrize(
+    ("config", "where", "message"),
+    [
+        ('overrides = "citext"\n', 5, "[tool.codegen.overrides] must be a table, not 'citext'"),
+        ("database = 5\n", 5, "[tool.codegen] database = 5 must be a string"),
+        ('\n[tool.ruff]\nline-length = "long"\n', 7, "[tool.ruff] line-length = 'long'"),
+    ],
+)
+def test_a_config_mistake_is_located_at_its_line(
+    tmp_path: Path, config: str, where: int, message: str
+) -> None:
+    out = _project(tmp_path, config=config)
+    result = run_codegen("generate", cwd=tmp_path)
+    assert result.code == 1
+    assert result.stderr.startswith(f"{tmp_path / 'pyproject.toml'}:{where}:1: error: {message}")
+    assert not out.exists()
+
+
+def test_embed_names_a_table_of_the_top_level_from_clause_only() -> None:
+    subquery = "SELECT b.*, (SELECT count(*) FROM borrowers b) AS n FROM books b"
+    assert embed_relations(subquery)["b"] == ((None, "books"),)
+    joined = "SELECT 1 FROM public.books b JOIN (SELECT 1) s ON true, borrowers"
+    assert embed_relations(joined) == {
+        "b": (("public", "books"),),
+        "s": (None,),
+        "borrowers": ((None, "borrowers"),),
+    }
+    cte = "WITH books AS (SELECT 1) SELECT 1 FROM books"
+    assert embed_relations(cte) == {"books": (None,)}
+    assert embed_relations("SELECT 1 FROM books b, borrowers b")["b"] == (
+        (None, "books"),
+        (None, "borrowers"),
+    )
+
+
+def test_embed_beside_a_subquery_with_the_same_alias(tmp_path: Path, server_url: str) -> None:
+    out = _project(tmp_path)
+    (tmp_path / "queries" / "books.sql").write_text(
+        "-- name: BooksAndCounts :many\n"
+        "SELECT sqlc.embed(b), (SELECT count(*) FROM borrowers b) AS n FROM books b;\n"
+    )
+    result = run_codegen("generate", "--database", server_url, cwd=tmp_path)
+    assert result.code == 0, result.stderr
+    module = (out / "books.py").read_text()
+    assert "    book: Book\n    n: int | None\n" in module, module
+
+
+def test_a_ruff_failure_names_the_config_and_says_why(tmp_path: Path) -> None:
+    project = tmp_path / "pyproject.toml"
+    project.write_text(
+        textwrap.dedent("""
+        [tool.ruff]
+        no-such-setting = 1
+        """)
+    )
+    with pytest.raises(write.FormatError, match="ruff format failed") as failed:
+        write.finish([RenderedFile("x.py", "x = 1\n")], project=project)
+    assert str(project) in str(failed.value)
+    assert "no-such-setting" in str(failed.value)
