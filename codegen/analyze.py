@@ -123,6 +123,7 @@ class _Server:
                     name=param.name,
                     type=self.pg_type(oid),
                     nullable=param.narg or param.number in facts.param_nullable,
+                    location=param.location,
                     narg=param.narg,
                     table=target[0] if target else None,
                     table_column=target[1] if target else None,

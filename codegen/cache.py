@@ -49,14 +49,18 @@ from codegen.model import (
 )
 
 MANIFEST_FILE: Final = "analysis.json"
-# 2: parameters record their target column; 3: aggregate SELECTs are certain rows.
-ANALYSIS_VERSION: Final = 3
+# 2: parameters record their target column; 3: aggregate SELECTs are certain rows;
+# 4: parameter names are SQL names (``userId``), no longer Python ones (``user_id``).
+ANALYSIS_VERSION: Final = 4
 # OIDs below this are built in and the same on every server (PostgreSQL's FirstNormalObjectId).
 _FIRST_USER_OID: Final = 16384
 # ParsedQuery fields that do not change what the server says about the statement.
 _NOT_KEYED: Final = frozenset({"location", "origins", "doc"})
-# AnalyzedQuery fields copied from the parsed query on every run: not stored.
+# AnalyzedQuery (and AnalyzedParam) fields copied from the parsed query on every run:
+# not stored.
 _NOT_STORED: Final = frozenset({"location", "doc"})
+_NOT_STORED_PARAM: Final = frozenset({"location"})
+_NO_PLACE: Final = {"path": "", "line": 0, "column": 0}
 
 if TYPE_CHECKING:
     from _typeshed import DataclassInstance
@@ -201,8 +205,10 @@ def loads(text: str) -> Manifest:
         key = stored.pop("cache_key", None)
         if not isinstance(key, str):
             raise ManifestError("a query without its cache_key")
-        placeholder = {"doc": "", "location": {"path": "", "line": 0, "column": 0}}
-        queries.append(decoder.read(AnalyzedQuery, {**placeholder, **stored}))
+        stored["params"] = [
+            {"location": _NO_PLACE, **_object(p)} for p in _list(stored.get("params"))
+        ]
+        queries.append(decoder.read(AnalyzedQuery, {"doc": "", "location": _NO_PLACE, **stored}))
         keys.append(key)
     analysis = Analysis(
         tuple(queries),
@@ -238,8 +244,12 @@ def schema_hash(text: str) -> str:
 
 def _refresh(analyzed: AnalyzedQuery, query: ParsedQuery) -> AnalyzedQuery:
     """``analyzed`` with what parse says about where the query is and how it reads."""
+    places = {param.number: param.location for param in query.params}
     return dataclasses.replace(
         analyzed,
+        params=tuple(
+            dataclasses.replace(param, location=places[param.number]) for param in analyzed.params
+        ),
         name=query.name,
         command=query.command,
         doc=query.doc,
@@ -252,9 +262,14 @@ def _refresh(analyzed: AnalyzedQuery, query: ParsedQuery) -> AnalyzedQuery:
 def _stored(query: AnalyzedQuery, types: dict[str, object]) -> dict[str, object]:
     encoded = _encode(query, types)
     assert isinstance(encoded, dict)
-    return {
+    stored = {
         k: v for k, v in typing.cast(dict[str, object], encoded).items() if k not in _NOT_STORED
     }
+    stored["params"] = [
+        {k: v for k, v in _object(param).items() if k not in _NOT_STORED_PARAM}
+        for param in _list(stored["params"])
+    ]
+    return stored
 
 
 def _type_name(pg: PgType) -> str:

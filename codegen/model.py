@@ -86,7 +86,10 @@ class Parameter:
     """One distinct parameter of a query, numbered as ``$number`` in ``ParsedQuery.sql``."""
 
     number: int
-    name: str  # a valid Python identifier, unique within the query
+    # The SQL name, unique within the query: as written (``@userId`` -> "userId"), or for
+    # ``$n`` the column it meets (``id = $1`` -> "id"), else "param<n>". Not a Python name:
+    # plan decides those.
+    name: str
     narg: bool  # written sqlc.narg(...): nullable whatever the column says
     location: Location  # its first occurrence
 
@@ -156,9 +159,12 @@ class PgType:
 @dataclass(frozen=True, slots=True)
 class AnalyzedParam:
     number: int
-    name: str
+    name: str  # the SQL name (``Parameter.name``), unique within the query
     type: PgType
     nullable: bool
+    # Its first occurrence. Like the query's location, not stored in the manifest: a cached
+    # analysis takes it from the parsed query.
+    location: Location
     narg: bool = False  # written sqlc.narg(...): may be left out, defaulting to NULL
     # The table column it is inserted into or assigned to, if any (for column overrides).
     table: str | None = None

@@ -1,4 +1,4 @@
-"""Python identifiers from SQL names: shared by parse (parameters) and plan.
+"""Python identifiers from SQL names, for plan (and parse's check of query names).
 
 Generated code uses these names as keyword arguments and attributes, so they
 must be valid, unique identifiers whatever the SQL author wrote.

@@ -30,11 +30,8 @@ from codegen.model import (
     ParsedQuery,
     SourceFile,
 )
-from codegen.names import python_identifier, snake_case, unique_identifiers
+from codegen.names import python_identifier, snake_case
 from codegen.sqlast import positional_names
-
-# Names the generated function already uses for itself.
-RESERVED_PARAM_NAMES = frozenset({"conn"})
 
 _QUERY_NAME = re.compile(r"[A-Za-z][A-Za-z0-9_]*\Z")  # annotation text, not SQL
 _COMMANDS = ", ".join(f":{c.value}" for c in Command)
@@ -439,13 +436,12 @@ def _params(
         )
         return None
     if named:
-        return _named_params(named, lines, errors)
+        return _named_params(named, lines)
     return _positional_params(source, positional, stmt, lines, errors)
 
 
-def _named_params(
-    named: Sequence[_Edit], lines: _Lines, errors: list[CodegenError]
-) -> tuple[Parameter, ...] | None:
+def _named_params(named: Sequence[_Edit], lines: _Lines) -> tuple[Parameter, ...]:
+    """One parameter per distinct name as written, numbered in order of first use."""
     first: dict[str, _Edit] = {}
     narg: set[str] = set()
     for edit in named:
@@ -453,25 +449,9 @@ def _named_params(
         first.setdefault(edit.param, edit)
         if edit.narg:  # one sqlc.narg makes the parameter nullable everywhere
             narg.add(edit.param)
-    given = list(first)
-    idents = unique_identifiers(given, RESERVED_PARAM_NAMES)
-    by_ident: dict[str, str] = {}
-    for name in given:
-        base = python_identifier(name)
-        other = by_ident.setdefault(base, name)
-        if other != name:
-            errors.append(
-                CodegenError(
-                    lines.at(first[name].start),
-                    f"parameters {other!r} and {name!r} both become the Python name {base!r}",
-                    "spell them the same way to make them one parameter, or rename one",
-                )
-            )
-    if len(set(by_ident.values())) != len(given):
-        return None
     return tuple(
-        Parameter(number, ident, name in narg, lines.at(first[name].start))
-        for number, (name, ident) in enumerate(zip(given, idents, strict=True), start=1)
+        Parameter(number, name, name in narg, lines.at(edit.start))
+        for number, (name, edit) in enumerate(first.items(), start=1)
     )
 
 
@@ -496,12 +476,19 @@ def _positional_params(
             )
         )
         return None
+    # Named after the column it meets, else ``param<n>``; ``_2``, ``_3``... tell apart two
+    # parameters that meet same-named columns (``t.id = $1 AND u.id = $2``: id, id_2).
     columns = positional_names(stmt)
-    idents = unique_identifiers(
-        (columns.get(n, f"param{n}") for n in range(1, count + 1)), RESERVED_PARAM_NAMES
-    )
+    names: list[str] = []
+    for n in range(1, count + 1):
+        base = columns.get(n, f"param{n}")
+        name, k = base, 1
+        while name in names:
+            k += 1
+            name = f"{base}_{k}"
+        names.append(name)
     return tuple(
-        Parameter(n, idents[n - 1], False, lines.at(first[n].start)) for n in range(1, count + 1)
+        Parameter(n, names[n - 1], False, lines.at(first[n].start)) for n in range(1, count + 1)
     )
 
 

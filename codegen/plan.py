@@ -5,6 +5,10 @@ and wrap parameters are all chosen here, so the templates only lay out text.
 
 Naming rules (documented in the README):
 
+- a parameter's Python name is the snake_case of its SQL name (``@userId`` ->
+  ``user_id``), a keyword gets a final ``_`` (``@from`` -> ``from_``), and one
+  of the generated function's own names (``conn``, ``cur``, ``row``) is numbered
+  (``conn_2``); two SQL names becoming one Python name is an error;
 - a query ``GetConnectionLog`` becomes the function ``get_connection_log``, its
   SQL the constant ``GET_CONNECTION_LOG`` and its row ``GetConnectionLogRow``;
 - a PostgreSQL enum ``user_status`` becomes ``class UserStatus(StrEnum)`` whose
@@ -36,13 +40,14 @@ from codegen.literals import docstring, quote_identifier, sql_literal, string, t
 from codegen.model import (
     Analysis,
     AnalyzedColumn,
+    AnalyzedParam,
     AnalyzedQuery,
     CodegenError,
     CodegenErrors,
     Command,
     Location,
 )
-from codegen.names import snake_case, unique_identifiers
+from codegen.names import python_identifier, snake_case, unique_identifiers
 from codegen.types import (
     AWARE_GUARD,
     ENUM_GUARD,
@@ -55,8 +60,9 @@ from codegen.types import (
 
 MODELS_MODULE: Final = "models"
 AIO_PACKAGE: Final = "aio"  # the asyncio twins: ``aio/<stem>.py``
-# Locals of every generated function: parameters are renamed around them.
-_RESERVED: Final = ("conn", "cur", "row")
+# The generated function's own names (its first parameter, its locals): parameters are
+# renamed around them.
+RESERVED_PARAMETER_NAMES: Final = frozenset({"conn", "cur", "row"})
 
 
 class Shape(StrEnum):
@@ -412,6 +418,9 @@ def _query_module(
         except CodegenError as exc:
             errors.append(exc)
             continue
+        except CodegenErrors as exc:
+            errors.extend(exc.errors)
+            continue
         function = planned.function
         common |= planned.imports
         declared |= planned.declared
@@ -496,6 +505,42 @@ def _column_loads(types: Sequence[PyType], nullables: Sequence[bool], start: int
     return _Loads(tuple(exprs), frozenset(imports), enum_array)
 
 
+def parameter_names(params: Sequence[AnalyzedParam]) -> tuple[str, ...]:
+    """The Python name of each parameter (see the module docstring): unique identifiers.
+
+    A name is changed only to avoid ``RESERVED_PARAMETER_NAMES``; ``conn`` becomes
+    ``conn_2``, or ``conn_3`` when another parameter is already ``conn_2``. Two SQL
+    names that become one Python name (``@userId`` and ``@user_id``) raise
+    CodegenErrors, at the later one's first occurrence.
+    """
+    bases = [python_identifier(param.name) for param in params]
+    errors: list[CodegenError] = []
+    first: dict[str, AnalyzedParam] = {}
+    for param, base in zip(params, bases, strict=True):
+        other = first.setdefault(base, param)
+        if other is not param:
+            errors.append(
+                CodegenError(
+                    param.location,
+                    f"parameters {other.name!r} and {param.name!r} both become the Python "
+                    f"name {base!r}",
+                    "spell them the same way to make them one parameter, or rename one",
+                )
+            )
+    if errors:
+        raise CodegenErrors(errors)
+    used = set(RESERVED_PARAMETER_NAMES) | set(bases)
+    names: list[str] = []
+    for base in bases:
+        ident, n = base, 1
+        while base in RESERVED_PARAMETER_NAMES and ident in used:
+            n += 1
+            ident = f"{base}_{n}"
+        used.add(ident)
+        names.append(ident)
+    return tuple(names)
+
+
 def _function(query: AnalyzedQuery, models: Mapping[str, _Model], overrides: Overrides) -> _Planned:
     imports: set[Import] = set()
     declared: set[Import] = set()
@@ -505,8 +550,7 @@ def _function(query: AnalyzedQuery, models: Mapping[str, _Model], overrides: Ove
     item_values: dict[int, str] = {}  # by parameter number: read from ``p``, a Params
     guards: set[str] = set()  # the call-time check helpers its parameters use
     batch = _BATCHES.get(query.command)
-    param_names = unique_identifiers((p.name for p in query.params), reserved=_RESERVED)
-    for param, ident in zip(query.params, param_names, strict=True):
+    for param, ident in zip(query.params, parameter_names(query.params), strict=True):
         pytype = python_type(
             param.type,
             where=query.location,
@@ -522,7 +566,7 @@ def _function(query: AnalyzedQuery, models: Mapping[str, _Model], overrides: Ove
             declared |= pytype.imports
         dump = pytype.dump
         if pytype.guard is not None:
-            check = guard_check(pytype.guard, param.name)
+            check = guard_check(pytype.guard, ident)
             guards.add(pytype.guard.helper)
             imports |= pytype.imports  # the enum class the check converts to
             dump = check if dump is None else dump.format(check)

@@ -22,6 +22,7 @@ import psycopg
 import pytest
 
 from codegen.cli import main
+from codegen.model import AnalyzedParam, AnalyzedQuery, ParsedQuery, PgType
 from tests.conftest import REPO_ROOT, start_server
 
 CASES = REPO_ROOT / "tests" / "cases"
@@ -70,6 +71,32 @@ def generate_case(case: Path, out: Path, *extra: str) -> Run:
         "--database",
         start_server(),
         *extra,
+    )
+
+
+TEXT = PgType(25, "text", "pg_catalog", "S")
+
+
+def analyzed(query: ParsedQuery, types: dict[str, PgType] | None = None) -> AnalyzedQuery:
+    """What analyze might say of a parsed query that returns nothing: for plan's unit tests.
+
+    Each parameter is ``text`` unless ``types`` says otherwise, by its SQL name.
+    """
+    types = types or {}
+    return AnalyzedQuery(
+        name=query.name,
+        command=query.command,
+        doc=query.doc,
+        sql=query.sql,
+        params=tuple(
+            AnalyzedParam(p.number, p.name, types.get(p.name, TEXT), p.narg, p.location, p.narg)
+            for p in query.params
+        ),
+        columns=(),
+        row_is_certain=False,
+        source=query.location.path,
+        location=query.location,
+        whole_table=None,
     )
 
 

@@ -16,7 +16,9 @@ from pathlib import Path
 import pytest
 
 from codegen import cache
-from tests.codegen.conftest import CASES, Run, run_codegen, snapshot
+from codegen.model import Analysis, Location, SourceFile
+from codegen.parse import parse_file
+from tests.codegen.conftest import CASES, Run, analyzed, run_codegen, snapshot
 from tests.conftest import REPO_ROOT, start_server
 
 NO_SERVER = "postgresql://postgres@127.0.0.1:1/nothing"
@@ -145,6 +147,23 @@ def test_manifest_round_trips_and_is_deterministic(tmp_path: Path) -> None:
     manifest = cache.loads(text)
     assert cache.dumps(manifest) == text
     assert json.loads(text)["types"]["public.mood"]["enum_labels"] == ["happy", "sad", "so-so"]
+
+
+def test_places_are_not_stored_but_taken_from_the_parsed_query() -> None:
+    """Moving a query in its file changes neither its key nor the manifest's text."""
+    (query,) = parse_file(SourceFile("queries/q.sql", "-- name: Q :exec\nSELECT @userId"))
+    key = cache.query_key(query, "m")
+    text = cache.dumps(cache.Manifest("m", "s", Analysis((analyzed(query),), (), ()), (key,)))
+    (stored,) = json.loads(text)["queries"]
+    assert "location" not in stored
+    assert [param["name"] for param in stored["params"]] == ["userId"]
+    assert "location" not in stored["params"][0]
+    moved = parse_file(SourceFile("queries/q.sql", "\n\n-- name: Q :exec\nSELECT @userId"))
+    split = cache.split(moved, cache.loads(text), "m")
+    assert split.to_describe == ()
+    (cached,) = cache.merge(split, None).queries
+    assert cached.location == Location("queries/q.sql", 3, 1)
+    assert cached.params[0].location == Location("queries/q.sql", 4, 8)
 
 
 def test_committed_manifest_agrees_with_a_fresh_description(

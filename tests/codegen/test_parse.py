@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import keyword
 from pathlib import Path
 
 import pytest
@@ -11,7 +10,6 @@ from hypothesis import strategies as st
 
 from codegen.load import load_queries
 from codegen.model import CodegenErrors, Command, Location, ParsedQuery, SourceFile
-from codegen.names import snake_case, unique_identifiers
 from codegen.parse import check_unique_names, parse_file
 
 PATH = "queries/q.sql"
@@ -88,10 +86,11 @@ def test_named_parameters_are_numbered_in_order_and_reused() -> None:
     assert query.sql == (
         "SELECT * FROM t WHERE a = $1 AND b = $2 AND c = $3 AND d = $1 AND e = $4 AND f = $4"
     )
+    # SQL names, exactly as written: plan decides the Python ones.
     assert params(query) == [
-        (1, "user_id", False),
+        (1, "userId", False),
         (2, "kind", False),
-        (3, "other_name", False),
+        (3, "Other Name", False),
         (4, "note", True),
     ]
     assert query.params[0].location == Location(PATH, 2, 27)
@@ -101,7 +100,7 @@ def test_at_parameter_binds_like_a_placeholder() -> None:
     # The grammar reads ``@id + 1`` as ``@(id + 1)``; the token-level rewrite does not.
     query = one("-- name: Q :one\nSELECT @id + 1, @limit, @type, @from")
     assert query.sql == "SELECT $1 + 1, $2, $3, $4"
-    assert [p.name for p in query.params] == ["id", "limit", "type", "from_"]
+    assert [p.name for p in query.params] == ["id", "limit", "type", "from"]
 
 
 def test_array_parameter_keeps_its_cast() -> None:
@@ -125,13 +124,16 @@ def test_abs_operator_is_not_a_parameter() -> None:
     assert one("-- name: Q :one\nSELECT @ -5").params == ()
 
 
-def test_parameter_named_conn_is_renamed() -> None:
-    assert [p.name for p in one("-- name: Q :one\nSELECT @conn").params] == ["conn_2"]
+def test_names_are_kept_as_written() -> None:
+    # Python keywords, the generated function's own names and two spellings of one Python
+    # name are plan's business (tests/codegen/test_parameter_names.py).
+    query = one("-- name: Q :one\nSELECT @conn, @cur, @class, @userId, @user_id, @userId")
+    assert [p.name for p in query.params] == ["conn", "cur", "class", "userId", "user_id"]
 
 
 def test_quoted_names() -> None:
     query = one('-- name: Q :one\nSELECT @"Weird Name", sqlc.arg("x")')
-    assert [p.name for p in query.params] == ["weird_name", "x"]
+    assert [p.name for p in query.params] == ["Weird Name", "x"]
 
 
 @pytest.mark.parametrize(
@@ -152,7 +154,13 @@ def test_quoted_names() -> None:
         ("SELECT $1 + 1, $2", ["param1", "param2"]),
         ("SELECT * FROM t JOIN u ON true WHERE t.id = $1 AND u.id = $2", ["id", "id_2"]),
         ("SELECT * FROM t WHERE a = $1 OR b = $1", ["a"]),
-        ("SELECT * FROM t WHERE class = $1", ["class_"]),
+        ("SELECT * FROM t WHERE class = $1", ["class"]),
+        ('SELECT * FROM t WHERE "userId" = $1', ["userId"]),
+        ("SELECT * FROM t WHERE conn = $1 AND cur = $2", ["conn", "cur"]),
+        (
+            "SELECT * FROM t WHERE id = $1 OR id = $2 OR id_2 = $3 OR x = $4",
+            ["id", "id_2", "id_2_2", "x"],
+        ),
     ],
 )
 def test_positional_parameters_are_named_after_columns(sql: str, names: list[str]) -> None:
@@ -234,35 +242,6 @@ def where(text: str, offset: int) -> Location:
     return Location(PATH, line, offset - (text.rfind("\n", 0, offset) + 1) + 1)
 
 
-# --- names --------------------------------------------------------------------
-
-
-@given(st.lists(st.text(max_size=12), max_size=12))
-def test_mangled_names_are_unique_valid_identifiers(names: list[str]) -> None:
-    idents = unique_identifiers(names, reserved={"conn"})
-    assert len(idents) == len(names)
-    assert len(set(idents)) == len(idents)
-    for ident in idents:
-        assert ident.isidentifier()
-        assert ident.isascii()
-        assert not keyword.iskeyword(ident)
-        assert ident != "conn"
-
-
-@pytest.mark.parametrize(
-    ("name", "snake"),
-    [
-        ("GetConnectionLog", "get_connection_log"),
-        ("userID", "user_id"),
-        ("HTTPServer", "http_server"),
-        ("already_snake", "already_snake"),
-        ("with space-dash", "with_space_dash"),
-    ],
-)
-def test_snake_case(name: str, snake: str) -> None:
-    assert snake_case(name) == snake
-
-
 # --- errors -------------------------------------------------------------------
 
 
@@ -297,7 +276,7 @@ def test_every_error_of_the_file_is_reported_in_order() -> None:
         "-- name: G :one\nSELECT $2;\n"  # 16 gap
         "-- name: H :one\nSELECT * FROM t WHERE id=@id;\n"  # 18 glued operator
         "-- name: import :one\nSELECT 1;\n"  # 20 keyword name
-        "-- name: I :one\nSELECT @userId, @user_id;\n"  # 22 name collision
+        "-- name: I :one\nSELECT @userId, @user_id;\n"  # 22 fine here: plan's error
         "-- name: J :one\nSELECT sqlc.slice(ids);\n"  # 24 not in an IN list
         "-- name: K :one\nSELECT sqlc.arg(a, b);\n"  # 26 bad macro
         "-- name:\nSELECT 1;\n"  # 28 no name
@@ -315,7 +294,6 @@ def test_every_error_of_the_file_is_reported_in_order() -> None:
         (17, 8),
         (19, 25),
         (20, 1),
-        (23, 17),
         (25, 8),
         (27, 8),
         (28, 1),
@@ -332,11 +310,10 @@ def test_every_error_of_the_file_is_reported_in_order() -> None:
     assert messages[7] == "$2 is used but $1 is not"
     assert messages[8].startswith("'=@' is read as one operator")
     assert messages[9] == "invalid query name 'import'"
-    assert messages[10] == "parameters 'userId' and 'user_id' both become the Python name 'user_id'"
-    assert messages[11] == "sqlc.slice(ids) must be the only item of an IN list"
-    assert messages[12] == "cannot read 'sqlc.arg' as a sqlc macro"
-    assert messages[13] == "annotation without a query name"
-    assert messages[14] == "unexpected 'extra' after the command"
+    assert messages[10] == "sqlc.slice(ids) must be the only item of an IN list"
+    assert messages[11] == "cannot read 'sqlc.arg' as a sqlc macro"
+    assert messages[12] == "annotation without a query name"
+    assert messages[13] == "unexpected 'extra' after the command"
 
 
 def test_unknown_command_lists_the_valid_ones() -> None:
