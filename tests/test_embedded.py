@@ -1,0 +1,75 @@
+"""The embedded server: started with no configuration, reused, stopped; root-safe."""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+import shutil
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+
+import psycopg
+import pytest
+
+from codegen import embedded
+
+
+@pytest.fixture
+def cluster() -> Iterator[embedded.Cluster]:
+    """A private cluster location that the ``postgres`` user can reach when we are root."""
+    parent = Path(tempfile.mkdtemp(prefix="connlog-embedded-test-"))
+    parent.chmod(0o755)
+    place = embedded.Cluster(parent / "pg")
+    try:
+        yield place
+    finally:
+        embedded.stop(place)
+        shutil.rmtree(parent, ignore_errors=True)
+        place.lock_file.unlink(missing_ok=True)
+
+
+def _server_version(url: str) -> int:
+    with psycopg.connect(url) as conn:
+        return conn.info.server_version
+
+
+def test_starts_reuses_and_stops(cluster: embedded.Cluster) -> None:
+    url = embedded.ensure_running(cluster)
+    assert _server_version(url) > 0
+    assert embedded.ensure_running(cluster) == url, "a running cluster is reused"
+    if os.geteuid() == 0:
+        assert (cluster.data / "PG_VERSION").owner() == "postgres", "root hands it to postgres"
+    assert embedded.stop(cluster) is True
+    assert embedded.stop(cluster) is False
+    with pytest.raises(psycopg.OperationalError):
+        psycopg.connect(url, connect_timeout=2)
+
+
+def test_restarts_an_existing_cluster_after_a_stop(cluster: embedded.Cluster) -> None:
+    url = embedded.ensure_running(cluster)
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute("CREATE DATABASE kept")
+    embedded.stop(cluster)
+    url = embedded.ensure_running(cluster)
+    with psycopg.connect(url) as conn:
+        names = {name for (name,) in conn.execute("SELECT datname FROM pg_database")}
+    assert "kept" in names
+
+
+def test_the_pypi_packaged_server_works_where_no_binaries_are_installed(
+    cluster: embedded.Cluster, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    spec = importlib.util.find_spec("pgserver")
+    assert spec is not None and spec.origin is not None
+    packaged = Path(spec.origin).parent / "pginstall" / "bin"
+    assert packaged in list(embedded._bindir_candidates()), "it is the last resort searched"
+    monkeypatch.setenv("PG_BINDIR", str(packaged))
+    assert embedded.find_bindir() == packaged
+    assert _server_version(embedded.ensure_running(cluster)) > 0
+
+
+def test_missing_binaries_are_a_clear_error(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(embedded, "_bindir_candidates", lambda: iter([Path("/nonexistent")]))
+    with pytest.raises(embedded.EmbeddedServerError, match="pgserver"):
+        embedded.find_bindir()
