@@ -11,11 +11,13 @@ database, then times the repository's two listing functions, newest first,
   (``after_connect_time``, ``after_id``), as a client walking the pages holds it;
 - offset: ``get_connection_logs_offset`` with ``offset = (page - 1) * 100``.
 
-Each method is measured twice, each time on new connections: planned per call
-(``prepare_threshold=None``: every call planned with its own values) and with
+Each method is measured three times, each time on new connections: planned per
+call (``prepare_threshold=None``: every call planned with its own values); with
 psycopg's default (prepared from the fifth execution; the server may then switch
-to one generic plan for every value, and does so for the offset query once deep
-pages have made its custom plans look expensive). Every page is warmed up with
+to one generic plan for every value, when it guesses that plan no dearer than
+the custom ones); and with the generic plan forced (prepared from the first call,
+``plan_cache_mode = force_generic_plan``): what a prepared statement costs once
+the server has switched, whichever page made it switch. Every page is warmed up with
 two calls, then timed on a warm cache: the median of ``--repeat`` calls, or of
 three once they pass a second. Both methods must return the same rows on every
 page measured.
@@ -232,12 +234,14 @@ def summary(plan: list[str]) -> list[str]:
     return lines
 
 
-# How each connection plans: never prepared, so every call is planned with its values; or
+# How each connection plans: never prepared, so every call is planned with its values;
 # psycopg's default, prepared from the fifth call, after which the server may switch to one
-# generic plan for all values.
+# generic plan for all values; or prepared at once and always run with the generic plan.
+# (label, prepare_threshold, plan_cache_mode or None for the server's default)
 MODES: Final = (
-    ("planned per call (prepare_threshold=None)", None),
-    ("psycopg default (prepared after 5 calls)", 5),
+    ("planned per call (prepare_threshold=None)", None, None),
+    ("psycopg default (prepared after 5 calls)", 5, None),
+    ("generic plan forced (force_generic_plan)", 0, "force_generic_plan"),
 )
 
 
@@ -273,10 +277,11 @@ def main() -> int:
                     found = conn.execute(CURSOR_BEFORE, [(page - 1) * PAGE_SIZE - 1]).fetchone()
                 cursors[page] = None if found is None else (found[0], found[1])
 
-            for mode, threshold in MODES:
+            for mode, threshold, plan_cache_mode in MODES:
+                options = "" if plan_cache_mode is None else f"-c plan_cache_mode={plan_cache_mode}"
                 with (
-                    psycopg.connect(url, autocommit=True) as keyset_conn,
-                    psycopg.connect(url, autocommit=True) as offset_conn,
+                    psycopg.connect(url, autocommit=True, options=options) as keyset_conn,
+                    psycopg.connect(url, autocommit=True, options=options) as offset_conn,
                 ):
                     keyset_conn.prepare_threshold = threshold
                     offset_conn.prepare_threshold = threshold
@@ -347,7 +352,7 @@ def main() -> int:
         cells = " | ".join(ms(by_page[page]) for page in PAGES)
         grow = " | ".join(f"{by_page[page] / by_page[1]:.1f}x" for page in PAGES[1:])
         lines.append(f"| {method} | {mode} | {cells} | {grow} |")
-    for mode, _ in MODES:
+    for mode, _, _ in MODES:
         versus = " | ".join(
             f"{timings[('offset', mode)][page] / timings[('keyset', mode)][page]:.1f}x"
             for page in PAGES

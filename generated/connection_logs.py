@@ -547,42 +547,67 @@ FROM connection_logs
 JOIN users AS workspace_owner ON workspace_owner.id = connection_logs.workspace_owner_id
 JOIN organizations ON organizations.id = connection_logs.organization_id
 LEFT JOIN users ON users.id = connection_logs.user_id
-WHERE
-    ($1::uuid IS NULL
-        OR connection_logs.organization_id = $1)
-    AND ($2::text IS NULL
-        OR lower(workspace_owner.username) = lower($2))
-    AND ($3::uuid IS NULL
-        OR connection_logs.workspace_owner_id = $3)
-    AND ($4::text IS NULL
-        OR lower(workspace_owner.email) = lower($4))
-    AND ($5::connection_type[] IS NULL
-        OR connection_logs.type = ANY($5))
-    AND ($6::uuid IS NULL
-        OR connection_logs.user_id = $6)
-    AND ($7::text IS NULL
-        OR lower(users.username) = lower($7))
-    AND ($8::text IS NULL
-        OR lower(users.email) = lower($8))
-    -- COALESCE rather than "IS NULL OR": a bound the connect_time index can use even in a
-    -- generic (prepared) plan.
-    AND connection_logs.connect_time >= COALESCE($9::timestamptz, '-infinity')
-    AND connection_logs.connect_time <= COALESCE($10::timestamptz, 'infinity')
-    AND ($11::uuid IS NULL
-        OR connection_logs.workspace_id = $11)
-    AND ($12::uuid IS NULL
-        OR connection_logs.connection_id = $12)
-    -- Only sessions have a status: web events match neither value (nor does any other value).
-    AND ($13::text IS NULL
-        OR (connection_logs.type NOT IN ('workspace_app', 'port_forwarding')
-            AND CASE $13
-                WHEN 'ongoing' THEN connection_logs.disconnect_time IS NULL
-                WHEN 'completed' THEN connection_logs.disconnect_time IS NOT NULL
-                ELSE false
-            END))
-ORDER BY connection_logs.connect_time DESC, connection_logs.id DESC
-LIMIT COALESCE($14::integer, 100)
-OFFSET COALESCE($15::integer, 0)"""
+-- The page: the ids of the matching rows, found in connection_logs alone (see above), then
+-- fetched by primary key.
+WHERE connection_logs.id = ANY(ARRAY(
+    SELECT matching.id
+    FROM connection_logs AS matching
+    WHERE
+        CASE WHEN $1::uuid IS NULL THEN true
+            ELSE matching.organization_id = $1 END
+        AND CASE WHEN $2::text IS NULL THEN true
+            ELSE matching.workspace_owner_id = ANY(ARRAY(
+                SELECT users.id
+                FROM users
+                WHERE lower(users.username) = lower($2)))
+            END
+        AND CASE WHEN $3::uuid IS NULL THEN true
+            ELSE matching.workspace_owner_id = $3 END
+        AND CASE WHEN $4::text IS NULL THEN true
+            ELSE matching.workspace_owner_id = ANY(ARRAY(
+                SELECT users.id
+                FROM users
+                WHERE lower(users.email) = lower($4)))
+            END
+        AND CASE WHEN $5::connection_type[] IS NULL THEN true
+            ELSE matching.type = ANY($5) END
+        AND CASE WHEN $6::uuid IS NULL THEN true
+            ELSE matching.user_id = $6 END
+        -- The connecting user: sessions have none (user_id NULL), so never match these.
+        AND CASE WHEN $7::text IS NULL THEN true
+            ELSE matching.user_id = ANY(ARRAY(
+                SELECT users.id
+                FROM users
+                WHERE lower(users.username) = lower($7)))
+            END
+        AND CASE WHEN $8::text IS NULL THEN true
+            ELSE matching.user_id = ANY(ARRAY(
+                SELECT users.id
+                FROM users
+                WHERE lower(users.email) = lower($8)))
+            END
+        AND CASE WHEN $9::timestamptz IS NULL THEN true
+            ELSE matching.connect_time >= $9 END
+        -- A bound the connect_time index starts from, even in a generic plan.
+        AND matching.connect_time <= COALESCE($10::timestamptz, 'infinity')
+        AND CASE WHEN $11::uuid IS NULL THEN true
+            ELSE matching.workspace_id = $11 END
+        AND CASE WHEN $12::uuid IS NULL THEN true
+            ELSE matching.connection_id = $12 END
+        -- Only sessions have a status: web events match neither value (nor does any other value).
+        AND CASE WHEN $13::text IS NULL THEN true
+            ELSE matching.type NOT IN ('workspace_app', 'port_forwarding')
+                AND CASE $13
+                    WHEN 'ongoing' THEN matching.disconnect_time IS NULL
+                    WHEN 'completed' THEN matching.disconnect_time IS NOT NULL
+                    ELSE false
+                END
+            END
+    ORDER BY matching.connect_time DESC, matching.id DESC
+    LIMIT COALESCE($14::integer, 100)
+    OFFSET COALESCE($15::integer, 0)
+))
+ORDER BY connection_logs.connect_time DESC, connection_logs.id DESC"""
 
 
 @dataclass(frozen=True, slots=True)
@@ -695,48 +720,74 @@ FROM connection_logs
 JOIN users AS workspace_owner ON workspace_owner.id = connection_logs.workspace_owner_id
 JOIN organizations ON organizations.id = connection_logs.organization_id
 LEFT JOIN users ON users.id = connection_logs.user_id
-WHERE
-    ($1::uuid IS NULL
-        OR connection_logs.organization_id = $1)
-    AND ($2::text IS NULL
-        OR lower(workspace_owner.username) = lower($2))
-    AND ($3::uuid IS NULL
-        OR connection_logs.workspace_owner_id = $3)
-    AND ($4::text IS NULL
-        OR lower(workspace_owner.email) = lower($4))
-    AND ($5::connection_type[] IS NULL
-        OR connection_logs.type = ANY($5))
-    AND ($6::uuid IS NULL
-        OR connection_logs.user_id = $6)
-    AND ($7::text IS NULL
-        OR lower(users.username) = lower($7))
-    AND ($8::text IS NULL
-        OR lower(users.email) = lower($8))
-    -- COALESCE rather than "IS NULL OR": a bound the connect_time index can use even in a
-    -- generic (prepared) plan.
-    AND connection_logs.connect_time >= COALESCE($9::timestamptz, '-infinity')
-    AND connection_logs.connect_time <= COALESCE($10::timestamptz, 'infinity')
-    AND ($11::uuid IS NULL
-        OR connection_logs.workspace_id = $11)
-    AND ($12::uuid IS NULL
-        OR connection_logs.connection_id = $12)
-    -- Only sessions have a status: web events match neither value (nor does any other value).
-    AND ($13::text IS NULL
-        OR (connection_logs.type NOT IN ('workspace_app', 'port_forwarding')
-            AND CASE $13
-                WHEN 'ongoing' THEN connection_logs.disconnect_time IS NULL
-                WHEN 'completed' THEN connection_logs.disconnect_time IS NOT NULL
-                ELSE false
-            END))
-    -- After the cursor (the previous page's last row) in the listing order. The first bound is
-    -- implied by the second but is one the connect_time index can start from, so a deep page
-    -- costs what the first does. A cursor without after_id means "strictly before the time".
-    AND connection_logs.connect_time <= COALESCE($14::timestamptz, 'infinity')
-    AND ($14::timestamptz IS NULL
-        OR (connection_logs.connect_time, connection_logs.id)
-            < ($14, $15::uuid))
-ORDER BY connection_logs.connect_time DESC, connection_logs.id DESC
-LIMIT COALESCE($16::integer, 100)"""
+-- The page: the ids of the matching rows, found in connection_logs alone (see above), then
+-- fetched by primary key.
+WHERE connection_logs.id = ANY(ARRAY(
+    SELECT matching.id
+    FROM connection_logs AS matching
+    WHERE
+        CASE WHEN $1::uuid IS NULL THEN true
+            ELSE matching.organization_id = $1 END
+        AND CASE WHEN $2::text IS NULL THEN true
+            ELSE matching.workspace_owner_id = ANY(ARRAY(
+                SELECT users.id
+                FROM users
+                WHERE lower(users.username) = lower($2)))
+            END
+        AND CASE WHEN $3::uuid IS NULL THEN true
+            ELSE matching.workspace_owner_id = $3 END
+        AND CASE WHEN $4::text IS NULL THEN true
+            ELSE matching.workspace_owner_id = ANY(ARRAY(
+                SELECT users.id
+                FROM users
+                WHERE lower(users.email) = lower($4)))
+            END
+        AND CASE WHEN $5::connection_type[] IS NULL THEN true
+            ELSE matching.type = ANY($5) END
+        AND CASE WHEN $6::uuid IS NULL THEN true
+            ELSE matching.user_id = $6 END
+        -- The connecting user: sessions have none (user_id NULL), so never match these.
+        AND CASE WHEN $7::text IS NULL THEN true
+            ELSE matching.user_id = ANY(ARRAY(
+                SELECT users.id
+                FROM users
+                WHERE lower(users.username) = lower($7)))
+            END
+        AND CASE WHEN $8::text IS NULL THEN true
+            ELSE matching.user_id = ANY(ARRAY(
+                SELECT users.id
+                FROM users
+                WHERE lower(users.email) = lower($8)))
+            END
+        AND CASE WHEN $9::timestamptz IS NULL THEN true
+            ELSE matching.connect_time >= $9 END
+        -- A bound the connect_time index starts from, even in a generic plan.
+        AND matching.connect_time <= COALESCE($10::timestamptz, 'infinity')
+        AND CASE WHEN $11::uuid IS NULL THEN true
+            ELSE matching.workspace_id = $11 END
+        AND CASE WHEN $12::uuid IS NULL THEN true
+            ELSE matching.connection_id = $12 END
+        -- Only sessions have a status: web events match neither value (nor does any other value).
+        AND CASE WHEN $13::text IS NULL THEN true
+            ELSE matching.type NOT IN ('workspace_app', 'port_forwarding')
+                AND CASE $13
+                    WHEN 'ongoing' THEN matching.disconnect_time IS NULL
+                    WHEN 'completed' THEN matching.disconnect_time IS NOT NULL
+                    ELSE false
+                END
+            END
+        -- After the cursor (the previous page's last row) in the listing order. The first bound is
+        -- implied by the second but is one the connect_time index can start from, so a deep page
+        -- costs what the first does. A cursor without after_id means "strictly before the time".
+        AND matching.connect_time <= COALESCE($14::timestamptz, 'infinity')
+        AND CASE WHEN $14::timestamptz IS NULL THEN true
+            ELSE (matching.connect_time, matching.id)
+                < ($14, $15::uuid)
+            END
+    ORDER BY matching.connect_time DESC, matching.id DESC
+    LIMIT COALESCE($16::integer, 100)
+))
+ORDER BY connection_logs.connect_time DESC, connection_logs.id DESC"""
 
 
 @dataclass(frozen=True, slots=True)
@@ -843,45 +894,60 @@ def get_connection_logs_page(
 COUNT_CONNECTION_LOGS: Final = """SELECT count(*) AS count
 FROM (
     SELECT 1
-    FROM connection_logs
-    JOIN users AS workspace_owner ON workspace_owner.id = connection_logs.workspace_owner_id
-    JOIN organizations ON organizations.id = connection_logs.organization_id
-    LEFT JOIN users ON users.id = connection_logs.user_id
+    FROM connection_logs AS matching
     WHERE
-        ($1::uuid IS NULL
-            OR connection_logs.organization_id = $1)
-        AND ($2::text IS NULL
-            OR lower(workspace_owner.username) = lower($2))
-        AND ($3::uuid IS NULL
-            OR connection_logs.workspace_owner_id = $3)
-        AND ($4::text IS NULL
-            OR lower(workspace_owner.email) = lower($4))
-        AND ($5::connection_type[] IS NULL
-            OR connection_logs.type = ANY($5))
-        AND ($6::uuid IS NULL
-            OR connection_logs.user_id = $6)
-        AND ($7::text IS NULL
-            OR lower(users.username) = lower($7))
-        AND ($8::text IS NULL
-            OR lower(users.email) = lower($8))
-        -- COALESCE rather than "IS NULL OR": a bound the connect_time index can use even in a
-        -- generic (prepared) plan.
-        AND connection_logs.connect_time >= COALESCE($9::timestamptz, '-infinity')
-        AND connection_logs.connect_time <= COALESCE($10::timestamptz, 'infinity')
-        AND ($11::uuid IS NULL
-            OR connection_logs.workspace_id = $11)
-        AND ($12::uuid IS NULL
-            OR connection_logs.connection_id = $12)
+        CASE WHEN $1::uuid IS NULL THEN true
+            ELSE matching.organization_id = $1 END
+        AND CASE WHEN $2::text IS NULL THEN true
+            ELSE matching.workspace_owner_id = ANY(ARRAY(
+                SELECT users.id
+                FROM users
+                WHERE lower(users.username) = lower($2)))
+            END
+        AND CASE WHEN $3::uuid IS NULL THEN true
+            ELSE matching.workspace_owner_id = $3 END
+        AND CASE WHEN $4::text IS NULL THEN true
+            ELSE matching.workspace_owner_id = ANY(ARRAY(
+                SELECT users.id
+                FROM users
+                WHERE lower(users.email) = lower($4)))
+            END
+        AND CASE WHEN $5::connection_type[] IS NULL THEN true
+            ELSE matching.type = ANY($5) END
+        AND CASE WHEN $6::uuid IS NULL THEN true
+            ELSE matching.user_id = $6 END
+        -- The connecting user: sessions have none (user_id NULL), so never match these.
+        AND CASE WHEN $7::text IS NULL THEN true
+            ELSE matching.user_id = ANY(ARRAY(
+                SELECT users.id
+                FROM users
+                WHERE lower(users.username) = lower($7)))
+            END
+        AND CASE WHEN $8::text IS NULL THEN true
+            ELSE matching.user_id = ANY(ARRAY(
+                SELECT users.id
+                FROM users
+                WHERE lower(users.email) = lower($8)))
+            END
+        AND CASE WHEN $9::timestamptz IS NULL THEN true
+            ELSE matching.connect_time >= $9 END
+        -- A bound the connect_time index starts from, even in a generic plan.
+        AND matching.connect_time <= COALESCE($10::timestamptz, 'infinity')
+        AND CASE WHEN $11::uuid IS NULL THEN true
+            ELSE matching.workspace_id = $11 END
+        AND CASE WHEN $12::uuid IS NULL THEN true
+            ELSE matching.connection_id = $12 END
         -- Only sessions have a status: web events match neither value (nor does any other value).
-        AND ($13::text IS NULL
-            OR (connection_logs.type NOT IN ('workspace_app', 'port_forwarding')
+        AND CASE WHEN $13::text IS NULL THEN true
+            ELSE matching.type NOT IN ('workspace_app', 'port_forwarding')
                 AND CASE $13
-                    WHEN 'ongoing' THEN connection_logs.disconnect_time IS NULL
-                    WHEN 'completed' THEN connection_logs.disconnect_time IS NOT NULL
+                    WHEN 'ongoing' THEN matching.disconnect_time IS NULL
+                    WHEN 'completed' THEN matching.disconnect_time IS NOT NULL
                     ELSE false
-                END))
+                END
+            END
     LIMIT $14::bigint + 1  -- LIMIT NULL: no limit
-) AS matching"""
+) AS counted"""
 
 
 @dataclass(frozen=True, slots=True)
@@ -962,44 +1028,70 @@ FROM connection_logs
 JOIN users AS workspace_owner ON workspace_owner.id = connection_logs.workspace_owner_id
 JOIN organizations ON organizations.id = connection_logs.organization_id
 LEFT JOIN users ON users.id = connection_logs.user_id
-WHERE
-    ($1::uuid IS NULL
-        OR connection_logs.organization_id = $1)
-    AND ($2::text IS NULL
-        OR lower(workspace_owner.username) = lower($2))
-    AND ($3::uuid IS NULL
-        OR connection_logs.workspace_owner_id = $3)
-    AND ($4::text IS NULL
-        OR lower(workspace_owner.email) = lower($4))
-    AND ($5::connection_type[] IS NULL
-        OR connection_logs.type = ANY($5))
-    AND ($6::uuid IS NULL
-        OR connection_logs.user_id = $6)
-    AND ($7::text IS NULL
-        OR lower(users.username) = lower($7))
-    AND ($8::text IS NULL
-        OR lower(users.email) = lower($8))
-    -- COALESCE rather than "IS NULL OR": a bound the connect_time index can use even in a
-    -- generic (prepared) plan.
-    AND connection_logs.connect_time >= COALESCE($9::timestamptz, '-infinity')
-    AND connection_logs.connect_time <= COALESCE($10::timestamptz, 'infinity')
-    AND ($11::uuid IS NULL
-        OR connection_logs.workspace_id = $11)
-    AND ($12::uuid IS NULL
-        OR connection_logs.connection_id = $12)
-    -- Only sessions have a status: web events match neither value (nor does any other value).
-    AND ($13::text IS NULL
-        OR (connection_logs.type NOT IN ('workspace_app', 'port_forwarding')
-            AND CASE $13
-                WHEN 'ongoing' THEN connection_logs.disconnect_time IS NULL
-                WHEN 'completed' THEN connection_logs.disconnect_time IS NOT NULL
-                ELSE false
-            END))
-    -- The reader: everything when site_wide, otherwise only the organizations listed.
-    AND ($14::boolean OR connection_logs.organization_id = ANY($15::uuid[]))
-ORDER BY connection_logs.connect_time DESC, connection_logs.id DESC
-LIMIT COALESCE($16::integer, 100)
-OFFSET COALESCE($17::integer, 0)"""
+-- The page: the ids of the matching rows, found in connection_logs alone (see above), then
+-- fetched by primary key.
+WHERE connection_logs.id = ANY(ARRAY(
+    SELECT matching.id
+    FROM connection_logs AS matching
+    WHERE
+        CASE WHEN $1::uuid IS NULL THEN true
+            ELSE matching.organization_id = $1 END
+        AND CASE WHEN $2::text IS NULL THEN true
+            ELSE matching.workspace_owner_id = ANY(ARRAY(
+                SELECT users.id
+                FROM users
+                WHERE lower(users.username) = lower($2)))
+            END
+        AND CASE WHEN $3::uuid IS NULL THEN true
+            ELSE matching.workspace_owner_id = $3 END
+        AND CASE WHEN $4::text IS NULL THEN true
+            ELSE matching.workspace_owner_id = ANY(ARRAY(
+                SELECT users.id
+                FROM users
+                WHERE lower(users.email) = lower($4)))
+            END
+        AND CASE WHEN $5::connection_type[] IS NULL THEN true
+            ELSE matching.type = ANY($5) END
+        AND CASE WHEN $6::uuid IS NULL THEN true
+            ELSE matching.user_id = $6 END
+        -- The connecting user: sessions have none (user_id NULL), so never match these.
+        AND CASE WHEN $7::text IS NULL THEN true
+            ELSE matching.user_id = ANY(ARRAY(
+                SELECT users.id
+                FROM users
+                WHERE lower(users.username) = lower($7)))
+            END
+        AND CASE WHEN $8::text IS NULL THEN true
+            ELSE matching.user_id = ANY(ARRAY(
+                SELECT users.id
+                FROM users
+                WHERE lower(users.email) = lower($8)))
+            END
+        AND CASE WHEN $9::timestamptz IS NULL THEN true
+            ELSE matching.connect_time >= $9 END
+        -- A bound the connect_time index starts from, even in a generic plan.
+        AND matching.connect_time <= COALESCE($10::timestamptz, 'infinity')
+        AND CASE WHEN $11::uuid IS NULL THEN true
+            ELSE matching.workspace_id = $11 END
+        AND CASE WHEN $12::uuid IS NULL THEN true
+            ELSE matching.connection_id = $12 END
+        -- Only sessions have a status: web events match neither value (nor does any other value).
+        AND CASE WHEN $13::text IS NULL THEN true
+            ELSE matching.type NOT IN ('workspace_app', 'port_forwarding')
+                AND CASE $13
+                    WHEN 'ongoing' THEN matching.disconnect_time IS NULL
+                    WHEN 'completed' THEN matching.disconnect_time IS NOT NULL
+                    ELSE false
+                END
+            END
+        -- The reader: everything when site_wide, otherwise the organizations listed.
+        AND ($14::boolean
+            OR matching.organization_id = ANY($15::uuid[]))
+    ORDER BY matching.connect_time DESC, matching.id DESC
+    LIMIT COALESCE($16::integer, 100)
+    OFFSET COALESCE($17::integer, 0)
+))
+ORDER BY connection_logs.connect_time DESC, connection_logs.id DESC"""
 
 
 @dataclass(frozen=True, slots=True)
@@ -1117,50 +1209,77 @@ FROM connection_logs
 JOIN users AS workspace_owner ON workspace_owner.id = connection_logs.workspace_owner_id
 JOIN organizations ON organizations.id = connection_logs.organization_id
 LEFT JOIN users ON users.id = connection_logs.user_id
-WHERE
-    ($1::uuid IS NULL
-        OR connection_logs.organization_id = $1)
-    AND ($2::text IS NULL
-        OR lower(workspace_owner.username) = lower($2))
-    AND ($3::uuid IS NULL
-        OR connection_logs.workspace_owner_id = $3)
-    AND ($4::text IS NULL
-        OR lower(workspace_owner.email) = lower($4))
-    AND ($5::connection_type[] IS NULL
-        OR connection_logs.type = ANY($5))
-    AND ($6::uuid IS NULL
-        OR connection_logs.user_id = $6)
-    AND ($7::text IS NULL
-        OR lower(users.username) = lower($7))
-    AND ($8::text IS NULL
-        OR lower(users.email) = lower($8))
-    -- COALESCE rather than "IS NULL OR": a bound the connect_time index can use even in a
-    -- generic (prepared) plan.
-    AND connection_logs.connect_time >= COALESCE($9::timestamptz, '-infinity')
-    AND connection_logs.connect_time <= COALESCE($10::timestamptz, 'infinity')
-    AND ($11::uuid IS NULL
-        OR connection_logs.workspace_id = $11)
-    AND ($12::uuid IS NULL
-        OR connection_logs.connection_id = $12)
-    -- Only sessions have a status: web events match neither value (nor does any other value).
-    AND ($13::text IS NULL
-        OR (connection_logs.type NOT IN ('workspace_app', 'port_forwarding')
-            AND CASE $13
-                WHEN 'ongoing' THEN connection_logs.disconnect_time IS NULL
-                WHEN 'completed' THEN connection_logs.disconnect_time IS NOT NULL
-                ELSE false
-            END))
-    -- The reader: everything when site_wide, otherwise only the organizations listed.
-    AND ($14::boolean OR connection_logs.organization_id = ANY($15::uuid[]))
-    -- After the cursor (the previous page's last row) in the listing order. The first bound is
-    -- implied by the second but is one the connect_time index can start from, so a deep page
-    -- costs what the first does. A cursor without after_id means "strictly before the time".
-    AND connection_logs.connect_time <= COALESCE($16::timestamptz, 'infinity')
-    AND ($16::timestamptz IS NULL
-        OR (connection_logs.connect_time, connection_logs.id)
-            < ($16, $17::uuid))
-ORDER BY connection_logs.connect_time DESC, connection_logs.id DESC
-LIMIT COALESCE($18::integer, 100)"""
+-- The page: the ids of the matching rows, found in connection_logs alone (see above), then
+-- fetched by primary key.
+WHERE connection_logs.id = ANY(ARRAY(
+    SELECT matching.id
+    FROM connection_logs AS matching
+    WHERE
+        CASE WHEN $1::uuid IS NULL THEN true
+            ELSE matching.organization_id = $1 END
+        AND CASE WHEN $2::text IS NULL THEN true
+            ELSE matching.workspace_owner_id = ANY(ARRAY(
+                SELECT users.id
+                FROM users
+                WHERE lower(users.username) = lower($2)))
+            END
+        AND CASE WHEN $3::uuid IS NULL THEN true
+            ELSE matching.workspace_owner_id = $3 END
+        AND CASE WHEN $4::text IS NULL THEN true
+            ELSE matching.workspace_owner_id = ANY(ARRAY(
+                SELECT users.id
+                FROM users
+                WHERE lower(users.email) = lower($4)))
+            END
+        AND CASE WHEN $5::connection_type[] IS NULL THEN true
+            ELSE matching.type = ANY($5) END
+        AND CASE WHEN $6::uuid IS NULL THEN true
+            ELSE matching.user_id = $6 END
+        -- The connecting user: sessions have none (user_id NULL), so never match these.
+        AND CASE WHEN $7::text IS NULL THEN true
+            ELSE matching.user_id = ANY(ARRAY(
+                SELECT users.id
+                FROM users
+                WHERE lower(users.username) = lower($7)))
+            END
+        AND CASE WHEN $8::text IS NULL THEN true
+            ELSE matching.user_id = ANY(ARRAY(
+                SELECT users.id
+                FROM users
+                WHERE lower(users.email) = lower($8)))
+            END
+        AND CASE WHEN $9::timestamptz IS NULL THEN true
+            ELSE matching.connect_time >= $9 END
+        -- A bound the connect_time index starts from, even in a generic plan.
+        AND matching.connect_time <= COALESCE($10::timestamptz, 'infinity')
+        AND CASE WHEN $11::uuid IS NULL THEN true
+            ELSE matching.workspace_id = $11 END
+        AND CASE WHEN $12::uuid IS NULL THEN true
+            ELSE matching.connection_id = $12 END
+        -- Only sessions have a status: web events match neither value (nor does any other value).
+        AND CASE WHEN $13::text IS NULL THEN true
+            ELSE matching.type NOT IN ('workspace_app', 'port_forwarding')
+                AND CASE $13
+                    WHEN 'ongoing' THEN matching.disconnect_time IS NULL
+                    WHEN 'completed' THEN matching.disconnect_time IS NOT NULL
+                    ELSE false
+                END
+            END
+        -- The reader: everything when site_wide, otherwise the organizations listed.
+        AND ($14::boolean
+            OR matching.organization_id = ANY($15::uuid[]))
+        -- After the cursor (the previous page's last row) in the listing order. The first bound is
+        -- implied by the second but is one the connect_time index can start from, so a deep page
+        -- costs what the first does. A cursor without after_id means "strictly before the time".
+        AND matching.connect_time <= COALESCE($16::timestamptz, 'infinity')
+        AND CASE WHEN $16::timestamptz IS NULL THEN true
+            ELSE (matching.connect_time, matching.id)
+                < ($16, $17::uuid)
+            END
+    ORDER BY matching.connect_time DESC, matching.id DESC
+    LIMIT COALESCE($18::integer, 100)
+))
+ORDER BY connection_logs.connect_time DESC, connection_logs.id DESC"""
 
 
 @dataclass(frozen=True, slots=True)
@@ -1272,47 +1391,63 @@ def get_authorized_connection_logs_page(
 COUNT_AUTHORIZED_CONNECTION_LOGS: Final = """SELECT count(*) AS count
 FROM (
     SELECT 1
-    FROM connection_logs
-    JOIN users AS workspace_owner ON workspace_owner.id = connection_logs.workspace_owner_id
-    JOIN organizations ON organizations.id = connection_logs.organization_id
-    LEFT JOIN users ON users.id = connection_logs.user_id
+    FROM connection_logs AS matching
     WHERE
-        ($1::uuid IS NULL
-            OR connection_logs.organization_id = $1)
-        AND ($2::text IS NULL
-            OR lower(workspace_owner.username) = lower($2))
-        AND ($3::uuid IS NULL
-            OR connection_logs.workspace_owner_id = $3)
-        AND ($4::text IS NULL
-            OR lower(workspace_owner.email) = lower($4))
-        AND ($5::connection_type[] IS NULL
-            OR connection_logs.type = ANY($5))
-        AND ($6::uuid IS NULL
-            OR connection_logs.user_id = $6)
-        AND ($7::text IS NULL
-            OR lower(users.username) = lower($7))
-        AND ($8::text IS NULL
-            OR lower(users.email) = lower($8))
-        -- COALESCE rather than "IS NULL OR": a bound the connect_time index can use even in a
-        -- generic (prepared) plan.
-        AND connection_logs.connect_time >= COALESCE($9::timestamptz, '-infinity')
-        AND connection_logs.connect_time <= COALESCE($10::timestamptz, 'infinity')
-        AND ($11::uuid IS NULL
-            OR connection_logs.workspace_id = $11)
-        AND ($12::uuid IS NULL
-            OR connection_logs.connection_id = $12)
+        CASE WHEN $1::uuid IS NULL THEN true
+            ELSE matching.organization_id = $1 END
+        AND CASE WHEN $2::text IS NULL THEN true
+            ELSE matching.workspace_owner_id = ANY(ARRAY(
+                SELECT users.id
+                FROM users
+                WHERE lower(users.username) = lower($2)))
+            END
+        AND CASE WHEN $3::uuid IS NULL THEN true
+            ELSE matching.workspace_owner_id = $3 END
+        AND CASE WHEN $4::text IS NULL THEN true
+            ELSE matching.workspace_owner_id = ANY(ARRAY(
+                SELECT users.id
+                FROM users
+                WHERE lower(users.email) = lower($4)))
+            END
+        AND CASE WHEN $5::connection_type[] IS NULL THEN true
+            ELSE matching.type = ANY($5) END
+        AND CASE WHEN $6::uuid IS NULL THEN true
+            ELSE matching.user_id = $6 END
+        -- The connecting user: sessions have none (user_id NULL), so never match these.
+        AND CASE WHEN $7::text IS NULL THEN true
+            ELSE matching.user_id = ANY(ARRAY(
+                SELECT users.id
+                FROM users
+                WHERE lower(users.username) = lower($7)))
+            END
+        AND CASE WHEN $8::text IS NULL THEN true
+            ELSE matching.user_id = ANY(ARRAY(
+                SELECT users.id
+                FROM users
+                WHERE lower(users.email) = lower($8)))
+            END
+        AND CASE WHEN $9::timestamptz IS NULL THEN true
+            ELSE matching.connect_time >= $9 END
+        -- A bound the connect_time index starts from, even in a generic plan.
+        AND matching.connect_time <= COALESCE($10::timestamptz, 'infinity')
+        AND CASE WHEN $11::uuid IS NULL THEN true
+            ELSE matching.workspace_id = $11 END
+        AND CASE WHEN $12::uuid IS NULL THEN true
+            ELSE matching.connection_id = $12 END
         -- Only sessions have a status: web events match neither value (nor does any other value).
-        AND ($13::text IS NULL
-            OR (connection_logs.type NOT IN ('workspace_app', 'port_forwarding')
+        AND CASE WHEN $13::text IS NULL THEN true
+            ELSE matching.type NOT IN ('workspace_app', 'port_forwarding')
                 AND CASE $13
-                    WHEN 'ongoing' THEN connection_logs.disconnect_time IS NULL
-                    WHEN 'completed' THEN connection_logs.disconnect_time IS NOT NULL
+                    WHEN 'ongoing' THEN matching.disconnect_time IS NULL
+                    WHEN 'completed' THEN matching.disconnect_time IS NOT NULL
                     ELSE false
-                END))
-        -- The reader: everything when site_wide, otherwise only the organizations listed.
-        AND ($14::boolean OR connection_logs.organization_id = ANY($15::uuid[]))
+                END
+            END
+        -- The reader: everything when site_wide, otherwise the organizations listed.
+        AND ($14::boolean
+            OR matching.organization_id = ANY($15::uuid[]))
     LIMIT $16::bigint + 1  -- LIMIT NULL: no limit
-) AS matching"""
+) AS counted"""
 
 
 @dataclass(frozen=True, slots=True)

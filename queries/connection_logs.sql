@@ -383,6 +383,27 @@ ON CONFLICT (id) DO UPDATE SET
     )
 RETURNING *;
 
+-- Listing and counting. psycopg prepares a statement from its fifth execution, and PostgreSQL may
+-- then run it with one GENERIC plan, made without the parameter values. So each query below has to
+-- plan well both ways (benchmarks/paging.py measures both):
+--
+-- * Filtering, ordering and paging read connection_logs alone, in a subquery the connect_time
+--   index drives newest first; the page's few rows are then fetched by primary key and joined to
+--   their users and organization. Joining first let a generic plan loop over users, reading every
+--   log of each, for seconds a page. Filters on a user's username or email become a list of user
+--   ids, found once per call (the same lower() comparison as before, deleted users included).
+-- * Each optional filter is "CASE WHEN value IS NULL THEN true ELSE test END", not
+--   "value IS NULL OR test". Both mean the same and a custom plan reduces both to the test alone
+--   (or to nothing), keeping its indexes; but a generic plan guesses "value IS NULL OR test" keeps
+--   0.5% of the rows, a dozen such filters leave "about one row", and a page of about one row is
+--   cheapest by reading every matching row and sorting, not by walking the index until the page is
+--   full. A CASE is guessed at half the rows, which leaves the index walk the cheaper plan.
+-- * For the same reason only the upper bound on connect_time is a COALESCE, which the index scan
+--   starts from even in a generic plan: a pair of such bounds is guessed as a narrow range.
+-- * The joins never add, drop or repeat a row (foreign keys: every log has its workspace owner and
+--   organization; users.id is unique), so the counts need none of them.
+
+
 -- name: GetConnectionLogsOffset :many
 -- Connection logs, newest first (connect_time, then id), a page at a time by offset.
 -- Filters (each optional, NULL for "any"): organization_id; workspace_owner (username, any case);
@@ -404,42 +425,67 @@ FROM connection_logs
 JOIN users AS workspace_owner ON workspace_owner.id = connection_logs.workspace_owner_id
 JOIN organizations ON organizations.id = connection_logs.organization_id
 LEFT JOIN users ON users.id = connection_logs.user_id
-WHERE
-    (sqlc.narg(organization_id)::uuid IS NULL
-        OR connection_logs.organization_id = sqlc.narg(organization_id))
-    AND (sqlc.narg(workspace_owner)::text IS NULL
-        OR lower(workspace_owner.username) = lower(sqlc.narg(workspace_owner)))
-    AND (sqlc.narg(workspace_owner_id)::uuid IS NULL
-        OR connection_logs.workspace_owner_id = sqlc.narg(workspace_owner_id))
-    AND (sqlc.narg(workspace_owner_email)::text IS NULL
-        OR lower(workspace_owner.email) = lower(sqlc.narg(workspace_owner_email)))
-    AND (sqlc.narg(types)::connection_type[] IS NULL
-        OR connection_logs.type = ANY(sqlc.narg(types)))
-    AND (sqlc.narg(user_id)::uuid IS NULL
-        OR connection_logs.user_id = sqlc.narg(user_id))
-    AND (sqlc.narg(username)::text IS NULL
-        OR lower(users.username) = lower(sqlc.narg(username)))
-    AND (sqlc.narg(user_email)::text IS NULL
-        OR lower(users.email) = lower(sqlc.narg(user_email)))
-    -- COALESCE rather than "IS NULL OR": a bound the connect_time index can use even in a
-    -- generic (prepared) plan.
-    AND connection_logs.connect_time >= COALESCE(sqlc.narg(connected_after)::timestamptz, '-infinity')
-    AND connection_logs.connect_time <= COALESCE(sqlc.narg(connected_before)::timestamptz, 'infinity')
-    AND (sqlc.narg(workspace_id)::uuid IS NULL
-        OR connection_logs.workspace_id = sqlc.narg(workspace_id))
-    AND (sqlc.narg(connection_id)::uuid IS NULL
-        OR connection_logs.connection_id = sqlc.narg(connection_id))
-    -- Only sessions have a status: web events match neither value (nor does any other value).
-    AND (sqlc.narg(status)::text IS NULL
-        OR (connection_logs.type NOT IN ('workspace_app', 'port_forwarding')
-            AND CASE sqlc.narg(status)
-                WHEN 'ongoing' THEN connection_logs.disconnect_time IS NULL
-                WHEN 'completed' THEN connection_logs.disconnect_time IS NOT NULL
-                ELSE false
-            END))
-ORDER BY connection_logs.connect_time DESC, connection_logs.id DESC
-LIMIT COALESCE(sqlc.narg(limit)::integer, 100)
-OFFSET COALESCE(sqlc.narg(offset)::integer, 0);
+-- The page: the ids of the matching rows, found in connection_logs alone (see above), then
+-- fetched by primary key.
+WHERE connection_logs.id = ANY(ARRAY(
+    SELECT matching.id
+    FROM connection_logs AS matching
+    WHERE
+        CASE WHEN sqlc.narg(organization_id)::uuid IS NULL THEN true
+            ELSE matching.organization_id = sqlc.narg(organization_id) END
+        AND CASE WHEN sqlc.narg(workspace_owner)::text IS NULL THEN true
+            ELSE matching.workspace_owner_id = ANY(ARRAY(
+                SELECT users.id
+                FROM users
+                WHERE lower(users.username) = lower(sqlc.narg(workspace_owner))))
+            END
+        AND CASE WHEN sqlc.narg(workspace_owner_id)::uuid IS NULL THEN true
+            ELSE matching.workspace_owner_id = sqlc.narg(workspace_owner_id) END
+        AND CASE WHEN sqlc.narg(workspace_owner_email)::text IS NULL THEN true
+            ELSE matching.workspace_owner_id = ANY(ARRAY(
+                SELECT users.id
+                FROM users
+                WHERE lower(users.email) = lower(sqlc.narg(workspace_owner_email))))
+            END
+        AND CASE WHEN sqlc.narg(types)::connection_type[] IS NULL THEN true
+            ELSE matching.type = ANY(sqlc.narg(types)) END
+        AND CASE WHEN sqlc.narg(user_id)::uuid IS NULL THEN true
+            ELSE matching.user_id = sqlc.narg(user_id) END
+        -- The connecting user: sessions have none (user_id NULL), so never match these.
+        AND CASE WHEN sqlc.narg(username)::text IS NULL THEN true
+            ELSE matching.user_id = ANY(ARRAY(
+                SELECT users.id
+                FROM users
+                WHERE lower(users.username) = lower(sqlc.narg(username))))
+            END
+        AND CASE WHEN sqlc.narg(user_email)::text IS NULL THEN true
+            ELSE matching.user_id = ANY(ARRAY(
+                SELECT users.id
+                FROM users
+                WHERE lower(users.email) = lower(sqlc.narg(user_email))))
+            END
+        AND CASE WHEN sqlc.narg(connected_after)::timestamptz IS NULL THEN true
+            ELSE matching.connect_time >= sqlc.narg(connected_after) END
+        -- A bound the connect_time index starts from, even in a generic plan.
+        AND matching.connect_time <= COALESCE(sqlc.narg(connected_before)::timestamptz, 'infinity')
+        AND CASE WHEN sqlc.narg(workspace_id)::uuid IS NULL THEN true
+            ELSE matching.workspace_id = sqlc.narg(workspace_id) END
+        AND CASE WHEN sqlc.narg(connection_id)::uuid IS NULL THEN true
+            ELSE matching.connection_id = sqlc.narg(connection_id) END
+        -- Only sessions have a status: web events match neither value (nor does any other value).
+        AND CASE WHEN sqlc.narg(status)::text IS NULL THEN true
+            ELSE matching.type NOT IN ('workspace_app', 'port_forwarding')
+                AND CASE sqlc.narg(status)
+                    WHEN 'ongoing' THEN matching.disconnect_time IS NULL
+                    WHEN 'completed' THEN matching.disconnect_time IS NOT NULL
+                    ELSE false
+                END
+            END
+    ORDER BY matching.connect_time DESC, matching.id DESC
+    LIMIT COALESCE(sqlc.narg(limit)::integer, 100)
+    OFFSET COALESCE(sqlc.narg(offset)::integer, 0)
+))
+ORDER BY connection_logs.connect_time DESC, connection_logs.id DESC;
 
 -- name: GetConnectionLogsPage :many
 -- Connection logs, newest first, a page at a time by keyset: pass the previous page's last
@@ -463,48 +509,74 @@ FROM connection_logs
 JOIN users AS workspace_owner ON workspace_owner.id = connection_logs.workspace_owner_id
 JOIN organizations ON organizations.id = connection_logs.organization_id
 LEFT JOIN users ON users.id = connection_logs.user_id
-WHERE
-    (sqlc.narg(organization_id)::uuid IS NULL
-        OR connection_logs.organization_id = sqlc.narg(organization_id))
-    AND (sqlc.narg(workspace_owner)::text IS NULL
-        OR lower(workspace_owner.username) = lower(sqlc.narg(workspace_owner)))
-    AND (sqlc.narg(workspace_owner_id)::uuid IS NULL
-        OR connection_logs.workspace_owner_id = sqlc.narg(workspace_owner_id))
-    AND (sqlc.narg(workspace_owner_email)::text IS NULL
-        OR lower(workspace_owner.email) = lower(sqlc.narg(workspace_owner_email)))
-    AND (sqlc.narg(types)::connection_type[] IS NULL
-        OR connection_logs.type = ANY(sqlc.narg(types)))
-    AND (sqlc.narg(user_id)::uuid IS NULL
-        OR connection_logs.user_id = sqlc.narg(user_id))
-    AND (sqlc.narg(username)::text IS NULL
-        OR lower(users.username) = lower(sqlc.narg(username)))
-    AND (sqlc.narg(user_email)::text IS NULL
-        OR lower(users.email) = lower(sqlc.narg(user_email)))
-    -- COALESCE rather than "IS NULL OR": a bound the connect_time index can use even in a
-    -- generic (prepared) plan.
-    AND connection_logs.connect_time >= COALESCE(sqlc.narg(connected_after)::timestamptz, '-infinity')
-    AND connection_logs.connect_time <= COALESCE(sqlc.narg(connected_before)::timestamptz, 'infinity')
-    AND (sqlc.narg(workspace_id)::uuid IS NULL
-        OR connection_logs.workspace_id = sqlc.narg(workspace_id))
-    AND (sqlc.narg(connection_id)::uuid IS NULL
-        OR connection_logs.connection_id = sqlc.narg(connection_id))
-    -- Only sessions have a status: web events match neither value (nor does any other value).
-    AND (sqlc.narg(status)::text IS NULL
-        OR (connection_logs.type NOT IN ('workspace_app', 'port_forwarding')
-            AND CASE sqlc.narg(status)
-                WHEN 'ongoing' THEN connection_logs.disconnect_time IS NULL
-                WHEN 'completed' THEN connection_logs.disconnect_time IS NOT NULL
-                ELSE false
-            END))
-    -- After the cursor (the previous page's last row) in the listing order. The first bound is
-    -- implied by the second but is one the connect_time index can start from, so a deep page
-    -- costs what the first does. A cursor without after_id means "strictly before the time".
-    AND connection_logs.connect_time <= COALESCE(sqlc.narg(after_connect_time)::timestamptz, 'infinity')
-    AND (sqlc.narg(after_connect_time)::timestamptz IS NULL
-        OR (connection_logs.connect_time, connection_logs.id)
-            < (sqlc.narg(after_connect_time), sqlc.narg(after_id)::uuid))
-ORDER BY connection_logs.connect_time DESC, connection_logs.id DESC
-LIMIT COALESCE(sqlc.narg(limit)::integer, 100);
+-- The page: the ids of the matching rows, found in connection_logs alone (see above), then
+-- fetched by primary key.
+WHERE connection_logs.id = ANY(ARRAY(
+    SELECT matching.id
+    FROM connection_logs AS matching
+    WHERE
+        CASE WHEN sqlc.narg(organization_id)::uuid IS NULL THEN true
+            ELSE matching.organization_id = sqlc.narg(organization_id) END
+        AND CASE WHEN sqlc.narg(workspace_owner)::text IS NULL THEN true
+            ELSE matching.workspace_owner_id = ANY(ARRAY(
+                SELECT users.id
+                FROM users
+                WHERE lower(users.username) = lower(sqlc.narg(workspace_owner))))
+            END
+        AND CASE WHEN sqlc.narg(workspace_owner_id)::uuid IS NULL THEN true
+            ELSE matching.workspace_owner_id = sqlc.narg(workspace_owner_id) END
+        AND CASE WHEN sqlc.narg(workspace_owner_email)::text IS NULL THEN true
+            ELSE matching.workspace_owner_id = ANY(ARRAY(
+                SELECT users.id
+                FROM users
+                WHERE lower(users.email) = lower(sqlc.narg(workspace_owner_email))))
+            END
+        AND CASE WHEN sqlc.narg(types)::connection_type[] IS NULL THEN true
+            ELSE matching.type = ANY(sqlc.narg(types)) END
+        AND CASE WHEN sqlc.narg(user_id)::uuid IS NULL THEN true
+            ELSE matching.user_id = sqlc.narg(user_id) END
+        -- The connecting user: sessions have none (user_id NULL), so never match these.
+        AND CASE WHEN sqlc.narg(username)::text IS NULL THEN true
+            ELSE matching.user_id = ANY(ARRAY(
+                SELECT users.id
+                FROM users
+                WHERE lower(users.username) = lower(sqlc.narg(username))))
+            END
+        AND CASE WHEN sqlc.narg(user_email)::text IS NULL THEN true
+            ELSE matching.user_id = ANY(ARRAY(
+                SELECT users.id
+                FROM users
+                WHERE lower(users.email) = lower(sqlc.narg(user_email))))
+            END
+        AND CASE WHEN sqlc.narg(connected_after)::timestamptz IS NULL THEN true
+            ELSE matching.connect_time >= sqlc.narg(connected_after) END
+        -- A bound the connect_time index starts from, even in a generic plan.
+        AND matching.connect_time <= COALESCE(sqlc.narg(connected_before)::timestamptz, 'infinity')
+        AND CASE WHEN sqlc.narg(workspace_id)::uuid IS NULL THEN true
+            ELSE matching.workspace_id = sqlc.narg(workspace_id) END
+        AND CASE WHEN sqlc.narg(connection_id)::uuid IS NULL THEN true
+            ELSE matching.connection_id = sqlc.narg(connection_id) END
+        -- Only sessions have a status: web events match neither value (nor does any other value).
+        AND CASE WHEN sqlc.narg(status)::text IS NULL THEN true
+            ELSE matching.type NOT IN ('workspace_app', 'port_forwarding')
+                AND CASE sqlc.narg(status)
+                    WHEN 'ongoing' THEN matching.disconnect_time IS NULL
+                    WHEN 'completed' THEN matching.disconnect_time IS NOT NULL
+                    ELSE false
+                END
+            END
+        -- After the cursor (the previous page's last row) in the listing order. The first bound is
+        -- implied by the second but is one the connect_time index can start from, so a deep page
+        -- costs what the first does. A cursor without after_id means "strictly before the time".
+        AND matching.connect_time <= COALESCE(sqlc.narg(after_connect_time)::timestamptz, 'infinity')
+        AND CASE WHEN sqlc.narg(after_connect_time)::timestamptz IS NULL THEN true
+            ELSE (matching.connect_time, matching.id)
+                < (sqlc.narg(after_connect_time), sqlc.narg(after_id)::uuid)
+            END
+    ORDER BY matching.connect_time DESC, matching.id DESC
+    LIMIT COALESCE(sqlc.narg(limit)::integer, 100)
+))
+ORDER BY connection_logs.connect_time DESC, connection_logs.id DESC;
 
 -- name: CountConnectionLogs :one
 -- How many connection logs match the filters. With count_cap, counting stops at
@@ -516,45 +588,60 @@ LIMIT COALESCE(sqlc.narg(limit)::integer, 100);
 SELECT count(*) AS count
 FROM (
     SELECT 1
-    FROM connection_logs
-    JOIN users AS workspace_owner ON workspace_owner.id = connection_logs.workspace_owner_id
-    JOIN organizations ON organizations.id = connection_logs.organization_id
-    LEFT JOIN users ON users.id = connection_logs.user_id
+    FROM connection_logs AS matching
     WHERE
-        (sqlc.narg(organization_id)::uuid IS NULL
-            OR connection_logs.organization_id = sqlc.narg(organization_id))
-        AND (sqlc.narg(workspace_owner)::text IS NULL
-            OR lower(workspace_owner.username) = lower(sqlc.narg(workspace_owner)))
-        AND (sqlc.narg(workspace_owner_id)::uuid IS NULL
-            OR connection_logs.workspace_owner_id = sqlc.narg(workspace_owner_id))
-        AND (sqlc.narg(workspace_owner_email)::text IS NULL
-            OR lower(workspace_owner.email) = lower(sqlc.narg(workspace_owner_email)))
-        AND (sqlc.narg(types)::connection_type[] IS NULL
-            OR connection_logs.type = ANY(sqlc.narg(types)))
-        AND (sqlc.narg(user_id)::uuid IS NULL
-            OR connection_logs.user_id = sqlc.narg(user_id))
-        AND (sqlc.narg(username)::text IS NULL
-            OR lower(users.username) = lower(sqlc.narg(username)))
-        AND (sqlc.narg(user_email)::text IS NULL
-            OR lower(users.email) = lower(sqlc.narg(user_email)))
-        -- COALESCE rather than "IS NULL OR": a bound the connect_time index can use even in a
-        -- generic (prepared) plan.
-        AND connection_logs.connect_time >= COALESCE(sqlc.narg(connected_after)::timestamptz, '-infinity')
-        AND connection_logs.connect_time <= COALESCE(sqlc.narg(connected_before)::timestamptz, 'infinity')
-        AND (sqlc.narg(workspace_id)::uuid IS NULL
-            OR connection_logs.workspace_id = sqlc.narg(workspace_id))
-        AND (sqlc.narg(connection_id)::uuid IS NULL
-            OR connection_logs.connection_id = sqlc.narg(connection_id))
+        CASE WHEN sqlc.narg(organization_id)::uuid IS NULL THEN true
+            ELSE matching.organization_id = sqlc.narg(organization_id) END
+        AND CASE WHEN sqlc.narg(workspace_owner)::text IS NULL THEN true
+            ELSE matching.workspace_owner_id = ANY(ARRAY(
+                SELECT users.id
+                FROM users
+                WHERE lower(users.username) = lower(sqlc.narg(workspace_owner))))
+            END
+        AND CASE WHEN sqlc.narg(workspace_owner_id)::uuid IS NULL THEN true
+            ELSE matching.workspace_owner_id = sqlc.narg(workspace_owner_id) END
+        AND CASE WHEN sqlc.narg(workspace_owner_email)::text IS NULL THEN true
+            ELSE matching.workspace_owner_id = ANY(ARRAY(
+                SELECT users.id
+                FROM users
+                WHERE lower(users.email) = lower(sqlc.narg(workspace_owner_email))))
+            END
+        AND CASE WHEN sqlc.narg(types)::connection_type[] IS NULL THEN true
+            ELSE matching.type = ANY(sqlc.narg(types)) END
+        AND CASE WHEN sqlc.narg(user_id)::uuid IS NULL THEN true
+            ELSE matching.user_id = sqlc.narg(user_id) END
+        -- The connecting user: sessions have none (user_id NULL), so never match these.
+        AND CASE WHEN sqlc.narg(username)::text IS NULL THEN true
+            ELSE matching.user_id = ANY(ARRAY(
+                SELECT users.id
+                FROM users
+                WHERE lower(users.username) = lower(sqlc.narg(username))))
+            END
+        AND CASE WHEN sqlc.narg(user_email)::text IS NULL THEN true
+            ELSE matching.user_id = ANY(ARRAY(
+                SELECT users.id
+                FROM users
+                WHERE lower(users.email) = lower(sqlc.narg(user_email))))
+            END
+        AND CASE WHEN sqlc.narg(connected_after)::timestamptz IS NULL THEN true
+            ELSE matching.connect_time >= sqlc.narg(connected_after) END
+        -- A bound the connect_time index starts from, even in a generic plan.
+        AND matching.connect_time <= COALESCE(sqlc.narg(connected_before)::timestamptz, 'infinity')
+        AND CASE WHEN sqlc.narg(workspace_id)::uuid IS NULL THEN true
+            ELSE matching.workspace_id = sqlc.narg(workspace_id) END
+        AND CASE WHEN sqlc.narg(connection_id)::uuid IS NULL THEN true
+            ELSE matching.connection_id = sqlc.narg(connection_id) END
         -- Only sessions have a status: web events match neither value (nor does any other value).
-        AND (sqlc.narg(status)::text IS NULL
-            OR (connection_logs.type NOT IN ('workspace_app', 'port_forwarding')
+        AND CASE WHEN sqlc.narg(status)::text IS NULL THEN true
+            ELSE matching.type NOT IN ('workspace_app', 'port_forwarding')
                 AND CASE sqlc.narg(status)
-                    WHEN 'ongoing' THEN connection_logs.disconnect_time IS NULL
-                    WHEN 'completed' THEN connection_logs.disconnect_time IS NOT NULL
+                    WHEN 'ongoing' THEN matching.disconnect_time IS NULL
+                    WHEN 'completed' THEN matching.disconnect_time IS NOT NULL
                     ELSE false
-                END))
+                END
+            END
     LIMIT sqlc.narg(count_cap)::bigint + 1  -- LIMIT NULL: no limit
-) AS matching;
+) AS counted;
 
 -- name: GetAuthorizedConnectionLogsOffset :many
 -- Connection logs, newest first (connect_time, then id), a page at a time by offset.
@@ -578,44 +665,70 @@ FROM connection_logs
 JOIN users AS workspace_owner ON workspace_owner.id = connection_logs.workspace_owner_id
 JOIN organizations ON organizations.id = connection_logs.organization_id
 LEFT JOIN users ON users.id = connection_logs.user_id
-WHERE
-    (sqlc.narg(organization_id)::uuid IS NULL
-        OR connection_logs.organization_id = sqlc.narg(organization_id))
-    AND (sqlc.narg(workspace_owner)::text IS NULL
-        OR lower(workspace_owner.username) = lower(sqlc.narg(workspace_owner)))
-    AND (sqlc.narg(workspace_owner_id)::uuid IS NULL
-        OR connection_logs.workspace_owner_id = sqlc.narg(workspace_owner_id))
-    AND (sqlc.narg(workspace_owner_email)::text IS NULL
-        OR lower(workspace_owner.email) = lower(sqlc.narg(workspace_owner_email)))
-    AND (sqlc.narg(types)::connection_type[] IS NULL
-        OR connection_logs.type = ANY(sqlc.narg(types)))
-    AND (sqlc.narg(user_id)::uuid IS NULL
-        OR connection_logs.user_id = sqlc.narg(user_id))
-    AND (sqlc.narg(username)::text IS NULL
-        OR lower(users.username) = lower(sqlc.narg(username)))
-    AND (sqlc.narg(user_email)::text IS NULL
-        OR lower(users.email) = lower(sqlc.narg(user_email)))
-    -- COALESCE rather than "IS NULL OR": a bound the connect_time index can use even in a
-    -- generic (prepared) plan.
-    AND connection_logs.connect_time >= COALESCE(sqlc.narg(connected_after)::timestamptz, '-infinity')
-    AND connection_logs.connect_time <= COALESCE(sqlc.narg(connected_before)::timestamptz, 'infinity')
-    AND (sqlc.narg(workspace_id)::uuid IS NULL
-        OR connection_logs.workspace_id = sqlc.narg(workspace_id))
-    AND (sqlc.narg(connection_id)::uuid IS NULL
-        OR connection_logs.connection_id = sqlc.narg(connection_id))
-    -- Only sessions have a status: web events match neither value (nor does any other value).
-    AND (sqlc.narg(status)::text IS NULL
-        OR (connection_logs.type NOT IN ('workspace_app', 'port_forwarding')
-            AND CASE sqlc.narg(status)
-                WHEN 'ongoing' THEN connection_logs.disconnect_time IS NULL
-                WHEN 'completed' THEN connection_logs.disconnect_time IS NOT NULL
-                ELSE false
-            END))
-    -- The reader: everything when site_wide, otherwise only the organizations listed.
-    AND (@site_wide::boolean OR connection_logs.organization_id = ANY(@readable_organization_ids::uuid[]))
-ORDER BY connection_logs.connect_time DESC, connection_logs.id DESC
-LIMIT COALESCE(sqlc.narg(limit)::integer, 100)
-OFFSET COALESCE(sqlc.narg(offset)::integer, 0);
+-- The page: the ids of the matching rows, found in connection_logs alone (see above), then
+-- fetched by primary key.
+WHERE connection_logs.id = ANY(ARRAY(
+    SELECT matching.id
+    FROM connection_logs AS matching
+    WHERE
+        CASE WHEN sqlc.narg(organization_id)::uuid IS NULL THEN true
+            ELSE matching.organization_id = sqlc.narg(organization_id) END
+        AND CASE WHEN sqlc.narg(workspace_owner)::text IS NULL THEN true
+            ELSE matching.workspace_owner_id = ANY(ARRAY(
+                SELECT users.id
+                FROM users
+                WHERE lower(users.username) = lower(sqlc.narg(workspace_owner))))
+            END
+        AND CASE WHEN sqlc.narg(workspace_owner_id)::uuid IS NULL THEN true
+            ELSE matching.workspace_owner_id = sqlc.narg(workspace_owner_id) END
+        AND CASE WHEN sqlc.narg(workspace_owner_email)::text IS NULL THEN true
+            ELSE matching.workspace_owner_id = ANY(ARRAY(
+                SELECT users.id
+                FROM users
+                WHERE lower(users.email) = lower(sqlc.narg(workspace_owner_email))))
+            END
+        AND CASE WHEN sqlc.narg(types)::connection_type[] IS NULL THEN true
+            ELSE matching.type = ANY(sqlc.narg(types)) END
+        AND CASE WHEN sqlc.narg(user_id)::uuid IS NULL THEN true
+            ELSE matching.user_id = sqlc.narg(user_id) END
+        -- The connecting user: sessions have none (user_id NULL), so never match these.
+        AND CASE WHEN sqlc.narg(username)::text IS NULL THEN true
+            ELSE matching.user_id = ANY(ARRAY(
+                SELECT users.id
+                FROM users
+                WHERE lower(users.username) = lower(sqlc.narg(username))))
+            END
+        AND CASE WHEN sqlc.narg(user_email)::text IS NULL THEN true
+            ELSE matching.user_id = ANY(ARRAY(
+                SELECT users.id
+                FROM users
+                WHERE lower(users.email) = lower(sqlc.narg(user_email))))
+            END
+        AND CASE WHEN sqlc.narg(connected_after)::timestamptz IS NULL THEN true
+            ELSE matching.connect_time >= sqlc.narg(connected_after) END
+        -- A bound the connect_time index starts from, even in a generic plan.
+        AND matching.connect_time <= COALESCE(sqlc.narg(connected_before)::timestamptz, 'infinity')
+        AND CASE WHEN sqlc.narg(workspace_id)::uuid IS NULL THEN true
+            ELSE matching.workspace_id = sqlc.narg(workspace_id) END
+        AND CASE WHEN sqlc.narg(connection_id)::uuid IS NULL THEN true
+            ELSE matching.connection_id = sqlc.narg(connection_id) END
+        -- Only sessions have a status: web events match neither value (nor does any other value).
+        AND CASE WHEN sqlc.narg(status)::text IS NULL THEN true
+            ELSE matching.type NOT IN ('workspace_app', 'port_forwarding')
+                AND CASE sqlc.narg(status)
+                    WHEN 'ongoing' THEN matching.disconnect_time IS NULL
+                    WHEN 'completed' THEN matching.disconnect_time IS NOT NULL
+                    ELSE false
+                END
+            END
+        -- The reader: everything when site_wide, otherwise the organizations listed.
+        AND (@site_wide::boolean
+            OR matching.organization_id = ANY(@readable_organization_ids::uuid[]))
+    ORDER BY matching.connect_time DESC, matching.id DESC
+    LIMIT COALESCE(sqlc.narg(limit)::integer, 100)
+    OFFSET COALESCE(sqlc.narg(offset)::integer, 0)
+))
+ORDER BY connection_logs.connect_time DESC, connection_logs.id DESC;
 
 -- name: GetAuthorizedConnectionLogsPage :many
 -- Connection logs, newest first, a page at a time by keyset: pass the previous page's last
@@ -640,50 +753,77 @@ FROM connection_logs
 JOIN users AS workspace_owner ON workspace_owner.id = connection_logs.workspace_owner_id
 JOIN organizations ON organizations.id = connection_logs.organization_id
 LEFT JOIN users ON users.id = connection_logs.user_id
-WHERE
-    (sqlc.narg(organization_id)::uuid IS NULL
-        OR connection_logs.organization_id = sqlc.narg(organization_id))
-    AND (sqlc.narg(workspace_owner)::text IS NULL
-        OR lower(workspace_owner.username) = lower(sqlc.narg(workspace_owner)))
-    AND (sqlc.narg(workspace_owner_id)::uuid IS NULL
-        OR connection_logs.workspace_owner_id = sqlc.narg(workspace_owner_id))
-    AND (sqlc.narg(workspace_owner_email)::text IS NULL
-        OR lower(workspace_owner.email) = lower(sqlc.narg(workspace_owner_email)))
-    AND (sqlc.narg(types)::connection_type[] IS NULL
-        OR connection_logs.type = ANY(sqlc.narg(types)))
-    AND (sqlc.narg(user_id)::uuid IS NULL
-        OR connection_logs.user_id = sqlc.narg(user_id))
-    AND (sqlc.narg(username)::text IS NULL
-        OR lower(users.username) = lower(sqlc.narg(username)))
-    AND (sqlc.narg(user_email)::text IS NULL
-        OR lower(users.email) = lower(sqlc.narg(user_email)))
-    -- COALESCE rather than "IS NULL OR": a bound the connect_time index can use even in a
-    -- generic (prepared) plan.
-    AND connection_logs.connect_time >= COALESCE(sqlc.narg(connected_after)::timestamptz, '-infinity')
-    AND connection_logs.connect_time <= COALESCE(sqlc.narg(connected_before)::timestamptz, 'infinity')
-    AND (sqlc.narg(workspace_id)::uuid IS NULL
-        OR connection_logs.workspace_id = sqlc.narg(workspace_id))
-    AND (sqlc.narg(connection_id)::uuid IS NULL
-        OR connection_logs.connection_id = sqlc.narg(connection_id))
-    -- Only sessions have a status: web events match neither value (nor does any other value).
-    AND (sqlc.narg(status)::text IS NULL
-        OR (connection_logs.type NOT IN ('workspace_app', 'port_forwarding')
-            AND CASE sqlc.narg(status)
-                WHEN 'ongoing' THEN connection_logs.disconnect_time IS NULL
-                WHEN 'completed' THEN connection_logs.disconnect_time IS NOT NULL
-                ELSE false
-            END))
-    -- The reader: everything when site_wide, otherwise only the organizations listed.
-    AND (@site_wide::boolean OR connection_logs.organization_id = ANY(@readable_organization_ids::uuid[]))
-    -- After the cursor (the previous page's last row) in the listing order. The first bound is
-    -- implied by the second but is one the connect_time index can start from, so a deep page
-    -- costs what the first does. A cursor without after_id means "strictly before the time".
-    AND connection_logs.connect_time <= COALESCE(sqlc.narg(after_connect_time)::timestamptz, 'infinity')
-    AND (sqlc.narg(after_connect_time)::timestamptz IS NULL
-        OR (connection_logs.connect_time, connection_logs.id)
-            < (sqlc.narg(after_connect_time), sqlc.narg(after_id)::uuid))
-ORDER BY connection_logs.connect_time DESC, connection_logs.id DESC
-LIMIT COALESCE(sqlc.narg(limit)::integer, 100);
+-- The page: the ids of the matching rows, found in connection_logs alone (see above), then
+-- fetched by primary key.
+WHERE connection_logs.id = ANY(ARRAY(
+    SELECT matching.id
+    FROM connection_logs AS matching
+    WHERE
+        CASE WHEN sqlc.narg(organization_id)::uuid IS NULL THEN true
+            ELSE matching.organization_id = sqlc.narg(organization_id) END
+        AND CASE WHEN sqlc.narg(workspace_owner)::text IS NULL THEN true
+            ELSE matching.workspace_owner_id = ANY(ARRAY(
+                SELECT users.id
+                FROM users
+                WHERE lower(users.username) = lower(sqlc.narg(workspace_owner))))
+            END
+        AND CASE WHEN sqlc.narg(workspace_owner_id)::uuid IS NULL THEN true
+            ELSE matching.workspace_owner_id = sqlc.narg(workspace_owner_id) END
+        AND CASE WHEN sqlc.narg(workspace_owner_email)::text IS NULL THEN true
+            ELSE matching.workspace_owner_id = ANY(ARRAY(
+                SELECT users.id
+                FROM users
+                WHERE lower(users.email) = lower(sqlc.narg(workspace_owner_email))))
+            END
+        AND CASE WHEN sqlc.narg(types)::connection_type[] IS NULL THEN true
+            ELSE matching.type = ANY(sqlc.narg(types)) END
+        AND CASE WHEN sqlc.narg(user_id)::uuid IS NULL THEN true
+            ELSE matching.user_id = sqlc.narg(user_id) END
+        -- The connecting user: sessions have none (user_id NULL), so never match these.
+        AND CASE WHEN sqlc.narg(username)::text IS NULL THEN true
+            ELSE matching.user_id = ANY(ARRAY(
+                SELECT users.id
+                FROM users
+                WHERE lower(users.username) = lower(sqlc.narg(username))))
+            END
+        AND CASE WHEN sqlc.narg(user_email)::text IS NULL THEN true
+            ELSE matching.user_id = ANY(ARRAY(
+                SELECT users.id
+                FROM users
+                WHERE lower(users.email) = lower(sqlc.narg(user_email))))
+            END
+        AND CASE WHEN sqlc.narg(connected_after)::timestamptz IS NULL THEN true
+            ELSE matching.connect_time >= sqlc.narg(connected_after) END
+        -- A bound the connect_time index starts from, even in a generic plan.
+        AND matching.connect_time <= COALESCE(sqlc.narg(connected_before)::timestamptz, 'infinity')
+        AND CASE WHEN sqlc.narg(workspace_id)::uuid IS NULL THEN true
+            ELSE matching.workspace_id = sqlc.narg(workspace_id) END
+        AND CASE WHEN sqlc.narg(connection_id)::uuid IS NULL THEN true
+            ELSE matching.connection_id = sqlc.narg(connection_id) END
+        -- Only sessions have a status: web events match neither value (nor does any other value).
+        AND CASE WHEN sqlc.narg(status)::text IS NULL THEN true
+            ELSE matching.type NOT IN ('workspace_app', 'port_forwarding')
+                AND CASE sqlc.narg(status)
+                    WHEN 'ongoing' THEN matching.disconnect_time IS NULL
+                    WHEN 'completed' THEN matching.disconnect_time IS NOT NULL
+                    ELSE false
+                END
+            END
+        -- The reader: everything when site_wide, otherwise the organizations listed.
+        AND (@site_wide::boolean
+            OR matching.organization_id = ANY(@readable_organization_ids::uuid[]))
+        -- After the cursor (the previous page's last row) in the listing order. The first bound is
+        -- implied by the second but is one the connect_time index can start from, so a deep page
+        -- costs what the first does. A cursor without after_id means "strictly before the time".
+        AND matching.connect_time <= COALESCE(sqlc.narg(after_connect_time)::timestamptz, 'infinity')
+        AND CASE WHEN sqlc.narg(after_connect_time)::timestamptz IS NULL THEN true
+            ELSE (matching.connect_time, matching.id)
+                < (sqlc.narg(after_connect_time), sqlc.narg(after_id)::uuid)
+            END
+    ORDER BY matching.connect_time DESC, matching.id DESC
+    LIMIT COALESCE(sqlc.narg(limit)::integer, 100)
+))
+ORDER BY connection_logs.connect_time DESC, connection_logs.id DESC;
 
 -- name: CountAuthorizedConnectionLogs :one
 -- How many connection logs match the filters. With count_cap, counting stops at
@@ -696,47 +836,63 @@ LIMIT COALESCE(sqlc.narg(limit)::integer, 100);
 SELECT count(*) AS count
 FROM (
     SELECT 1
-    FROM connection_logs
-    JOIN users AS workspace_owner ON workspace_owner.id = connection_logs.workspace_owner_id
-    JOIN organizations ON organizations.id = connection_logs.organization_id
-    LEFT JOIN users ON users.id = connection_logs.user_id
+    FROM connection_logs AS matching
     WHERE
-        (sqlc.narg(organization_id)::uuid IS NULL
-            OR connection_logs.organization_id = sqlc.narg(organization_id))
-        AND (sqlc.narg(workspace_owner)::text IS NULL
-            OR lower(workspace_owner.username) = lower(sqlc.narg(workspace_owner)))
-        AND (sqlc.narg(workspace_owner_id)::uuid IS NULL
-            OR connection_logs.workspace_owner_id = sqlc.narg(workspace_owner_id))
-        AND (sqlc.narg(workspace_owner_email)::text IS NULL
-            OR lower(workspace_owner.email) = lower(sqlc.narg(workspace_owner_email)))
-        AND (sqlc.narg(types)::connection_type[] IS NULL
-            OR connection_logs.type = ANY(sqlc.narg(types)))
-        AND (sqlc.narg(user_id)::uuid IS NULL
-            OR connection_logs.user_id = sqlc.narg(user_id))
-        AND (sqlc.narg(username)::text IS NULL
-            OR lower(users.username) = lower(sqlc.narg(username)))
-        AND (sqlc.narg(user_email)::text IS NULL
-            OR lower(users.email) = lower(sqlc.narg(user_email)))
-        -- COALESCE rather than "IS NULL OR": a bound the connect_time index can use even in a
-        -- generic (prepared) plan.
-        AND connection_logs.connect_time >= COALESCE(sqlc.narg(connected_after)::timestamptz, '-infinity')
-        AND connection_logs.connect_time <= COALESCE(sqlc.narg(connected_before)::timestamptz, 'infinity')
-        AND (sqlc.narg(workspace_id)::uuid IS NULL
-            OR connection_logs.workspace_id = sqlc.narg(workspace_id))
-        AND (sqlc.narg(connection_id)::uuid IS NULL
-            OR connection_logs.connection_id = sqlc.narg(connection_id))
+        CASE WHEN sqlc.narg(organization_id)::uuid IS NULL THEN true
+            ELSE matching.organization_id = sqlc.narg(organization_id) END
+        AND CASE WHEN sqlc.narg(workspace_owner)::text IS NULL THEN true
+            ELSE matching.workspace_owner_id = ANY(ARRAY(
+                SELECT users.id
+                FROM users
+                WHERE lower(users.username) = lower(sqlc.narg(workspace_owner))))
+            END
+        AND CASE WHEN sqlc.narg(workspace_owner_id)::uuid IS NULL THEN true
+            ELSE matching.workspace_owner_id = sqlc.narg(workspace_owner_id) END
+        AND CASE WHEN sqlc.narg(workspace_owner_email)::text IS NULL THEN true
+            ELSE matching.workspace_owner_id = ANY(ARRAY(
+                SELECT users.id
+                FROM users
+                WHERE lower(users.email) = lower(sqlc.narg(workspace_owner_email))))
+            END
+        AND CASE WHEN sqlc.narg(types)::connection_type[] IS NULL THEN true
+            ELSE matching.type = ANY(sqlc.narg(types)) END
+        AND CASE WHEN sqlc.narg(user_id)::uuid IS NULL THEN true
+            ELSE matching.user_id = sqlc.narg(user_id) END
+        -- The connecting user: sessions have none (user_id NULL), so never match these.
+        AND CASE WHEN sqlc.narg(username)::text IS NULL THEN true
+            ELSE matching.user_id = ANY(ARRAY(
+                SELECT users.id
+                FROM users
+                WHERE lower(users.username) = lower(sqlc.narg(username))))
+            END
+        AND CASE WHEN sqlc.narg(user_email)::text IS NULL THEN true
+            ELSE matching.user_id = ANY(ARRAY(
+                SELECT users.id
+                FROM users
+                WHERE lower(users.email) = lower(sqlc.narg(user_email))))
+            END
+        AND CASE WHEN sqlc.narg(connected_after)::timestamptz IS NULL THEN true
+            ELSE matching.connect_time >= sqlc.narg(connected_after) END
+        -- A bound the connect_time index starts from, even in a generic plan.
+        AND matching.connect_time <= COALESCE(sqlc.narg(connected_before)::timestamptz, 'infinity')
+        AND CASE WHEN sqlc.narg(workspace_id)::uuid IS NULL THEN true
+            ELSE matching.workspace_id = sqlc.narg(workspace_id) END
+        AND CASE WHEN sqlc.narg(connection_id)::uuid IS NULL THEN true
+            ELSE matching.connection_id = sqlc.narg(connection_id) END
         -- Only sessions have a status: web events match neither value (nor does any other value).
-        AND (sqlc.narg(status)::text IS NULL
-            OR (connection_logs.type NOT IN ('workspace_app', 'port_forwarding')
+        AND CASE WHEN sqlc.narg(status)::text IS NULL THEN true
+            ELSE matching.type NOT IN ('workspace_app', 'port_forwarding')
                 AND CASE sqlc.narg(status)
-                    WHEN 'ongoing' THEN connection_logs.disconnect_time IS NULL
-                    WHEN 'completed' THEN connection_logs.disconnect_time IS NOT NULL
+                    WHEN 'ongoing' THEN matching.disconnect_time IS NULL
+                    WHEN 'completed' THEN matching.disconnect_time IS NOT NULL
                     ELSE false
-                END))
-        -- The reader: everything when site_wide, otherwise only the organizations listed.
-        AND (@site_wide::boolean OR connection_logs.organization_id = ANY(@readable_organization_ids::uuid[]))
+                END
+            END
+        -- The reader: everything when site_wide, otherwise the organizations listed.
+        AND (@site_wide::boolean
+            OR matching.organization_id = ANY(@readable_organization_ids::uuid[]))
     LIMIT sqlc.narg(count_cap)::bigint + 1  -- LIMIT NULL: no limit
-) AS matching;
+) AS counted;
 
 -- name: DeleteOldConnectionLogs :execrows
 -- Deletes at most limit_count connection logs that started before before_time, oldest first.
