@@ -164,9 +164,15 @@ def _run_as_owner(command: list[str]) -> subprocess.CompletedProcess[str]:
         command = ["runuser", "-u", _SERVICE_ACCOUNT, "--", *command]
     result = subprocess.run(command, capture_output=True, text=True, cwd="/")
     if result.returncode != 0:
+        hint = (
+            f"\n(as root, the server runs as the {_SERVICE_ACCOUNT!r} user, which must be able to "
+            "read the server binaries and every directory above them)"
+            if _as_root()
+            else ""
+        )
         raise EmbeddedServerError(
             f"{' '.join(command)} failed with exit code {result.returncode}:\n"
-            f"{result.stdout}{result.stderr}"
+            f"{result.stdout}{result.stderr}{hint}"
         )
     return result
 

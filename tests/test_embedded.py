@@ -64,9 +64,19 @@ def test_the_pypi_packaged_server_works_where_no_binaries_are_installed(
     assert spec is not None and spec.origin is not None
     packaged = Path(spec.origin).parent / "pginstall" / "bin"
     assert packaged in list(embedded._bindir_candidates()), "it is the last resort searched"
-    monkeypatch.setenv("PG_BINDIR", str(packaged))
-    assert embedded.find_bindir() == packaged
-    assert _server_version(embedded.ensure_running(cluster)) > 0
+    # Run a copy beside the cluster: as root the server runs as ``postgres``, which may not be
+    # able to reach a virtual environment inside this checkout (say, under /root).
+    # The wheel's binaries find their libraries beside the package (``pgserver.libs``).
+    site_packages = packaged.parent.parent.parent
+    copy = cluster.base.parent / "site-packages"
+    for name in ("pgserver", "pgserver.libs"):
+        shutil.copytree(site_packages / name, copy / name, symlinks=True)
+    for path in (copy, *copy.rglob("*")):
+        path.chmod(path.stat().st_mode | (0o555 if path.is_dir() else 0o444))
+    bindir = copy / "pgserver" / "pginstall" / "bin"
+    monkeypatch.setenv("PG_BINDIR", str(bindir))
+    assert embedded.find_bindir() == bindir
+    assert _server_version(embedded.ensure_running(cluster)) >= 160000, "pgserver ships 16"
 
 
 def test_missing_binaries_are_a_clear_error(monkeypatch: pytest.MonkeyPatch) -> None:
