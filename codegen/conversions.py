@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from codegen.literals import string
 from codegen.model import AnalyzedQuery, CodegenError, PgType
-from codegen.types import Guard, Import, PyType
+from codegen.types import ENUM_ARRAY_LOADER, Guard, Import, PyType
 
 
 def optional(annotation: str, nullable: bool) -> str:
@@ -28,7 +28,7 @@ def convert(template: str | None, value: str, nullable: bool) -> str:
 def load(pytype: PyType, value: str, nullable: bool) -> str:
     """The expression building a field from ``value``, what psycopg loaded."""
     if pytype.enum_array:
-        loaded = f"_enum_array({pytype.enum_array}, {value})"
+        loaded = f"{ENUM_ARRAY_LOADER}({pytype.enum_array}, {value})"
         return f"None if {value} is None else {loaded}" if nullable else loaded
     return convert(pytype.load, value, nullable)
 

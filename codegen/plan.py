@@ -49,8 +49,7 @@ from codegen.model import (
 )
 from codegen.names import python_identifier, snake_case, unique_identifiers
 from codegen.types import (
-    AWARE_GUARD,
-    ENUM_GUARD,
+    ENUM_ARRAY_LOADER,
     Import,
     Overrides,
     PyType,
@@ -59,6 +58,10 @@ from codegen.types import (
 )
 
 MODELS_MODULE: Final = "models"
+# The helpers query modules share (call-time checks, the enum array loader), once per
+# out package: a private module with public names, imported under the private names
+# the function bodies call (``types.ENUM_GUARD``...).
+RUNTIME_MODULE: Final = "_runtime"
 AIO_PACKAGE: Final = "aio"  # the asyncio twins: ``aio/<stem>.py``
 # The generated function's own names (its first parameter, its locals): parameters are
 # renamed around them.
@@ -150,14 +153,11 @@ class QueryModule:
     imports: tuple[str, ...]  # import lines, sorted as ruff's isort does
     functions: tuple[Function, ...]
     row_classes: tuple[RowClass, ...]
-    enum_array_helper: bool  # the module loads an enum array from its text form
     # The asyncio twin: the same functions, importing SQL constants and row classes
     # from the sync module rather than declaring them again.
     aio_filename: str
     aio_imports: tuple[str, ...]
     cursor_ids: bool = False  # an :iter function names its server cursors from a counter
-    enum_guard: bool = False  # declares ``_enum_value``: enum parameters checked at the call
-    aware_guard: bool = False  # declares ``_aware``: timestamptz parameters must be aware
 
 
 @dataclass(frozen=True, slots=True)
@@ -225,9 +225,38 @@ class ModelsModule:
 
 
 @dataclass(frozen=True, slots=True)
+class RuntimeModule:
+    """``_runtime.py``: the helpers query modules import, whole in every out package.
+
+    Always written, the same text whatever the queries, so adding or removing a
+    query never rewrites it (nor leaves it stale).
+    """
+
+    filename: str
+    imports: tuple[str, ...]
+
+
+RUNTIME: Final = RuntimeModule(
+    f"{RUNTIME_MODULE}.py",
+    import_lines(
+        {
+            ("datetime", "datetime"),
+            ("enum", "StrEnum"),
+            ("typing", "Final"),
+            ("typing", "TypeVar"),
+            ("typing", "cast"),
+            ("psycopg.adapt", "Transformer"),
+            ("psycopg.pq", "Format"),
+        }
+    ),
+)
+
+
+@dataclass(frozen=True, slots=True)
 class Plan:
     models: ModelsModule
     modules: tuple[QueryModule, ...]
+    runtime: RuntimeModule
 
 
 @dataclass(frozen=True, slots=True)
@@ -264,7 +293,7 @@ def plan(
             errors.extend(exc.errors)
     if errors:
         raise CodegenErrors(errors)
-    return Plan(models, tuple(modules))
+    return Plan(models, tuple(modules), RUNTIME)
 
 
 # --- models.py ----------------------------------------------------------------
@@ -393,13 +422,14 @@ def _query_module(
     overrides: Overrides,
 ) -> QueryModule:
     stem = source.rsplit("/", 1)[-1].removesuffix(".sql")
-    if not stem.isidentifier() or stem == MODELS_MODULE:
+    if not stem.isidentifier() or stem in (MODELS_MODULE, RUNTIME_MODULE):
         raise CodegenErrors(
             [
                 CodegenError(
                     Location(source, 1, 1),
                     f"query file {source!r} cannot become the module {stem + '.py'!r}",
-                    "name it as a Python module, e.g. connection_logs.sql, and not models.sql",
+                    "name it as a Python module, e.g. connection_logs.sql, "
+                    f"and not {MODELS_MODULE}.sql or {RUNTIME_MODULE}.sql",
                 )
             ]
         )
@@ -410,8 +440,7 @@ def _query_module(
     functions: list[Function] = []
     row_classes: list[RowClass] = []
     errors: list[CodegenError] = []
-    enum_arrays = False
-    guards: set[str] = set()
+    helpers: set[str] = set()  # the ``_runtime`` helpers the function bodies call
     for query in queries:
         try:
             planned = _function(query, models, overrides)
@@ -424,8 +453,9 @@ def _query_module(
         function = planned.function
         common |= planned.imports
         declared |= planned.declared
-        enum_arrays |= planned.enum_array
-        guards |= planned.guards
+        if planned.enum_array:
+            helpers.add(ENUM_ARRAY_LOADER)
+        helpers |= planned.guards
         functions.append(function)
         # A :copyfrom runs its COPY statement; the INSERT it was written as is documentation.
         shared.add((f".{stem}", function.copy_constant or function.constant))
@@ -446,19 +476,8 @@ def _query_module(
         common.add(("typing", "Final"))
         sync_only.add(("collections.abc", "Iterator"))
         aio_only.add(("collections.abc", "AsyncIterator"))
-    if enum_arrays:
-        common |= {
-            ("enum", "StrEnum"),
-            ("typing", "Final"),
-            ("typing", "TypeVar"),
-            ("typing", "cast"),
-            ("psycopg.adapt", "Transformer"),
-            ("psycopg.pq", "Format"),
-        }
-    if ENUM_GUARD in guards:
-        common |= {("enum", "StrEnum"), ("typing", "TypeVar")}
-    if AWARE_GUARD in guards:
-        common.add(("datetime", "datetime"))
+    # ``from ._runtime import aware as _aware``: a module-level name, as a local helper was.
+    common |= {(f".{RUNTIME_MODULE}", f"{h.removeprefix('_')} as {h}") for h in helpers}
     if errors:
         raise CodegenErrors(errors)
     return QueryModule(
@@ -467,12 +486,9 @@ def _query_module(
         import_lines(common | declared | sync_only),
         tuple(functions),
         tuple(row_classes),
-        enum_arrays,
         aio_filename=f"{AIO_PACKAGE}/{stem}.py",
         aio_imports=import_lines(from_subpackage(common | shared | aio_only)),
         cursor_ids=cursor_ids,
-        enum_guard=ENUM_GUARD in guards,
-        aware_guard=AWARE_GUARD in guards,
     )
 
 
@@ -568,7 +584,8 @@ def _function(query: AnalyzedQuery, models: Mapping[str, _Model], overrides: Ove
         if pytype.guard is not None:
             check = guard_check(pytype.guard, ident)
             guards.add(pytype.guard.helper)
-            imports |= pytype.imports  # the enum class the check converts to
+            if pytype.guard.enum:
+                imports |= pytype.imports  # the enum class the check converts to
             dump = check if dump is None else dump.format(check)
         item_values[param.number] = convert(dump, f"p.{ident}", param.nullable)
         annotation = optional(pytype.parameter, param.nullable)

@@ -35,13 +35,19 @@ def _environment() -> Environment:
 
 
 def render(plan: Plan) -> tuple[RenderedFile, ...]:
-    """Every generated Python module of ``plan``: models, the query modules, their aio twins."""
+    """Every generated Python module of ``plan``: models, the shared helpers
+    (``_runtime.py``), the query modules and their aio twins."""
     env = _environment()
     files = [
         RenderedFile(
             plan.models.filename, env.get_template("models.py.j2").render(module=plan.models)
         )
     ]
+    files.append(
+        RenderedFile(
+            plan.runtime.filename, env.get_template("runtime.py.j2").render(module=plan.runtime)
+        )
+    )
     queries = env.get_template("queries.py.j2")
     for m in plan.modules:
         files.append(

@@ -51,13 +51,17 @@ from codegen.model import CodegenError, Location, PgType
 Import: TypeAlias = tuple[str, str]
 
 
+# The helpers of the out package's ``_runtime.py``, by the names query modules import
+# them as (``from ._runtime import aware as _aware``): private there, so neither a
+# parameter nor a function of the module can shadow them.
 ENUM_GUARD: Final = "_enum_value"  # the helper converting a label to its StrEnum member
 AWARE_GUARD: Final = "_aware"  # the helper rejecting a naive datetime
+ENUM_ARRAY_LOADER: Final = "_enum_array"  # the helper loading an enum array's text form
 
 
 @dataclass(frozen=True, slots=True)
 class Guard:
-    """A call-time check of a parameter, by a helper the query module declares.
+    """A call-time check of a parameter, by a helper the query module imports.
 
     An enum parameter given a plain string that is not one of its labels, and a
     naive datetime for a timestamptz (which PostgreSQL would read in the server's

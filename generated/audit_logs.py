@@ -6,16 +6,7 @@ from typing import Final
 
 import psycopg
 
-
-def _aware(value: datetime, parameter: str) -> datetime:
-    # PostgreSQL would read a naive datetime in the server's time zone, silently.
-    if value.tzinfo is None:
-        raise ValueError(
-            f"{parameter}={value!r} is a naive datetime for a timestamptz; "
-            "give it a time zone, e.g. value.replace(tzinfo=UTC) or datetime.now(UTC)"
-        )
-    return value
-
+from ._runtime import aware as _aware
 
 DELETE_OLD_AUDIT_LOG_CONNECTION_EVENTS: Final = """DELETE FROM audit_logs
 -- An array, not IN (subquery): the planner then fetches the victims by primary key.

@@ -4,41 +4,16 @@
 
 from dataclasses import dataclass
 from datetime import datetime
-from enum import StrEnum
 from ipaddress import IPv4Address, IPv4Interface, IPv6Address, IPv6Interface
-from typing import Final, TypeVar
+from typing import Final
 from uuid import UUID
 
 import psycopg
 from psycopg.rows import tuple_row
 
+from ._runtime import aware as _aware
+from ._runtime import enum_value as _enum_value
 from .models import ConnectionLog, ConnectionStatus, ConnectionType
-
-_E = TypeVar("_E", bound=StrEnum)
-
-
-def _enum_value(enum: type[_E], value: _E | str, parameter: str) -> _E:
-    # A member passes as is; a plain string must be one of the labels.
-    if isinstance(value, enum):
-        return value
-    try:
-        return enum(value)
-    except ValueError:
-        allowed = ", ".join(repr(member.value) for member in enum)
-        raise ValueError(
-            f"{parameter}={value!r} is not a {enum.__name__}: use one of {allowed}"
-        ) from None
-
-
-def _aware(value: datetime, parameter: str) -> datetime:
-    # PostgreSQL would read a naive datetime in the server's time zone, silently.
-    if value.tzinfo is None:
-        raise ValueError(
-            f"{parameter}={value!r} is a naive datetime for a timestamptz; "
-            "give it a time zone, e.g. value.replace(tzinfo=UTC) or datetime.now(UTC)"
-        )
-    return value
-
 
 UPSERT_CONNECTION_LOG: Final = """INSERT INTO connection_logs AS cl (
     id,

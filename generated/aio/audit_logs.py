@@ -5,17 +5,8 @@ from datetime import datetime
 
 import psycopg
 
+from .._runtime import aware as _aware
 from ..audit_logs import DELETE_OLD_AUDIT_LOG_CONNECTION_EVENTS
-
-
-def _aware(value: datetime, parameter: str) -> datetime:
-    # PostgreSQL would read a naive datetime in the server's time zone, silently.
-    if value.tzinfo is None:
-        raise ValueError(
-            f"{parameter}={value!r} is a naive datetime for a timestamptz; "
-            "give it a time zone, e.g. value.replace(tzinfo=UTC) or datetime.now(UTC)"
-        )
-    return value
 
 
 async def delete_old_audit_log_connection_events(

@@ -5,41 +5,16 @@ import itertools
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
-from enum import StrEnum
-from typing import Final, TypeVar
+from typing import Final
 from uuid import UUID
 
 import psycopg
 from psycopg.rows import tuple_row
 from psycopg.types.json import Jsonb
 
+from ._runtime import aware as _aware
+from ._runtime import enum_value as _enum_value
 from .models import Event, JsonValue, Level
-
-_E = TypeVar("_E", bound=StrEnum)
-
-
-def _enum_value(enum: type[_E], value: _E | str, parameter: str) -> _E:
-    # A member passes as is; a plain string must be one of the labels.
-    if isinstance(value, enum):
-        return value
-    try:
-        return enum(value)
-    except ValueError:
-        allowed = ", ".join(repr(member.value) for member in enum)
-        raise ValueError(
-            f"{parameter}={value!r} is not a {enum.__name__}: use one of {allowed}"
-        ) from None
-
-
-def _aware(value: datetime, parameter: str) -> datetime:
-    # PostgreSQL would read a naive datetime in the server's time zone, silently.
-    if value.tzinfo is None:
-        raise ValueError(
-            f"{parameter}={value!r} is a naive datetime for a timestamptz; "
-            "give it a time zone, e.g. value.replace(tzinfo=UTC) or datetime.now(UTC)"
-        )
-    return value
-
 
 # Server-side cursors of :iter functions are named uniquely within the session.
 _CURSOR_IDS: Final = itertools.count(1)

@@ -2,30 +2,14 @@
 """The queries of tests/cases/slice/queries.sql."""
 
 from dataclasses import dataclass
-from enum import StrEnum
-from typing import Final, TypeVar
+from typing import Final
 from uuid import UUID
 
 import psycopg
 from psycopg.rows import tuple_row
 
+from ._runtime import enum_value as _enum_value
 from .models import Color, Item
-
-_E = TypeVar("_E", bound=StrEnum)
-
-
-def _enum_value(enum: type[_E], value: _E | str, parameter: str) -> _E:
-    # A member passes as is; a plain string must be one of the labels.
-    if isinstance(value, enum):
-        return value
-    try:
-        return enum(value)
-    except ValueError:
-        allowed = ", ".join(repr(member.value) for member in enum)
-        raise ValueError(
-            f"{parameter}={value!r} is not a {enum.__name__}: use one of {allowed}"
-        ) from None
-
 
 ADD_ITEM: Final = "INSERT INTO items (id, token, color, label) VALUES ($1, $2, $3, $4)"
 

@@ -3,7 +3,6 @@
 
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal
-from enum import StrEnum
 from ipaddress import (
     IPv4Address,
     IPv4Interface,
@@ -12,15 +11,15 @@ from ipaddress import (
     IPv6Interface,
     IPv6Network,
 )
-from typing import Final, TypeVar, cast
 from uuid import UUID
 
 import psycopg
-from psycopg.adapt import Transformer
-from psycopg.pq import Format
 from psycopg.rows import tuple_row
 from psycopg.types.json import Json, Jsonb
 
+from .._runtime import aware as _aware
+from .._runtime import enum_array as _enum_array
+from .._runtime import enum_value as _enum_value
 from ..models import Everything, JsonValue, Mood
 from ..queries import (
     COUNT_BY_MOOD,
@@ -32,40 +31,6 @@ from ..queries import (
     CountByMoodRow,
     ListMoodsRow,
 )
-
-_E = TypeVar("_E", bound=StrEnum)
-# psycopg does not know the array type of an enum it was not told about and returns
-# its text form, '{a,"b c"}': psycopg's own text[] loader (OID 1009) splits it.
-_TEXT_ARRAY: Final = Transformer().get_loader(1009, Format.TEXT)
-
-
-def _enum_array(enum: type[_E], value: str | list[str | None]) -> list[_E]:
-    items: list[str | None] = _TEXT_ARRAY.load(value.encode()) if isinstance(value, str) else value
-    # A NULL element stays None, though a row's array is typed list[T].
-    return cast("list[_E]", [None if item is None else enum(item) for item in items])
-
-
-def _enum_value(enum: type[_E], value: _E | str, parameter: str) -> _E:
-    # A member passes as is; a plain string must be one of the labels.
-    if isinstance(value, enum):
-        return value
-    try:
-        return enum(value)
-    except ValueError:
-        allowed = ", ".join(repr(member.value) for member in enum)
-        raise ValueError(
-            f"{parameter}={value!r} is not a {enum.__name__}: use one of {allowed}"
-        ) from None
-
-
-def _aware(value: datetime, parameter: str) -> datetime:
-    # PostgreSQL would read a naive datetime in the server's time zone, silently.
-    if value.tzinfo is None:
-        raise ValueError(
-            f"{parameter}={value!r} is a naive datetime for a timestamptz; "
-            "give it a time zone, e.g. value.replace(tzinfo=UTC) or datetime.now(UTC)"
-        )
-    return value
 
 
 async def insert_everything(
