@@ -40,10 +40,8 @@ import os
 import random
 import statistics
 import sys
-import tempfile
 import time
-from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime, timedelta
 from ipaddress import IPv4Address
 from pathlib import Path
@@ -102,16 +100,6 @@ CURSOR_BEFORE: Final = """
 
 Connection = psycopg.Connection[tuple[Any, ...]]
 Cursor = tuple[datetime, UUID] | None
-
-
-@contextmanager
-def private_server(tmp: Path) -> Iterator[str]:
-    """A private embedded PostgreSQL under ``tmp``; stopped when done."""
-    cluster = embedded.Cluster(tmp / "pg")
-    try:
-        yield embedded.ensure_running(cluster)
-    finally:
-        embedded.stop(cluster)
 
 
 def load(conn: Connection, rows: int, rng: random.Random) -> None:
@@ -257,11 +245,9 @@ def main() -> int:
     began = time.perf_counter()
 
     timings: dict[tuple[str, str], dict[int, float]] = {}
-    with tempfile.TemporaryDirectory(prefix="connlog-paging-") as name:
-        tmp = Path(name)
-        tmp.chmod(0o755)  # as root the server runs as ``postgres``, which must reach the cluster
+    with embedded.temporary_cluster(prefix="connlog-paging-") as cluster:
+        server_url = embedded.ensure_running(cluster)
         with (
-            private_server(tmp) as server_url,
             scratch.migrated_database(server_url, MIGRATIONS, prefix="bench_paging") as url,
             psycopg.connect(url, autocommit=True) as conn,
         ):

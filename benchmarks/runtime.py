@@ -40,10 +40,8 @@ import random
 import statistics
 import subprocess
 import sys
-import tempfile
 import time
-from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from ipaddress import IPv4Address, IPv6Address, ip_address
@@ -127,16 +125,6 @@ class Platform:
     org: UUID
     users: list[UUID]
     workspaces: list[tuple[UUID, UUID, str]]  # id, owner, name
-
-
-@contextmanager
-def private_server(tmp: Path) -> Iterator[str]:
-    """A private embedded PostgreSQL under ``tmp``; stopped when done."""
-    cluster = embedded.Cluster(tmp / "pg")
-    try:
-        yield embedded.ensure_running(cluster)
-    finally:
-        embedded.stop(cluster)
 
 
 def generate_package(tmp: Path, server_url: str) -> Any:
@@ -242,170 +230,165 @@ def main() -> int:
     began = time.perf_counter()
 
     results: list[tuple[str, dict[str, float]]] = []
-    with tempfile.TemporaryDirectory(prefix="connlog-runtime-") as name:
-        tmp = Path(name)
-        tmp.chmod(0o755)  # as root the server runs as ``postgres``, which must reach the cluster
-        with private_server(tmp) as server_url:
-            bench = generate_package(tmp, server_url)
-            get_connection_log: Callable[..., ConnectionLog | None] = bench.get_connection_log
-            list_connection_logs: Callable[..., list[ConnectionLog]] = bench.list_connection_logs
-            with (
-                scratch.migrated_database(server_url, MIGRATIONS, prefix="bench_runtime") as url,
-                psycopg.connect(url, autocommit=True) as conn,
-            ):
-                platform = seed(conn, rng)
-                ids = [row[0] for row in conn.execute("SELECT id FROM connection_logs")]
-                key = rng.choice(ids)
+    with embedded.temporary_cluster(prefix="connlog-runtime-") as cluster:
+        server_url = embedded.ensure_running(cluster)
+        tmp = cluster.base.parent  # the throwaway package goes with the cluster's directory
+        bench = generate_package(tmp, server_url)
+        get_connection_log: Callable[..., ConnectionLog | None] = bench.get_connection_log
+        list_connection_logs: Callable[..., list[ConnectionLog]] = bench.list_connection_logs
+        with (
+            scratch.migrated_database(server_url, MIGRATIONS, prefix="bench_runtime") as url,
+            psycopg.connect(url, autocommit=True) as conn,
+        ):
+            platform = seed(conn, rng)
+            ids = [row[0] for row in conn.execute("SELECT id FROM connection_logs")]
+            key = rng.choice(ids)
 
-                server_version = conn.info.server_version
-                as_log = class_row(ConnectionLog)
-                as_flat = class_row(OffsetRow)
+            server_version = conn.info.server_version
+            as_log = class_row(ConnectionLog)
+            as_flat = class_row(OffsetRow)
 
-                # A fresh cursor per call, as the generated functions and conn.execute do.
-                one = [
-                    ("generated get_connection_log", lambda: get_connection_log(conn, id=key)),
-                    ("hand-written, tuple rows", lambda: conn.execute(GET_BY_ID, [key]).fetchone()),
-                    (FLOOR, lambda: conn.execute(GET_BY_ID, [key])),
-                    (
-                        "hand-written, class_row(ConnectionLog)",
-                        lambda: (
-                            conn.cursor(row_factory=as_log).execute(GET_BY_ID, [key]).fetchone()
-                        ),
-                    ),
-                    (
-                        "hand-written, dict_row",
-                        lambda: (
-                            conn.cursor(row_factory=dict_row).execute(GET_BY_ID, [key]).fetchone()
-                        ),
-                    ),
-                ]
-                results.append((":one by primary key", measure(one, calls=200, rounds=args.rounds)))
+            # A fresh cursor per call, as the generated functions and conn.execute do.
+            one = [
+                ("generated get_connection_log", lambda: get_connection_log(conn, id=key)),
+                ("hand-written, tuple rows", lambda: conn.execute(GET_BY_ID, [key]).fetchone()),
+                (FLOOR, lambda: conn.execute(GET_BY_ID, [key])),
+                (
+                    "hand-written, class_row(ConnectionLog)",
+                    lambda: conn.cursor(row_factory=as_log).execute(GET_BY_ID, [key]).fetchone(),
+                ),
+                (
+                    "hand-written, dict_row",
+                    lambda: conn.cursor(row_factory=dict_row).execute(GET_BY_ID, [key]).fetchone(),
+                ),
+            ]
+            results.append((":one by primary key", measure(one, calls=200, rounds=args.rounds)))
 
-                many = [
-                    (
-                        "generated list_connection_logs",
-                        lambda: list_connection_logs(conn, row_limit=MANY),
+            many = [
+                (
+                    "generated list_connection_logs",
+                    lambda: list_connection_logs(conn, row_limit=MANY),
+                ),
+                ("hand-written, tuple rows", lambda: conn.execute(LIST, [MANY]).fetchall()),
+                (FLOOR, lambda: conn.execute(LIST, [MANY])),
+                (
+                    "hand-written, class_row(ConnectionLog)",
+                    lambda: conn.cursor(row_factory=as_log).execute(LIST, [MANY]).fetchall(),
+                ),
+                (
+                    "hand-written, dict_row",
+                    lambda: conn.cursor(row_factory=dict_row).execute(LIST, [MANY]).fetchall(),
+                ),
+            ]
+            results.append(
+                (f":many, {MANY} rows, one table", measure(many, calls=2, rounds=args.rounds))
+            )
+
+            offset_params = (None,) * 13 + (MANY, 0)
+
+            joined = [
+                (
+                    "generated get_connection_logs_offset",
+                    lambda: get_connection_logs_offset(conn, limit=MANY),
+                ),
+                (
+                    "hand-written, tuple rows",
+                    lambda: (
+                        psycopg.RawCursor(conn)
+                        .execute(GET_CONNECTION_LOGS_OFFSET, offset_params)
+                        .fetchall()
                     ),
-                    ("hand-written, tuple rows", lambda: conn.execute(LIST, [MANY]).fetchall()),
-                    (FLOOR, lambda: conn.execute(LIST, [MANY])),
-                    (
-                        "hand-written, class_row(ConnectionLog)",
-                        lambda: conn.cursor(row_factory=as_log).execute(LIST, [MANY]).fetchall(),
+                ),
+                (
+                    FLOOR,
+                    lambda: psycopg.RawCursor(conn).execute(
+                        GET_CONNECTION_LOGS_OFFSET, offset_params
                     ),
-                    (
-                        "hand-written, dict_row",
-                        lambda: conn.cursor(row_factory=dict_row).execute(LIST, [MANY]).fetchall(),
+                ),
+                (
+                    "hand-written, class_row(flat dataclass)",
+                    lambda: (
+                        psycopg.RawCursor(conn, row_factory=as_flat)
+                        .execute(GET_CONNECTION_LOGS_OFFSET, offset_params)
+                        .fetchall()
                     ),
-                ]
-                results.append(
-                    (f":many, {MANY} rows, one table", measure(many, calls=2, rounds=args.rounds))
+                ),
+                (
+                    "hand-written, dict_row",
+                    lambda: (
+                        psycopg.RawCursor(conn, row_factory=dict_row)
+                        .execute(GET_CONNECTION_LOGS_OFFSET, offset_params)
+                        .fetchall()
+                    ),
+                ),
+            ]
+            results.append(
+                (
+                    f":many, {MANY} rows, 3 joins, 23 columns",
+                    measure(joined, calls=1, rounds=args.rounds),
                 )
+            )
 
-                offset_params = (None,) * 13 + (MANY, 0)
+            events = iter(range(10**9))
+            connected = datetime(2025, 4, 1, tzinfo=UTC)
 
-                joined = [
-                    (
-                        "generated get_connection_logs_offset",
-                        lambda: get_connection_logs_offset(conn, limit=MANY),
-                    ),
-                    (
-                        "hand-written, tuple rows",
-                        lambda: (
-                            psycopg.RawCursor(conn)
-                            .execute(GET_CONNECTION_LOGS_OFFSET, offset_params)
-                            .fetchall()
-                        ),
-                    ),
-                    (
-                        FLOOR,
-                        lambda: psycopg.RawCursor(conn).execute(
-                            GET_CONNECTION_LOGS_OFFSET, offset_params
-                        ),
-                    ),
-                    (
-                        "hand-written, class_row(flat dataclass)",
-                        lambda: (
-                            psycopg.RawCursor(conn, row_factory=as_flat)
-                            .execute(GET_CONNECTION_LOGS_OFFSET, offset_params)
-                            .fetchall()
-                        ),
-                    ),
-                    (
-                        "hand-written, dict_row",
-                        lambda: (
-                            psycopg.RawCursor(conn, row_factory=dict_row)
-                            .execute(GET_CONNECTION_LOGS_OFFSET, offset_params)
-                            .fetchall()
-                        ),
-                    ),
-                ]
-                results.append(
-                    (
-                        f":many, {MANY} rows, 3 joins, 23 columns",
-                        measure(joined, calls=1, rounds=args.rounds),
-                    )
+            def event() -> dict[str, Any]:
+                # A new web event each call: a plain insert through the upsert.
+                n = next(events)
+                workspace, owner, name = platform.workspaces[n % len(platform.workspaces)]
+                return {
+                    "type": ConnectionType.WORKSPACE_APP,
+                    "id": uuid4(),
+                    "workspace_id": workspace,
+                    "agent_name": "main",
+                    "time": connected + timedelta(microseconds=n),
+                    "organization_id": platform.org,
+                    "workspace_owner_id": owner,
+                    "workspace_name": name,
+                    "ip": IPv4Address("10.1.2.3"),
+                    "connection_status": ConnectionStatus.CONNECTED,
+                    "code": 200,
+                    "user_agent": "Mozilla/5.0",
+                    "user_id": platform.users[n % len(platform.users)],
+                    "slug_or_port": "code-server",
+                }
+
+            def handwritten_upsert() -> object:
+                e = event()
+                params = (
+                    e["type"],
+                    None,
+                    e["id"],
+                    e["workspace_id"],
+                    e["agent_name"],
+                    e["time"],
+                    e["organization_id"],
+                    e["workspace_owner_id"],
+                    e["workspace_name"],
+                    e["ip"],
+                    e["connection_status"],
+                    e["code"],
+                    e["user_agent"],
+                    e["user_id"],
+                    e["slug_or_port"],
+                    None,
                 )
+                with psycopg.RawCursor(conn) as cur:
+                    return cur.execute(UPSERT_CONNECTION_LOG, params).fetchone()
 
-                events = iter(range(10**9))
-                connected = datetime(2025, 4, 1, tzinfo=UTC)
-
-                def event() -> dict[str, Any]:
-                    # A new web event each call: a plain insert through the upsert.
-                    n = next(events)
-                    workspace, owner, name = platform.workspaces[n % len(platform.workspaces)]
-                    return {
-                        "type": ConnectionType.WORKSPACE_APP,
-                        "id": uuid4(),
-                        "workspace_id": workspace,
-                        "agent_name": "main",
-                        "time": connected + timedelta(microseconds=n),
-                        "organization_id": platform.org,
-                        "workspace_owner_id": owner,
-                        "workspace_name": name,
-                        "ip": IPv4Address("10.1.2.3"),
-                        "connection_status": ConnectionStatus.CONNECTED,
-                        "code": 200,
-                        "user_agent": "Mozilla/5.0",
-                        "user_id": platform.users[n % len(platform.users)],
-                        "slug_or_port": "code-server",
-                    }
-
-                def handwritten_upsert() -> object:
-                    e = event()
-                    params = (
-                        e["type"],
-                        None,
-                        e["id"],
-                        e["workspace_id"],
-                        e["agent_name"],
-                        e["time"],
-                        e["organization_id"],
-                        e["workspace_owner_id"],
-                        e["workspace_name"],
-                        e["ip"],
-                        e["connection_status"],
-                        e["code"],
-                        e["user_agent"],
-                        e["user_id"],
-                        e["slug_or_port"],
-                        None,
-                    )
-                    with psycopg.RawCursor(conn) as cur:
-                        return cur.execute(UPSERT_CONNECTION_LOG, params).fetchone()
-
-                insert = [
-                    (
-                        "generated upsert_connection_log",
-                        lambda: upsert_connection_log(conn, **event()),
-                    ),
-                    ("hand-written, tuple rows", handwritten_upsert),
-                ]
-                results.append(
-                    (
-                        "insert: UpsertConnectionLog (a new row, autocommit)",
-                        measure(insert, calls=50, rounds=args.rounds),
-                    )
+            insert = [
+                (
+                    "generated upsert_connection_log",
+                    lambda: upsert_connection_log(conn, **event()),
+                ),
+                ("hand-written, tuple rows", handwritten_upsert),
+            ]
+            results.append(
+                (
+                    "insert: UpsertConnectionLog (a new row, autocommit)",
+                    measure(insert, calls=50, rounds=args.rounds),
                 )
+            )
     elapsed = time.perf_counter() - began
 
     lines = [

@@ -106,6 +106,23 @@ def stop(cluster: Cluster | None = None) -> bool:
         return True
 
 
+@contextmanager
+def temporary_cluster(prefix: str = "connlog-pg-") -> Generator[Cluster]:
+    """A cluster in a new temporary directory, for one job; stopped and removed afterwards.
+
+    The directory is opened for traversal: as root the server runs as ``postgres``,
+    which must reach the cluster inside it.
+    """
+    parent = Path(tempfile.mkdtemp(prefix=prefix))
+    parent.chmod(0o755)
+    cluster = Cluster(parent / "pg")
+    try:
+        yield cluster
+    finally:
+        stop(cluster)
+        shutil.rmtree(parent, ignore_errors=True)
+
+
 def find_bindir() -> Path:
     """The directory holding ``initdb``, ``pg_ctl`` and ``postgres``."""
     for candidate in _bindir_candidates():

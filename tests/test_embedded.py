@@ -5,7 +5,6 @@ from __future__ import annotations
 import importlib.util
 import os
 import shutil
-import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -17,16 +16,8 @@ from codegen import embedded
 
 @pytest.fixture
 def cluster() -> Iterator[embedded.Cluster]:
-    """A private cluster location that the ``postgres`` user can reach when we are root."""
-    parent = Path(tempfile.mkdtemp(prefix="connlog-embedded-test-"))
-    parent.chmod(0o755)
-    place = embedded.Cluster(parent / "pg")
-    try:
+    with embedded.temporary_cluster(prefix="connlog-embedded-test-") as place:
         yield place
-    finally:
-        embedded.stop(place)
-        shutil.rmtree(parent, ignore_errors=True)
-        place.lock_file.unlink(missing_ok=True)
 
 
 def _server_version(url: str) -> int:

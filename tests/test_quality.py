@@ -25,6 +25,16 @@ def _run(*command: str) -> subprocess.CompletedProcess[str]:
     "command",
     [
         pytest.param([str(BIN / "mypy"), "--strict", *TYPED_PACKAGES], id="mypy-strict"),
+        pytest.param(
+            # Golden outputs are type-checked case by case in tests/codegen/test_golden.py.
+            [
+                str(BIN / "mypy"),
+                "--strict",
+                "--explicit-package-bases",
+                *("--exclude", "tests/cases", "tests", "benchmarks"),
+            ],
+            id="mypy-strict-tests-and-benchmarks",
+        ),
         pytest.param([str(BIN / "pyright"), *TYPED_PACKAGES], id="pyright-strict"),
         pytest.param([str(BIN / "ruff"), "check", "."], id="ruff-lint"),
         pytest.param([str(BIN / "ruff"), "format", "--check", "."], id="ruff-format"),

@@ -30,6 +30,23 @@ from tests.connection_logs.world import (
 SHORT = settings(settings.get_profile("connection_logs"), max_examples=60)
 
 
+def a_connect(world: World, kind: ConnectionType) -> ConnectionEvent:
+    """Session 99's connect at T0 in the world's first workspace."""
+    workspace = world.workspaces[0]
+    return ConnectionEvent(
+        id=UUID(int=1),
+        time=T0,
+        organization_id=workspace.organization.id,
+        workspace_owner_id=workspace.owner.id,
+        workspace_id=workspace.id,
+        workspace_name=workspace.name,
+        agent_name="main",
+        type=kind,
+        connection_status=CONNECTED,
+        connection_id=UUID(int=99),
+    )
+
+
 def in_batches(events: list[ConnectionEvent], cuts: list[int]) -> list[list[ConnectionEvent]]:
     bounds = sorted({0, len(events), *(c % (len(events) + 1) for c in cuts)})
     return [events[a:b] for a, b in pairwise(bounds) if a < b]
@@ -76,19 +93,7 @@ def test_batches_give_the_same_rows_as_one_by_one(
 def test_a_disconnect_before_its_connect_is_merged(
     db: psycopg.Connection[Any], world: World
 ) -> None:
-    workspace = world.workspaces[0]
-    connect = ConnectionEvent(
-        id=UUID(int=1),
-        time=T0,
-        organization_id=workspace.organization.id,
-        workspace_owner_id=workspace.owner.id,
-        workspace_id=workspace.id,
-        workspace_name=workspace.name,
-        agent_name="main",
-        type=ConnectionType.SSH,
-        connection_status=CONNECTED,
-        connection_id=UUID(int=99),
-    )
+    connect = a_connect(world, ConnectionType.SSH)
     disconnect = replace(
         connect,
         id=UUID(int=2),
@@ -109,23 +114,8 @@ def test_a_disconnect_before_its_connect_is_merged(
 
 
 def test_a_session_seen_only_connecting_is_open(db: psycopg.Connection[Any], world: World) -> None:
-    workspace = world.workspaces[0]
-    row = record_event(
-        db,
-        ConnectionEvent(
-            id=UUID(int=1),
-            time=T0,
-            organization_id=workspace.organization.id,
-            workspace_owner_id=workspace.owner.id,
-            workspace_id=workspace.id,
-            workspace_name=workspace.name,
-            agent_name="main",
-            type=ConnectionType.VSCODE,
-            connection_status=CONNECTED,
-            code=0,  # a connect's code is no exit code: ignored
-            connection_id=UUID(int=99),
-        ),
-    )
+    # A connect's code is no exit code: ignored.
+    row = record_event(db, replace(a_connect(world, ConnectionType.VSCODE), code=0))
     assert (row.disconnect_time, row.disconnect_reason, row.code) == (None, None, None)
 
 

@@ -9,9 +9,9 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from migration_support import MIGRATIONS_DIR, REPO_ROOT
 
 from codegen import checksums
+from tests.migrations.migration_support import MIGRATIONS_DIR, REPO_ROOT
 
 
 @pytest.fixture

@@ -10,9 +10,9 @@ from __future__ import annotations
 
 import psycopg
 import pytest
-from migration_support import MIGRATIONS_DIR, applied_ids, start_yoyo
 
 from codegen import migrate
+from tests.migrations.migration_support import MIGRATIONS_DIR, applied_ids, start_yoyo
 
 IDS = migrate.ordered_ids(MIGRATIONS_DIR)
 

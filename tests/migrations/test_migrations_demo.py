@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import pytest
-from migration_support import MIGRATIONS_DIR
 
 from codegen import migrate
 from connlog import demo
+from tests.migrations.migration_support import MIGRATIONS_DIR
 
 
 def test_first_run_applies_every_migration_and_lists_the_tables(

@@ -7,11 +7,11 @@ from pathlib import Path
 
 import psycopg
 import pytest
-from migration_support import MIGRATIONS_DIR, applied_ids
 
 from codegen import migrate
 from codegen.model import CodegenErrors, Location
 from codegen.schema_dump import dump_schema
+from tests.migrations.migration_support import MIGRATIONS_DIR, applied_ids
 
 IDS = migrate.ordered_ids(MIGRATIONS_DIR)
 BROKEN_ID = "9999_fails_midway"

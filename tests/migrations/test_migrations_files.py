@@ -6,9 +6,8 @@ import itertools
 import re
 import subprocess
 
-from migration_support import BIN, FIXTURES_DIR, MIGRATIONS_DIR, REPO_ROOT
-
 from codegen import migrate
+from tests.migrations.migration_support import BIN, FIXTURES_DIR, MIGRATIONS_DIR, REPO_ROOT
 
 ID_PATTERN = re.compile(r"^\d{4}_[a-z0-9_]+$")
 # squawk reads `-- squawk-ignore rule[, rule] -- reason`: the text after the second `--`.

@@ -3,7 +3,11 @@
 from __future__ import annotations
 
 import psycopg
-from migration_support import (
+from psycopg import sql
+
+from codegen import migrate
+from codegen.schema_dump import dump_schema
+from tests.migrations.migration_support import (
     MIGRATIONS_DIR,
     YOYO_TABLES,
     applied_ids,
@@ -11,10 +15,6 @@ from migration_support import (
     run_yoyo,
     tables,
 )
-from psycopg import sql
-
-from codegen import migrate
-from codegen.schema_dump import dump_schema
 
 IDS = migrate.ordered_ids(MIGRATIONS_DIR)
 

@@ -6,9 +6,9 @@ import subprocess
 import sys
 
 import psycopg
-from migration_support import MIGRATIONS_DIR, REPO_ROOT, YOYO_TABLES
 
 from codegen import schema_dump
+from tests.migrations.migration_support import MIGRATIONS_DIR, REPO_ROOT, YOYO_TABLES
 
 SCHEMA_FILE = REPO_ROOT / "generated" / "schema.sql"
 

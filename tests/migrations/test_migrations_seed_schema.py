@@ -11,9 +11,9 @@ from typing import Any
 
 import psycopg
 import pytest
-from migration_support import MIGRATIONS_DIR
 
 from codegen import migrate
+from tests.migrations.migration_support import MIGRATIONS_DIR
 
 SEED_MIGRATION = "0002_connection_logs"
 
