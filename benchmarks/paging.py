@@ -27,7 +27,7 @@ Then EXPLAIN (ANALYZE, BUFFERS off) of page 1000 by each method: the custom plan
 prepared statement can end up with (``plan_cache_mode = force_generic_plan``).
 
 The server is a private embedded PostgreSQL in a temporary directory
-(``codegen.embedded`` with its own cluster), stopped and removed at the end, so
+(``codegen.database.embedded`` with its own cluster), stopped and removed at the end, so
 a development server is never touched.
 
 Not a test: timings depend on the machine; the ratios are what to read.
@@ -50,7 +50,7 @@ from uuid import UUID
 
 import psycopg
 
-from codegen import embedded, scratch
+from codegen.database import embedded, scratch
 from generated.connection_logs import (
     GET_CONNECTION_LOGS_OFFSET,
     GET_CONNECTION_LOGS_PAGE,

@@ -24,7 +24,7 @@ it first, so all of them run as server-side prepared statements.
 Each figure is the median, over ``--rounds`` rounds, of the mean time per call
 in a block of calls; the variants of a case take turns within each round, so
 drift on a busy machine hits them alike. The server is a private embedded
-PostgreSQL in a temporary directory (``codegen.embedded`` with its own cluster),
+PostgreSQL in a temporary directory (``codegen.database.embedded`` with its own cluster),
 stopped and removed at the end, so a development server is never touched.
 
 Not a test: timings depend on the machine; the ratios are what to read.
@@ -52,7 +52,7 @@ from uuid import UUID, uuid4
 import psycopg
 from psycopg.rows import class_row, dict_row
 
-from codegen import embedded, scratch
+from codegen.database import embedded, scratch
 from generated.connection_logs import (
     GET_CONNECTION_LOGS_OFFSET,
     UPSERT_CONNECTION_LOG,

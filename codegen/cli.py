@@ -7,7 +7,8 @@ import sys
 from collections.abc import Sequence
 from typing import Protocol
 
-from codegen import embedded, generate, migration_commands, scratch
+from codegen import generate
+from codegen.database import embedded, migration_commands, scratch
 
 
 class Subcommands(Protocol):

@@ -1,7 +1,7 @@
 """``python -m codegen generate`` and ``check``: the whole pipeline, end to end.
 
 load -> parse -> cache -> analyze (in a scratch database) -> plan -> render -> write.
-The cache (``codegen.cache``, ``<out>/analysis.json``) answers every query whose
+The cache (``codegen.analysis.cache``, ``<out>/analysis.json``) answers every query whose
 SQL and schema are unchanged, so only new or edited queries are described; when
 none is, no database is needed at all (``check`` on a fresh clone, or a run after
 a template or override change). Options come from ``codegen.settings``.
@@ -20,11 +20,14 @@ from typing import TYPE_CHECKING, Final
 
 import psycopg
 
-from codegen import cache, embedded, load, parse, schema_dump, scratch, write
-from codegen.analyze import analyze
+from codegen import write
+from codegen.analysis import cache
+from codegen.analysis.analyze import analyze
+from codegen.database import embedded, schema_dump, scratch
 from codegen.model import Analysis, CodegenError, CodegenErrors, ParsedQuery
-from codegen.plan import plan
-from codegen.render import RenderedFile, render
+from codegen.parsing import load, parse
+from codegen.python.plan import plan
+from codegen.python.render import RenderedFile, render
 from codegen.settings import Settings, locate_key, settings_from
 
 if TYPE_CHECKING:

@@ -16,7 +16,7 @@ from typing import cast
 
 from codegen import write
 from codegen.model import CodegenError, CodegenErrors, Location
-from codegen.types import Override, Overrides
+from codegen.python.types import Override, Overrides
 
 
 @dataclass(frozen=True, slots=True)

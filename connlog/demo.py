@@ -14,8 +14,8 @@ from typing import Final
 import psycopg
 from psycopg import sql
 
-from codegen import embedded, migrate
-from codegen.scratch import APPLICATION_DATABASE, ensure_database
+from codegen.database import embedded, migrate
+from codegen.database.scratch import APPLICATION_DATABASE, ensure_database
 from connlog import day
 
 MIGRATIONS_DIR: Final = Path(__file__).resolve().parent.parent / "migrations"

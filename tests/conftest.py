@@ -1,6 +1,6 @@
 """The test harness: one real PostgreSQL, a migrated template, a fresh clone per test.
 
-The server is the embedded one (``codegen.embedded``), or the one named by
+The server is the embedded one (``codegen.database.embedded``), or the one named by
 ``$CONNLOG_TEST_DATABASE_URL``. It is started lazily, by the first test that
 asks for it (the ``server_url`` fixture, or ``start_server()`` from a helper),
 so unit tests run without PostgreSQL installed. pytest-postgresql's
@@ -24,7 +24,7 @@ import pytest
 from psycopg.conninfo import conninfo_to_dict
 from pytest_postgresql import factories
 
-from codegen import embedded, migrate, scratch
+from codegen.database import embedded, migrate, scratch
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 MIGRATIONS_DIR = REPO_ROOT / "migrations"

@@ -15,9 +15,9 @@ from pathlib import Path
 
 import pytest
 
-from codegen import cache
+from codegen.analysis import cache
 from codegen.model import Analysis, Location, SourceFile
-from codegen.parse import parse_file
+from codegen.parsing.parse import parse_file
 from tests.codegen.conftest import CASES, Run, analyzed, run_codegen, snapshot
 from tests.conftest import REPO_ROOT, start_server
 
@@ -180,7 +180,7 @@ def test_committed_manifest_agrees_with_a_fresh_description(
     for entry in shared:
         assert entries[entry["cache_key"]] == entry, (
             f"query {entry['name']}: describing it again gives another analysis under the same "
-            "key: bump codegen.cache.ANALYSIS_VERSION, then `./dev generate`"
+            "key: bump codegen.analysis.cache.ANALYSIS_VERSION, then `./dev generate`"
         )
 
 

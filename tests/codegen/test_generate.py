@@ -17,7 +17,7 @@ from typing import Any
 
 import pytest
 
-from codegen import migrate
+from codegen.database import migrate
 from tests.codegen.conftest import (
     CASES,
     bound_queries,

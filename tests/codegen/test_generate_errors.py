@@ -12,8 +12,8 @@ from pathlib import Path
 import pytest
 
 from codegen import write
-from codegen.analyze import embed_relations
-from codegen.render import RenderedFile
+from codegen.analysis.analyze import embed_relations
+from codegen.python.render import RenderedFile
 from tests.codegen.conftest import run_codegen
 
 MIGRATION = """-- The first migration.

@@ -6,7 +6,7 @@ import ast
 from hypothesis import example, given
 from hypothesis import strategies as st
 
-from codegen.literals import docstring, sql_literal, string
+from codegen.python.literals import docstring, sql_literal, string
 
 
 @given(st.text())

@@ -9,9 +9,9 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from codegen.model import Analysis, AnalyzedParam, CodegenErrors, Location, PgType, SourceFile
-from codegen.names import python_identifier, snake_case
-from codegen.parse import parse_file
-from codegen.plan import RESERVED_PARAMETER_NAMES, Function, parameter_names, plan
+from codegen.parsing.parse import parse_file
+from codegen.python.names import python_identifier, snake_case
+from codegen.python.plan import RESERVED_PARAMETER_NAMES, Function, parameter_names, plan
 from tests.codegen.conftest import TEXT, analyzed
 
 PATH = "queries/q.sql"

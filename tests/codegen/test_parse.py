@@ -8,9 +8,9 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from codegen.load import load_queries
 from codegen.model import CodegenErrors, Command, Location, ParsedQuery, SourceFile
-from codegen.parse import check_unique_names, parse_file
+from codegen.parsing.load import load_queries
+from codegen.parsing.parse import check_unique_names, parse_file
 
 PATH = "queries/q.sql"
 

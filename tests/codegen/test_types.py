@@ -7,8 +7,8 @@ from dataclasses import dataclass
 import pytest
 
 from codegen.model import CodegenError, Location, PgType
-from codegen.plan import singular
-from codegen.types import AWARE_GUARD, ENUM_GUARD, Guard, Override, class_name, python_type
+from codegen.python.plan import singular
+from codegen.python.types import AWARE_GUARD, ENUM_GUARD, Guard, Override, class_name, python_type
 
 WHERE = Location("queries/x.sql", 3, 1)
 

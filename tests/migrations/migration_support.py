@@ -10,7 +10,7 @@ from typing import Final
 
 import psycopg
 
-from codegen import migrate
+from codegen.database import migrate
 
 REPO_ROOT: Final = Path(__file__).resolve().parents[2]
 MIGRATIONS_DIR: Final = REPO_ROOT / "migrations"

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from codegen import checksums
+from codegen.database import checksums
 from tests.migrations.migration_support import MIGRATIONS_DIR, REPO_ROOT
 
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 import psycopg
 import pytest
 
-from codegen import migrate
+from codegen.database import migrate
 from tests.migrations.migration_support import MIGRATIONS_DIR, applied_ids, start_yoyo
 
 IDS = migrate.ordered_ids(MIGRATIONS_DIR)

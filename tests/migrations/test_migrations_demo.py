@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from codegen import migrate
+from codegen.database import migrate
 from connlog import demo
 from tests.migrations.migration_support import MIGRATIONS_DIR
 

@@ -7,7 +7,7 @@ import sys
 
 import psycopg
 
-from codegen import schema_dump
+from codegen.database import schema_dump
 from tests.migrations.migration_support import MIGRATIONS_DIR, REPO_ROOT, YOYO_TABLES
 
 SCHEMA_FILE = REPO_ROOT / "generated" / "schema.sql"

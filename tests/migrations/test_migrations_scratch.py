@@ -10,7 +10,8 @@ import psycopg
 import pytest
 from psycopg import sql
 
-from codegen import cache, scratch
+from codegen.analysis import cache
+from codegen.database import scratch
 
 
 def _exists(server_url: str, url: str) -> bool:

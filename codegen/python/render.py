@@ -11,7 +11,7 @@ from functools import cache
 
 from jinja2 import Environment, PackageLoader, StrictUndefined
 
-from codegen.plan import AIO, AIO_PACKAGE, SYNC, Plan
+from codegen.python.plan import AIO, AIO_PACKAGE, SYNC, Plan
 
 
 @dataclass(frozen=True, slots=True)
@@ -25,7 +25,7 @@ class RenderedFile:
 @cache
 def _environment() -> Environment:
     return Environment(
-        loader=PackageLoader("codegen"),
+        loader=PackageLoader("codegen.python"),
         undefined=StrictUndefined,
         trim_blocks=True,
         lstrip_blocks=True,

@@ -34,7 +34,7 @@ from typing import Final
 SUPERUSER: Final = "postgres"
 DATABASE: Final = "postgres"
 _SERVICE_ACCOUNT: Final = "postgres"
-_REPO_ROOT: Final = Path(__file__).resolve().parent.parent
+_REPO_ROOT: Final = Path(__file__).resolve().parents[2]
 
 
 class EmbeddedServerError(RuntimeError):

@@ -23,7 +23,8 @@ from pglast.parser import parse_sql
 from psycopg import sql
 from psycopg.pq import DiagnosticField, ExecStatus
 
-from codegen import migrate, nullability
+from codegen.analysis import nullability
+from codegen.database import migrate
 from codegen.model import (
     Analysis,
     AnalyzedColumn,
@@ -40,7 +41,7 @@ from codegen.model import (
     ParsedQuery,
     PgType,
 )
-from codegen.sqlast import param_number
+from codegen.parsing.sqlast import param_number
 
 _MODEL_SCHEMA: Final = "public"
 _UNTYPED_PARAMETER: Final = re.compile(r"\$(\d+)")

@@ -27,16 +27,6 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Final
 
-from codegen.conversions import (
-    convert,
-    copy_type,
-    guard_check,
-    load,
-    load_imports,
-    optional,
-)
-from codegen.imports import from_subpackage, import_lines
-from codegen.literals import docstring, quote_identifier, sql_literal, string, tuple_literal
 from codegen.model import (
     Analysis,
     AnalyzedColumn,
@@ -47,8 +37,18 @@ from codegen.model import (
     Command,
     Location,
 )
-from codegen.names import python_identifier, snake_case, unique_identifiers
-from codegen.types import (
+from codegen.python.conversions import (
+    convert,
+    copy_type,
+    guard_check,
+    load,
+    load_imports,
+    optional,
+)
+from codegen.python.imports import from_subpackage, import_lines
+from codegen.python.literals import docstring, quote_identifier, sql_literal, string, tuple_literal
+from codegen.python.names import python_identifier, snake_case, unique_identifiers
+from codegen.python.types import (
     ENUM_ARRAY_LOADER,
     Import,
     Overrides,

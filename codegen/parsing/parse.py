@@ -30,8 +30,8 @@ from codegen.model import (
     ParsedQuery,
     SourceFile,
 )
-from codegen.names import python_identifier, snake_case
-from codegen.sqlast import positional_names
+from codegen.parsing.sqlast import positional_names
+from codegen.python.names import python_identifier, snake_case
 
 _QUERY_NAME = re.compile(r"[A-Za-z][A-Za-z0-9_]*\Z")  # annotation text, not SQL
 _COMMANDS = ", ".join(f":{c.value}" for c in Command)

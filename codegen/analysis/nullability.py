@@ -4,7 +4,7 @@ The server's describe gives types but not nullability of expressions, and it
 cannot see outer joins. This module walks the parsed statement and claims NOT
 NULL only with proof: a NOT NULL table column outside the nullable side of an
 outer join, a non-NULL literal, count(*), and the operators and functions in
-``codegen.nullexpr`` over such values. Anything not understood is nullable.
+``codegen.analysis.nullexpr`` over such values. Anything not understood is nullable.
 """
 
 from __future__ import annotations
@@ -17,8 +17,7 @@ from pglast import ast
 from pglast.enums import OnConflictAction, SetOperation
 from pglast.parser import parse_sql
 
-from codegen.model import Catalog
-from codegen.nullexpr import (
+from codegen.analysis.nullexpr import (
     NEVER_NULL_SCALAR_FUNCTIONS,
     STRICT_FUNCTIONS,
     Column,
@@ -26,7 +25,8 @@ from codegen.nullexpr import (
     column_name,
     nullable,
 )
-from codegen.sqlast import param_number, strings
+from codegen.model import Catalog
+from codegen.parsing.sqlast import param_number, strings
 
 
 @dataclass(frozen=True, slots=True)
@@ -293,7 +293,7 @@ _AGGREGATES: Final = frozenset(
 # Built-in functions known to return one value, not a set, so they may sit beside an
 # aggregate in the target list. Any other function (generate_series, unnest, a user's
 # function) might return a set and multiply the row: then nothing is certain.
-# The strict and the never-NULL scalar functions of ``codegen.nullexpr``, and a few more.
+# The strict and the never-NULL scalar functions of ``codegen.analysis.nullexpr``, and a few more.
 _OTHER_SCALAR_FUNCTIONS: Final = frozenset(
     {
         "concat_ws", "extract", "date_part", "to_char", "to_json", "to_jsonb",

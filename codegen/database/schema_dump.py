@@ -16,7 +16,7 @@ import subprocess
 from pathlib import Path
 from typing import Final
 
-from codegen import embedded, migrate, scratch
+from codegen.database import embedded, migrate, scratch
 
 HEADER: Final = (
     "-- The schema after every migration in migrations/, as pg_dump --schema-only prints it.\n"

@@ -19,8 +19,8 @@ from typing import Any, Final
 import psycopg
 import yoyo  # pyright: ignore[reportMissingTypeStubs]
 
-from codegen.load import display_path
 from codegen.model import CodegenError, CodegenErrors, Location
+from codegen.parsing.load import display_path
 
 # yoyo has no type information: this is the one place its untyped API is touched.
 _yoyo: Any = yoyo

@@ -1,4 +1,4 @@
-"""Name scopes and expression nullability, the building blocks of ``codegen.nullability``.
+"""Name scopes and expression nullability, the building blocks of ``codegen.analysis.nullability``.
 
 A ``Scope`` is one query level's FROM clause as the AST shows it: which
 relations are visible under which names, which sit on the nullable side of an
@@ -15,7 +15,7 @@ from pglast import ast
 from pglast.enums import A_Expr_Kind, JoinType, SQLValueFunctionOp, SubLinkType
 
 from codegen.model import Catalog
-from codegen.sqlast import strings
+from codegen.parsing.sqlast import strings
 
 
 @dataclass(frozen=True, slots=True)

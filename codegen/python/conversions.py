@@ -1,15 +1,15 @@
 """The Python expressions around a value: loading a column, dumping and checking a parameter.
 
-Each function turns a ``PyType`` (``codegen.types``) into an expression, or an
+Each function turns a ``PyType`` (``codegen.python.types``) into an expression, or an
 expression template with ``{}`` for the value, for ``plan``; none of them
 decides what a type maps to.
 """
 
 from __future__ import annotations
 
-from codegen.literals import string
 from codegen.model import AnalyzedQuery, CodegenError, PgType
-from codegen.types import ENUM_ARRAY_LOADER, Guard, Import, PyType
+from codegen.python.literals import string
+from codegen.python.types import ENUM_ARRAY_LOADER, Guard, Import, PyType
 
 
 def optional(annotation: str, nullable: bool) -> str:

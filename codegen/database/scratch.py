@@ -33,7 +33,8 @@ from urllib.parse import urlsplit, urlunsplit
 import psycopg
 from psycopg import errors, sql
 
-from codegen import cache, migrate
+from codegen.analysis import cache
+from codegen.database import migrate
 
 APPLICATION_DATABASE = "connlog"
 # Migrated templates on the server: ``codegen_tmpl_<hash of the migrations>``.

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Final
 
 import psycopg
 
-from codegen import checksums, embedded, schema_dump
+from codegen.database import checksums, embedded, schema_dump
 from codegen.model import CodegenErrors
 
 if TYPE_CHECKING:
