@@ -127,7 +127,7 @@ def _check(settings: Settings) -> int:
             print(f"codegen: no database to describe them, so no diff: {exc}", file=sys.stderr)
         print(
             f"codegen: {load.display_path(settings.out, settings.root)} is stale; "
-            "run `python -m codegen generate`",
+            "run `./dev generate`",
             file=sys.stderr,
         )
         return 1
@@ -136,7 +136,7 @@ def _check(settings: Settings) -> int:
         sys.stdout.write(changes)
         print(
             f"codegen: {load.display_path(settings.out, settings.root)} is stale; "
-            "run `python -m codegen generate`",
+            "run `./dev generate`",
             file=sys.stderr,
         )
         return 1

@@ -79,7 +79,7 @@ def verify(migrations_dir: Path) -> None:
     """Raise ``ChecksumError`` naming every file that differs from the sum file."""
     path = migrations_dir / SUM_FILE
     if not path.is_file():
-        raise ChecksumError(f"{path}: missing\nhint: create it with `python -m codegen sum`")
+        raise ChecksumError(f"{path}: missing\nhint: create it with `./dev sum`")
     recorded_total, recorded = _parse(path)
     current = compute(migrations_dir)
     problems = _differences(dict(recorded), dict(current.files))
@@ -89,7 +89,7 @@ def verify(migrations_dir: Path) -> None:
         raise ChecksumError(
             "\n".join(problems) + "\nhint: never edit a migration that has been applied; add a "
             "new one. If the change is intended (nothing applied it yet), review it and run "
-            "`python -m codegen sum`."
+            "`./dev sum`."
         )
 
 
@@ -118,7 +118,7 @@ def _parse(path: Path) -> tuple[str, tuple[tuple[str, str], ...]]:
         if len(fields) != 2 or not fields[1].startswith("sha256:"):
             raise ChecksumError(
                 f"{path}:{number}: expected '<file> sha256:<hex>', got {line!r}\n"
-                "hint: regenerate it with `python -m codegen sum`"
+                "hint: regenerate it with `./dev sum`"
             )
         if fields[0] == "total":
             total = fields[1]

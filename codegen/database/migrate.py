@@ -9,6 +9,7 @@ server's position, mapped into the file) and a file yoyo cannot load
 
 from __future__ import annotations
 
+import importlib
 import logging
 from collections.abc import Generator
 from contextlib import contextmanager
@@ -32,6 +33,7 @@ YOYO_TABLES: Final = ("_yoyo_log", "_yoyo_migration", "_yoyo_version", "yoyo_loc
 # step n is the file's n-th statement (as yoyo splits it, from 0).
 _YOYO_LOGGER: Final = "yoyo.migrations"
 _STEP_MESSAGE: Final = " - applying step %d"
+_APPLYING_MESSAGE: Final = "Applying %s"
 _UNRESOLVED: Final = "Could not resolve dependencies in "
 
 
@@ -63,6 +65,7 @@ def apply_all(url: str, migrations_dir: Path, *, root: Path | None = None) -> li
     A migration that fails is rolled back and raises CodegenErrors located in its
     file (shown relative to ``root`` when it is inside).
     """
+    require_rollbacks(migrations_dir, root=root)
     with _located(root) as progress, _backend(url) as backend, backend.lock():
         # A MigrationList: it also holds the post-apply hooks.
         pending = backend.to_apply(_yoyo.read_migrations(str(migrations_dir)))
@@ -119,6 +122,50 @@ def dependencies(migrations_dir: Path) -> dict[str, list[str]]:
         return {str(m.id): sorted(str(dep.id) for dep in m.depends) for m in migrations}
 
 
+def require_rollbacks(migrations_dir: Path, *, root: Path | None = None) -> None:
+    """Refuse a folder where some migrations have a ``.rollback.sql`` and one does not.
+
+    yoyo itself accepts that: ``yoyo rollback`` then marks the migration unapplied while its
+    changes stay, and the next apply fails on them. A folder with no rollback file at all (a
+    project that never rolls back) is left alone.
+    """
+    files = sorted(migrations_dir.glob("*.sql"))
+    ups = [path for path in files if not path.name.endswith(".rollback.sql")]
+    if len(ups) == len(files):
+        return
+    missing = [
+        CodegenError(
+            _where(str(path), root, 1, 1),
+            f"migration {path.stem} has no rollback file",
+            f"write {path.stem}.rollback.sql beside it, undoing exactly this migration",
+        )
+        for path in ups
+        if not path.with_name(path.stem + ".rollback.sql").is_file()
+    ]
+    if missing:
+        raise CodegenErrors(missing)
+
+
+@contextmanager
+def located_errors(migrations_dir: Path, *, root: Path | None = None) -> Generator[None]:
+    """Around yoyo's own command line: a failing migration becomes a located CodegenErrors.
+
+    yoyo names the migration it applies in its log; the file is ``<id>.sql`` in the folder.
+    """
+    with _located(root, migrations_dir):
+        yield
+
+
+def command_line(args: list[str]) -> int:
+    """Run yoyo's own command line (``yoyo ARGS``) in this process; return its exit status."""
+    yoyo_main: Any = importlib.import_module("yoyo.scripts.main").main
+    try:
+        status: object = yoyo_main(args)
+    except SystemExit as exc:  # argparse's usage errors
+        status = exc.code
+    return status if isinstance(status, int) else 0 if status is None else 1
+
+
 # --- errors -------------------------------------------------------------------------
 
 
@@ -128,31 +175,47 @@ class _Progress:
 
     path: str | None = None
     step: int | None = None
+    # Set when yoyo itself picks the migrations: its log names each one it applies.
+    directory: Path | None = None
 
     def start(self, path: str | None) -> None:
         self.path, self.step = path, None
 
 
 class _StepHandler(logging.Handler):
-    def __init__(self, progress: _Progress) -> None:
+    """Follows yoyo's progress from its INFO log, and passes on only what was asked for.
+
+    The logger is lowered to INFO to see the steps, so it stops propagating: records reach the
+    handlers above it only at the level their logger would have let through anyway (yoyo's
+    ``-v`` sets that level when yoyo's own command line runs).
+    """
+
+    def __init__(self, progress: _Progress, parent: logging.Logger | None) -> None:
         super().__init__(logging.INFO)
         self.progress = progress
+        self.parent = parent
 
     def emit(self, record: logging.LogRecord) -> None:
-        if record.msg == _STEP_MESSAGE and isinstance(record.args, tuple) and record.args:
+        if self.parent is not None and record.levelno >= self.parent.getEffectiveLevel():
+            self.parent.handle(record)
+        if not isinstance(record.args, tuple) or not record.args:
+            return
+        if record.msg == _STEP_MESSAGE:
             step = record.args[0]
             self.progress.step = step if isinstance(step, int) else None
+        elif record.msg == _APPLYING_MESSAGE and self.progress.directory is not None:
+            self.progress.start(str(self.progress.directory / f"{record.args[0]}.sql"))
 
 
 @contextmanager
-def _located(root: Path | None) -> Generator[_Progress]:
+def _located(root: Path | None, directory: Path | None = None) -> Generator[_Progress]:
     """Turn yoyo's and the server's errors into CodegenErrors located in a migration file."""
-    progress = _Progress()
+    progress = _Progress(directory=directory)
     logger = logging.getLogger(_YOYO_LOGGER)
-    level = logger.level
-    handler = _StepHandler(progress)
-    if logger.getEffectiveLevel() > logging.INFO:
-        logger.setLevel(logging.INFO)
+    level, propagate = logger.level, logger.propagate
+    handler = _StepHandler(progress, logger.parent if propagate else None)
+    logger.setLevel(logging.INFO)
+    logger.propagate = False
     logger.addHandler(handler)
     try:
         yield progress
@@ -165,6 +228,7 @@ def _located(root: Path | None) -> Generator[_Progress]:
     finally:
         logger.removeHandler(handler)
         logger.setLevel(level)
+        logger.propagate = propagate
 
 
 def _bad_migration(exc: BaseException, root: Path | None) -> CodegenError:

@@ -79,7 +79,7 @@ def _schema(migrations: Path, out: Path, *, database: str | None, check: bool) -
         return _error(str(exc))
     if check:
         if not out.is_file() or out.read_text() != schema:
-            return _error(f"{out}: stale\nhint: refresh it with `python -m codegen schema`")
+            return _error(f"{out}: stale\nhint: refresh it with `./dev schema`")
         print(f"{out}: up to date")
         return 0
     out.parent.mkdir(parents=True, exist_ok=True)

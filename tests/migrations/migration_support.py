@@ -10,24 +10,22 @@ from typing import Final
 
 import psycopg
 
-from codegen.database import migrate
-
 REPO_ROOT: Final = Path(__file__).resolve().parents[2]
 MIGRATIONS_DIR: Final = REPO_ROOT / "migrations"
 FIXTURES_DIR: Final = REPO_ROOT / "tests" / "fixtures"
 BIN: Final = Path(sys.executable).parent  # the .venv's tools: yoyo, squawk
-YOYO: Final = str(BIN / "yoyo")
 YOYO_TABLES: Final = frozenset({"_yoyo_log", "_yoyo_migration", "_yoyo_version", "yoyo_lock"})
 
 
 def start_yoyo(url: str, *args: str) -> subprocess.Popen[str]:
-    """Start the yoyo command line from the repository root, as a developer would run it.
+    """Start ``./dev yoyo ARGS`` from the repository root, as a developer would run it.
 
-    yoyo.ini there names the migrations folder and reads the database from $DATABASE_URL.
+    yoyo.ini there names the migrations folder; the database is $DATABASE_URL, here in the
+    libpq spelling that ``./dev db url`` prints.
     """
-    env = {**os.environ, "DATABASE_URL": migrate.yoyo_url(url)}
+    env = {**os.environ, "DATABASE_URL": url}
     return subprocess.Popen(
-        [YOYO, *args],
+        [sys.executable, "-m", "codegen.database.yoyo_command", *args],
         cwd=REPO_ROOT,
         env=env,
         stdin=subprocess.DEVNULL,

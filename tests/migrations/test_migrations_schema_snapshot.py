@@ -17,7 +17,7 @@ def test_the_committed_schema_is_what_the_migrations_build_now(empty_db_url: str
     # empty_db_url only names the server: build_schema makes its own scratch database there.
     built = schema_dump.build_schema(empty_db_url, MIGRATIONS_DIR)
     assert SCHEMA_FILE.read_text() == built, (
-        "generated/schema.sql is stale: refresh it with `python -m codegen schema`"
+        "generated/schema.sql is stale: refresh it with `./dev schema`"
     )
 
 
@@ -51,7 +51,7 @@ def test_schema_check_command_reports_a_stale_file(tmp_path: str, empty_db_url: 
         [*command, "--check", "--out", stale], cwd=REPO_ROOT, capture_output=True, text=True
     )
     assert result.returncode == 1
-    assert "stale" in result.stderr and "python -m codegen schema" in result.stderr
+    assert "stale" in result.stderr and "./dev schema" in result.stderr
 
     refreshed = subprocess.run(
         [*command, "--out", stale], cwd=REPO_ROOT, capture_output=True, text=True
