@@ -1,8 +1,11 @@
 """``python -m codegen sum`` and ``schema``: keep the migrations' derived files current.
 
 - ``sum`` rewrites ``migrations/migrations.sum``; ``sum --check`` verifies it.
-- ``schema`` rebuilds ``generated/schema.sql`` from the migrations (in a scratch database it
+- ``schema`` rebuilds ``<out>/schema.sql`` from the migrations (in a scratch database it
   creates and drops); ``schema --check`` fails when the committed file is stale.
+
+Both read the folders and the database from the same settings as ``generate``: the command line
+over ``[tool.codegen]`` in the nearest pyproject.toml over the defaults.
 """
 
 from __future__ import annotations
@@ -14,39 +17,48 @@ from typing import TYPE_CHECKING, Final
 
 import psycopg
 
+from codegen import write
 from codegen.database import checksums, embedded, schema_dump
 from codegen.model import CodegenErrors
+from codegen.parsing.load import display_path
+from codegen.settings import Settings, settings_from
 
 if TYPE_CHECKING:
     from codegen.cli import Subcommands
 
 COMMANDS: Final = ("sum", "schema")
-DEFAULT_MIGRATIONS: Final = Path("migrations")
-DEFAULT_SCHEMA: Final = Path("generated/schema.sql")
 
 
 def add_parsers(commands: Subcommands) -> None:
-    sums = commands.add_parser("sum", help="rewrite migrations/migrations.sum")
+    sums = commands.add_parser("sum", help="rewrite the migrations' migrations.sum")
     sums.add_argument("--check", action="store_true", help="only verify it; exit 1 if stale")
-    sums.add_argument("--migrations", type=Path, default=DEFAULT_MIGRATIONS)
+    sums.add_argument("--migrations", type=Path, metavar="DIR")
+    sums.set_defaults(queries=None, out=None, database=None)
 
-    schema = commands.add_parser("schema", help="rebuild generated/schema.sql from migrations")
+    schema = commands.add_parser("schema", help="rebuild <out>/schema.sql from the migrations")
     schema.add_argument("--check", action="store_true", help="only compare; exit 1 if stale")
     schema.add_argument(
         "--database",
         metavar="URL",
         help="server to build on (a scratch database is created and dropped there); "
-        "default: the embedded server",
+        "default: [tool.codegen] database, else the embedded server",
     )
-    schema.add_argument("--migrations", type=Path, default=DEFAULT_MIGRATIONS)
-    schema.add_argument("--out", type=Path, default=DEFAULT_SCHEMA)
+    schema.add_argument("--migrations", type=Path, metavar="DIR")
+    schema.add_argument("--out", type=Path, metavar="DIR", help="the generated package")
+    schema.set_defaults(queries=None)
 
 
 def run(args: argparse.Namespace) -> int:
+    try:
+        settings = settings_from(args, Path.cwd())
+    except CodegenErrors as exc:
+        for error in exc.errors:
+            print(error, file=sys.stderr)
+        return 1
     if args.command == "sum":
-        return _sum(args.migrations, check=args.check)
+        return _sum(settings.migrations, check=args.check)
     if args.command == "schema":
-        return _schema(args.migrations, args.out, database=args.database, check=args.check)
+        return _schema(settings, check=args.check)
     raise AssertionError(f"not a migration command: {args.command!r}")
 
 
@@ -64,12 +76,14 @@ def _sum(migrations: Path, *, check: bool) -> int:
     return 0
 
 
-def _schema(migrations: Path, out: Path, *, database: str | None, check: bool) -> int:
+def _schema(settings: Settings, *, check: bool) -> int:
+    migrations, out = settings.migrations, settings.out / write.SCHEMA_FILE
+    shown = display_path(out, settings.root)
     if not migrations.is_dir():
         return _error(f"{migrations}: not a directory (run from the repository root)")
     try:
-        server_url = database or embedded.ensure_running()
-        schema = schema_dump.build_schema(server_url, migrations, root=Path.cwd())
+        server_url = settings.database or embedded.ensure_running()
+        schema = schema_dump.build_schema(server_url, migrations, root=settings.root)
     except CodegenErrors as exc:
         # A migration the server rejects or yoyo cannot load, located in its file.
         for error in exc.errors:
@@ -79,12 +93,12 @@ def _schema(migrations: Path, out: Path, *, database: str | None, check: bool) -
         return _error(str(exc))
     if check:
         if not out.is_file() or out.read_text() != schema:
-            return _error(f"{out}: stale\nhint: refresh it with `./dev schema`")
-        print(f"{out}: up to date")
+            return _error(f"{shown}: stale\nhint: refresh it with `./dev schema`")
+        print(f"{shown}: up to date")
         return 0
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(schema, newline="\n")
-    print(f"wrote {out}")
+    print(f"wrote {shown}")
     return 0
 
 

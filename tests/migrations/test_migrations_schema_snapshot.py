@@ -48,13 +48,16 @@ def test_schema_check_command_reports_a_stale_file(tmp_path: str, empty_db_url: 
         handle.write("-- not the schema\n")
     command = [sys.executable, "-m", "codegen", "schema", "--database", empty_db_url]
     result = subprocess.run(
-        [*command, "--check", "--out", stale], cwd=REPO_ROOT, capture_output=True, text=True
+        [*command, "--check", "--out", str(tmp_path)],
+        cwd=REPO_ROOT,
+        capture_output=True,
+        text=True,
     )
     assert result.returncode == 1
     assert "stale" in result.stderr and "./dev schema" in result.stderr
 
     refreshed = subprocess.run(
-        [*command, "--out", stale], cwd=REPO_ROOT, capture_output=True, text=True
+        [*command, "--out", str(tmp_path)], cwd=REPO_ROOT, capture_output=True, text=True
     )
     assert refreshed.returncode == 0, refreshed.stderr
     with open(stale) as handle:
