@@ -22,7 +22,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     commands = parser.add_subparsers(dest="command", required=True)
 
     db = commands.add_parser("db", help="the embedded PostgreSQL for development")
-    db.add_argument("action", choices=["start", "stop", "url"])
+    db.add_argument(
+        "action",
+        choices=["start", "stop", "url", "clean"],
+        help="clean: drop the migrated templates kept on the server (rebuilt when next needed)",
+    )
     migration_commands.add_parsers(commands)
     generate.add_parsers(commands)
 
@@ -42,6 +46,10 @@ def _db(action: str) -> int:
             print("stopped" if embedded.stop() else "not running")
             return 0
         server_url = embedded.ensure_running()
+        if action == "clean":
+            dropped = scratch.drop_templates(server_url)
+            print(f"dropped {len(dropped)} template database(s)")
+            return 0
     except embedded.EmbeddedServerError as exc:
         print(f"codegen: error: {exc}", file=sys.stderr)
         return 1

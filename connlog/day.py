@@ -132,14 +132,15 @@ def run(conn: psycopg.Connection[object]) -> None:
     print("\nalice's open SSH/IDE sessions (status=ongoing, workspace_owner='ALICE'):")
     for row in get_connection_logs_offset(conn, workspace_owner="ALICE", status="ongoing"):
         log = row.connection_log
-        print(f"  {log.connect_time:%H:%M}  {log.type:<16} {log.workspace_name:<10} {log.ip}")
+        when = f"{log.connect_time:%Y-%m-%d %H:%M %Z}"
+        print(f"  {when}  {log.type:<16} {log.workspace_name:<10} {log.ip}")
 
     print("\nweb requests by bob (username='bob', types=workspace_app, port_forwarding):")
     web = get_connection_logs_offset(conn, username="bob", types=sorted(WEB_TYPES), limit=5)
     for row in web:
         log = row.connection_log
         print(
-            f"  {log.connect_time:%H:%M}  {log.type:<16} {log.slug_or_port or '':<12} "
+            f"  {log.connect_time:%Y-%m-%d %H:%M %Z}  {log.type:<16} {log.slug_or_port or '':<12} "
             f"HTTP {log.code}  in {row.organization_display_name}"
         )
 

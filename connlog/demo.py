@@ -52,9 +52,11 @@ def migrate_and_report(url: str) -> None:
 
 
 def table_row_counts(conn: psycopg.Connection[tuple[object, ...]]) -> list[tuple[str, int]]:
-    """Every ordinary table in the ``public`` schema (yoyo's own included), with its rows."""
+    """The application's tables in the ``public`` schema (not yoyo's bookkeeping), with rows."""
     tables = conn.execute(
-        "SELECT tablename FROM pg_tables WHERE schemaname = 'public' ORDER BY tablename"
+        "SELECT tablename FROM pg_tables WHERE schemaname = 'public'"
+        " AND tablename <> ALL(%s) ORDER BY tablename",
+        [list(migrate.YOYO_TABLES)],
     ).fetchall()
     counts: list[tuple[str, int]] = []
     for (table,) in tables:

@@ -25,10 +25,16 @@ def _server_version(url: str) -> int:
         return conn.info.server_version
 
 
-def test_starts_reuses_and_stops(cluster: embedded.Cluster) -> None:
+def test_starts_reuses_and_stops(
+    cluster: embedded.Cluster, capsys: pytest.CaptureFixture[str]
+) -> None:
     url = embedded.ensure_running(cluster)
     assert _server_version(url) > 0
+    started = capsys.readouterr().err.splitlines()
+    assert len(started) == 1 and started[0].startswith("started the embedded PostgreSQL on ")
+    assert "keeps running" in started[0]
     assert embedded.ensure_running(cluster) == url, "a running cluster is reused"
+    assert capsys.readouterr().err == "", "reusing it says nothing"
     if os.geteuid() == 0:
         assert (cluster.data / "PG_VERSION").owner() == "postgres", "root hands it to postgres"
     assert embedded.stop(cluster) is True

@@ -24,6 +24,7 @@ import os
 import shutil
 import socket
 import subprocess
+import sys
 import tempfile
 from collections.abc import Generator, Iterator
 from contextlib import contextmanager
@@ -79,7 +80,11 @@ def url(port: int, database: str = DATABASE) -> str:
 
 
 def ensure_running(cluster: Cluster | None = None) -> str:
-    """Start the cluster unless it already runs; return its libpq URL."""
+    """Start the cluster unless it already runs; return its libpq URL.
+
+    Starting it says so in one line on stderr: the server keeps running after the command that
+    needed it (``./dev db stop`` stops it), and nobody should find it by surprise.
+    """
     cluster = cluster or default_cluster()
     with _locked(cluster):
         bindir = find_bindir()
@@ -90,6 +95,11 @@ def ensure_running(cluster: Cluster | None = None) -> str:
         port = _free_port()
         _start(cluster, bindir, port)
         cluster.port_file.write_text(str(port))
+        print(
+            f"started the embedded PostgreSQL on 127.0.0.1:{port} ({cluster.data}); "
+            "it keeps running (./dev db stop stops it)",
+            file=sys.stderr,
+        )
         return url(port)
 
 

@@ -237,14 +237,52 @@ def _exists(conn: _Connection, name: str) -> bool:
 def _drop_old_templates(
     conn: _Connection, server_url: str, prefix: str, keep: str, source: str
 ) -> None:
-    """Drop the other finished templates built from ``source``; never anyone else's."""
+    """Drop the other finished templates built from ``source``, and those of vanished folders.
+
+    A template whose source is a folder of this host that no longer exists (a temporary
+    project, a deleted clone) can never be used again. Another host's are never touched.
+    """
+    host = socket.gethostname()
     rows = conn.execute(
         """
-        SELECT d.datname FROM pg_database d
+        SELECT d.datname, shobj_description(d.oid, 'pg_database') FROM pg_database d
         WHERE starts_with(d.datname, %s) AND d.datname <> %s
-          AND shobj_description(d.oid, 'pg_database') = %s
+          AND starts_with(shobj_description(d.oid, 'pg_database'), %s)
         """,
-        [prefix + "_", keep, _TEMPLATE_MARK + source],
+        [prefix + "_", keep, _TEMPLATE_MARK],
     ).fetchall()
-    for (datname,) in rows:
-        _drop(server_url, str(datname))
+    for datname, comment in rows:
+        built_from = str(comment).removeprefix(_TEMPLATE_MARK)
+        built_on, _, folder = built_from.partition(":")
+        if built_from == source or (built_on == host and not Path(folder).exists()):
+            _drop(server_url, str(datname))
+
+
+def drop_templates(server_url: str, prefix: str = MIGRATED_TEMPLATE_PREFIX) -> list[str]:
+    """Drop every template under ``prefix`` on the server, whoever built it; return the names.
+
+    Each is rebuilt by the next run that needs it. A template being built or cloned right now
+    holds an advisory lock or a connection, so the drop waits for or skips it.
+    """
+    dropped: list[str] = []
+    with psycopg.connect(server_url, autocommit=True) as conn:
+        rows = conn.execute(
+            """
+            SELECT d.datname FROM pg_database d
+            WHERE starts_with(d.datname, %s)
+              AND starts_with(shobj_description(d.oid, 'pg_database'), %s)
+            ORDER BY 1
+            """,
+            [prefix + "_", _TEMPLATE_MARK],
+        ).fetchall()
+        for (datname,) in rows:
+            name = str(datname)
+            lock = int.from_bytes(hashlib.sha256(name.encode()).digest()[:8], "big", signed=True)
+            conn.execute("SELECT pg_advisory_lock(%s)", [lock])
+            try:
+                with contextlib.suppress(errors.ObjectInUse):
+                    conn.execute(sql.SQL("DROP DATABASE IF EXISTS {}").format(sql.Identifier(name)))
+                    dropped.append(name)
+            finally:
+                conn.execute("SELECT pg_advisory_unlock(%s)", [lock])
+    return dropped

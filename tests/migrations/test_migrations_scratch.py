@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import secrets
+import socket
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -129,6 +130,32 @@ def test_a_new_template_replaces_the_older_ones_of_its_source_only(
         f"{prefix}_c1",
         f"{prefix}_z9",
     ]
+
+
+def test_templates_of_vanished_folders_on_this_host_are_dropped_with_the_next_build(
+    empty_db_url: str, prefix: str, tmp_path: Path
+) -> None:
+    host = socket.gethostname()
+    (kept := tmp_path / "kept").mkdir()
+    (vanished := tmp_path / "vanished").mkdir()
+    scratch.template_database(empty_db_url, prefix, "k1", f"{host}:{kept}", _create_table)
+    scratch.template_database(empty_db_url, prefix, "v1", f"{host}:{vanished}", _create_table)
+    scratch.template_database(empty_db_url, prefix, "o1", f"elsewhere:{vanished}", _create_table)
+    vanished.rmdir()
+    (new := tmp_path / "new").mkdir()
+    scratch.template_database(empty_db_url, prefix, "n1", f"{host}:{new}", _create_table)
+    assert _databases(empty_db_url, prefix) == [f"{prefix}_k1", f"{prefix}_n1", f"{prefix}_o1"]
+
+
+def test_drop_templates_drops_every_finished_template_and_nothing_else(
+    empty_db_url: str, prefix: str, tmp_path: Path
+) -> None:
+    scratch.template_database(empty_db_url, prefix, "a1", str(tmp_path), _create_table)
+    scratch.template_database(empty_db_url, prefix, "b1", f"elsewhere:{tmp_path}", _create_table)
+    with psycopg.connect(empty_db_url, autocommit=True) as conn:
+        conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(f"{prefix}_z9")))
+    assert scratch.drop_templates(empty_db_url, prefix) == [f"{prefix}_a1", f"{prefix}_b1"]
+    assert _databases(empty_db_url, prefix) == [f"{prefix}_z9"]
 
 
 def test_a_template_dropped_before_the_copy_is_asked_for_again(
