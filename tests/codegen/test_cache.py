@@ -79,6 +79,7 @@ def test_a_migration_change_invalidates_every_query(tmp_path: Path) -> None:
     case, out = _case(tmp_path), tmp_path / "out"
     assert _run("generate", case, out).code == 0
     (case / "migrations" / "0002_more.sql").write_text("CREATE TABLE more (id int);\n")
+    (case / "migrations" / "0002_more.rollback.sql").write_text("DROP TABLE more;\n")
     offline = _run("generate", case, out, NO_SERVER)
     assert offline.code == 1
     assert "connection" in offline.stderr and "refused" in offline.stderr
