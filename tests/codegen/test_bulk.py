@@ -54,7 +54,9 @@ def _peak(action: Callable[[], object]) -> int:
 
 
 @pytest.mark.slow
-def test_copyfrom_and_iter_stream_30k_rows_in_bounded_memory(bulk: tuple[Path, str], flavor: str) -> None:
+def test_copyfrom_and_iter_stream_30k_rows_in_bounded_memory(
+    bulk: tuple[Path, str], flavor: str
+) -> None:
     package, url = bulk
     sync = import_generated(package, "queries")
     models = import_generated(package, "models")
