@@ -17,6 +17,7 @@ from typing import Any
 
 import pytest
 
+from codegen.analysis import cache
 from codegen.database import migrate
 from tests.codegen.conftest import (
     CASES,
@@ -170,5 +171,8 @@ def test_repository_generates_with_its_own_settings(tmp_path: Path, server_url: 
     fresh = snapshot(out)
     assert "models.py" in fresh and "schema.sql" in fresh
     assert sorted(fresh) == sorted(committed), "the generated files differ from generated/"
+    assert "/tmp" not in fresh[cache.MANIFEST_FILE].decode(), "the manifest holds no local paths"
     for name, data in fresh.items():
+        # A differing manifest with unchanged queries means analyze changed under the same
+        # cache keys (ANALYSIS_VERSION not bumped): the next run would trust stale entries.
         assert data == committed[name], f"generated/{name} differs: run `./dev generate`"

@@ -23,10 +23,6 @@ def _migration_ids() -> list[str]:
     )
 
 
-def test_there_are_migrations_to_check() -> None:
-    assert _migration_ids(), f"no migrations found in {MIGRATIONS_DIR}"
-
-
 def test_every_migration_has_a_rollback_file() -> None:
     missing = [
         f"{migration_id}.rollback.sql"
