@@ -459,11 +459,13 @@ def _query_module(
         functions.append(function)
         # A :copyfrom runs its COPY statement; the INSERT it was written as is documentation.
         shared.add((f".{stem}", function.copy_constant or function.constant))
+        # The row and parameter classes are part of the aio module's API as well: re-exported
+        # explicitly (``X as X``), so ``from .aio.users import GetUserRow`` type-checks.
         if function.row_class is not None:
             row_classes.append(function.row_class)
-            shared.add((f".{stem}", function.row_class.name))
+            shared.add((f".{stem}", _reexport(function.row_class.name)))
         if function.params_class is not None:
-            shared.add((f".{stem}", function.params_class.name))
+            shared.add((f".{stem}", _reexport(function.params_class.name)))
     if row_classes:
         declared.add(("dataclasses", "dataclass"))
     no_rows = (Shape.NOTHING, Shape.ROWCOUNT, Shape.COPY, Shape.BATCH_EXEC)
@@ -490,6 +492,14 @@ def _query_module(
         aio_imports=import_lines(from_subpackage(common | shared | aio_only)),
         cursor_ids=cursor_ids,
     )
+
+
+def _reexport(name: str) -> str:
+    return f"{name} as {name}"
+
+
+def _reexport(name: str) -> str:
+    return f"{name} as {name}"
 
 
 @dataclass(frozen=True, slots=True)

@@ -28,9 +28,9 @@ from ..queries import (
     INSERT_EVERYTHING,
     LIST_MOODS,
     SET_MAYBE,
-    CountByMoodRow,
-    ListMoodsRow,
 )
+from ..queries import CountByMoodRow as CountByMoodRow
+from ..queries import ListMoodsRow as ListMoodsRow
 
 
 async def insert_everything(

@@ -21,14 +21,14 @@ from ..queries import (
     SET_NOTES,
     STREAM_ALL,
     STREAM_EVENTS,
-    CountEventsRow,
-    EventsBetweenParams,
-    EventsBetweenRow,
-    GetEventsParams,
-    LoadEventsParams,
-    SetNotesParams,
-    StreamEventsRow,
 )
+from ..queries import CountEventsRow as CountEventsRow
+from ..queries import EventsBetweenParams as EventsBetweenParams
+from ..queries import EventsBetweenRow as EventsBetweenRow
+from ..queries import GetEventsParams as GetEventsParams
+from ..queries import LoadEventsParams as LoadEventsParams
+from ..queries import SetNotesParams as SetNotesParams
+from ..queries import StreamEventsRow as StreamEventsRow
 
 # Server-side cursors of :iter functions are named uniquely within the session.
 _CURSOR_IDS: Final = itertools.count(1)

@@ -14,11 +14,11 @@ from ..queries import (
     CREATE_AUTHOR,
     GET_BOOK_WITH_AUTHOR,
     ONLY_EMBED,
-    AuthorsAndBooksRow,
-    BooksWithEditorsRow,
-    GetBookWithAuthorRow,
-    OnlyEmbedRow,
 )
+from ..queries import AuthorsAndBooksRow as AuthorsAndBooksRow
+from ..queries import BooksWithEditorsRow as BooksWithEditorsRow
+from ..queries import GetBookWithAuthorRow as GetBookWithAuthorRow
+from ..queries import OnlyEmbedRow as OnlyEmbedRow
 
 
 async def create_author(

@@ -6,16 +6,10 @@ from psycopg.rows import tuple_row
 
 from .._runtime import enum_value as _enum_value
 from ..models import Author, Genre
-from ..queries import (
-    ADD_BOOK,
-    AUTHORS_WITH_BOOKS,
-    COUNT_BOOKS,
-    CREATE_AUTHOR,
-    GET_AUTHOR,
-    AddBookRow,
-    AuthorsWithBooksRow,
-    CountBooksRow,
-)
+from ..queries import ADD_BOOK, AUTHORS_WITH_BOOKS, COUNT_BOOKS, CREATE_AUTHOR, GET_AUTHOR
+from ..queries import AddBookRow as AddBookRow
+from ..queries import AuthorsWithBooksRow as AuthorsWithBooksRow
+from ..queries import CountBooksRow as CountBooksRow
 
 
 async def create_author(

@@ -14,9 +14,9 @@ from ..queries import (
     ITEMS_BY_TOKENS_AND_COLORS,
     ITEMS_NOT_IN,
     RELABEL_ITEMS,
-    ItemsByTokensAndColorsRow,
-    ItemsNotInRow,
 )
+from ..queries import ItemsByTokensAndColorsRow as ItemsByTokensAndColorsRow
+from ..queries import ItemsNotInRow as ItemsNotInRow
 
 
 async def add_item(
