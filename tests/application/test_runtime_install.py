@@ -1,0 +1,84 @@
+"""An application gets the runtime only: the generated modules work without the generator.
+
+``pip install connlog`` brings psycopg and yoyo; the generator's dependencies (pglast, jinja2,
+ruff) are the ``[codegen]`` extra. A fresh virtual environment with the plain install imports
+the generated modules and runs them against PostgreSQL.
+"""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import psycopg
+
+from tests.conftest import REPO_ROOT
+
+# What a wheel of the project is built from (nothing else of the checkout is needed).
+SOURCES = ("pyproject.toml", "README.md", "codegen", "generated", "connlog")
+
+APPLICATION = """
+import importlib.util
+import sys
+
+import psycopg
+
+from generated.connection_logs import get_connection_logs_offset
+from generated.models import ConnectionType
+
+for heavy in ("pglast", "jinja2", "ruff"):
+    assert importlib.util.find_spec(heavy) is None, f"{heavy} is there without [codegen]"
+
+with psycopg.connect(sys.argv[1]) as conn:
+    rows = get_connection_logs_offset(conn, limit=50)
+    assert rows and all(isinstance(r.connection_log.type, ConnectionType) for r in rows)
+    print(len(rows), sorted({r.connection_log.type.value for r in rows}))
+"""
+
+
+def test_generated_modules_run_in_a_venv_without_the_codegen_extra(
+    tmp_path: Path, db: psycopg.Connection[Any], db_url: str
+) -> None:
+    for fixture in sorted((REPO_ROOT / "tests" / "fixtures").glob("*.sql")):
+        db.execute(fixture.read_bytes())
+    db.commit()
+    source = tmp_path / "source"
+    source.mkdir()
+    for name in SOURCES:
+        path = REPO_ROOT / name
+        if path.is_dir():
+            shutil.copytree(path, source / name, ignore=shutil.ignore_patterns("__pycache__"))
+        else:
+            shutil.copy(path, source / name)
+    venv = tmp_path / "venv"
+    subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True, timeout=120)
+    python = str(venv / "bin" / "python")
+    subprocess.run(
+        [python, "-m", "pip", "install", "-q", "--disable-pip-version-check", str(source)],
+        check=True,
+        capture_output=True,
+        timeout=300,
+    )
+    installed = subprocess.run(
+        [python, "-m", "pip", "list", "--format=freeze"],
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout.lower()
+    for heavy in ("pglast", "jinja2", "ruff"):
+        assert f"\n{heavy}==" not in f"\n{installed}", installed
+
+    (tmp_path / "app.py").write_text(APPLICATION)
+    result = subprocess.run(
+        [python, str(tmp_path / "app.py"), db_url],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    count, types = result.stdout.split(" ", 1)
+    assert int(count) > 0 and "ssh" in types
