@@ -14,7 +14,7 @@ import pytest
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
-TYPED_PACKAGES = ["codegen", "generated", "connlog"]
+TYPED_PACKAGES = ["codegen", "generated", "connlog", "examples"]
 
 
 def _run(*command: str) -> subprocess.CompletedProcess[str]:

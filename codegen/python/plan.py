@@ -316,7 +316,7 @@ def _models(
     errors: list[CodegenError],
 ) -> tuple[ModelsModule, dict[str, _Model]]:
     # JsonValue is always declared: query modules import it for json parameters too.
-    imports: set[Import] = {("typing", "TypeAlias")}
+    imports: set[Import] = {("typing_extensions", "TypeAliasType")}
     if analysis.enums:
         imports.add(("enum", "StrEnum"))
     if analysis.tables:

@@ -15,7 +15,7 @@ import pytest
 
 BIN = Path(sys.executable).parent
 
-APPLICATION = '''
+APPLICATION = """
 import psycopg
 
 from generated.aio.connection_logs import GetConnectionLogsPageRow, get_connection_logs_page
@@ -34,7 +34,7 @@ async def newest(conn: psycopg.AsyncConnection[tuple[object, ...]]) -> GetConnec
 
 def wrong(row: GetConnectionLogsPageRow) -> int:
     return row.workspace_owner_username  # a str is not an int: both checkers must say so
-'''
+"""
 
 
 @pytest.mark.parametrize("checker", ["mypy", "pyright"])

@@ -13,11 +13,15 @@ from ipaddress import (
     IPv6Interface,
     IPv6Network,
 )
-from typing import TypeAlias
 from uuid import UUID
 
+from typing_extensions import TypeAliasType
+
 # A JSON document as psycopg loads json and jsonb (and dumps parameters wrapped in Json/Jsonb).
-JsonValue: TypeAlias = dict[str, "JsonValue"] | list["JsonValue"] | str | int | float | bool | None
+# TypeAliasType rather than a plain recursive alias: pydantic (and so FastAPI) resolves it.
+JsonValue = TypeAliasType(
+    "JsonValue", "dict[str, JsonValue] | list[JsonValue] | str | int | float | bool | None"
+)
 
 
 class Mood(StrEnum):

@@ -4,11 +4,15 @@
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
-from typing import TypeAlias
 from uuid import UUID
 
+from typing_extensions import TypeAliasType
+
 # A JSON document as psycopg loads json and jsonb (and dumps parameters wrapped in Json/Jsonb).
-JsonValue: TypeAlias = dict[str, "JsonValue"] | list["JsonValue"] | str | int | float | bool | None
+# TypeAliasType rather than a plain recursive alias: pydantic (and so FastAPI) resolves it.
+JsonValue = TypeAliasType(
+    "JsonValue", "dict[str, JsonValue] | list[JsonValue] | str | int | float | bool | None"
+)
 
 
 class Level(StrEnum):

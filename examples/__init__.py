@@ -1,0 +1,1 @@
+"""Example applications built on the generated modules (not installed with the package)."""

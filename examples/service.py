@@ -1,0 +1,104 @@
+"""A small FastAPI service over the generated ``aio`` functions: the transaction rule in practice.
+
+Run it (after ``./dev yoyo apply --batch``)::
+
+    DATABASE_URL=$(./dev db url) .venv/bin/uvicorn --factory examples.service:create_app
+
+The rule: the generated functions never commit; the caller owns the transaction. A write
+endpoint here commits inside its own body (``async with conn.transaction()``), so the response
+is sent only after COMMIT succeeded: a client that got 201 holds a stored event, and one whose
+COMMIT failed (a deferred constraint, a killed backend) gets an error, never a success. Leaving
+the commit to the pool's return of the connection (a dependency's exit) would run it after the
+response is on its way.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import AsyncGenerator, AsyncIterator
+from contextlib import asynccontextmanager
+from datetime import datetime
+from typing import Annotated, Any
+from uuid import UUID
+
+import psycopg
+from fastapi import Depends, FastAPI, HTTPException, Request
+from fastapi.responses import JSONResponse
+from psycopg_pool import AsyncConnectionPool
+from pydantic import BaseModel
+
+from generated.aio.connection_logs import (
+    GetConnectionLogsPageRow,
+    get_connection_logs_page,
+    upsert_connection_log,
+)
+from generated.models import ConnectionLog, ConnectionStatus, ConnectionType
+
+
+class Event(BaseModel):
+    """One connection event as a client reports it."""
+
+    id: UUID
+    time: datetime
+    organization_id: UUID
+    workspace_owner_id: UUID
+    workspace_id: UUID
+    workspace_name: str
+    agent_name: str
+    type: ConnectionType
+    connection_status: ConnectionStatus
+    connection_id: UUID | None = None
+    code: int | None = None
+    disconnect_reason: str | None = None
+
+
+async def connection(request: Request) -> AsyncIterator[psycopg.AsyncConnection[Any]]:
+    """A pooled connection for one request; the pool rolls back what it left open."""
+    pool: AsyncConnectionPool[psycopg.AsyncConnection[Any]] = request.app.state.pool
+    async with pool.connection() as conn:
+        yield conn
+
+
+Connection = Annotated[psycopg.AsyncConnection[Any], Depends(connection)]
+
+
+def create_app(conninfo: str | None = None) -> FastAPI:
+    """The service on a pool of connections to ``conninfo`` (default: ``$DATABASE_URL``)."""
+    pool = AsyncConnectionPool(
+        conninfo or os.environ["DATABASE_URL"], min_size=1, max_size=4, open=False
+    )
+
+    @asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncGenerator[None]:
+        await pool.open(wait=True)
+        try:
+            yield
+        finally:
+            await pool.close()
+
+    app = FastAPI(lifespan=lifespan)
+    app.state.pool = pool
+
+    @app.exception_handler(psycopg.Error)
+    async def database_error(_: Request, exc: psycopg.Error) -> JSONResponse:
+        # Not stored: the client may retry (recording the same event twice is harmless).
+        return JSONResponse({"detail": "not stored", "sqlstate": exc.sqlstate}, status_code=503)
+
+    @app.post("/events", status_code=201)
+    async def record(event: Event, conn: Connection) -> ConnectionLog:
+        # COMMIT happens when this block ends, before FastAPI sends the response.
+        async with conn.transaction():
+            return await upsert_connection_log(conn, **event.model_dump())
+
+    @app.get("/logs")
+    async def logs(
+        conn: Connection, workspace_owner: str | None = None, limit: int = 50
+    ) -> list[GetConnectionLogsPageRow]:
+        if not 0 < limit <= 500:
+            raise HTTPException(422, "limit must be between 1 and 500")
+        async with conn.transaction():
+            return await get_connection_logs_page(
+                conn, workspace_owner=workspace_owner, limit=limit
+            )
+
+    return app
