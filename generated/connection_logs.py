@@ -764,19 +764,8 @@ WHERE connection_logs.id = ANY(ARRAY(
 ))
 ORDER BY connection_logs.connect_time DESC, connection_logs.id DESC"""
 
-
-@dataclass(frozen=True, slots=True)
-class GetConnectionLogsPageRow:
-    """A row of GetConnectionLogsPage."""
-
-    connection_log: ConnectionLog
-    user_username: str | None
-    user_name: str | None
-    user_email: str | None
-    workspace_owner_username: str
-    organization_name: str
-    organization_display_name: str
-    organization_icon: str
+# The same columns as GetConnectionLogsOffsetRow: one class under two names.
+GetConnectionLogsPageRow = GetConnectionLogsOffsetRow
 
 
 def get_connection_logs_page(
@@ -1068,19 +1057,8 @@ WHERE connection_logs.id = ANY(ARRAY(
 ))
 ORDER BY connection_logs.connect_time DESC, connection_logs.id DESC"""
 
-
-@dataclass(frozen=True, slots=True)
-class GetAuthorizedConnectionLogsOffsetRow:
-    """A row of GetAuthorizedConnectionLogsOffset."""
-
-    connection_log: ConnectionLog
-    user_username: str | None
-    user_name: str | None
-    user_email: str | None
-    workspace_owner_username: str
-    organization_name: str
-    organization_display_name: str
-    organization_icon: str
+# The same columns as GetConnectionLogsOffsetRow: one class under two names.
+GetAuthorizedConnectionLogsOffsetRow = GetConnectionLogsOffsetRow
 
 
 def get_authorized_connection_logs_offset(
@@ -1256,19 +1234,8 @@ WHERE connection_logs.id = ANY(ARRAY(
 ))
 ORDER BY connection_logs.connect_time DESC, connection_logs.id DESC"""
 
-
-@dataclass(frozen=True, slots=True)
-class GetAuthorizedConnectionLogsPageRow:
-    """A row of GetAuthorizedConnectionLogsPage."""
-
-    connection_log: ConnectionLog
-    user_username: str | None
-    user_name: str | None
-    user_email: str | None
-    workspace_owner_username: str
-    organization_name: str
-    organization_display_name: str
-    organization_icon: str
+# The same columns as GetConnectionLogsOffsetRow: one class under two names.
+GetAuthorizedConnectionLogsPageRow = GetConnectionLogsOffsetRow
 
 
 def get_authorized_connection_logs_page(
@@ -1424,12 +1391,8 @@ FROM (
     LIMIT $16::bigint + 1  -- LIMIT NULL: no limit
 ) AS counted"""
 
-
-@dataclass(frozen=True, slots=True)
-class CountAuthorizedConnectionLogsRow:
-    """A row of CountAuthorizedConnectionLogs."""
-
-    count: int
+# The same columns as CountConnectionLogsRow: one class under two names.
+CountAuthorizedConnectionLogsRow = CountConnectionLogsRow
 
 
 def count_authorized_connection_logs(

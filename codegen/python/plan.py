@@ -23,7 +23,7 @@ Naming rules (documented in the README):
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from enum import StrEnum
 from typing import Final
 
@@ -110,6 +110,9 @@ class RowClass:
     name: str
     doc: str  # docstring body, already escaped
     fields: tuple[Field, ...]
+    # Another row class of the module with exactly these fields: this name is an alias of it,
+    # so identical results are one type (interchangeable, one schema in OpenAPI).
+    same_as: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -441,6 +444,7 @@ def _query_module(
     row_classes: list[RowClass] = []
     errors: list[CodegenError] = []
     helpers: set[str] = set()  # the ``_runtime`` helpers the function bodies call
+    first_with_fields: dict[tuple[Field, ...], str] = {}  # the first row class of each shape
     for query in queries:
         try:
             planned = _function(query, models, overrides)
@@ -451,6 +455,11 @@ def _query_module(
             errors.extend(exc.errors)
             continue
         function = planned.function
+        if function.row_class is not None:
+            row_class = function.row_class
+            first = first_with_fields.setdefault(row_class.fields, row_class.name)
+            if first != row_class.name:
+                function = replace(function, row_class=replace(row_class, same_as=first))
         common |= planned.imports
         declared |= planned.declared
         if planned.enum_array:
@@ -492,10 +501,6 @@ def _query_module(
         aio_imports=import_lines(from_subpackage(common | shared | aio_only)),
         cursor_ids=cursor_ids,
     )
-
-
-def _reexport(name: str) -> str:
-    return f"{name} as {name}"
 
 
 def _reexport(name: str) -> str:

@@ -81,3 +81,16 @@ def test_json_columns_round_trip(db: psycopg.Connection[Any]) -> None:
     assert row.diff == diff
     adapter = TypeAdapter(AuditLog)
     assert adapter.validate_json(adapter.dump_json(row)) == row
+
+
+def test_identical_results_are_one_class() -> None:
+    """The plain and authorized listings return rows of one class, whatever name is used."""
+    from generated import connection_logs as queries
+
+    assert (
+        queries.GetConnectionLogsOffsetRow
+        is queries.GetConnectionLogsPageRow
+        is queries.GetAuthorizedConnectionLogsOffsetRow
+        is queries.GetAuthorizedConnectionLogsPageRow
+    )
+    assert queries.CountConnectionLogsRow is queries.CountAuthorizedConnectionLogsRow

@@ -70,12 +70,8 @@ def items_by_tokens_and_colors(
 
 ITEMS_NOT_IN: Final = "SELECT id FROM items WHERE id <> ALL($1) ORDER BY id"
 
-
-@dataclass(frozen=True, slots=True)
-class ItemsNotInRow:
-    """A row of ItemsNotIn."""
-
-    id: int
+# The same columns as ItemsByTokensAndColorsRow: one class under two names.
+ItemsNotInRow = ItemsByTokensAndColorsRow
 
 
 def items_not_in(
