@@ -109,6 +109,8 @@ class ParsedQuery:
     origins: tuple[tuple[int, Location], ...] = field(default=())
     # ``sqlc.embed(t)`` rewritten to ``t.*``: the embedded tables or aliases, in order.
     embeds: tuple[str, ...] = ()
+    # ``-- filters: Name`` under the annotation: the typed filter object it shares, if any.
+    filters: str | None = None
 
     def locate(self, offset: int) -> Location:
         """The file location of character ``offset`` (0-based) of ``sql``."""
@@ -221,6 +223,7 @@ class AnalyzedQuery:
     whole_table: str | None  # the columns are exactly this table's, in order
     embeds: tuple[AnalyzedEmbed, ...] = ()  # in column order, not overlapping
     copy: AnalyzedCopy | None = None  # set for :copyfrom
+    filters: str | None = None  # from ``-- filters: Name`` (parse's; never stored)
 
 
 @dataclass(frozen=True, slots=True)

@@ -5,7 +5,7 @@
 from dataclasses import dataclass
 from datetime import datetime
 from ipaddress import IPv4Address, IPv4Interface, IPv6Address, IPv6Interface
-from typing import Final
+from typing import Final, TypedDict
 from uuid import UUID
 
 import psycopg
@@ -14,6 +14,25 @@ from psycopg.rows import tuple_row
 from ._runtime import aware as _aware
 from ._runtime import enum_value as _enum_value
 from .models import ConnectionLog, ConnectionStatus, ConnectionType
+
+
+class ConnectionLogFilters(TypedDict, total=False):
+    """The optional filters of get_connection_logs_offset(), get_connection_logs_page(), count_connection_logs(), get_authorized_connection_logs_offset(), get_authorized_connection_logs_page(), count_authorized_connection_logs(): pass one as ``**filters``."""
+
+    organization_id: UUID | None
+    workspace_owner: str | None
+    workspace_owner_id: UUID | None
+    workspace_owner_email: str | None
+    types: list[ConnectionType] | list[ConnectionType | None] | None
+    user_id: UUID | None
+    username: str | None
+    user_email: str | None
+    connected_after: datetime | None
+    connected_before: datetime | None
+    workspace_id: UUID | None
+    connection_id: UUID | None
+    status: str | None
+
 
 UPSERT_CONNECTION_LOG: Final = """INSERT INTO connection_logs AS cl (
     id,

@@ -405,6 +405,7 @@ RETURNING *;
 
 
 -- name: GetConnectionLogsOffset :many
+-- filters: ConnectionLogFilters
 -- Connection logs, newest first (connect_time, then id), a page at a time by offset.
 -- Filters (each optional, NULL for "any"): organization_id; workspace_owner (username, any case);
 -- workspace_owner_id; workspace_owner_email (any case); types (any of; an empty list matches
@@ -488,6 +489,7 @@ WHERE connection_logs.id = ANY(ARRAY(
 ORDER BY connection_logs.connect_time DESC, connection_logs.id DESC;
 
 -- name: GetConnectionLogsPage :many
+-- filters: ConnectionLogFilters
 -- Connection logs, newest first, a page at a time by keyset: pass the previous page's last
 -- row as after_connect_time and after_id (neither for the first page).
 -- Filters (each optional, NULL for "any"): organization_id; workspace_owner (username, any case);
@@ -579,6 +581,7 @@ WHERE connection_logs.id = ANY(ARRAY(
 ORDER BY connection_logs.connect_time DESC, connection_logs.id DESC;
 
 -- name: CountConnectionLogs :one
+-- filters: ConnectionLogFilters
 -- How many connection logs match the filters. With count_cap, counting stops at
 -- count_cap + 1 rows: a result above count_cap means "more than count_cap".
 -- Filters (each optional, NULL for "any"): organization_id; workspace_owner (username, any case);
@@ -644,6 +647,7 @@ FROM (
 ) AS counted;
 
 -- name: GetAuthorizedConnectionLogsOffset :many
+-- filters: ConnectionLogFilters
 -- Connection logs, newest first (connect_time, then id), a page at a time by offset.
 -- Authorized: only rows the reader may read, site_wide or in readable_organization_ids.
 -- Filters (each optional, NULL for "any"): organization_id; workspace_owner (username, any case);
@@ -731,6 +735,7 @@ WHERE connection_logs.id = ANY(ARRAY(
 ORDER BY connection_logs.connect_time DESC, connection_logs.id DESC;
 
 -- name: GetAuthorizedConnectionLogsPage :many
+-- filters: ConnectionLogFilters
 -- Connection logs, newest first, a page at a time by keyset: pass the previous page's last
 -- row as after_connect_time and after_id (neither for the first page).
 -- Authorized: only rows the reader may read, site_wide or in readable_organization_ids.
@@ -826,6 +831,7 @@ WHERE connection_logs.id = ANY(ARRAY(
 ORDER BY connection_logs.connect_time DESC, connection_logs.id DESC;
 
 -- name: CountAuthorizedConnectionLogs :one
+-- filters: ConnectionLogFilters
 -- How many connection logs match the filters. With count_cap, counting stops at
 -- count_cap + 1 rows: a result above count_cap means "more than count_cap".
 -- Authorized: only rows the reader may read, site_wide or in readable_organization_ids.

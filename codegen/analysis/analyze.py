@@ -159,6 +159,7 @@ class _Server:
             name=query.name,
             command=query.command,
             doc=query.doc,
+            filters=query.filters,
             sql=query.sql,
             params=tuple(params),
             columns=tuple(columns),

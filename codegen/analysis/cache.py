@@ -55,10 +55,10 @@ ANALYSIS_VERSION: Final = 4
 # OIDs below this are built in and the same on every server (PostgreSQL's FirstNormalObjectId).
 _FIRST_USER_OID: Final = 16384
 # ParsedQuery fields that do not change what the server says about the statement.
-_NOT_KEYED: Final = frozenset({"location", "origins", "doc"})
+_NOT_KEYED: Final = frozenset({"location", "origins", "doc", "filters"})
 # AnalyzedQuery (and AnalyzedParam) fields copied from the parsed query on every run:
 # not stored.
-_NOT_STORED: Final = frozenset({"location", "doc"})
+_NOT_STORED: Final = frozenset({"location", "doc", "filters"})
 _NOT_STORED_PARAM: Final = frozenset({"location"})
 _NO_PLACE: Final = {"path": "", "line": 0, "column": 0}
 
@@ -208,7 +208,8 @@ def loads(text: str) -> Manifest:
         stored["params"] = [
             {"location": _NO_PLACE, **_object(p)} for p in _list(stored.get("params"))
         ]
-        queries.append(decoder.read(AnalyzedQuery, {"doc": "", "location": _NO_PLACE, **stored}))
+        defaults = {"doc": "", "filters": None, "location": _NO_PLACE}  # taken from parse
+        queries.append(decoder.read(AnalyzedQuery, {**defaults, **stored}))
         keys.append(key)
     analysis = Analysis(
         tuple(queries),
@@ -253,6 +254,7 @@ def _refresh(analyzed: AnalyzedQuery, query: ParsedQuery) -> AnalyzedQuery:
         name=query.name,
         command=query.command,
         doc=query.doc,
+        filters=query.filters,
         sql=query.sql,
         source=query.location.path,
         location=query.location,

@@ -13,10 +13,13 @@ statement is parsed by pglast to check syntax and count statements.
 
 from __future__ import annotations
 
+import dataclasses
+import keyword
 import re
 from bisect import bisect_right
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from typing import Final
 
 from pglast import ast
 from pglast.parser import ParseError, Token, parse_sql, scan
@@ -211,17 +214,42 @@ def _annotation(
     return (name, command) if ok else None
 
 
+_FILTERS: Final = "filters:"
+
+
+def _filters_name(line: str, where: Location, errors: list[CodegenError]) -> str | None:
+    """``filters: ConnectionLogFilters`` -> "ConnectionLogFilters" (a CamelCase class name)."""
+    name = line.removeprefix(_FILTERS).strip()
+    if re.fullmatch(r"[A-Z][A-Za-z0-9]*", name) and not keyword.iskeyword(name):
+        return name
+    errors.append(
+        CodegenError(
+            where,
+            f"{name!r} is not a class name for the shared filters",
+            "write `-- filters: ConnectionLogFilters` (CamelCase, letters and digits)",
+        )
+    )
+    return None
+
+
 def _parse_block(
     source: str, block: _Block, lines: _Lines, errors: list[CodegenError]
 ) -> ParsedQuery | None:
     header = _annotation(source, block.annotation, lines, errors)
     where = lines.at(block.annotation.start)
     doc_lines: list[str] = []
+    filters: str | None = None
     body = list(block.body)
     while body and _is_comment(body[0]):
-        text = _text(source, body.pop(0))
-        if text.startswith("--"):
-            doc_lines.append(text[2:].removeprefix(" ").rstrip())
+        token = body.pop(0)
+        text = _text(source, token)
+        if not text.startswith("--"):
+            continue
+        line = text[2:].removeprefix(" ").rstrip()
+        if line.startswith(_FILTERS):
+            filters = _filters_name(line, lines.at(token.start), errors)
+        else:
+            doc_lines.append(line)
     while body and (body[-1].name == "ASCII_59" or _is_comment(body[-1])):
         body.pop()  # the terminating ``;`` and comments after it are not part of the query
     if not body:
@@ -248,6 +276,7 @@ def _parse_block(
         location=where,
         origins=origins,
         embeds=tuple(e.embed for e in edits if e.embed is not None),
+        filters=filters,
     )
     try:
         statements = parse_sql(sql)
@@ -269,16 +298,7 @@ def _parse_block(
     params = _params(source, body, edits, stmt, lines, errors)
     if params is None:
         return None
-    return ParsedQuery(
-        name=name,
-        command=command,
-        doc=query.doc,
-        sql=sql,
-        params=params,
-        location=where,
-        origins=origins,
-        embeds=query.embeds,
-    )
+    return dataclasses.replace(query, params=params)
 
 
 def _edits(

@@ -120,8 +120,9 @@ class Argument:
     """One keyword-only parameter of a generated function."""
 
     name: str
-    annotation: str  # with ``= None`` when it may be left out
+    annotation: str
     value: str  # the expression passed to psycopg for it
+    default: str = ""  # `` = None`` when it may be left out
 
 
 @dataclass(frozen=True, slots=True)
@@ -161,6 +162,8 @@ class QueryModule:
     aio_filename: str
     aio_imports: tuple[str, ...]
     cursor_ids: bool = False  # an :iter function names its server cursors from a counter
+    # ``-- filters: Name``: one TypedDict of the optional parameters its queries share.
+    filters: tuple[RowClass, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -445,6 +448,7 @@ def _query_module(
     errors: list[CodegenError] = []
     helpers: set[str] = set()  # the ``_runtime`` helpers the function bodies call
     first_with_fields: dict[tuple[Field, ...], str] = {}  # the first row class of each shape
+    tagged: dict[str, list[tuple[AnalyzedQuery, Function]]] = {}  # by ``-- filters:`` name
     for query in queries:
         try:
             planned = _function(query, models, overrides)
@@ -455,6 +459,8 @@ def _query_module(
             errors.extend(exc.errors)
             continue
         function = planned.function
+        if query.filters is not None:
+            tagged.setdefault(query.filters, []).append((query, function))
         if function.row_class is not None:
             row_class = function.row_class
             first = first_with_fields.setdefault(row_class.fields, row_class.name)
@@ -489,6 +495,15 @@ def _query_module(
         aio_only.add(("collections.abc", "AsyncIterator"))
     # ``from ._runtime import aware as _aware``: a module-level name, as a local helper was.
     common |= {(f".{RUNTIME_MODULE}", f"{h.removeprefix('_')} as {h}") for h in helpers}
+    filters: list[RowClass] = []
+    for filters_name, members in tagged.items():
+        try:
+            filters.append(_filters_class(filters_name, members))
+        except CodegenError as exc:
+            errors.append(exc)
+    if filters:
+        declared.add(("typing", "TypedDict"))
+        shared |= {(f".{stem}", _reexport(f.name)) for f in filters}
     if errors:
         raise CodegenErrors(errors)
     return QueryModule(
@@ -500,11 +515,45 @@ def _query_module(
         aio_filename=f"{AIO_PACKAGE}/{stem}.py",
         aio_imports=import_lines(from_subpackage(common | shared | aio_only)),
         cursor_ids=cursor_ids,
+        filters=tuple(filters),
     )
 
 
 def _reexport(name: str) -> str:
     return f"{name} as {name}"
+
+
+def _filters_class(name: str, members: list[tuple[AnalyzedQuery, Function]]) -> RowClass:
+    """The optional parameters every query marked ``-- filters: name`` has, with one type.
+
+    In the first query's order. A service builds one ``name`` and passes it as ``**filters``
+    to any of those functions; a type checker checks its keys against each signature.
+    """
+    shared: dict[str, str] | None = None
+    for _, function in members:
+        optional = {a.name: a.annotation for a in function.arguments if a.default}
+        shared = (
+            optional
+            if shared is None
+            else {
+                key: annotation
+                for key, annotation in shared.items()
+                if optional.get(key) == annotation
+            }
+        )
+    first = members[0][0]
+    if not shared:
+        raise CodegenError(
+            first.location,
+            f"the queries marked `-- filters: {name}` share no optional parameter",
+            "mark only queries that take the same sqlc.narg() filters",
+        )
+    names = ", ".join(f"{function.name}()" for _, function in members)
+    return RowClass(
+        name,
+        docstring(f"The optional filters of {names}: pass one as ``**filters``."),
+        tuple(Field(key, annotation) for key, annotation in shared.items()),
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -607,10 +656,11 @@ def _function(query: AnalyzedQuery, models: Mapping[str, _Model], overrides: Ove
         # Only a parameter written sqlc.narg() is optional; one that is merely nullable
         # (inserted into a nullable column) must still be given, possibly as None.
         default = " = None" if param.narg else ""
-        arguments.append(Argument(ident, annotation + default, ""))
+        arguments.append(Argument(ident, annotation, "", default))
         values.append(convert(dump, ident, param.nullable))
     arguments = [
-        Argument(a.name, a.annotation, value) for a, value in zip(arguments, values, strict=True)
+        Argument(a.name, a.annotation, value, a.default)
+        for a, value in zip(arguments, values, strict=True)
     ]
     if query.command in _ROW_COMMANDS and not query.columns:
         raise CodegenError(
@@ -680,7 +730,7 @@ def _function(query: AnalyzedQuery, models: Mapping[str, _Model], overrides: Ove
         params_class = RowClass(
             class_name(query.name) + "Params",
             docstring(f"The parameters of one {query.name}."),
-            tuple(Field(a.name, a.annotation) for a in arguments),
+            tuple(Field(a.name, a.annotation + a.default) for a in arguments),
         )
         declared.add(("dataclasses", "dataclass"))
     if query.copy is not None:

@@ -19,7 +19,12 @@ APPLICATION = """
 import psycopg
 
 from generated.aio.connection_logs import GetConnectionLogsPageRow, get_connection_logs_page
-from generated.connection_logs import GetConnectionLogsOffsetRow, get_connection_logs_offset
+from generated.connection_logs import (
+    ConnectionLogFilters,
+    GetConnectionLogsOffsetRow,
+    count_connection_logs,
+    get_connection_logs_offset,
+)
 
 
 def owners(conn: psycopg.Connection[tuple[object, ...]]) -> list[str]:
@@ -30,6 +35,13 @@ def owners(conn: psycopg.Connection[tuple[object, ...]]) -> list[str]:
 async def newest(conn: psycopg.AsyncConnection[tuple[object, ...]]) -> GetConnectionLogsPageRow:
     rows = await get_connection_logs_page(conn, limit=1)
     return rows[0]
+
+
+def filtered(conn: psycopg.Connection[tuple[object, ...]], owner: str) -> int:
+    filters: ConnectionLogFilters = {"workspace_owner": owner, "status": "ongoing"}
+    get_connection_logs_offset(conn, **filters, limit=10)
+    counted = count_connection_logs(conn, **filters, count_cap=100)
+    return 0 if counted is None else 1
 
 
 def wrong(row: GetConnectionLogsPageRow) -> int:

@@ -58,6 +58,21 @@ def test_annotation_doc_and_sql() -> None:
     assert (b.name, b.command, b.doc, b.sql) == ("ListAll", Command.MANY, "", "select 2")
 
 
+def test_a_filters_line_names_the_shared_filters_and_is_not_doc() -> None:
+    query = one(
+        "-- name: ListLogs :many\n-- filters: LogFilters\n-- Newest first.\n"
+        "SELECT 1 WHERE sqlc.narg(a)::int IS NULL"
+    )
+    assert (query.filters, query.doc) == ("LogFilters", "Newest first.")
+    assert one("-- name: Plain :many\nSELECT 1").filters is None
+
+
+def test_a_filters_name_must_be_a_class_name() -> None:
+    assert errors("-- name: ListLogs :many\n-- filters: log filters\nSELECT 1") == [
+        (2, 1, "'log filters' is not a class name for the shared filters")
+    ]
+
+
 @pytest.mark.parametrize("command", list(Command))
 def test_every_command(command: Command) -> None:
     assert one(f"-- name: Q :{command.value}\nSELECT 1").command is command
