@@ -34,7 +34,8 @@ class ConnectionLogFilters(TypedDict, total=False):
     status: str | None
 
 
-UPSERT_CONNECTION_LOG: Final = """INSERT INTO connection_logs AS cl (
+UPSERT_CONNECTION_LOG: Final = """-- name: UpsertConnectionLog :one
+INSERT INTO connection_logs AS cl (
     id,
     connect_time,
     organization_id,
@@ -198,7 +199,9 @@ def upsert_connection_log(
     disconnect_reason: str | None = None,
 ) -> ConnectionLog:
     """Records one connection event and returns its row as stored after merging.
-    Repeating an event, or recording a session's events in any order, gives the same row."""
+
+    Repeating an event, or recording a session's events in any order, gives the same row.
+    """
     with psycopg.RawCursor(conn, row_factory=tuple_row) as cur:
         cur.execute(
             UPSERT_CONNECTION_LOG,
@@ -247,7 +250,8 @@ def upsert_connection_log(
     )
 
 
-BATCH_UPSERT_CONNECTION_LOGS: Final = """WITH event AS (
+BATCH_UPSERT_CONNECTION_LOGS: Final = """-- name: BatchUpsertConnectionLogs :many
+WITH event AS (
     SELECT
         e.*,
         e.type IN ('workspace_app', 'port_forwarding') AS web,
@@ -474,11 +478,10 @@ def batch_upsert_connection_logs(
     disconnect_reason: list[str] | list[str | None],
     connection_status: list[ConnectionStatus] | list[ConnectionStatus | None],
 ) -> list[ConnectionLog]:
-    """Records many connection events in one round trip: the n-th element of every array is the n-th
-    event (all arrays must be equally long). The outcome is exactly that of recording the events
-    one by one, in any order: events of one row are first merged here by the same rules (a single
-    INSERT ... ON CONFLICT cannot touch a row twice), then merged into the stored row.
-    Returns each touched row as stored, once."""
+    """Records many connection events in one round trip: the n-th element of every array is the n-th event (all arrays must be equally long). The outcome is exactly that of recording the events one by one, in any order: events of one row are first merged here by the same rules (a single INSERT ... ON CONFLICT cannot touch a row twice), then merged into the stored row.
+
+    Returns each touched row as stored, once.
+    """
     with psycopg.RawCursor(conn, row_factory=tuple_row) as cur:
         cur.execute(
             BATCH_UPSERT_CONNECTION_LOGS,
@@ -527,7 +530,8 @@ def batch_upsert_connection_logs(
         ]
 
 
-GET_CONNECTION_LOGS_OFFSET: Final = """SELECT
+GET_CONNECTION_LOGS_OFFSET: Final = """-- name: GetConnectionLogsOffset :many
+SELECT
     connection_logs.*,
     -- The connecting user: web events only, NULL for SSH sessions.
     users.username AS user_username,
@@ -638,11 +642,13 @@ def get_connection_logs_offset(
     offset: int | None = None,
 ) -> list[GetConnectionLogsOffsetRow]:
     """Connection logs, newest first (connect_time, then id), a page at a time by offset.
-    Filters (each optional, NULL for "any"): organization_id; workspace_owner (username, any case);
+
+    Filters (each optional, None for "any"): organization_id; workspace_owner (username, any case);
     workspace_owner_id; workspace_owner_email (any case); types (any of; an empty list matches
     nothing); user_id; username and user_email of the connecting user (any case); connected_after
     and connected_before (inclusive); workspace_id; connection_id; status ('ongoing' or 'completed').
-    limit defaults to 100, offset to 0."""
+    limit defaults to 100, offset to 0.
+    """
     with psycopg.RawCursor(conn, row_factory=tuple_row) as cur:
         cur.execute(
             GET_CONNECTION_LOGS_OFFSET,
@@ -700,7 +706,8 @@ def get_connection_logs_offset(
         ]
 
 
-GET_CONNECTION_LOGS_PAGE: Final = """SELECT
+GET_CONNECTION_LOGS_PAGE: Final = """-- name: GetConnectionLogsPage :many
+SELECT
     connection_logs.*,
     -- The connecting user: web events only, NULL for SSH sessions.
     users.username AS user_username,
@@ -807,13 +814,14 @@ def get_connection_logs_page(
     after_id: UUID | None = None,
     limit: int | None = None,
 ) -> list[GetConnectionLogsPageRow]:
-    """Connection logs, newest first, a page at a time by keyset: pass the previous page's last
-    row as after_connect_time and after_id (neither for the first page).
-    Filters (each optional, NULL for "any"): organization_id; workspace_owner (username, any case);
+    """Connection logs, newest first, a page at a time by keyset: pass the previous page's last row as after_connect_time and after_id (neither for the first page).
+
+    Filters (each optional, None for "any"): organization_id; workspace_owner (username, any case);
     workspace_owner_id; workspace_owner_email (any case); types (any of; an empty list matches
     nothing); user_id; username and user_email of the connecting user (any case); connected_after
     and connected_before (inclusive); workspace_id; connection_id; status ('ongoing' or 'completed').
-    limit defaults to 100."""
+    limit defaults to 100.
+    """
     with psycopg.RawCursor(conn, row_factory=tuple_row) as cur:
         cur.execute(
             GET_CONNECTION_LOGS_PAGE,
@@ -874,7 +882,8 @@ def get_connection_logs_page(
         ]
 
 
-COUNT_CONNECTION_LOGS: Final = """SELECT count(*) AS count
+COUNT_CONNECTION_LOGS: Final = """-- name: CountConnectionLogs :one
+SELECT count(*) AS count
 FROM (
     SELECT 1
     FROM connection_logs AS matching
@@ -958,12 +967,13 @@ def count_connection_logs(
     status: str | None = None,
     count_cap: int | None = None,
 ) -> CountConnectionLogsRow:
-    """How many connection logs match the filters. With count_cap, counting stops at
-    count_cap + 1 rows: a result above count_cap means "more than count_cap".
-    Filters (each optional, NULL for "any"): organization_id; workspace_owner (username, any case);
+    """How many connection logs match the filters. With count_cap, counting stops at count_cap + 1 rows: a result above count_cap means "more than count_cap".
+
+    Filters (each optional, None for "any"): organization_id; workspace_owner (username, any case);
     workspace_owner_id; workspace_owner_email (any case); types (any of; an empty list matches
     nothing); user_id; username and user_email of the connecting user (any case); connected_after
-    and connected_before (inclusive); workspace_id; connection_id; status ('ongoing' or 'completed')."""
+    and connected_before (inclusive); workspace_id; connection_id; status ('ongoing' or 'completed').
+    """
     with psycopg.RawCursor(conn, row_factory=tuple_row) as cur:
         cur.execute(
             COUNT_CONNECTION_LOGS,
@@ -997,7 +1007,8 @@ def count_connection_logs(
     return CountConnectionLogsRow(row[0])
 
 
-GET_AUTHORIZED_CONNECTION_LOGS_OFFSET: Final = """SELECT
+GET_AUTHORIZED_CONNECTION_LOGS_OFFSET: Final = """-- name: GetAuthorizedConnectionLogsOffset :many
+SELECT
     connection_logs.*,
     -- The connecting user: web events only, NULL for SSH sessions.
     users.username AS user_username,
@@ -1102,12 +1113,14 @@ def get_authorized_connection_logs_offset(
     offset: int | None = None,
 ) -> list[GetAuthorizedConnectionLogsOffsetRow]:
     """Connection logs, newest first (connect_time, then id), a page at a time by offset.
+
     Authorized: only rows the reader may read, site_wide or in readable_organization_ids.
-    Filters (each optional, NULL for "any"): organization_id; workspace_owner (username, any case);
+    Filters (each optional, None for "any"): organization_id; workspace_owner (username, any case);
     workspace_owner_id; workspace_owner_email (any case); types (any of; an empty list matches
     nothing); user_id; username and user_email of the connecting user (any case); connected_after
     and connected_before (inclusive); workspace_id; connection_id; status ('ongoing' or 'completed').
-    limit defaults to 100, offset to 0."""
+    limit defaults to 100, offset to 0.
+    """
     with psycopg.RawCursor(conn, row_factory=tuple_row) as cur:
         cur.execute(
             GET_AUTHORIZED_CONNECTION_LOGS_OFFSET,
@@ -1167,7 +1180,8 @@ def get_authorized_connection_logs_offset(
         ]
 
 
-GET_AUTHORIZED_CONNECTION_LOGS_PAGE: Final = """SELECT
+GET_AUTHORIZED_CONNECTION_LOGS_PAGE: Final = """-- name: GetAuthorizedConnectionLogsPage :many
+SELECT
     connection_logs.*,
     -- The connecting user: web events only, NULL for SSH sessions.
     users.username AS user_username,
@@ -1279,14 +1293,15 @@ def get_authorized_connection_logs_page(
     after_id: UUID | None = None,
     limit: int | None = None,
 ) -> list[GetAuthorizedConnectionLogsPageRow]:
-    """Connection logs, newest first, a page at a time by keyset: pass the previous page's last
-    row as after_connect_time and after_id (neither for the first page).
+    """Connection logs, newest first, a page at a time by keyset: pass the previous page's last row as after_connect_time and after_id (neither for the first page).
+
     Authorized: only rows the reader may read, site_wide or in readable_organization_ids.
-    Filters (each optional, NULL for "any"): organization_id; workspace_owner (username, any case);
+    Filters (each optional, None for "any"): organization_id; workspace_owner (username, any case);
     workspace_owner_id; workspace_owner_email (any case); types (any of; an empty list matches
     nothing); user_id; username and user_email of the connecting user (any case); connected_after
     and connected_before (inclusive); workspace_id; connection_id; status ('ongoing' or 'completed').
-    limit defaults to 100."""
+    limit defaults to 100.
+    """
     with psycopg.RawCursor(conn, row_factory=tuple_row) as cur:
         cur.execute(
             GET_AUTHORIZED_CONNECTION_LOGS_PAGE,
@@ -1349,7 +1364,8 @@ def get_authorized_connection_logs_page(
         ]
 
 
-COUNT_AUTHORIZED_CONNECTION_LOGS: Final = """SELECT count(*) AS count
+COUNT_AUTHORIZED_CONNECTION_LOGS: Final = """-- name: CountAuthorizedConnectionLogs :one
+SELECT count(*) AS count
 FROM (
     SELECT 1
     FROM connection_logs AS matching
@@ -1434,13 +1450,14 @@ def count_authorized_connection_logs(
     readable_organization_ids: list[UUID] | list[UUID | None],
     count_cap: int | None = None,
 ) -> CountAuthorizedConnectionLogsRow:
-    """How many connection logs match the filters. With count_cap, counting stops at
-    count_cap + 1 rows: a result above count_cap means "more than count_cap".
+    """How many connection logs match the filters. With count_cap, counting stops at count_cap + 1 rows: a result above count_cap means "more than count_cap".
+
     Authorized: only rows the reader may read, site_wide or in readable_organization_ids.
-    Filters (each optional, NULL for "any"): organization_id; workspace_owner (username, any case);
+    Filters (each optional, None for "any"): organization_id; workspace_owner (username, any case);
     workspace_owner_id; workspace_owner_email (any case); types (any of; an empty list matches
     nothing); user_id; username and user_email of the connecting user (any case); connected_after
-    and connected_before (inclusive); workspace_id; connection_id; status ('ongoing' or 'completed')."""
+    and connected_before (inclusive); workspace_id; connection_id; status ('ongoing' or 'completed').
+    """
     with psycopg.RawCursor(conn, row_factory=tuple_row) as cur:
         cur.execute(
             COUNT_AUTHORIZED_CONNECTION_LOGS,
@@ -1476,7 +1493,8 @@ def count_authorized_connection_logs(
     return CountAuthorizedConnectionLogsRow(row[0])
 
 
-DELETE_OLD_CONNECTION_LOGS: Final = """DELETE FROM connection_logs
+DELETE_OLD_CONNECTION_LOGS: Final = """-- name: DeleteOldConnectionLogs :execrows
+DELETE FROM connection_logs
 -- An array, not IN (subquery): the planner then fetches the victims by primary key.
 WHERE id = ANY(ARRAY(
     SELECT id
@@ -1494,13 +1512,16 @@ def delete_old_connection_logs(
     limit_count: int,
 ) -> int:
     """Deletes at most limit_count connection logs that started before before_time, oldest first.
-    Retention calls it until it returns 0 (connlog.purge)."""
+
+    Retention calls it until it returns 0 (connlog.purge).
+    """
     with psycopg.RawCursor(conn) as cur:
         cur.execute(DELETE_OLD_CONNECTION_LOGS, (_aware(before_time, "before_time"), limit_count))
         return cur.rowcount
 
 
-TRY_LOCK_PURGE: Final = """SELECT taken AS "acquired!"
+TRY_LOCK_PURGE: Final = """-- name: TryLockPurge :one
+SELECT taken AS "acquired!"
 FROM pg_try_advisory_lock(27988542784040807) AS lock (taken)"""
 
 
@@ -1523,7 +1544,8 @@ def try_lock_purge(
     return TryLockPurgeRow(row[0])
 
 
-UNLOCK_PURGE: Final = """SELECT held AS "released!"
+UNLOCK_PURGE: Final = """-- name: UnlockPurge :one
+SELECT held AS "released!"
 FROM pg_advisory_unlock(27988542784040807) AS lock (held)"""
 
 

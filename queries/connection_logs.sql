@@ -407,7 +407,7 @@ RETURNING *;
 -- name: GetConnectionLogsOffset :many
 -- filters: ConnectionLogFilters
 -- Connection logs, newest first (connect_time, then id), a page at a time by offset.
--- Filters (each optional, NULL for "any"): organization_id; workspace_owner (username, any case);
+-- Filters (each optional, None for "any"): organization_id; workspace_owner (username, any case);
 -- workspace_owner_id; workspace_owner_email (any case); types (any of; an empty list matches
 -- nothing); user_id; username and user_email of the connecting user (any case); connected_after
 -- and connected_before (inclusive); workspace_id; connection_id; status ('ongoing' or 'completed').
@@ -492,7 +492,7 @@ ORDER BY connection_logs.connect_time DESC, connection_logs.id DESC;
 -- filters: ConnectionLogFilters
 -- Connection logs, newest first, a page at a time by keyset: pass the previous page's last
 -- row as after_connect_time and after_id (neither for the first page).
--- Filters (each optional, NULL for "any"): organization_id; workspace_owner (username, any case);
+-- Filters (each optional, None for "any"): organization_id; workspace_owner (username, any case);
 -- workspace_owner_id; workspace_owner_email (any case); types (any of; an empty list matches
 -- nothing); user_id; username and user_email of the connecting user (any case); connected_after
 -- and connected_before (inclusive); workspace_id; connection_id; status ('ongoing' or 'completed').
@@ -584,7 +584,7 @@ ORDER BY connection_logs.connect_time DESC, connection_logs.id DESC;
 -- filters: ConnectionLogFilters
 -- How many connection logs match the filters. With count_cap, counting stops at
 -- count_cap + 1 rows: a result above count_cap means "more than count_cap".
--- Filters (each optional, NULL for "any"): organization_id; workspace_owner (username, any case);
+-- Filters (each optional, None for "any"): organization_id; workspace_owner (username, any case);
 -- workspace_owner_id; workspace_owner_email (any case); types (any of; an empty list matches
 -- nothing); user_id; username and user_email of the connecting user (any case); connected_after
 -- and connected_before (inclusive); workspace_id; connection_id; status ('ongoing' or 'completed').
@@ -650,7 +650,7 @@ FROM (
 -- filters: ConnectionLogFilters
 -- Connection logs, newest first (connect_time, then id), a page at a time by offset.
 -- Authorized: only rows the reader may read, site_wide or in readable_organization_ids.
--- Filters (each optional, NULL for "any"): organization_id; workspace_owner (username, any case);
+-- Filters (each optional, None for "any"): organization_id; workspace_owner (username, any case);
 -- workspace_owner_id; workspace_owner_email (any case); types (any of; an empty list matches
 -- nothing); user_id; username and user_email of the connecting user (any case); connected_after
 -- and connected_before (inclusive); workspace_id; connection_id; status ('ongoing' or 'completed').
@@ -739,7 +739,7 @@ ORDER BY connection_logs.connect_time DESC, connection_logs.id DESC;
 -- Connection logs, newest first, a page at a time by keyset: pass the previous page's last
 -- row as after_connect_time and after_id (neither for the first page).
 -- Authorized: only rows the reader may read, site_wide or in readable_organization_ids.
--- Filters (each optional, NULL for "any"): organization_id; workspace_owner (username, any case);
+-- Filters (each optional, None for "any"): organization_id; workspace_owner (username, any case);
 -- workspace_owner_id; workspace_owner_email (any case); types (any of; an empty list matches
 -- nothing); user_id; username and user_email of the connecting user (any case); connected_after
 -- and connected_before (inclusive); workspace_id; connection_id; status ('ongoing' or 'completed').
@@ -835,7 +835,7 @@ ORDER BY connection_logs.connect_time DESC, connection_logs.id DESC;
 -- How many connection logs match the filters. With count_cap, counting stops at
 -- count_cap + 1 rows: a result above count_cap means "more than count_cap".
 -- Authorized: only rows the reader may read, site_wide or in readable_organization_ids.
--- Filters (each optional, NULL for "any"): organization_id; workspace_owner (username, any case);
+-- Filters (each optional, None for "any"): organization_id; workspace_owner (username, any case);
 -- workspace_owner_id; workspace_owner_email (any case); types (any of; an empty list matches
 -- nothing); user_id; username and user_email of the connecting user (any case); connected_after
 -- and connected_before (inclusive); workspace_id; connection_id; status ('ongoing' or 'completed').

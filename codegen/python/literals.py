@@ -50,6 +50,19 @@ def docstring(text: str) -> str:
     return triple_quoted(text)
 
 
+def pep257(text: str) -> str:
+    """``text`` laid out as PEP 257 asks: a summary line, a blank line, the rest.
+
+    The summary is the first sentence (up to the first line that ends in a full stop), on one
+    line; with a body, a final newline puts the closing quotes on a line of their own.
+    """
+    lines = text.strip("\n").split("\n")
+    end = next((n for n, line in enumerate(lines) if line.rstrip().endswith(".")), 0)
+    summary = " ".join(line.strip() for line in lines[: end + 1])
+    body = "\n".join(lines[end + 1 :]).strip("\n")
+    return f"{summary}\n\n{body}\n" if body else summary
+
+
 def sql_literal(sql: str) -> str:
     """A literal of ``sql``: triple-quoted when it spans lines and needs no escape."""
     if "\n" in sql and triple_quoted(sql) == sql:

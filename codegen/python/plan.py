@@ -46,7 +46,14 @@ from codegen.python.conversions import (
     optional,
 )
 from codegen.python.imports import from_subpackage, import_lines
-from codegen.python.literals import docstring, quote_identifier, sql_literal, string, tuple_literal
+from codegen.python.literals import (
+    docstring,
+    pep257,
+    quote_identifier,
+    sql_literal,
+    string,
+    tuple_literal,
+)
 from codegen.python.names import python_identifier, snake_case, unique_identifiers
 from codegen.python.types import (
     ENUM_ARRAY_LOADER,
@@ -752,8 +759,10 @@ def _function(query: AnalyzedQuery, models: Mapping[str, _Model], overrides: Ove
     function = Function(
         name=name,
         constant=name.upper(),
-        sql_literal=sql_literal(query.sql),
-        doc=docstring(query.doc.strip() or f"Run query {query.name} ({query.location})."),
+        # The annotation leads the statement PostgreSQL sees: the query's name shows in the
+        # server's logs and in pg_stat_statements.
+        sql_literal=sql_literal(f"-- name: {query.name} :{query.command.value}\n{query.sql}"),
+        doc=docstring(pep257(query.doc.strip() or f"Run query {query.name} ({query.location}).")),
         arguments=tuple(arguments),
         # Only a one-element tuple needs its comma; more would make ruff explode the call.
         values=tuple_literal(values, quote=False) if values else "",

@@ -61,7 +61,9 @@ async def upsert_connection_log(
     disconnect_reason: str | None = None,
 ) -> ConnectionLog:
     """Records one connection event and returns its row as stored after merging.
-    Repeating an event, or recording a session's events in any order, gives the same row."""
+
+    Repeating an event, or recording a session's events in any order, gives the same row.
+    """
     async with psycopg.AsyncRawCursor(conn, row_factory=tuple_row) as cur:
         await cur.execute(
             UPSERT_CONNECTION_LOG,
@@ -131,11 +133,10 @@ async def batch_upsert_connection_logs(
     disconnect_reason: list[str] | list[str | None],
     connection_status: list[ConnectionStatus] | list[ConnectionStatus | None],
 ) -> list[ConnectionLog]:
-    """Records many connection events in one round trip: the n-th element of every array is the n-th
-    event (all arrays must be equally long). The outcome is exactly that of recording the events
-    one by one, in any order: events of one row are first merged here by the same rules (a single
-    INSERT ... ON CONFLICT cannot touch a row twice), then merged into the stored row.
-    Returns each touched row as stored, once."""
+    """Records many connection events in one round trip: the n-th element of every array is the n-th event (all arrays must be equally long). The outcome is exactly that of recording the events one by one, in any order: events of one row are first merged here by the same rules (a single INSERT ... ON CONFLICT cannot touch a row twice), then merged into the stored row.
+
+    Returns each touched row as stored, once.
+    """
     async with psycopg.AsyncRawCursor(conn, row_factory=tuple_row) as cur:
         await cur.execute(
             BATCH_UPSERT_CONNECTION_LOGS,
@@ -204,11 +205,13 @@ async def get_connection_logs_offset(
     offset: int | None = None,
 ) -> list[GetConnectionLogsOffsetRow]:
     """Connection logs, newest first (connect_time, then id), a page at a time by offset.
-    Filters (each optional, NULL for "any"): organization_id; workspace_owner (username, any case);
+
+    Filters (each optional, None for "any"): organization_id; workspace_owner (username, any case);
     workspace_owner_id; workspace_owner_email (any case); types (any of; an empty list matches
     nothing); user_id; username and user_email of the connecting user (any case); connected_after
     and connected_before (inclusive); workspace_id; connection_id; status ('ongoing' or 'completed').
-    limit defaults to 100, offset to 0."""
+    limit defaults to 100, offset to 0.
+    """
     async with psycopg.AsyncRawCursor(conn, row_factory=tuple_row) as cur:
         await cur.execute(
             GET_CONNECTION_LOGS_OFFSET,
@@ -286,13 +289,14 @@ async def get_connection_logs_page(
     after_id: UUID | None = None,
     limit: int | None = None,
 ) -> list[GetConnectionLogsPageRow]:
-    """Connection logs, newest first, a page at a time by keyset: pass the previous page's last
-    row as after_connect_time and after_id (neither for the first page).
-    Filters (each optional, NULL for "any"): organization_id; workspace_owner (username, any case);
+    """Connection logs, newest first, a page at a time by keyset: pass the previous page's last row as after_connect_time and after_id (neither for the first page).
+
+    Filters (each optional, None for "any"): organization_id; workspace_owner (username, any case);
     workspace_owner_id; workspace_owner_email (any case); types (any of; an empty list matches
     nothing); user_id; username and user_email of the connecting user (any case); connected_after
     and connected_before (inclusive); workspace_id; connection_id; status ('ongoing' or 'completed').
-    limit defaults to 100."""
+    limit defaults to 100.
+    """
     async with psycopg.AsyncRawCursor(conn, row_factory=tuple_row) as cur:
         await cur.execute(
             GET_CONNECTION_LOGS_PAGE,
@@ -371,12 +375,13 @@ async def count_connection_logs(
     status: str | None = None,
     count_cap: int | None = None,
 ) -> CountConnectionLogsRow:
-    """How many connection logs match the filters. With count_cap, counting stops at
-    count_cap + 1 rows: a result above count_cap means "more than count_cap".
-    Filters (each optional, NULL for "any"): organization_id; workspace_owner (username, any case);
+    """How many connection logs match the filters. With count_cap, counting stops at count_cap + 1 rows: a result above count_cap means "more than count_cap".
+
+    Filters (each optional, None for "any"): organization_id; workspace_owner (username, any case);
     workspace_owner_id; workspace_owner_email (any case); types (any of; an empty list matches
     nothing); user_id; username and user_email of the connecting user (any case); connected_after
-    and connected_before (inclusive); workspace_id; connection_id; status ('ongoing' or 'completed')."""
+    and connected_before (inclusive); workspace_id; connection_id; status ('ongoing' or 'completed').
+    """
     async with psycopg.AsyncRawCursor(conn, row_factory=tuple_row) as cur:
         await cur.execute(
             COUNT_CONNECTION_LOGS,
@@ -432,12 +437,14 @@ async def get_authorized_connection_logs_offset(
     offset: int | None = None,
 ) -> list[GetAuthorizedConnectionLogsOffsetRow]:
     """Connection logs, newest first (connect_time, then id), a page at a time by offset.
+
     Authorized: only rows the reader may read, site_wide or in readable_organization_ids.
-    Filters (each optional, NULL for "any"): organization_id; workspace_owner (username, any case);
+    Filters (each optional, None for "any"): organization_id; workspace_owner (username, any case);
     workspace_owner_id; workspace_owner_email (any case); types (any of; an empty list matches
     nothing); user_id; username and user_email of the connecting user (any case); connected_after
     and connected_before (inclusive); workspace_id; connection_id; status ('ongoing' or 'completed').
-    limit defaults to 100, offset to 0."""
+    limit defaults to 100, offset to 0.
+    """
     async with psycopg.AsyncRawCursor(conn, row_factory=tuple_row) as cur:
         await cur.execute(
             GET_AUTHORIZED_CONNECTION_LOGS_OFFSET,
@@ -519,14 +526,15 @@ async def get_authorized_connection_logs_page(
     after_id: UUID | None = None,
     limit: int | None = None,
 ) -> list[GetAuthorizedConnectionLogsPageRow]:
-    """Connection logs, newest first, a page at a time by keyset: pass the previous page's last
-    row as after_connect_time and after_id (neither for the first page).
+    """Connection logs, newest first, a page at a time by keyset: pass the previous page's last row as after_connect_time and after_id (neither for the first page).
+
     Authorized: only rows the reader may read, site_wide or in readable_organization_ids.
-    Filters (each optional, NULL for "any"): organization_id; workspace_owner (username, any case);
+    Filters (each optional, None for "any"): organization_id; workspace_owner (username, any case);
     workspace_owner_id; workspace_owner_email (any case); types (any of; an empty list matches
     nothing); user_id; username and user_email of the connecting user (any case); connected_after
     and connected_before (inclusive); workspace_id; connection_id; status ('ongoing' or 'completed').
-    limit defaults to 100."""
+    limit defaults to 100.
+    """
     async with psycopg.AsyncRawCursor(conn, row_factory=tuple_row) as cur:
         await cur.execute(
             GET_AUTHORIZED_CONNECTION_LOGS_PAGE,
@@ -609,13 +617,14 @@ async def count_authorized_connection_logs(
     readable_organization_ids: list[UUID] | list[UUID | None],
     count_cap: int | None = None,
 ) -> CountAuthorizedConnectionLogsRow:
-    """How many connection logs match the filters. With count_cap, counting stops at
-    count_cap + 1 rows: a result above count_cap means "more than count_cap".
+    """How many connection logs match the filters. With count_cap, counting stops at count_cap + 1 rows: a result above count_cap means "more than count_cap".
+
     Authorized: only rows the reader may read, site_wide or in readable_organization_ids.
-    Filters (each optional, NULL for "any"): organization_id; workspace_owner (username, any case);
+    Filters (each optional, None for "any"): organization_id; workspace_owner (username, any case);
     workspace_owner_id; workspace_owner_email (any case); types (any of; an empty list matches
     nothing); user_id; username and user_email of the connecting user (any case); connected_after
-    and connected_before (inclusive); workspace_id; connection_id; status ('ongoing' or 'completed')."""
+    and connected_before (inclusive); workspace_id; connection_id; status ('ongoing' or 'completed').
+    """
     async with psycopg.AsyncRawCursor(conn, row_factory=tuple_row) as cur:
         await cur.execute(
             COUNT_AUTHORIZED_CONNECTION_LOGS,
@@ -658,7 +667,9 @@ async def delete_old_connection_logs(
     limit_count: int,
 ) -> int:
     """Deletes at most limit_count connection logs that started before before_time, oldest first.
-    Retention calls it until it returns 0 (connlog.purge)."""
+
+    Retention calls it until it returns 0 (connlog.purge).
+    """
     async with psycopg.AsyncRawCursor(conn) as cur:
         await cur.execute(
             DELETE_OLD_CONNECTION_LOGS, (_aware(before_time, "before_time"), limit_count)

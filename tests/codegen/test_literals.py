@@ -6,7 +6,7 @@ import ast
 from hypothesis import example, given
 from hypothesis import strategies as st
 
-from codegen.python.literals import docstring, sql_literal, string
+from codegen.python.literals import docstring, pep257, sql_literal, string
 
 
 @given(st.text())
@@ -49,3 +49,11 @@ def test_plain_docstrings_stay_readable() -> None:
     text = 'Returns the "name" of\n\tthe user (it\'s unique).'
     assert docstring(text) == text
     assert docstring('Returns the "name"') == 'Returns the "name\\"'
+
+
+def test_query_docs_are_laid_out_as_pep_257_asks() -> None:
+    assert pep257("Lists the users.") == "Lists the users."
+    assert pep257("Lists the users,\nnewest first.\nDeleted ones too.") == (
+        "Lists the users, newest first.\n\nDeleted ones too.\n"
+    )
+    assert pep257("No full stop\nanywhere") == "No full stop\n\nanywhere\n"

@@ -15,7 +15,8 @@ from ._runtime import enum_array as _enum_array
 from ._runtime import enum_value as _enum_value
 from .models import JsonValue, List, Mood
 
-INSERT_LISTS: Final = """INSERT INTO lists (id, moods, ints, texts, times, docs)
+INSERT_LISTS: Final = """-- name: InsertLists :one
+INSERT INTO lists (id, moods, ints, texts, times, docs)
 VALUES ($1, $2, $3, $4, $5, $6)
 RETURNING *"""
 
@@ -52,7 +53,8 @@ def insert_lists(
     return List(row[0], _enum_array(Mood, row[1]), row[2], row[3], row[4], row[5])
 
 
-GET_LISTS: Final = "SELECT * FROM lists WHERE id = $1"
+GET_LISTS: Final = """-- name: GetLists :one
+SELECT * FROM lists WHERE id = $1"""
 
 
 def get_lists(
@@ -69,7 +71,8 @@ def get_lists(
     return List(row[0], _enum_array(Mood, row[1]), row[2], row[3], row[4], row[5])
 
 
-SET_LISTS: Final = "UPDATE lists SET moods = $1, times = $2, docs = $3 WHERE id = $4"
+SET_LISTS: Final = """-- name: SetLists :batchexec
+UPDATE lists SET moods = $1, times = $2, docs = $3 WHERE id = $4"""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -102,7 +105,8 @@ def set_lists(
         cur.executemany(SET_LISTS, values)
 
 
-FIRST_NULL_DOC: Final = "SELECT array_position(docs, NULL) AS position FROM lists WHERE id = $1"
+FIRST_NULL_DOC: Final = """-- name: FirstNullDoc :one
+SELECT array_position(docs, NULL) AS position FROM lists WHERE id = $1"""
 
 
 @dataclass(frozen=True, slots=True)

@@ -19,7 +19,8 @@ from .models import Event, JsonValue, Level
 # Server-side cursors of :iter functions are named uniquely within the session.
 _CURSOR_IDS: Final = itertools.count(1)
 
-LOAD_EVENTS: Final = """INSERT INTO events (id, at, level, source, payload, note)
+LOAD_EVENTS: Final = """-- name: LoadEvents :copyfrom
+INSERT INTO events (id, at, level, source, payload, note)
 VALUES ($1, $2, $3, $4, $5, $6)"""
 LOAD_EVENTS_COPY: Final = (
     'COPY "events" ("id", "at", "level", "source", "payload", "note") FROM STDIN (FORMAT BINARY)'
@@ -60,7 +61,8 @@ def load_events(
         return cur.rowcount
 
 
-STREAM_EVENTS: Final = "SELECT id, level, note FROM events WHERE level >= $1 ORDER BY id"
+STREAM_EVENTS: Final = """-- name: StreamEvents :iter
+SELECT id, level, note FROM events WHERE level >= $1 ORDER BY id"""
 
 
 @dataclass(frozen=True, slots=True)
@@ -86,7 +88,8 @@ def stream_events(
             yield StreamEventsRow(row[0], Level(row[1]), row[2])
 
 
-STREAM_ALL: Final = "SELECT * FROM events ORDER BY id"
+STREAM_ALL: Final = """-- name: StreamAll :iter
+SELECT * FROM events ORDER BY id"""
 
 
 def stream_all(
@@ -101,7 +104,8 @@ def stream_all(
             yield Event(row[0], row[1], Level(row[2]), row[3], row[4], row[5])
 
 
-SET_NOTES: Final = "UPDATE events SET note = $1 WHERE id = $2"
+SET_NOTES: Final = """-- name: SetNotes :batchexec
+UPDATE events SET note = $1 WHERE id = $2"""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -124,7 +128,8 @@ def set_notes(
         cur.executemany(SET_NOTES, values)
 
 
-GET_EVENTS: Final = "SELECT * FROM events WHERE id = $1"
+GET_EVENTS: Final = """-- name: GetEvents :batchone
+SELECT * FROM events WHERE id = $1"""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -155,7 +160,8 @@ def get_events(
     return rows
 
 
-EVENTS_BETWEEN: Final = "SELECT id FROM events WHERE id BETWEEN $1 AND $2 ORDER BY id"
+EVENTS_BETWEEN: Final = """-- name: EventsBetween :batchmany
+SELECT id FROM events WHERE id BETWEEN $1 AND $2 ORDER BY id"""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -189,7 +195,8 @@ def events_between(
     return rows
 
 
-COUNT_EVENTS: Final = "SELECT count(*) AS total FROM events"
+COUNT_EVENTS: Final = """-- name: CountEvents :one
+SELECT count(*) AS total FROM events"""
 
 
 @dataclass(frozen=True, slots=True)
@@ -214,7 +221,8 @@ def count_events(
     return CountEventsRow(row[0])
 
 
-LIST_ALL: Final = "SELECT * FROM events ORDER BY id"
+LIST_ALL: Final = """-- name: ListAll :many
+SELECT * FROM events ORDER BY id"""
 
 
 def list_all(

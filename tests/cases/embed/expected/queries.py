@@ -11,7 +11,8 @@ from ._runtime import enum_array as _enum_array
 from ._runtime import enum_value as _enum_value
 from .models import Author, Book, Genre
 
-CREATE_AUTHOR: Final = "INSERT INTO authors (name, bio) VALUES ($1, $2) RETURNING *"
+CREATE_AUTHOR: Final = """-- name: CreateAuthor :one
+INSERT INTO authors (name, bio) VALUES ($1, $2) RETURNING *"""
 
 
 def create_author(
@@ -32,7 +33,8 @@ def create_author(
     return Author(row[0], row[1], row[2])
 
 
-ADD_BOOK: Final = """INSERT INTO books (author_id, title, genre, tags, editor_id)
+ADD_BOOK: Final = """-- name: AddBook :one
+INSERT INTO books (author_id, title, genre, tags, editor_id)
 VALUES ($1, $2, $3, $4, $5)
 RETURNING *"""
 
@@ -66,7 +68,8 @@ def add_book(
     return Book(row[0], row[1], row[2], Genre(row[3]), _enum_array(Genre, row[4]), row[5])
 
 
-GET_BOOK_WITH_AUTHOR: Final = """SELECT b.*, a.*, a.name || ': ' || b.title AS label
+GET_BOOK_WITH_AUTHOR: Final = """-- name: GetBookWithAuthor :one
+SELECT b.*, a.*, a.name || ': ' || b.title AS label
 FROM books b
 JOIN authors a ON a.id = b.author_id
 WHERE b.id = $1"""
@@ -99,7 +102,8 @@ def get_book_with_author(
     )
 
 
-AUTHORS_AND_BOOKS: Final = """SELECT a.id, books.*
+AUTHORS_AND_BOOKS: Final = """-- name: AuthorsAndBooks :many
+SELECT a.id, books.*
 FROM authors a
 LEFT JOIN books ON books.author_id = a.id
 ORDER BY a.id, books.id"""
@@ -132,7 +136,8 @@ def authors_and_books(
         ]
 
 
-BOOKS_WITH_EDITORS: Final = """SELECT b.title, writer.*, editor.*
+BOOKS_WITH_EDITORS: Final = """-- name: BooksWithEditors :many
+SELECT b.title, writer.*, editor.*
 FROM books b
 JOIN authors writer ON writer.id = b.author_id
 LEFT JOIN authors editor ON editor.id = b.editor_id
@@ -164,7 +169,8 @@ def books_with_editors(
         ]
 
 
-ONLY_EMBED: Final = "SELECT authors.* FROM authors ORDER BY id"
+ONLY_EMBED: Final = """-- name: OnlyEmbed :many
+SELECT authors.* FROM authors ORDER BY id"""
 
 
 @dataclass(frozen=True, slots=True)

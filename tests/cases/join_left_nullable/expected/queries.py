@@ -10,7 +10,8 @@ from psycopg.rows import tuple_row
 from ._runtime import enum_value as _enum_value
 from .models import Author, Genre
 
-CREATE_AUTHOR: Final = "INSERT INTO authors (name, bio) VALUES ($1, $2) RETURNING *"
+CREATE_AUTHOR: Final = """-- name: CreateAuthor :one
+INSERT INTO authors (name, bio) VALUES ($1, $2) RETURNING *"""
 
 
 def create_author(
@@ -31,7 +32,8 @@ def create_author(
     return Author(row[0], row[1], row[2])
 
 
-ADD_BOOK: Final = """INSERT INTO books (author_id, title, genre) VALUES ($1, $2, $3)
+ADD_BOOK: Final = """-- name: AddBook :one
+INSERT INTO books (author_id, title, genre) VALUES ($1, $2, $3)
 RETURNING id"""
 
 
@@ -60,7 +62,8 @@ def add_book(
     return AddBookRow(row[0])
 
 
-AUTHORS_WITH_BOOKS: Final = """SELECT a.id, a.name, b.title, b.genre
+AUTHORS_WITH_BOOKS: Final = """-- name: AuthorsWithBooks :many
+SELECT a.id, a.name, b.title, b.genre
 FROM authors a
 LEFT JOIN books b ON b.author_id = a.id
 ORDER BY a.id, b.id"""
@@ -88,7 +91,8 @@ def authors_with_books(
         ]
 
 
-GET_AUTHOR: Final = "SELECT * FROM authors WHERE id = $1"
+GET_AUTHOR: Final = """-- name: GetAuthor :one
+SELECT * FROM authors WHERE id = $1"""
 
 
 def get_author(
@@ -105,7 +109,8 @@ def get_author(
     return Author(row[0], row[1], row[2])
 
 
-COUNT_BOOKS: Final = "SELECT count(*) AS total, max(title) AS last_title FROM books"
+COUNT_BOOKS: Final = """-- name: CountBooks :one
+SELECT count(*) AS total, max(title) AS last_title FROM books"""
 
 
 @dataclass(frozen=True, slots=True)

@@ -11,7 +11,8 @@ from psycopg.rows import tuple_row
 from ._runtime import enum_value as _enum_value
 from .models import Color, Item
 
-ADD_ITEM: Final = "INSERT INTO items (id, token, color, label) VALUES ($1, $2, $3, $4)"
+ADD_ITEM: Final = """-- name: AddItem :exec
+INSERT INTO items (id, token, color, label) VALUES ($1, $2, $3, $4)"""
 
 
 def add_item(
@@ -27,7 +28,8 @@ def add_item(
         cur.execute(ADD_ITEM, (id, token, _enum_value(Color, color, "color"), label))
 
 
-ITEMS_BY_IDS: Final = "SELECT * FROM items WHERE id = ANY($1) ORDER BY id"
+ITEMS_BY_IDS: Final = """-- name: ItemsByIds :many
+SELECT * FROM items WHERE id = ANY($1) ORDER BY id"""
 
 
 def items_by_ids(
@@ -41,7 +43,8 @@ def items_by_ids(
         return [Item(row[0], row[1], Color(row[2]), row[3]) for row in cur]
 
 
-ITEMS_BY_TOKENS_AND_COLORS: Final = """SELECT id FROM items
+ITEMS_BY_TOKENS_AND_COLORS: Final = """-- name: ItemsByTokensAndColors :many
+SELECT id FROM items
 WHERE token = ANY($1) AND color = ANY($2)
 ORDER BY id"""
 
@@ -68,7 +71,8 @@ def items_by_tokens_and_colors(
         return [ItemsByTokensAndColorsRow(row[0]) for row in cur]
 
 
-ITEMS_NOT_IN: Final = "SELECT id FROM items WHERE id <> ALL($1) ORDER BY id"
+ITEMS_NOT_IN: Final = """-- name: ItemsNotIn :many
+SELECT id FROM items WHERE id <> ALL($1) ORDER BY id"""
 
 # The same columns as ItemsByTokensAndColorsRow: one class under two names.
 ItemsNotInRow = ItemsByTokensAndColorsRow
@@ -85,7 +89,8 @@ def items_not_in(
         return [ItemsNotInRow(row[0]) for row in cur]
 
 
-RELABEL_ITEMS: Final = "UPDATE items SET label = $1 WHERE id = ANY($2)"
+RELABEL_ITEMS: Final = """-- name: RelabelItems :execrows
+UPDATE items SET label = $1 WHERE id = ANY($2)"""
 
 
 def relabel_items(

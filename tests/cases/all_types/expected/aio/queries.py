@@ -66,7 +66,9 @@ async def insert_everything(
     maybe: str | None,
 ) -> Everything:
     """Store one row of every mapped type.
-    The row comes back as the table's model."""
+
+    The row comes back as the table's model.
+    """
     async with psycopg.AsyncRawCursor(conn, row_factory=tuple_row) as cur:
         await cur.execute(
             INSERT_EVERYTHING,
