@@ -182,7 +182,6 @@ def upsert_connection_log(
     conn: psycopg.Connection[object],
     *,
     type: ConnectionType,
-    connection_id: UUID | None = None,
     id: UUID,
     workspace_id: UUID,
     agent_name: str,
@@ -190,8 +189,9 @@ def upsert_connection_log(
     organization_id: UUID,
     workspace_owner_id: UUID,
     workspace_name: str,
-    ip: IPv4Address | IPv6Address | IPv4Interface | IPv6Interface | None = None,
     connection_status: ConnectionStatus,
+    connection_id: UUID | None = None,
+    ip: IPv4Address | IPv6Address | IPv4Interface | IPv6Interface | None = None,
     code: int | None = None,
     user_agent: str | None = None,
     user_id: UUID | None = None,
@@ -1094,6 +1094,8 @@ GetAuthorizedConnectionLogsOffsetRow = GetConnectionLogsOffsetRow
 def get_authorized_connection_logs_offset(
     conn: psycopg.Connection[object],
     *,
+    site_wide: bool,
+    readable_organization_ids: list[UUID] | list[UUID | None],
     organization_id: UUID | None = None,
     workspace_owner: str | None = None,
     workspace_owner_id: UUID | None = None,
@@ -1107,8 +1109,6 @@ def get_authorized_connection_logs_offset(
     workspace_id: UUID | None = None,
     connection_id: UUID | None = None,
     status: str | None = None,
-    site_wide: bool,
-    readable_organization_ids: list[UUID] | list[UUID | None],
     limit: int | None = None,
     offset: int | None = None,
 ) -> list[GetAuthorizedConnectionLogsOffsetRow]:
@@ -1274,6 +1274,8 @@ GetAuthorizedConnectionLogsPageRow = GetConnectionLogsOffsetRow
 def get_authorized_connection_logs_page(
     conn: psycopg.Connection[object],
     *,
+    site_wide: bool,
+    readable_organization_ids: list[UUID] | list[UUID | None],
     organization_id: UUID | None = None,
     workspace_owner: str | None = None,
     workspace_owner_id: UUID | None = None,
@@ -1287,8 +1289,6 @@ def get_authorized_connection_logs_page(
     workspace_id: UUID | None = None,
     connection_id: UUID | None = None,
     status: str | None = None,
-    site_wide: bool,
-    readable_organization_ids: list[UUID] | list[UUID | None],
     after_connect_time: datetime | None = None,
     after_id: UUID | None = None,
     limit: int | None = None,
@@ -1433,6 +1433,8 @@ CountAuthorizedConnectionLogsRow = CountConnectionLogsRow
 def count_authorized_connection_logs(
     conn: psycopg.Connection[object],
     *,
+    site_wide: bool,
+    readable_organization_ids: list[UUID] | list[UUID | None],
     organization_id: UUID | None = None,
     workspace_owner: str | None = None,
     workspace_owner_id: UUID | None = None,
@@ -1446,8 +1448,6 @@ def count_authorized_connection_logs(
     workspace_id: UUID | None = None,
     connection_id: UUID | None = None,
     status: str | None = None,
-    site_wide: bool,
-    readable_organization_ids: list[UUID] | list[UUID | None],
     count_cap: int | None = None,
 ) -> CountAuthorizedConnectionLogsRow:
     """How many connection logs match the filters. With count_cap, counting stops at count_cap + 1 rows: a result above count_cap means "more than count_cap".

@@ -669,6 +669,9 @@ def _function(query: AnalyzedQuery, models: Mapping[str, _Model], overrides: Ove
         Argument(a.name, a.annotation, value, a.default)
         for a, value in zip(arguments, values, strict=True)
     ]
+    # Required keyword parameters first, then the optional ones, each group in SQL order (the
+    # values tuple keeps SQL order: it follows the placeholders).
+    arguments.sort(key=lambda argument: bool(argument.default))
     if query.command in _ROW_COMMANDS and not query.columns:
         raise CodegenError(
             query.location,

@@ -44,7 +44,6 @@ async def upsert_connection_log(
     conn: psycopg.AsyncConnection[object],
     *,
     type: ConnectionType,
-    connection_id: UUID | None = None,
     id: UUID,
     workspace_id: UUID,
     agent_name: str,
@@ -52,8 +51,9 @@ async def upsert_connection_log(
     organization_id: UUID,
     workspace_owner_id: UUID,
     workspace_name: str,
-    ip: IPv4Address | IPv6Address | IPv4Interface | IPv6Interface | None = None,
     connection_status: ConnectionStatus,
+    connection_id: UUID | None = None,
+    ip: IPv4Address | IPv6Address | IPv4Interface | IPv6Interface | None = None,
     code: int | None = None,
     user_agent: str | None = None,
     user_id: UUID | None = None,
@@ -418,6 +418,8 @@ async def count_connection_logs(
 async def get_authorized_connection_logs_offset(
     conn: psycopg.AsyncConnection[object],
     *,
+    site_wide: bool,
+    readable_organization_ids: list[UUID] | list[UUID | None],
     organization_id: UUID | None = None,
     workspace_owner: str | None = None,
     workspace_owner_id: UUID | None = None,
@@ -431,8 +433,6 @@ async def get_authorized_connection_logs_offset(
     workspace_id: UUID | None = None,
     connection_id: UUID | None = None,
     status: str | None = None,
-    site_wide: bool,
-    readable_organization_ids: list[UUID] | list[UUID | None],
     limit: int | None = None,
     offset: int | None = None,
 ) -> list[GetAuthorizedConnectionLogsOffsetRow]:
@@ -507,6 +507,8 @@ async def get_authorized_connection_logs_offset(
 async def get_authorized_connection_logs_page(
     conn: psycopg.AsyncConnection[object],
     *,
+    site_wide: bool,
+    readable_organization_ids: list[UUID] | list[UUID | None],
     organization_id: UUID | None = None,
     workspace_owner: str | None = None,
     workspace_owner_id: UUID | None = None,
@@ -520,8 +522,6 @@ async def get_authorized_connection_logs_page(
     workspace_id: UUID | None = None,
     connection_id: UUID | None = None,
     status: str | None = None,
-    site_wide: bool,
-    readable_organization_ids: list[UUID] | list[UUID | None],
     after_connect_time: datetime | None = None,
     after_id: UUID | None = None,
     limit: int | None = None,
@@ -600,6 +600,8 @@ async def get_authorized_connection_logs_page(
 async def count_authorized_connection_logs(
     conn: psycopg.AsyncConnection[object],
     *,
+    site_wide: bool,
+    readable_organization_ids: list[UUID] | list[UUID | None],
     organization_id: UUID | None = None,
     workspace_owner: str | None = None,
     workspace_owner_id: UUID | None = None,
@@ -613,8 +615,6 @@ async def count_authorized_connection_logs(
     workspace_id: UUID | None = None,
     connection_id: UUID | None = None,
     status: str | None = None,
-    site_wide: bool,
-    readable_organization_ids: list[UUID] | list[UUID | None],
     count_cap: int | None = None,
 ) -> CountAuthorizedConnectionLogsRow:
     """How many connection logs match the filters. With count_cap, counting stops at count_cap + 1 rows: a result above count_cap means "more than count_cap".

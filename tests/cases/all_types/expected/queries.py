@@ -254,8 +254,8 @@ UPDATE everything SET maybe = $1 WHERE id = ANY($2::uuid[])"""
 def set_maybe(
     conn: psycopg.Connection[object],
     *,
-    maybe: str | None = None,
     ids: list[UUID] | list[UUID | None],
+    maybe: str | None = None,
 ) -> int:
     """Run query SetMaybe (tests/cases/all_types/queries.sql:22:1)."""
     with psycopg.RawCursor(conn) as cur:

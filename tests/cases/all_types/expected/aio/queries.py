@@ -220,8 +220,8 @@ async def count_by_mood(
 async def set_maybe(
     conn: psycopg.AsyncConnection[object],
     *,
-    maybe: str | None = None,
     ids: list[UUID] | list[UUID | None],
+    maybe: str | None = None,
 ) -> int:
     """Run query SetMaybe (tests/cases/all_types/queries.sql:22:1)."""
     async with psycopg.AsyncRawCursor(conn) as cur:
