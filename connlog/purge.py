@@ -2,26 +2,31 @@
 than a cutoff.
 
 The deletes run in batches, each in its own transaction, so a purge of millions of rows never
-holds millions of row locks or one huge transaction. A session-level advisory lock (taken with
-``pg_try_advisory_lock``, see ``TryLockPurge`` in queries/connection_logs.sql) spans the batches:
-a second purge, from this process or another, returns at once with ``skipped=True`` instead of
-deleting the same rows in parallel.
+holds millions of row locks or one huge transaction. Each batch first takes a transaction-level
+advisory lock (``TryLockPurge`` in queries/connection_logs.sql): when another purge holds it, this
+one stops at once with ``skipped=True`` instead of deleting the same rows in parallel. The lock
+ends with the batch's transaction, so nothing outlives a purge that crashed, and one whose
+client stopped answering loses it once its transaction has been idle for ``idle_timeout``.
+Nothing here is tied to a server session, so a purge works behind a transaction pooler.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Final
 
 import psycopg
 from psycopg.pq import TransactionStatus
 
 from generated.audit_logs import delete_old_audit_log_connection_events
-from generated.connection_logs import delete_old_connection_logs, try_lock_purge, unlock_purge
+from generated.connection_logs import delete_old_connection_logs, try_lock_purge
 
 DEFAULT_BATCH_SIZE: Final = 1000
+# Far longer than a batch of DEFAULT_BATCH_SIZE takes, far shorter than "forever".
+DEFAULT_IDLE_TIMEOUT: Final = timedelta(seconds=60)
 
 # One batch of a delete: how many rows it removed.
 _DeleteBatch = Callable[[], int]
@@ -29,7 +34,8 @@ _DeleteBatch = Callable[[], int]
 
 @dataclass(frozen=True, slots=True)
 class PurgeResult:
-    """What one purge did: rows deleted of each kind, or nothing because another purge ran."""
+    """What one purge did: rows deleted of each kind; ``skipped`` when it stopped because another
+    purge was deleting (the counts are then what this one deleted before it stopped)."""
 
     skipped: bool
     connection_logs: int = 0
@@ -37,62 +43,64 @@ class PurgeResult:
 
 
 def purge(
-    conn: psycopg.Connection[object], *, before: datetime, batch_size: int = DEFAULT_BATCH_SIZE
+    conn: psycopg.Connection[object],
+    *,
+    before: datetime,
+    batch_size: int = DEFAULT_BATCH_SIZE,
+    idle_timeout: timedelta = DEFAULT_IDLE_TIMEOUT,
 ) -> PurgeResult:
     """Delete every connection log that started before ``before``, and every audit_logs row
     recording a connect, disconnect, open or close before it, ``batch_size`` rows per
     transaction, until none is left.
 
     ``conn`` must not be inside a transaction: each batch is committed as it goes. Returns at
-    once with ``skipped=True`` when another session is purging.
+    once with ``skipped=True`` when another purge is deleting. Should this process stop between
+    a batch's statements, the server ends its session after ``idle_timeout``, releasing the lock.
+    Rows a writer holds at that instant are left for the next purge rather than waited for.
     """
     if before.tzinfo is None:
         # A naive cutoff would be read in the server's time zone: a silent off-by-hours.
         raise ValueError(f"before must be timezone-aware, got naive {before!r}")
     if batch_size < 1:
         raise ValueError(f"batch_size must be at least 1, got {batch_size!r}")
+    idle_timeout_ms = int(idle_timeout.total_seconds() * 1000)
+    if idle_timeout_ms < 1:
+        raise ValueError(f"idle_timeout must be at least 1 ms, got {idle_timeout!r}")
     if conn.info.transaction_status != TransactionStatus.IDLE:
         raise psycopg.ProgrammingError(
             "purge() commits a transaction per batch, so it cannot run inside one: "
             "commit or roll back first, or pass a connection of its own"
         )
 
-    with conn.transaction():
-        lock = try_lock_purge(conn)
-    if lock is None or not lock.acquired:
-        return PurgeResult(skipped=True)
+    deletes: list[_DeleteBatch] = [
+        lambda: delete_old_connection_logs(conn, before_time=before, limit_count=batch_size),
+        lambda: delete_old_audit_log_connection_events(
+            conn, before_time=before, limit_count=batch_size
+        ),
+    ]
+    totals = [0, 0]
+    for kind, delete_batch in enumerate(deletes):
+        # Batches until one deletes nothing, each under the lock in its own transaction.
+        while True:
+            with _unprepared(conn), conn.transaction():
+                lock = try_lock_purge(conn, idle_timeout_ms=idle_timeout_ms)
+                if lock is None or not lock.acquired:
+                    return PurgeResult(True, connection_logs=totals[0], audit_logs=totals[1])
+                deleted = delete_batch()
+            if deleted == 0:
+                break
+            totals[kind] += deleted
+    return PurgeResult(False, connection_logs=totals[0], audit_logs=totals[1])
+
+
+@contextmanager
+def _unprepared(conn: psycopg.Connection[object]) -> Iterator[None]:
+    """No server-side prepared statements meanwhile: behind a transaction pooler, a statement
+    prepared on one server connection is missing on the next. A purge runs each statement once
+    per batch, so preparing would save little anyway."""
+    threshold = conn.prepare_threshold
+    conn.prepare_threshold = None
     try:
-        connection_logs = _delete_in_batches(
-            conn,
-            lambda: delete_old_connection_logs(conn, before_time=before, limit_count=batch_size),
-            batch_size,
-        )
-        audit_logs = _delete_in_batches(
-            conn,
-            lambda: delete_old_audit_log_connection_events(
-                conn, before_time=before, limit_count=batch_size
-            ),
-            batch_size,
-        )
+        yield
     finally:
-        # The lock belongs to the session, not to a transaction: release it even when a batch
-        # failed (a broken connection took the lock with it, and the session is gone anyway).
-        if not conn.broken and not conn.closed:
-            if conn.info.transaction_status != TransactionStatus.IDLE:
-                conn.rollback()
-            with conn.transaction():
-                unlock_purge(conn)
-    return PurgeResult(skipped=False, connection_logs=connection_logs, audit_logs=audit_logs)
-
-
-def _delete_in_batches(
-    conn: psycopg.Connection[object], delete_batch: _DeleteBatch, batch_size: int
-) -> int:
-    total = 0
-    while True:
-        with conn.transaction():
-            deleted = delete_batch()
-        total += deleted
-        # A short batch found everything that was left.
-        if deleted < batch_size:
-            return total
+        conn.prepare_threshold = threshold

@@ -9,9 +9,10 @@ repetition of the events (the rules are in queries/connection_logs.sql).
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from datetime import datetime
 from ipaddress import IPv4Address, IPv6Address
+from typing import Final
 from uuid import UUID
 
 import psycopg
@@ -20,6 +21,12 @@ from generated.connection_logs import batch_upsert_connection_logs, upsert_conne
 from generated.models import ConnectionLog, ConnectionStatus, ConnectionType
 
 WEB_TYPES = frozenset({ConnectionType.WORKSPACE_APP, ConnectionType.PORT_FORWARDING})
+
+# The unique index on (connection_id, workspace_id, agent_name) holds agent_name in a btree row
+# of at most 2704 bytes; a name of up to this many bytes fits whatever it compresses to.
+MAX_AGENT_NAME_BYTES: Final = 2048
+# code is an integer column.
+_INT4: Final = range(-(2**31), 2**31)
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,8 +59,80 @@ class ConnectionEvent:
         return self.type in WEB_TYPES
 
 
+class InvalidEvent(ValueError):
+    """An event PostgreSQL would reject or misread; nothing of its batch was sent.
+
+    ``index`` is the event's position in the batch (None for ``record_event``), ``field`` the
+    ConnectionEvent field at fault.
+    """
+
+    def __init__(self, index: int | None, field: str, problem: str) -> None:
+        where = "event" if index is None else f"events[{index}]"
+        super().__init__(f"{where}.{field}: {problem}")
+        self.index = index
+        self.field = field
+
+
+# What each field must hold: its types, and whether None is allowed.
+_FIELD_TYPES: Final[dict[str, tuple[tuple[type, ...], bool]]] = {
+    "id": ((UUID,), False),
+    "time": ((datetime,), False),
+    "organization_id": ((UUID,), False),
+    "workspace_owner_id": ((UUID,), False),
+    "workspace_id": ((UUID,), False),
+    "workspace_name": ((str,), False),
+    "agent_name": ((str,), False),
+    "type": ((ConnectionType,), False),
+    "connection_status": ((ConnectionStatus,), False),
+    "ip": ((IPv4Address, IPv6Address), True),
+    "code": ((int,), True),
+    "user_agent": ((str,), True),
+    "user_id": ((UUID,), True),
+    "slug_or_port": ((str,), True),
+    "connection_id": ((UUID,), True),
+    "disconnect_reason": ((str,), True),
+}
+assert set(_FIELD_TYPES) == {f.name for f in fields(ConnectionEvent)}
+
+
+def check_event(event: ConnectionEvent, index: int | None = None) -> None:
+    """Raise InvalidEvent for the first field of ``event`` that PostgreSQL would reject, or that
+    would be stored wrong; ``index`` is its position in a batch."""
+    for name, (types, optional) in _FIELD_TYPES.items():
+        value = getattr(event, name)
+        if value is None:
+            if not optional:
+                raise InvalidEvent(index, name, "is None, but every event needs one")
+            continue
+        # bool is an int, but True is no exit code or HTTP status.
+        if not isinstance(value, types) or isinstance(value, bool):
+            expected = " or ".join(t.__name__ for t in types)
+            raise InvalidEvent(index, name, f"{value!r} is not a {expected}")
+        if isinstance(value, str) and "\x00" in value:
+            # PostgreSQL text cannot hold NUL; the server's error would name no event.
+            raise InvalidEvent(index, name, f"{value!r} contains a NUL character (\\x00)")
+    if event.time.tzinfo is None:
+        raise InvalidEvent(
+            index, "time", f"{event.time!r} is naive: give it a time zone, e.g. tzinfo=UTC"
+        )
+    agent_bytes = len(event.agent_name.encode())
+    if agent_bytes > MAX_AGENT_NAME_BYTES:
+        raise InvalidEvent(
+            index,
+            "agent_name",
+            f"{agent_bytes} bytes in UTF-8, more than the {MAX_AGENT_NAME_BYTES} "
+            "the session index (connection_id, workspace_id, agent_name) is sure to hold",
+        )
+    if event.code is not None and event.code not in _INT4:
+        raise InvalidEvent(index, "code", f"{event.code!r} does not fit an integer column")
+
+
 def record_event(conn: psycopg.Connection[object], event: ConnectionEvent) -> ConnectionLog:
-    """Store one event; returns its row as stored after merging with what was there."""
+    """Store one event; returns its row as stored after merging with what was there.
+
+    Raises InvalidEvent, sending nothing, for an event PostgreSQL would reject or misread.
+    """
+    check_event(event)
     return upsert_connection_log(
         conn,
         id=event.id,
@@ -78,10 +157,16 @@ def record_event(conn: psycopg.Connection[object], event: ConnectionEvent) -> Co
 def record_events(
     conn: psycopg.Connection[object], events: Iterable[ConnectionEvent]
 ) -> list[ConnectionLog]:
-    """Store many events in one statement; returns each row they touched once, as stored."""
+    """Store many events in one statement; returns each row they touched once, as stored.
+
+    Raises InvalidEvent naming the first bad event's position, sending nothing, when any event
+    is one PostgreSQL would reject or misread: a batch is stored whole or not at all.
+    """
     batch = list(events)
     if not batch:
         return []
+    for index, event in enumerate(batch):
+        check_event(event, index)
     return batch_upsert_connection_logs(
         conn,
         id=[e.id for e in batch],

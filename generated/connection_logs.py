@@ -34,8 +34,7 @@ class ConnectionLogFilters(TypedDict, total=False):
     status: str | None
 
 
-UPSERT_CONNECTION_LOG: Final = """-- name: UpsertConnectionLog :one
-INSERT INTO connection_logs AS cl (
+UPSERT_CONNECTION_LOG: Final = """INSERT INTO connection_logs AS cl (
     id,
     connect_time,
     organization_id,
@@ -58,9 +57,24 @@ VALUES (
         WHEN $1::connection_type IN ('workspace_app', 'port_forwarding')
             OR $2::uuid IS NULL
             THEN $3::uuid
-        ELSE md5(
-            $2::uuid::text || '/' || $4::uuid::text || '/' || $5::text
-        )::uuid
+        -- The session's lock first, then the row it already has, else the id derived from its
+        -- key (why, and why this order is safe: see BatchUpsertConnectionLogs).
+        ELSE (
+            SELECT COALESCE(stored.id, md5(
+                $2::uuid::text || '/' || $4::uuid::text || '/'
+                || $5::text
+            )::uuid)
+            FROM (
+                SELECT pg_advisory_xact_lock(1668247150, hashtext(
+                    $2::uuid::text || '/' || $4::uuid::text
+                    || '/' || $5::text
+                ))
+            ) AS locked
+            LEFT JOIN connection_logs AS stored
+                ON stored.connection_id = $2::uuid
+                AND stored.workspace_id = $4::uuid
+                AND stored.agent_name = $5::text
+        )
     END,
     $6::timestamptz,
     $7::uuid,
@@ -84,7 +98,12 @@ VALUES (
             THEN $2::uuid
     END,
     CASE
-        WHEN $1::connection_type NOT IN ('workspace_app', 'port_forwarding')
+        -- A NULL status would silently record a disconnect as a connect.
+        WHEN reject_arguments(CASE
+            WHEN $11::connection_status IS NULL
+                THEN 'UpsertConnectionLog: connection_status is NULL: every event needs one'
+        END)
+            AND $1::connection_type NOT IN ('workspace_app', 'port_forwarding')
             AND $11::connection_status = 'disconnected'
             THEN $6::timestamptz
     END,
@@ -182,6 +201,7 @@ def upsert_connection_log(
     conn: psycopg.Connection[object],
     *,
     type: ConnectionType,
+    connection_id: UUID | None = None,
     id: UUID,
     workspace_id: UUID,
     agent_name: str,
@@ -189,9 +209,8 @@ def upsert_connection_log(
     organization_id: UUID,
     workspace_owner_id: UUID,
     workspace_name: str,
-    connection_status: ConnectionStatus,
-    connection_id: UUID | None = None,
     ip: IPv4Address | IPv6Address | IPv4Interface | IPv6Interface | None = None,
+    connection_status: ConnectionStatus,
     code: int | None = None,
     user_agent: str | None = None,
     user_id: UUID | None = None,
@@ -199,9 +218,7 @@ def upsert_connection_log(
     disconnect_reason: str | None = None,
 ) -> ConnectionLog:
     """Records one connection event and returns its row as stored after merging.
-
-    Repeating an event, or recording a session's events in any order, gives the same row.
-    """
+    Repeating an event, or recording a session's events in any order, gives the same row."""
     with psycopg.RawCursor(conn, row_factory=tuple_row) as cur:
         cur.execute(
             UPSERT_CONNECTION_LOG,
@@ -250,8 +267,46 @@ def upsert_connection_log(
     )
 
 
-BATCH_UPSERT_CONNECTION_LOGS: Final = """-- name: BatchUpsertConnectionLogs :many
-WITH event AS (
+BATCH_UPSERT_CONNECTION_LOGS: Final = """WITH argument AS (
+    -- unnest pads shorter arrays with NULLs, which would silently turn a disconnect into a
+    -- connect or drop a field: refuse unequal lengths, and NULLs where a value is required.
+    SELECT reject_arguments((
+        SELECT CASE
+            WHEN length IS NULL THEN format('BatchUpsertConnectionLogs: %s is NULL, not an array', name)
+            WHEN length <> cardinality($1::uuid[])
+                THEN format(
+                    'BatchUpsertConnectionLogs: %s has %s elements but id has %s: '
+                    'every array needs one element per event',
+                    name, length, cardinality($1::uuid[]))
+            ELSE format(
+                'BatchUpsertConnectionLogs: %s[%s] is NULL: every event needs a %s',
+                name, first_null, name)
+        END
+        FROM (
+            VALUES
+            (1, 'id', cardinality($1::uuid[]), array_position($1::uuid[], NULL)),
+            (2, 'time', cardinality($2::timestamptz[]), array_position($2::timestamptz[], NULL)),
+            (3, 'organization_id', cardinality($3::uuid[]), array_position($3::uuid[], NULL)),
+            (4, 'workspace_owner_id', cardinality($4::uuid[]), array_position($4::uuid[], NULL)),
+            (5, 'workspace_id', cardinality($5::uuid[]), array_position($5::uuid[], NULL)),
+            (6, 'workspace_name', cardinality($6::text[]), array_position($6::text[], NULL)),
+            (7, 'agent_name', cardinality($7::text[]), array_position($7::text[], NULL)),
+            (8, 'type', cardinality($8::connection_type[]), array_position($8::connection_type[], NULL)),
+            (9, 'code', cardinality($9::integer[]), NULL),
+            (10, 'ip', cardinality($10::inet[]), NULL),
+            (11, 'user_agent', cardinality($11::text[]), NULL),
+            (12, 'user_id', cardinality($12::uuid[]), NULL),
+            (13, 'slug_or_port', cardinality($13::text[]), NULL),
+            (14, 'connection_id', cardinality($14::uuid[]), NULL),
+            (15, 'disconnect_reason', cardinality($15::text[]), NULL),
+            (16, 'connection_status', cardinality($16::connection_status[]), array_position($16::connection_status[], NULL))
+        ) AS array_argument (position, name, length, first_null)
+        WHERE length IS NULL OR length <> cardinality($1::uuid[]) OR first_null IS NOT NULL
+        ORDER BY position
+        LIMIT 1
+    )) AS checked
+),
+event AS (
     SELECT
         e.*,
         e.type IN ('workspace_app', 'port_forwarding') AS web,
@@ -279,8 +334,9 @@ WITH event AS (
         type, code, ip, user_agent, user_id, slug_or_port, connection_id, disconnect_reason,
         connection_status
     )
+    WHERE (SELECT checked FROM argument)
 ),
--- Each event as UpsertConnectionLog would insert it.
+-- Each event as UpsertConnectionLog would insert it, keyed by the id a new row gets.
 candidate AS (
     SELECT
         CASE
@@ -303,6 +359,26 @@ candidate AS (
         CASE WHEN ends_session THEN time END AS disconnect_time,
         CASE WHEN ends_session THEN disconnect_reason END AS disconnect_reason
     FROM event
+),
+-- Every writer of a session first takes a transaction-level advisory lock on its key, and a
+-- batch takes its locks in key order. Without them, two writers inserting a session's first row
+-- at the same instant both pass ON CONFLICT's check, and the second fails on whichever unique
+-- index (id, or connection_id + workspace_id + agent_name) it reaches first: ON CONFLICT only
+-- retries on its arbiter. With them, the second writer waits, then finds the first one's row.
+-- Web and standalone rows have one unique key, their id, which ON CONFLICT (id) arbitrates alone.
+session_lock AS MATERIALIZED (
+    SELECT count(*) AS taken
+    FROM (
+        SELECT pg_advisory_xact_lock(1668247150, lock_key)
+        FROM (
+            SELECT DISTINCT
+                hashtext(connection_id::text || '/' || workspace_id::text || '/' || agent_name)
+                    AS lock_key
+            FROM candidate
+            WHERE connection_id IS NOT NULL
+        ) AS session_key
+        ORDER BY lock_key
+    ) AS locked
 ),
 -- The same three choices as the ON CONFLICT clause below, over all of a row's candidates.
 started AS (
@@ -332,6 +408,41 @@ ended AS (
     FROM candidate
     WHERE disconnect_time IS NOT NULL
     ORDER BY id, disconnect_time, disconnect_reason COLLATE "C" NULLS LAST, code NULLS LAST
+),
+-- The row a session already has, if any. Rows this code writes have the derived id, but the
+-- platform's earlier code gave its rows random ids: found by the session key, they merge too.
+-- (Read after session_lock: a row committed while this statement waited is not visible here,
+-- but then it has the derived id, and ON CONFLICT (id) finds it.)
+merged AS (
+    SELECT
+        COALESCE(stored.id, first.id) AS id,
+        started.connect_time,
+        first.organization_id,
+        first.workspace_owner_id,
+        first.workspace_id,
+        first.workspace_name,
+        first.agent_name,
+        first.type,
+        first.ip,
+        CASE
+            WHEN first.type IN ('workspace_app', 'port_forwarding') THEN first.code
+            ELSE ended.code
+        END AS code,
+        first.user_agent,
+        first.user_id,
+        first.slug_or_port,
+        first.connection_id,
+        ended.disconnect_time,
+        ended.disconnect_reason
+    FROM first
+    JOIN started USING (id)
+    LEFT JOIN ended USING (id)
+    LEFT JOIN connection_logs AS stored
+        ON stored.connection_id = first.connection_id
+        AND stored.workspace_id = first.workspace_id
+        AND stored.agent_name = first.agent_name
+    -- Evaluated once, before any row: every session lock is held before the first insert.
+    WHERE (SELECT taken FROM session_lock) IS NOT NULL
 )
 INSERT INTO connection_logs AS cl (
     id,
@@ -352,30 +463,26 @@ INSERT INTO connection_logs AS cl (
     disconnect_reason
 )
 SELECT
-    first.id,
-    started.connect_time,
-    first.organization_id,
-    first.workspace_owner_id,
-    first.workspace_id,
-    first.workspace_name,
-    first.agent_name,
-    first.type,
-    first.ip,
-    CASE
-        WHEN first.type IN ('workspace_app', 'port_forwarding') THEN first.code
-        ELSE ended.code
-    END,
-    first.user_agent,
-    first.user_id,
-    first.slug_or_port,
-    first.connection_id,
-    ended.disconnect_time,
-    ended.disconnect_reason
-FROM first
-JOIN started USING (id)
-LEFT JOIN ended USING (id)
--- Concurrent batches lock their rows in the same order, so they cannot deadlock each other.
-ORDER BY first.id
+    id,
+    connect_time,
+    organization_id,
+    workspace_owner_id,
+    workspace_id,
+    workspace_name,
+    agent_name,
+    type,
+    ip,
+    code,
+    user_agent,
+    user_id,
+    slug_or_port,
+    connection_id,
+    disconnect_time,
+    disconnect_reason
+FROM merged
+-- Rows are inserted and locked in id order (and sessions under their advisory locks), so
+-- concurrent batches cannot deadlock each other.
+ORDER BY id
 ON CONFLICT (id) DO UPDATE SET
     connect_time = LEAST(cl.connect_time, excluded.connect_time),
     (
@@ -478,10 +585,12 @@ def batch_upsert_connection_logs(
     disconnect_reason: list[str] | list[str | None],
     connection_status: list[ConnectionStatus] | list[ConnectionStatus | None],
 ) -> list[ConnectionLog]:
-    """Records many connection events in one round trip: the n-th element of every array is the n-th event (all arrays must be equally long). The outcome is exactly that of recording the events one by one, in any order: events of one row are first merged here by the same rules (a single INSERT ... ON CONFLICT cannot touch a row twice), then merged into the stored row.
-
-    Returns each touched row as stored, once.
-    """
+    """Records many connection events in one round trip: the n-th element of every array is the n-th
+    event (all arrays must be equally long, and the arrays of required fields hold no NULL, or
+    nothing is stored and the error names the array). The outcome is exactly that of recording
+    the events one by one, in any order: events of one row are first merged here by the same rules
+    (a single INSERT ... ON CONFLICT cannot touch a row twice), then merged into the stored row.
+    Returns each touched row as stored, once."""
     with psycopg.RawCursor(conn, row_factory=tuple_row) as cur:
         cur.execute(
             BATCH_UPSERT_CONNECTION_LOGS,
@@ -530,8 +639,7 @@ def batch_upsert_connection_logs(
         ]
 
 
-GET_CONNECTION_LOGS_OFFSET: Final = """-- name: GetConnectionLogsOffset :many
-SELECT
+GET_CONNECTION_LOGS_OFFSET: Final = """SELECT
     connection_logs.*,
     -- The connecting user: web events only, NULL for SSH sessions.
     users.username AS user_username,
@@ -642,13 +750,11 @@ def get_connection_logs_offset(
     offset: int | None = None,
 ) -> list[GetConnectionLogsOffsetRow]:
     """Connection logs, newest first (connect_time, then id), a page at a time by offset.
-
-    Filters (each optional, None for "any"): organization_id; workspace_owner (username, any case);
+    Filters (each optional, NULL for "any"): organization_id; workspace_owner (username, any case);
     workspace_owner_id; workspace_owner_email (any case); types (any of; an empty list matches
     nothing); user_id; username and user_email of the connecting user (any case); connected_after
     and connected_before (inclusive); workspace_id; connection_id; status ('ongoing' or 'completed').
-    limit defaults to 100, offset to 0.
-    """
+    limit defaults to 100, offset to 0."""
     with psycopg.RawCursor(conn, row_factory=tuple_row) as cur:
         cur.execute(
             GET_CONNECTION_LOGS_OFFSET,
@@ -706,8 +812,7 @@ def get_connection_logs_offset(
         ]
 
 
-GET_CONNECTION_LOGS_PAGE: Final = """-- name: GetConnectionLogsPage :many
-SELECT
+GET_CONNECTION_LOGS_PAGE: Final = """SELECT
     connection_logs.*,
     -- The connecting user: web events only, NULL for SSH sessions.
     users.username AS user_username,
@@ -814,14 +919,13 @@ def get_connection_logs_page(
     after_id: UUID | None = None,
     limit: int | None = None,
 ) -> list[GetConnectionLogsPageRow]:
-    """Connection logs, newest first, a page at a time by keyset: pass the previous page's last row as after_connect_time and after_id (neither for the first page).
-
-    Filters (each optional, None for "any"): organization_id; workspace_owner (username, any case);
+    """Connection logs, newest first, a page at a time by keyset: pass the previous page's last
+    row as after_connect_time and after_id (neither for the first page).
+    Filters (each optional, NULL for "any"): organization_id; workspace_owner (username, any case);
     workspace_owner_id; workspace_owner_email (any case); types (any of; an empty list matches
     nothing); user_id; username and user_email of the connecting user (any case); connected_after
     and connected_before (inclusive); workspace_id; connection_id; status ('ongoing' or 'completed').
-    limit defaults to 100.
-    """
+    limit defaults to 100."""
     with psycopg.RawCursor(conn, row_factory=tuple_row) as cur:
         cur.execute(
             GET_CONNECTION_LOGS_PAGE,
@@ -882,8 +986,7 @@ def get_connection_logs_page(
         ]
 
 
-COUNT_CONNECTION_LOGS: Final = """-- name: CountConnectionLogs :one
-SELECT count(*) AS count
+COUNT_CONNECTION_LOGS: Final = """SELECT count(*) AS count
 FROM (
     SELECT 1
     FROM connection_logs AS matching
@@ -967,13 +1070,12 @@ def count_connection_logs(
     status: str | None = None,
     count_cap: int | None = None,
 ) -> CountConnectionLogsRow:
-    """How many connection logs match the filters. With count_cap, counting stops at count_cap + 1 rows: a result above count_cap means "more than count_cap".
-
-    Filters (each optional, None for "any"): organization_id; workspace_owner (username, any case);
+    """How many connection logs match the filters. With count_cap, counting stops at
+    count_cap + 1 rows: a result above count_cap means "more than count_cap".
+    Filters (each optional, NULL for "any"): organization_id; workspace_owner (username, any case);
     workspace_owner_id; workspace_owner_email (any case); types (any of; an empty list matches
     nothing); user_id; username and user_email of the connecting user (any case); connected_after
-    and connected_before (inclusive); workspace_id; connection_id; status ('ongoing' or 'completed').
-    """
+    and connected_before (inclusive); workspace_id; connection_id; status ('ongoing' or 'completed')."""
     with psycopg.RawCursor(conn, row_factory=tuple_row) as cur:
         cur.execute(
             COUNT_CONNECTION_LOGS,
@@ -1007,8 +1109,7 @@ def count_connection_logs(
     return CountConnectionLogsRow(row[0])
 
 
-GET_AUTHORIZED_CONNECTION_LOGS_OFFSET: Final = """-- name: GetAuthorizedConnectionLogsOffset :many
-SELECT
+GET_AUTHORIZED_CONNECTION_LOGS_OFFSET: Final = """SELECT
     connection_logs.*,
     -- The connecting user: web events only, NULL for SSH sessions.
     users.username AS user_username,
@@ -1094,8 +1195,6 @@ GetAuthorizedConnectionLogsOffsetRow = GetConnectionLogsOffsetRow
 def get_authorized_connection_logs_offset(
     conn: psycopg.Connection[object],
     *,
-    site_wide: bool,
-    readable_organization_ids: list[UUID] | list[UUID | None],
     organization_id: UUID | None = None,
     workspace_owner: str | None = None,
     workspace_owner_id: UUID | None = None,
@@ -1109,18 +1208,18 @@ def get_authorized_connection_logs_offset(
     workspace_id: UUID | None = None,
     connection_id: UUID | None = None,
     status: str | None = None,
+    site_wide: bool,
+    readable_organization_ids: list[UUID] | list[UUID | None],
     limit: int | None = None,
     offset: int | None = None,
 ) -> list[GetAuthorizedConnectionLogsOffsetRow]:
     """Connection logs, newest first (connect_time, then id), a page at a time by offset.
-
     Authorized: only rows the reader may read, site_wide or in readable_organization_ids.
-    Filters (each optional, None for "any"): organization_id; workspace_owner (username, any case);
+    Filters (each optional, NULL for "any"): organization_id; workspace_owner (username, any case);
     workspace_owner_id; workspace_owner_email (any case); types (any of; an empty list matches
     nothing); user_id; username and user_email of the connecting user (any case); connected_after
     and connected_before (inclusive); workspace_id; connection_id; status ('ongoing' or 'completed').
-    limit defaults to 100, offset to 0.
-    """
+    limit defaults to 100, offset to 0."""
     with psycopg.RawCursor(conn, row_factory=tuple_row) as cur:
         cur.execute(
             GET_AUTHORIZED_CONNECTION_LOGS_OFFSET,
@@ -1180,8 +1279,7 @@ def get_authorized_connection_logs_offset(
         ]
 
 
-GET_AUTHORIZED_CONNECTION_LOGS_PAGE: Final = """-- name: GetAuthorizedConnectionLogsPage :many
-SELECT
+GET_AUTHORIZED_CONNECTION_LOGS_PAGE: Final = """SELECT
     connection_logs.*,
     -- The connecting user: web events only, NULL for SSH sessions.
     users.username AS user_username,
@@ -1274,8 +1372,6 @@ GetAuthorizedConnectionLogsPageRow = GetConnectionLogsOffsetRow
 def get_authorized_connection_logs_page(
     conn: psycopg.Connection[object],
     *,
-    site_wide: bool,
-    readable_organization_ids: list[UUID] | list[UUID | None],
     organization_id: UUID | None = None,
     workspace_owner: str | None = None,
     workspace_owner_id: UUID | None = None,
@@ -1289,19 +1385,20 @@ def get_authorized_connection_logs_page(
     workspace_id: UUID | None = None,
     connection_id: UUID | None = None,
     status: str | None = None,
+    site_wide: bool,
+    readable_organization_ids: list[UUID] | list[UUID | None],
     after_connect_time: datetime | None = None,
     after_id: UUID | None = None,
     limit: int | None = None,
 ) -> list[GetAuthorizedConnectionLogsPageRow]:
-    """Connection logs, newest first, a page at a time by keyset: pass the previous page's last row as after_connect_time and after_id (neither for the first page).
-
+    """Connection logs, newest first, a page at a time by keyset: pass the previous page's last
+    row as after_connect_time and after_id (neither for the first page).
     Authorized: only rows the reader may read, site_wide or in readable_organization_ids.
-    Filters (each optional, None for "any"): organization_id; workspace_owner (username, any case);
+    Filters (each optional, NULL for "any"): organization_id; workspace_owner (username, any case);
     workspace_owner_id; workspace_owner_email (any case); types (any of; an empty list matches
     nothing); user_id; username and user_email of the connecting user (any case); connected_after
     and connected_before (inclusive); workspace_id; connection_id; status ('ongoing' or 'completed').
-    limit defaults to 100.
-    """
+    limit defaults to 100."""
     with psycopg.RawCursor(conn, row_factory=tuple_row) as cur:
         cur.execute(
             GET_AUTHORIZED_CONNECTION_LOGS_PAGE,
@@ -1364,8 +1461,7 @@ def get_authorized_connection_logs_page(
         ]
 
 
-COUNT_AUTHORIZED_CONNECTION_LOGS: Final = """-- name: CountAuthorizedConnectionLogs :one
-SELECT count(*) AS count
+COUNT_AUTHORIZED_CONNECTION_LOGS: Final = """SELECT count(*) AS count
 FROM (
     SELECT 1
     FROM connection_logs AS matching
@@ -1433,8 +1529,6 @@ CountAuthorizedConnectionLogsRow = CountConnectionLogsRow
 def count_authorized_connection_logs(
     conn: psycopg.Connection[object],
     *,
-    site_wide: bool,
-    readable_organization_ids: list[UUID] | list[UUID | None],
     organization_id: UUID | None = None,
     workspace_owner: str | None = None,
     workspace_owner_id: UUID | None = None,
@@ -1448,16 +1542,17 @@ def count_authorized_connection_logs(
     workspace_id: UUID | None = None,
     connection_id: UUID | None = None,
     status: str | None = None,
+    site_wide: bool,
+    readable_organization_ids: list[UUID] | list[UUID | None],
     count_cap: int | None = None,
 ) -> CountAuthorizedConnectionLogsRow:
-    """How many connection logs match the filters. With count_cap, counting stops at count_cap + 1 rows: a result above count_cap means "more than count_cap".
-
+    """How many connection logs match the filters. With count_cap, counting stops at
+    count_cap + 1 rows: a result above count_cap means "more than count_cap".
     Authorized: only rows the reader may read, site_wide or in readable_organization_ids.
-    Filters (each optional, None for "any"): organization_id; workspace_owner (username, any case);
+    Filters (each optional, NULL for "any"): organization_id; workspace_owner (username, any case);
     workspace_owner_id; workspace_owner_email (any case); types (any of; an empty list matches
     nothing); user_id; username and user_email of the connecting user (any case); connected_after
-    and connected_before (inclusive); workspace_id; connection_id; status ('ongoing' or 'completed').
-    """
+    and connected_before (inclusive); workspace_id; connection_id; status ('ongoing' or 'completed')."""
     with psycopg.RawCursor(conn, row_factory=tuple_row) as cur:
         cur.execute(
             COUNT_AUTHORIZED_CONNECTION_LOGS,
@@ -1493,8 +1588,7 @@ def count_authorized_connection_logs(
     return CountAuthorizedConnectionLogsRow(row[0])
 
 
-DELETE_OLD_CONNECTION_LOGS: Final = """-- name: DeleteOldConnectionLogs :execrows
-DELETE FROM connection_logs
+DELETE_OLD_CONNECTION_LOGS: Final = """DELETE FROM connection_logs
 -- An array, not IN (subquery): the planner then fetches the victims by primary key.
 WHERE id = ANY(ARRAY(
     SELECT id
@@ -1502,6 +1596,9 @@ WHERE id = ANY(ARRAY(
     WHERE connect_time < $1::timestamptz
     ORDER BY connect_time
     LIMIT $2::integer
+    -- Waiting for a row a recording batch holds, while that batch waits for a row this delete
+    -- already holds, is a deadlock: the purge never waits, and takes skipped rows next time.
+    FOR UPDATE SKIP LOCKED
 ))"""
 
 
@@ -1511,18 +1608,17 @@ def delete_old_connection_logs(
     before_time: datetime,
     limit_count: int,
 ) -> int:
-    """Deletes at most limit_count connection logs that started before before_time, oldest first.
-
-    Retention calls it until it returns 0 (connlog.purge).
-    """
+    """Deletes at most limit_count connection logs that started before before_time, oldest first,
+    skipping rows a writer holds at that moment. Retention calls it until it returns 0
+    (connlog.purge)."""
     with psycopg.RawCursor(conn) as cur:
         cur.execute(DELETE_OLD_CONNECTION_LOGS, (_aware(before_time, "before_time"), limit_count))
         return cur.rowcount
 
 
-TRY_LOCK_PURGE: Final = """-- name: TryLockPurge :one
-SELECT taken AS "acquired!"
-FROM pg_try_advisory_lock(27988542784040807) AS lock (taken)"""
+TRY_LOCK_PURGE: Final = """SELECT set_config('idle_in_transaction_session_timeout', $1::integer::text, true)
+    IS NOT NULL AND taken AS "acquired!"
+FROM pg_try_advisory_xact_lock(27988542784040807) AS lock (taken)"""
 
 
 @dataclass(frozen=True, slots=True)
@@ -1534,35 +1630,14 @@ class TryLockPurgeRow:
 
 def try_lock_purge(
     conn: psycopg.Connection[object],
+    *,
+    idle_timeout_ms: int,
 ) -> TryLockPurgeRow | None:
-    """Takes the purge lock for this session if no one holds it; true when taken."""
+    """Takes the purge lock for this transaction if no one holds it; true when taken. Sets this
+    transaction's idle_in_transaction_session_timeout to idle_timeout_ms."""
     with psycopg.RawCursor(conn, row_factory=tuple_row) as cur:
-        cur.execute(TRY_LOCK_PURGE)
+        cur.execute(TRY_LOCK_PURGE, (idle_timeout_ms,))
         row = cur.fetchone()
     if row is None:
         return None
     return TryLockPurgeRow(row[0])
-
-
-UNLOCK_PURGE: Final = """-- name: UnlockPurge :one
-SELECT held AS "released!"
-FROM pg_advisory_unlock(27988542784040807) AS lock (held)"""
-
-
-@dataclass(frozen=True, slots=True)
-class UnlockPurgeRow:
-    """A row of UnlockPurge."""
-
-    released: bool
-
-
-def unlock_purge(
-    conn: psycopg.Connection[object],
-) -> UnlockPurgeRow | None:
-    """Releases the purge lock taken by TryLockPurge; true when this session held it."""
-    with psycopg.RawCursor(conn, row_factory=tuple_row) as cur:
-        cur.execute(UNLOCK_PURGE)
-        row = cur.fetchone()
-    if row is None:
-        return None
-    return UnlockPurgeRow(row[0])

@@ -82,6 +82,29 @@ CREATE TYPE public.user_status AS ENUM (
 
 
 --
+-- Name: reject_arguments(text); Type: FUNCTION; Schema: public; Owner: -
+--
+
+CREATE FUNCTION public.reject_arguments(problem text) RETURNS boolean
+    LANGUAGE plpgsql
+    AS $$
+BEGIN
+    IF problem IS NOT NULL THEN
+        RAISE EXCEPTION USING ERRCODE = 'invalid_parameter_value', MESSAGE = problem;
+    END IF;
+    RETURN true;
+END
+$$;
+
+
+--
+-- Name: FUNCTION reject_arguments(problem text); Type: COMMENT; Schema: public; Owner: -
+--
+
+COMMENT ON FUNCTION public.reject_arguments(problem text) IS 'Raises problem as an invalid_parameter_value error unless it is NULL; returns true otherwise.';
+
+
+--
 -- Name: audit_logs; Type: TABLE; Schema: public; Owner: -
 --
 

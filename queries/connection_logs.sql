@@ -53,9 +53,24 @@ VALUES (
         WHEN @type::connection_type IN ('workspace_app', 'port_forwarding')
             OR sqlc.narg(connection_id)::uuid IS NULL
             THEN @id::uuid
-        ELSE md5(
-            sqlc.narg(connection_id)::uuid::text || '/' || @workspace_id::uuid::text || '/' || @agent_name::text
-        )::uuid
+        -- The session's lock first, then the row it already has, else the id derived from its
+        -- key (why, and why this order is safe: see BatchUpsertConnectionLogs).
+        ELSE (
+            SELECT COALESCE(stored.id, md5(
+                sqlc.narg(connection_id)::uuid::text || '/' || @workspace_id::uuid::text || '/'
+                || @agent_name::text
+            )::uuid)
+            FROM (
+                SELECT pg_advisory_xact_lock(1668247150, hashtext(
+                    sqlc.narg(connection_id)::uuid::text || '/' || @workspace_id::uuid::text
+                    || '/' || @agent_name::text
+                ))
+            ) AS locked
+            LEFT JOIN connection_logs AS stored
+                ON stored.connection_id = sqlc.narg(connection_id)::uuid
+                AND stored.workspace_id = @workspace_id::uuid
+                AND stored.agent_name = @agent_name::text
+        )
     END,
     @time::timestamptz,
     @organization_id::uuid,
@@ -79,7 +94,12 @@ VALUES (
             THEN sqlc.narg(connection_id)::uuid
     END,
     CASE
-        WHEN @type::connection_type NOT IN ('workspace_app', 'port_forwarding')
+        -- A NULL status would silently record a disconnect as a connect.
+        WHEN reject_arguments(CASE
+            WHEN @connection_status::connection_status IS NULL
+                THEN 'UpsertConnectionLog: connection_status is NULL: every event needs one'
+        END)
+            AND @type::connection_type NOT IN ('workspace_app', 'port_forwarding')
             AND @connection_status::connection_status = 'disconnected'
             THEN @time::timestamptz
     END,
@@ -174,11 +194,51 @@ RETURNING *;
 
 -- name: BatchUpsertConnectionLogs :many
 -- Records many connection events in one round trip: the n-th element of every array is the n-th
--- event (all arrays must be equally long). The outcome is exactly that of recording the events
--- one by one, in any order: events of one row are first merged here by the same rules (a single
--- INSERT ... ON CONFLICT cannot touch a row twice), then merged into the stored row.
+-- event (all arrays must be equally long, and the arrays of required fields hold no NULL, or
+-- nothing is stored and the error names the array). The outcome is exactly that of recording
+-- the events one by one, in any order: events of one row are first merged here by the same rules
+-- (a single INSERT ... ON CONFLICT cannot touch a row twice), then merged into the stored row.
 -- Returns each touched row as stored, once.
-WITH event AS (
+WITH argument AS (
+    -- unnest pads shorter arrays with NULLs, which would silently turn a disconnect into a
+    -- connect or drop a field: refuse unequal lengths, and NULLs where a value is required.
+    SELECT reject_arguments((
+        SELECT CASE
+            WHEN length IS NULL THEN format('BatchUpsertConnectionLogs: %s is NULL, not an array', name)
+            WHEN length <> cardinality(@id::uuid[])
+                THEN format(
+                    'BatchUpsertConnectionLogs: %s has %s elements but id has %s: '
+                    'every array needs one element per event',
+                    name, length, cardinality(@id::uuid[]))
+            ELSE format(
+                'BatchUpsertConnectionLogs: %s[%s] is NULL: every event needs a %s',
+                name, first_null, name)
+        END
+        FROM (
+            VALUES
+            (1, 'id', cardinality(@id::uuid[]), array_position(@id::uuid[], NULL)),
+            (2, 'time', cardinality(@time::timestamptz[]), array_position(@time::timestamptz[], NULL)),
+            (3, 'organization_id', cardinality(@organization_id::uuid[]), array_position(@organization_id::uuid[], NULL)),
+            (4, 'workspace_owner_id', cardinality(@workspace_owner_id::uuid[]), array_position(@workspace_owner_id::uuid[], NULL)),
+            (5, 'workspace_id', cardinality(@workspace_id::uuid[]), array_position(@workspace_id::uuid[], NULL)),
+            (6, 'workspace_name', cardinality(@workspace_name::text[]), array_position(@workspace_name::text[], NULL)),
+            (7, 'agent_name', cardinality(@agent_name::text[]), array_position(@agent_name::text[], NULL)),
+            (8, 'type', cardinality(@type::connection_type[]), array_position(@type::connection_type[], NULL)),
+            (9, 'code', cardinality(@code::integer[]), NULL),
+            (10, 'ip', cardinality(@ip::inet[]), NULL),
+            (11, 'user_agent', cardinality(@user_agent::text[]), NULL),
+            (12, 'user_id', cardinality(@user_id::uuid[]), NULL),
+            (13, 'slug_or_port', cardinality(@slug_or_port::text[]), NULL),
+            (14, 'connection_id', cardinality(@connection_id::uuid[]), NULL),
+            (15, 'disconnect_reason', cardinality(@disconnect_reason::text[]), NULL),
+            (16, 'connection_status', cardinality(@connection_status::connection_status[]), array_position(@connection_status::connection_status[], NULL))
+        ) AS array_argument (position, name, length, first_null)
+        WHERE length IS NULL OR length <> cardinality(@id::uuid[]) OR first_null IS NOT NULL
+        ORDER BY position
+        LIMIT 1
+    )) AS checked
+),
+event AS (
     SELECT
         e.*,
         e.type IN ('workspace_app', 'port_forwarding') AS web,
@@ -206,8 +266,9 @@ WITH event AS (
         type, code, ip, user_agent, user_id, slug_or_port, connection_id, disconnect_reason,
         connection_status
     )
+    WHERE (SELECT checked FROM argument)
 ),
--- Each event as UpsertConnectionLog would insert it.
+-- Each event as UpsertConnectionLog would insert it, keyed by the id a new row gets.
 candidate AS (
     SELECT
         CASE
@@ -230,6 +291,26 @@ candidate AS (
         CASE WHEN ends_session THEN time END AS disconnect_time,
         CASE WHEN ends_session THEN disconnect_reason END AS disconnect_reason
     FROM event
+),
+-- Every writer of a session first takes a transaction-level advisory lock on its key, and a
+-- batch takes its locks in key order. Without them, two writers inserting a session's first row
+-- at the same instant both pass ON CONFLICT's check, and the second fails on whichever unique
+-- index (id, or connection_id + workspace_id + agent_name) it reaches first: ON CONFLICT only
+-- retries on its arbiter. With them, the second writer waits, then finds the first one's row.
+-- Web and standalone rows have one unique key, their id, which ON CONFLICT (id) arbitrates alone.
+session_lock AS MATERIALIZED (
+    SELECT count(*) AS taken
+    FROM (
+        SELECT pg_advisory_xact_lock(1668247150, lock_key)
+        FROM (
+            SELECT DISTINCT
+                hashtext(connection_id::text || '/' || workspace_id::text || '/' || agent_name)
+                    AS lock_key
+            FROM candidate
+            WHERE connection_id IS NOT NULL
+        ) AS session_key
+        ORDER BY lock_key
+    ) AS locked
 ),
 -- The same three choices as the ON CONFLICT clause below, over all of a row's candidates.
 started AS (
@@ -259,6 +340,41 @@ ended AS (
     FROM candidate
     WHERE disconnect_time IS NOT NULL
     ORDER BY id, disconnect_time, disconnect_reason COLLATE "C" NULLS LAST, code NULLS LAST
+),
+-- The row a session already has, if any. Rows this code writes have the derived id, but the
+-- platform's earlier code gave its rows random ids: found by the session key, they merge too.
+-- (Read after session_lock: a row committed while this statement waited is not visible here,
+-- but then it has the derived id, and ON CONFLICT (id) finds it.)
+merged AS (
+    SELECT
+        COALESCE(stored.id, first.id) AS id,
+        started.connect_time,
+        first.organization_id,
+        first.workspace_owner_id,
+        first.workspace_id,
+        first.workspace_name,
+        first.agent_name,
+        first.type,
+        first.ip,
+        CASE
+            WHEN first.type IN ('workspace_app', 'port_forwarding') THEN first.code
+            ELSE ended.code
+        END AS code,
+        first.user_agent,
+        first.user_id,
+        first.slug_or_port,
+        first.connection_id,
+        ended.disconnect_time,
+        ended.disconnect_reason
+    FROM first
+    JOIN started USING (id)
+    LEFT JOIN ended USING (id)
+    LEFT JOIN connection_logs AS stored
+        ON stored.connection_id = first.connection_id
+        AND stored.workspace_id = first.workspace_id
+        AND stored.agent_name = first.agent_name
+    -- Evaluated once, before any row: every session lock is held before the first insert.
+    WHERE (SELECT taken FROM session_lock) IS NOT NULL
 )
 INSERT INTO connection_logs AS cl (
     id,
@@ -279,30 +395,26 @@ INSERT INTO connection_logs AS cl (
     disconnect_reason
 )
 SELECT
-    first.id,
-    started.connect_time,
-    first.organization_id,
-    first.workspace_owner_id,
-    first.workspace_id,
-    first.workspace_name,
-    first.agent_name,
-    first.type,
-    first.ip,
-    CASE
-        WHEN first.type IN ('workspace_app', 'port_forwarding') THEN first.code
-        ELSE ended.code
-    END,
-    first.user_agent,
-    first.user_id,
-    first.slug_or_port,
-    first.connection_id,
-    ended.disconnect_time,
-    ended.disconnect_reason
-FROM first
-JOIN started USING (id)
-LEFT JOIN ended USING (id)
--- Concurrent batches lock their rows in the same order, so they cannot deadlock each other.
-ORDER BY first.id
+    id,
+    connect_time,
+    organization_id,
+    workspace_owner_id,
+    workspace_id,
+    workspace_name,
+    agent_name,
+    type,
+    ip,
+    code,
+    user_agent,
+    user_id,
+    slug_or_port,
+    connection_id,
+    disconnect_time,
+    disconnect_reason
+FROM merged
+-- Rows are inserted and locked in id order (and sessions under their advisory locks), so
+-- concurrent batches cannot deadlock each other.
+ORDER BY id
 ON CONFLICT (id) DO UPDATE SET
     connect_time = LEAST(cl.connect_time, excluded.connect_time),
     (
@@ -901,8 +1013,9 @@ FROM (
 ) AS counted;
 
 -- name: DeleteOldConnectionLogs :execrows
--- Deletes at most limit_count connection logs that started before before_time, oldest first.
--- Retention calls it until it returns 0 (connlog.purge).
+-- Deletes at most limit_count connection logs that started before before_time, oldest first,
+-- skipping rows a writer holds at that moment. Retention calls it until it returns 0
+-- (connlog.purge).
 DELETE FROM connection_logs
 -- An array, not IN (subquery): the planner then fetches the victims by primary key.
 WHERE id = ANY(ARRAY(
@@ -911,18 +1024,21 @@ WHERE id = ANY(ARRAY(
     WHERE connect_time < @before_time::timestamptz
     ORDER BY connect_time
     LIMIT @limit_count::integer
+    -- Waiting for a row a recording batch holds, while that batch waits for a row this delete
+    -- already holds, is a deadlock: the purge never waits, and takes skipped rows next time.
+    FOR UPDATE SKIP LOCKED
 ));
 
--- Retention runs under this session-level advisory lock, so two purges never overlap: the
--- second caller gets false and returns at once. The key is arbitrary but fixed: the bytes
--- of 'connlog' read as a bigint (0x636f6e6e6c6f67).
+-- Retention runs each batch under this transaction-level advisory lock, so two purges never
+-- delete at once: the second one gets false and returns. The lock ends with the transaction,
+-- so it is the same on one connection or behind a transaction pooler, and a purge whose client
+-- stops answering loses it once its transaction has been idle for idle_timeout_ms: the server
+-- then ends the session. The key is arbitrary but fixed: the bytes of 'connlog' read as a
+-- bigint (0x636f6e6e6c6f67).
 
 -- name: TryLockPurge :one
--- Takes the purge lock for this session if no one holds it; true when taken.
-SELECT taken AS "acquired!"
-FROM pg_try_advisory_lock(27988542784040807) AS lock (taken);
-
--- name: UnlockPurge :one
--- Releases the purge lock taken by TryLockPurge; true when this session held it.
-SELECT held AS "released!"
-FROM pg_advisory_unlock(27988542784040807) AS lock (held);
+-- Takes the purge lock for this transaction if no one holds it; true when taken. Sets this
+-- transaction's idle_in_transaction_session_timeout to idle_timeout_ms.
+SELECT set_config('idle_in_transaction_session_timeout', @idle_timeout_ms::integer::text, true)
+    IS NOT NULL AND taken AS "acquired!"
+FROM pg_try_advisory_xact_lock(27988542784040807) AS lock (taken);

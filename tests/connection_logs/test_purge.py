@@ -3,6 +3,10 @@ to the end under an advisory lock that a second purge never waits for."""
 
 from __future__ import annotations
 
+import os
+import signal
+import subprocess
+import sys
 import threading
 import time
 import uuid
@@ -15,8 +19,9 @@ import pytest
 from connlog.purge import PurgeResult, purge
 from connlog.record import record_events
 from generated.audit_logs import delete_old_audit_log_connection_events
-from generated.connection_logs import delete_old_connection_logs, try_lock_purge, unlock_purge
+from generated.connection_logs import delete_old_connection_logs, try_lock_purge
 from generated.models import AuditAction
+from tests.conftest import REPO_ROOT
 from tests.connection_logs.world import T0, World, example_events, stored
 
 CUTOFF = T0 + timedelta(hours=5)
@@ -125,16 +130,22 @@ def test_a_second_purge_skips_while_one_runs(
     db.commit()
     before = stored(db)
     db.commit()
-    with psycopg.connect(db_url, autocommit=True) as other:
-        holder = try_lock_purge(other)
+    with psycopg.connect(db_url) as other:
+        holder = try_lock_purge(other, idle_timeout_ms=60_000)
         assert holder is not None and holder.acquired
 
         assert purge(db, before=CUTOFF) == PurgeResult(skipped=True)
         assert stored(db) == before
         db.commit()
 
-        unlock_purge(other)
+        # The lock is the transaction's: it ends with it.
+        other.rollback()
     assert purge(db, before=CUTOFF).skipped is False
+
+
+def hold_table(conn: psycopg.Connection[Any]) -> None:
+    """Make every delete of connection_logs wait until ``conn`` ends its transaction."""
+    conn.execute("LOCK TABLE connection_logs IN SHARE MODE")
 
 
 def test_a_purge_started_while_another_runs_returns_at_once(
@@ -142,20 +153,18 @@ def test_a_purge_started_while_another_runs_returns_at_once(
 ) -> None:
     record_events(db, example_events(world, sessions=20, web=20))
     db.commit()
-    old = sorted(
-        (log for log in stored(db) if log.connect_time < CUTOFF), key=lambda log: log.connect_time
-    )
+    old = [log for log in stored(db) if log.connect_time < CUTOFF]
     db.commit()
     results: list[PurgeResult] = []
 
     with psycopg.connect(db_url, autocommit=True) as first, psycopg.connect(db_url) as blocker:
-        # Hold the oldest row, so the first purge stops inside its first batch, lock in hand.
-        blocker.execute("SELECT 1 FROM connection_logs WHERE id = %s FOR UPDATE", [old[0].id])
+        # The first purge stops inside its first batch, lock in hand.
+        hold_table(blocker)
         running = threading.Thread(target=lambda: results.append(purge(first, before=CUTOFF)))
         running.start()
         try:
             wait_for_purge_lock(db)
-            # Were the lock not honoured, this purge would wait for the held row and time out.
+            # Were the lock not honoured, this purge would wait for the table and time out.
             with psycopg.connect(db_url, autocommit=True, options="-c lock_timeout=5s") as second:
                 assert purge(second, before=CUTOFF) == PurgeResult(skipped=True)
         finally:
@@ -164,17 +173,73 @@ def test_a_purge_started_while_another_runs_returns_at_once(
     assert results == [PurgeResult(skipped=False, connection_logs=len(old), audit_logs=0)]
 
 
-def wait_for_purge_lock(db: psycopg.Connection[Any]) -> None:
+def wait_for_purge_lock(db: psycopg.Connection[Any], *, held: bool = True) -> None:
+    """Until the purge lock is held (or, with ``held=False``, free), at most 10 s."""
     deadline = time.monotonic() + 10
     while time.monotonic() < deadline:
-        held = db.execute(
+        count = db.execute(
             "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND granted"
         ).fetchone()
         db.commit()
-        if held == (1,):
+        if count == ((1,) if held else (0,)):
             return
         time.sleep(0.01)
-    raise AssertionError("the first purge never took the lock")
+    raise AssertionError(f"the purge lock was never {'taken' if held else 'released'}")
+
+
+STOPPABLE_PURGE = """
+import sys
+from datetime import datetime, timedelta
+import psycopg
+from connlog.purge import purge
+
+with psycopg.connect(sys.argv[1], autocommit=True) as conn:
+    purge(conn, before=datetime.fromisoformat(sys.argv[2]), idle_timeout=timedelta(seconds=1))
+"""
+
+
+def test_a_purge_whose_client_stopped_loses_its_lock(
+    db_url: str, db: psycopg.Connection[Any], world: World
+) -> None:
+    record_events(db, example_events(world, sessions=20, web=20))
+    db.commit()
+    with psycopg.connect(db_url) as blocker:
+        hold_table(blocker)
+        stopped = subprocess.Popen(
+            [sys.executable, "-c", STOPPABLE_PURGE, db_url, CUTOFF.isoformat()], cwd=REPO_ROOT
+        )
+        try:
+            wait_for_purge_lock(db)
+            # A hung client: its batch's delete finishes on the server, and the transaction
+            # then waits, idle, for a COMMIT that never comes.
+            os.kill(stopped.pid, signal.SIGSTOP)
+            blocker.rollback()
+            wait_for_purge_lock(db, held=False)
+            assert purge(db, before=CUTOFF).skipped is False
+        finally:
+            os.kill(stopped.pid, signal.SIGKILL)
+            stopped.wait(timeout=10)
+    assert [log for log in stored(db) if log.connect_time < CUTOFF] == []
+
+
+def test_purge_leaves_rows_a_writer_holds_for_the_next_one(
+    db_url: str, db: psycopg.Connection[Any], world: World
+) -> None:
+    record_events(db, example_events(world, sessions=20, web=20))
+    db.commit()
+    old = sorted(
+        (log for log in stored(db) if log.connect_time < CUTOFF), key=lambda log: log.connect_time
+    )
+    db.commit()
+    with psycopg.connect(db_url) as writer:
+        writer.execute("SELECT 1 FROM connection_logs WHERE id = %s FOR UPDATE", [old[0].id])
+        # Waiting for the held row would hit the lock timeout instead.
+        with psycopg.connect(db_url, autocommit=True, options="-c lock_timeout=5s") as conn:
+            result = purge(conn, before=CUTOFF, batch_size=3)
+        assert result == PurgeResult(skipped=False, connection_logs=len(old) - 1)
+        assert [log.id for log in stored(db) if log.connect_time < CUTOFF] == [old[0].id]
+        db.commit()
+    assert purge(db, before=CUTOFF).connection_logs == 1
 
 
 def test_purge_releases_its_lock_even_when_a_batch_fails(
@@ -182,9 +247,9 @@ def test_purge_releases_its_lock_even_when_a_batch_fails(
 ) -> None:
     with pytest.raises(psycopg.errors.NumericValueOutOfRange):
         purge(db, before=CUTOFF, batch_size=2**40)
-    held = try_lock_purge(db)
+    held = try_lock_purge(db, idle_timeout_ms=60_000)
     assert held is not None and held.acquired, "the failed purge let go of the lock"
-    unlock_purge(db)
+    db.rollback()
 
 
 def test_purge_refuses_a_naive_cutoff_and_an_open_transaction(db: psycopg.Connection[Any]) -> None:
@@ -192,6 +257,8 @@ def test_purge_refuses_a_naive_cutoff_and_an_open_transaction(db: psycopg.Connec
         purge(db, before=datetime(2024, 1, 1))
     with pytest.raises(ValueError, match="batch_size"):
         purge(db, before=CUTOFF, batch_size=0)
+    with pytest.raises(ValueError, match="idle_timeout"):
+        purge(db, before=CUTOFF, idle_timeout=timedelta(0))
     db.execute("SELECT 1")
     with pytest.raises(psycopg.ProgrammingError, match="inside"):
         purge(db, before=CUTOFF)
