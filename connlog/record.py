@@ -11,8 +11,9 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass, fields
 from datetime import datetime
+from enum import StrEnum
 from ipaddress import IPv4Address, IPv6Address
-from typing import Final
+from typing import Final, cast
 from uuid import UUID
 
 import psycopg
@@ -104,8 +105,14 @@ def check_event(event: ConnectionEvent, index: int | None = None) -> None:
             if not optional:
                 raise InvalidEvent(index, name, "is None, but every event needs one")
             continue
+        if isinstance(value, str) and any(issubclass(t, StrEnum) for t in types):
+            # A label passes, as the generated functions take it.
+            enum = types[0]
+            if value not in {member.value for member in cast("type[StrEnum]", enum)}:
+                labels = ", ".join(repr(member.value) for member in cast("type[StrEnum]", enum))
+                raise InvalidEvent(index, name, f"{value!r} is not a {enum.__name__}: use {labels}")
         # bool is an int, but True is no exit code or HTTP status.
-        if not isinstance(value, types) or isinstance(value, bool):
+        elif not isinstance(value, types) or isinstance(value, bool):
             expected = " or ".join(t.__name__ for t in types)
             raise InvalidEvent(index, name, f"{value!r} is not a {expected}")
         if isinstance(value, str) and "\x00" in value:

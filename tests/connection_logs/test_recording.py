@@ -4,16 +4,19 @@ from __future__ import annotations
 
 from dataclasses import replace
 from datetime import timedelta
+from ipaddress import IPv4Address, IPv6Address
 from itertools import pairwise
-from typing import Any
-from uuid import UUID
+from typing import Any, cast
+from uuid import UUID, uuid4
 
 import psycopg
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from connlog.record import ConnectionEvent, record_event, record_events
 from generated.models import ConnectionLog, ConnectionType
+from tests.conftest import REPO_ROOT
 from tests.connection_logs.world import (
     CONNECTED,
     DISCONNECTED,
@@ -22,11 +25,13 @@ from tests.connection_logs.world import (
     deliveries,
     expected_logs,
     fresh,
+    row_id,
     session_events,
     stored,
     web_event,
 )
 
+FIXTURES_DIR = REPO_ROOT / "tests" / "fixtures"
 SHORT = settings(settings.get_profile("connection_logs"), max_examples=60)
 
 
@@ -140,3 +145,93 @@ def test_web_events_never_merge_and_a_repeated_one_is_stored_once(
 def test_an_empty_batch_records_nothing(db: psycopg.Connection[Any], world: World) -> None:
     assert record_events(db, []) == []
     assert stored(db) == []
+
+
+def earlier_code_rows(db: psycopg.Connection[Any]) -> dict[UUID, ConnectionLog]:
+    """The platform's own rows, as its earlier code wrote them (random ids, not derived ones):
+    the migration fixtures of 0001 to 0003."""
+    for fixture in ("0001_base_schema", "0002_connection_logs", "0003_connection_logs_ip_nullable"):
+        db.execute((FIXTURES_DIR / f"{fixture}.sql").read_bytes())
+    rows = {row.id: row for row in stored(db)}
+    sessions = [row for row in rows.values() if row.connection_id is not None]
+    assert sessions and all(row.id != row_id(event_of(row)) for row in sessions)
+    return rows
+
+
+def event_of(row: ConnectionLog, **changes: Any) -> ConnectionEvent:
+    """A connect of ``row``'s session (for a web row, its own event again), with ``changes``."""
+    event = ConnectionEvent(
+        id=row.id,
+        time=row.connect_time,
+        organization_id=row.organization_id,
+        workspace_owner_id=row.workspace_owner_id,
+        workspace_id=row.workspace_id,
+        workspace_name=row.workspace_name,
+        agent_name=row.agent_name,
+        type=row.type,
+        connection_status=CONNECTED,
+        ip=cast("IPv4Address | IPv6Address | None", row.ip),
+        code=row.code,
+        user_agent=row.user_agent,
+        user_id=row.user_id,
+        slug_or_port=row.slug_or_port,
+        connection_id=row.connection_id,
+    )
+    return replace(event, **changes)
+
+
+@pytest.mark.parametrize("batched", [False, True], ids=["one by one", "batched"])
+def test_events_of_rows_the_earlier_code_wrote_merge_into_them(
+    db: psycopg.Connection[Any], batched: bool
+) -> None:
+    rows = earlier_code_rows(db)
+    closed, still_open = (rows[UUID(int=0xC1)], rows[UUID(int=0xC2)])
+    webs = [rows[UUID(int=n)] for n in (0xC3, 0xC4, 0xC5)]
+    assert closed.disconnect_time and still_open.disconnect_time is None
+    assert closed.connect_time and webs[-1].ip is None
+    late = timedelta(minutes=30)
+    events = [
+        # A disconnect before the one stored wins; a later connect changes nothing.
+        event_of(
+            closed,
+            id=uuid4(),
+            time=closed.disconnect_time - late,
+            connection_status=DISCONNECTED,
+            code=137,
+            disconnect_reason="killed",
+        ),
+        event_of(closed, id=uuid4(), time=closed.connect_time + late),
+        # The open session ends.
+        event_of(
+            still_open,
+            id=uuid4(),
+            time=still_open.connect_time + late,
+            connection_status=DISCONNECTED,
+            code=0,
+            disconnect_reason="exit",
+        ),
+        # A web event seen again, even reported as a disconnect, is the row it was.
+        *(event_of(web, connection_status=DISCONNECTED) for web in webs),
+    ]
+
+    if batched:
+        record_events(db, events)
+    else:
+        for event in events:
+            record_event(db, event)
+
+    assert {row.id: row for row in stored(db)} == {
+        **rows,
+        closed.id: replace(
+            closed,
+            disconnect_time=closed.disconnect_time - late,
+            code=137,
+            disconnect_reason="killed",
+        ),
+        still_open.id: replace(
+            still_open,
+            disconnect_time=still_open.connect_time + late,
+            code=0,
+            disconnect_reason="exit",
+        ),
+    }

@@ -1,0 +1,110 @@
+"""Recording under concurrency: several processes recording the first events of the same new
+sessions at the same instant, one by one and in batches, all succeed, and the stored rows are
+those of the set of events, as if recorded by one writer."""
+
+from __future__ import annotations
+
+import random
+import time
+from dataclasses import replace
+from datetime import timedelta
+from typing import Any
+from uuid import UUID
+
+import psycopg
+
+from connlog.record import ConnectionEvent, record_event, record_events
+from tests.connection_logs.processes import assert_none_failed, barrier, run_processes
+from tests.connection_logs.world import (
+    CONNECTED,
+    DISCONNECTED,
+    SESSION_TYPES,
+    T0,
+    World,
+    expected_logs,
+    stored,
+)
+
+WRITERS = 4
+ROUNDS = 150
+SESSIONS_PER_ROUND = 4
+
+
+def a_round_of_sessions(world: World, rnd: random.Random, n: int) -> list[ConnectionEvent]:
+    """``n`` new sessions, each a connect, a disconnect, and sometimes a reconnect's pair, all
+    sharing two agents of one workspace (so the sessions' rows sit side by side)."""
+    workspace = world.workspaces[n % len(world.workspaces)]
+    events: list[ConnectionEvent] = []
+    for _ in range(SESSIONS_PER_ROUND):
+        connect = ConnectionEvent(
+            id=UUID(int=rnd.getrandbits(128), version=4),
+            time=T0 + timedelta(seconds=rnd.randint(0, 3)),
+            organization_id=workspace.organization.id,
+            workspace_owner_id=workspace.owner.id,
+            workspace_id=workspace.id,
+            workspace_name=workspace.name,
+            agent_name=rnd.choice(["main", "dev"]),
+            type=rnd.choice(SESSION_TYPES),
+            connection_status=CONNECTED,
+            connection_id=UUID(int=rnd.getrandbits(128), version=4),
+        )
+        disconnect = replace(
+            connect,
+            id=UUID(int=rnd.getrandbits(128), version=4),
+            time=connect.time + timedelta(seconds=rnd.randint(0, 3)),
+            connection_status=DISCONNECTED,
+            code=rnd.choice([0, 1, 130]),
+            disconnect_reason=rnd.choice(["exit", "timeout", None]),
+        )
+        events += [connect, disconnect]
+        if rnd.random() < 0.5:
+            events.append(
+                replace(
+                    disconnect,
+                    id=UUID(int=rnd.getrandbits(128), version=4),
+                    time=disconnect.time + timedelta(seconds=1),
+                    code=0,
+                )
+            )
+    return events
+
+
+def record_rounds(
+    url: str, rounds: list[list[ConnectionEvent]], batched: bool, seed: int, start: Any
+) -> float:
+    """Record each round's events in an order of this writer's own, waiting at ``start`` so that
+    every writer begins each round at the same instant; returns the seconds spent recording."""
+    rnd = random.Random(seed)
+    spent = 0.0
+    with psycopg.connect(url, autocommit=True) as conn:
+        for events in rounds:
+            mine = rnd.sample(events, len(events))
+            start.wait(timeout=10)
+            began = time.monotonic()
+            if batched:
+                cut = rnd.randint(1, len(mine))
+                record_events(conn, mine[:cut])
+                record_events(conn, mine[cut:])
+            else:
+                for event in mine:
+                    record_event(conn, event)
+            spent += time.monotonic() - began
+    return spent
+
+
+def test_writers_recording_new_sessions_at_the_same_instant_all_succeed(
+    db: psycopg.Connection[Any], db_url: str, world: World
+) -> None:
+    rnd = random.Random(9)
+    rounds = [a_round_of_sessions(world, rnd, n) for n in range(ROUNDS)]
+    start = barrier(WRITERS)
+
+    # Half the writers record one event at a time, half in batches: both paths race each other.
+    results = run_processes(
+        record_rounds,
+        [(db_url, rounds, writer % 2 == 1, writer, start) for writer in range(WRITERS)],
+        timeout=60,
+    )
+
+    assert_none_failed(results)
+    assert stored(db) == expected_logs(e for events in rounds for e in events)
