@@ -1,0 +1,130 @@
+"""Bad input through the recording paths: refused before anything is stored, with an error
+naming the event's position and the field, whether it reaches record.py or the SQL directly."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import datetime
+from typing import Any
+
+import psycopg
+import pytest
+
+from connlog.record import (
+    MAX_AGENT_NAME_BYTES,
+    ConnectionEvent,
+    InvalidEvent,
+    record_event,
+    record_events,
+)
+from generated.connection_logs import batch_upsert_connection_logs
+from tests.connection_logs.world import DISCONNECTED, World, example_events, expected_logs, stored
+
+
+def a_batch(world: World) -> list[ConnectionEvent]:
+    """Sessions and web events, a disconnect at position 2 (the one a padded array would lose)."""
+    events = example_events(world, sessions=4, web=2)
+    disconnect = next(e for e in events if e.connection_status is DISCONNECTED)
+    events.remove(disconnect)
+    events.insert(2, disconnect)
+    return events
+
+
+BAD_FIELDS: list[tuple[str, object, str]] = [
+    ("time", None, r"events\[2\]\.time: is None"),
+    ("connection_status", None, r"events\[2\]\.connection_status: is None"),
+    ("type", None, r"events\[2\]\.type: is None"),
+    ("type", "telnet", r"events\[2\]\.type: 'telnet' is not a ConnectionType"),
+    ("workspace_id", "f1", r"events\[2\]\.workspace_id: 'f1' is not a UUID"),
+    ("time", datetime(2024, 1, 1), r"events\[2\]\.time: .* is naive"),
+    ("agent_name", "ma\x00in", r"events\[2\]\.agent_name: .* contains a NUL"),
+    ("disconnect_reason", "bye\x00", r"events\[2\]\.disconnect_reason: .* contains a NUL"),
+    ("agent_name", "é" * MAX_AGENT_NAME_BYTES, r"events\[2\]\.agent_name: 4096 bytes in UTF-8"),
+    ("code", 2**31, r"events\[2\]\.code: 2147483648 does not fit"),
+    ("code", True, r"events\[2\]\.code: True is not a int"),
+]
+
+
+@pytest.mark.parametrize(("field", "value", "message"), BAD_FIELDS)
+def test_a_batch_with_one_bad_event_is_refused_whole_naming_it(
+    db: psycopg.Connection[Any], world: World, field: str, value: object, message: str
+) -> None:
+    events = a_batch(world)
+    events[2] = replace(events[2], **{field: value})
+    with pytest.raises(InvalidEvent, match=message) as refused:
+        record_events(db, events)
+    assert (refused.value.index, refused.value.field) == (2, field)
+    assert stored(db) == []
+
+
+def test_one_bad_event_is_refused_naming_the_field(
+    db: psycopg.Connection[Any], world: World
+) -> None:
+    with pytest.raises(InvalidEvent, match=r"^event\.agent_name: .* contains a NUL"):
+        record_event(db, replace(a_batch(world)[0], agent_name="\x00"))
+    assert stored(db) == []
+
+
+def test_the_longest_agent_name_allowed_is_stored(
+    db: psycopg.Connection[Any], world: World
+) -> None:
+    # Random-looking, so the index cannot compress it below the limit.
+    name = "".join(chr(0x21 + (i * 7919) % 94) for i in range(MAX_AGENT_NAME_BYTES))
+    events = [replace(e, agent_name=name) for e in a_batch(world)]
+    record_events(db, events)
+    assert {log.agent_name for log in stored(db)} == {name}
+
+
+def columns(events: list[ConnectionEvent]) -> dict[str, list[Any]]:
+    """The generated function's arguments for ``events``, as record_events builds them."""
+    names = [
+        "id", "time", "organization_id", "workspace_owner_id", "workspace_id", "workspace_name",
+        "agent_name", "type", "code", "ip", "user_agent", "user_id", "slug_or_port",
+        "connection_id", "disconnect_reason", "connection_status",
+    ]  # fmt: skip
+    return {name: [getattr(e, name) for e in events] for name in names}
+
+
+def test_the_sql_refuses_arrays_of_unequal_length(
+    db: psycopg.Connection[Any], world: World
+) -> None:
+    events = a_batch(world)
+    arguments = columns(events)
+    arguments["connection_status"] = arguments["connection_status"][:-1]
+    n = len(events)
+    with pytest.raises(
+        psycopg.errors.InvalidParameterValue,
+        match=f"connection_status has {n - 1} elements but id has {n}: every array needs one",
+    ):
+        batch_upsert_connection_logs(db, **arguments)
+    db.rollback()
+    assert stored(db) == []
+
+
+@pytest.mark.parametrize(
+    "field",
+    ["id", "time", "organization_id", "workspace_owner_id", "workspace_id", "workspace_name",
+     "agent_name", "type", "connection_status"],
+)  # fmt: skip
+def test_the_sql_refuses_a_null_in_a_required_array(
+    db: psycopg.Connection[Any], world: World, field: str
+) -> None:
+    arguments = columns(a_batch(world))
+    arguments[field][3] = None
+    with pytest.raises(
+        psycopg.errors.InvalidParameterValue,
+        match=rf"BatchUpsertConnectionLogs: {field}\[4\] is NULL: every event needs a {field}",
+    ):
+        batch_upsert_connection_logs(db, **arguments)
+    db.rollback()
+    assert stored(db) == []
+
+
+def test_the_sql_takes_nulls_where_a_field_is_optional(
+    db: psycopg.Connection[Any], world: World
+) -> None:
+    events = a_batch(world)
+    arguments = columns(events)
+    assert None in arguments["code"] and None in arguments["connection_id"]
+    rows = batch_upsert_connection_logs(db, **arguments)
+    assert sorted(rows, key=lambda r: r.id) == stored(db) == expected_logs(events)
