@@ -57,23 +57,9 @@ VALUES (
         WHEN $1::connection_type IN ('workspace_app', 'port_forwarding')
             OR $2::uuid IS NULL
             THEN $3::uuid
-        -- The session's lock first, then the row it already has, else the id derived from its
-        -- key (why, and why this order is safe: see BatchUpsertConnectionLogs).
-        ELSE (
-            SELECT COALESCE(stored.id, md5(
-                $2::uuid::text || '/' || $4::uuid::text || '/'
-                || $5::text
-            )::uuid)
-            FROM (
-                SELECT pg_advisory_xact_lock(1668247150, hashtext(
-                    $2::uuid::text || '/' || $4::uuid::text
-                    || '/' || $5::text
-                ))
-            ) AS locked
-            LEFT JOIN connection_logs AS stored
-                ON stored.connection_id = $2::uuid
-                AND stored.workspace_id = $4::uuid
-                AND stored.agent_name = $5::text
+        -- The row the session already has, else its own derived id, under the session's lock.
+        ELSE connection_log_session_id(
+            $2::uuid, $4::uuid, $5::text
         )
     END,
     $6::timestamptz,
@@ -360,25 +346,20 @@ candidate AS (
         CASE WHEN ends_session THEN disconnect_reason END AS disconnect_reason
     FROM event
 ),
--- Every writer of a session first takes a transaction-level advisory lock on its key, and a
--- batch takes its locks in key order. Without them, two writers inserting a session's first row
--- at the same instant both pass ON CONFLICT's check, and the second fails on whichever unique
--- index (id, or connection_id + workspace_id + agent_name) it reaches first: ON CONFLICT only
--- retries on its arbiter. With them, the second writer waits, then finds the first one's row.
--- Web and standalone rows have one unique key, their id, which ON CONFLICT (id) arbitrates alone.
-session_lock AS MATERIALIZED (
-    SELECT count(*) AS taken
+-- The id each session's row has, taken under the session's transaction-level advisory lock (see
+-- connection_log_session_id in migrations/0004): in derived-id order, and all of them before any
+-- row is touched (merged below waits for the whole list), so that concurrent batches always take
+-- the locks in one order and cannot deadlock, neither on them nor on rows locked meanwhile.
+-- A session whose row the platform's earlier code wrote gets that row's (random) id.
+session AS MATERIALIZED (
+    SELECT key.id, connection_log_session_id(key.connection_id, key.workspace_id, key.agent_name)
+        AS stored_id
     FROM (
-        SELECT pg_advisory_xact_lock(1668247150, lock_key)
-        FROM (
-            SELECT DISTINCT
-                hashtext(connection_id::text || '/' || workspace_id::text || '/' || agent_name)
-                    AS lock_key
-            FROM candidate
-            WHERE connection_id IS NOT NULL
-        ) AS session_key
-        ORDER BY lock_key
-    ) AS locked
+        SELECT DISTINCT id, connection_id, workspace_id, agent_name
+        FROM candidate
+        WHERE connection_id IS NOT NULL
+    ) AS key
+    ORDER BY key.id
 ),
 -- The same three choices as the ON CONFLICT clause below, over all of a row's candidates.
 started AS (
@@ -409,13 +390,9 @@ ended AS (
     WHERE disconnect_time IS NOT NULL
     ORDER BY id, disconnect_time, disconnect_reason COLLATE "C" NULLS LAST, code NULLS LAST
 ),
--- The row a session already has, if any. Rows this code writes have the derived id, but the
--- platform's earlier code gave its rows random ids: found by the session key, they merge too.
--- (Read after session_lock: a row committed while this statement waited is not visible here,
--- but then it has the derived id, and ON CONFLICT (id) finds it.)
 merged AS (
     SELECT
-        COALESCE(stored.id, first.id) AS id,
+        COALESCE(session.stored_id, first.id) AS id,
         started.connect_time,
         first.organization_id,
         first.workspace_owner_id,
@@ -437,12 +414,9 @@ merged AS (
     FROM first
     JOIN started USING (id)
     LEFT JOIN ended USING (id)
-    LEFT JOIN connection_logs AS stored
-        ON stored.connection_id = first.connection_id
-        AND stored.workspace_id = first.workspace_id
-        AND stored.agent_name = first.agent_name
+    LEFT JOIN session USING (id)
     -- Evaluated once, before any row: every session lock is held before the first insert.
-    WHERE (SELECT taken FROM session_lock) IS NOT NULL
+    WHERE (SELECT count(*) FROM session) IS NOT NULL
 )
 INSERT INTO connection_logs AS cl (
     id,

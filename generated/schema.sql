@@ -82,6 +82,43 @@ CREATE TYPE public.user_status AS ENUM (
 
 
 --
+-- Name: connection_log_session_id(uuid, uuid, text); Type: FUNCTION; Schema: public; Owner: -
+--
+
+CREATE FUNCTION public.connection_log_session_id(connection uuid, workspace uuid, agent text) RETURNS uuid
+    LANGUAGE plpgsql STRICT
+    AS $$
+DECLARE
+    derived uuid := md5(connection::text || '/' || workspace::text || '/' || agent)::uuid;
+    stored uuid;
+BEGIN
+    -- Every writer of a session holds this lock from here to the end of its transaction, so two
+    -- never insert a session's first row at once: ON CONFLICT retries only on its arbiter, and
+    -- the loser would fail on the other unique index. The lock's key grows with the derived id
+    -- (its first 31 bits), so writers taking several sessions' locks in derived-id order take
+    -- them in one order, and cannot deadlock on them.
+    PERFORM pg_advisory_xact_lock(
+        1668247150,  -- 'conn'
+        (('x' || left(derived::text, 8))::bit(32)::bigint >> 1)::integer
+    );
+    -- Rows this code writes have the derived id; the platform's earlier code gave its rows
+    -- random ids. Read now, the row any writer before us left is visible.
+    SELECT cl.id INTO stored
+    FROM connection_logs AS cl
+    WHERE cl.connection_id = connection AND cl.workspace_id = workspace AND cl.agent_name = agent;
+    RETURN COALESCE(stored, derived);
+END
+$$;
+
+
+--
+-- Name: FUNCTION connection_log_session_id(connection uuid, workspace uuid, agent text); Type: COMMENT; Schema: public; Owner: -
+--
+
+COMMENT ON FUNCTION public.connection_log_session_id(connection uuid, workspace uuid, agent text) IS 'The id of the session''s row (its existing row''s, else md5 of connection/workspace/agent), under the session''s transaction-level advisory lock.';
+
+
+--
 -- Name: reject_arguments(text); Type: FUNCTION; Schema: public; Owner: -
 --
 

@@ -8,10 +8,13 @@
 --   stored (the unique index would otherwise pair web events), nor is a disconnect time.
 -- * The other events of one session share (connection_id, workspace_id, agent_name). Their row's
 --   id is derived from that key (md5 of 'connection_id/workspace_id/agent_name' read as a uuid),
---   so every event of a session targets the same primary key: one ON CONFLICT (id) arbiter merges
---   sessions and makes a repeated web event a no-op; the id never changes once the row exists
---   (links and keyset cursors stay valid); and a batch can group its events by that id.
---   Event ids of session events are therefore not stored.
+--   or is the id of the row the session already has (the platform's earlier code gave rows
+--   random ids): connection_log_session_id() finds it, under a transaction-level advisory lock
+--   of the session that every writer takes first, so writers of one session never race to
+--   insert its first row. Every event of a session thus targets one primary key: one
+--   ON CONFLICT (id) arbiter merges sessions and makes a repeated web event a no-op; the id
+--   never changes once the row exists (links and keyset cursors stay valid); and a batch can
+--   group its events by the derived id. Event ids of session events are therefore not stored.
 -- * connect_time is the earliest time of any event of the row. ASSUMPTION: a session's connect
 --   events are never later than its disconnect events. Under it, this equals the earliest
 --   connect's time once a connect has been seen, and the earliest disconnect's time before.
@@ -53,23 +56,9 @@ VALUES (
         WHEN @type::connection_type IN ('workspace_app', 'port_forwarding')
             OR sqlc.narg(connection_id)::uuid IS NULL
             THEN @id::uuid
-        -- The session's lock first, then the row it already has, else the id derived from its
-        -- key (why, and why this order is safe: see BatchUpsertConnectionLogs).
-        ELSE (
-            SELECT COALESCE(stored.id, md5(
-                sqlc.narg(connection_id)::uuid::text || '/' || @workspace_id::uuid::text || '/'
-                || @agent_name::text
-            )::uuid)
-            FROM (
-                SELECT pg_advisory_xact_lock(1668247150, hashtext(
-                    sqlc.narg(connection_id)::uuid::text || '/' || @workspace_id::uuid::text
-                    || '/' || @agent_name::text
-                ))
-            ) AS locked
-            LEFT JOIN connection_logs AS stored
-                ON stored.connection_id = sqlc.narg(connection_id)::uuid
-                AND stored.workspace_id = @workspace_id::uuid
-                AND stored.agent_name = @agent_name::text
+        -- The row the session already has, else its own derived id, under the session's lock.
+        ELSE connection_log_session_id(
+            sqlc.narg(connection_id)::uuid, @workspace_id::uuid, @agent_name::text
         )
     END,
     @time::timestamptz,
@@ -292,25 +281,20 @@ candidate AS (
         CASE WHEN ends_session THEN disconnect_reason END AS disconnect_reason
     FROM event
 ),
--- Every writer of a session first takes a transaction-level advisory lock on its key, and a
--- batch takes its locks in key order. Without them, two writers inserting a session's first row
--- at the same instant both pass ON CONFLICT's check, and the second fails on whichever unique
--- index (id, or connection_id + workspace_id + agent_name) it reaches first: ON CONFLICT only
--- retries on its arbiter. With them, the second writer waits, then finds the first one's row.
--- Web and standalone rows have one unique key, their id, which ON CONFLICT (id) arbitrates alone.
-session_lock AS MATERIALIZED (
-    SELECT count(*) AS taken
+-- The id each session's row has, taken under the session's transaction-level advisory lock (see
+-- connection_log_session_id in migrations/0004): in derived-id order, and all of them before any
+-- row is touched (merged below waits for the whole list), so that concurrent batches always take
+-- the locks in one order and cannot deadlock, neither on them nor on rows locked meanwhile.
+-- A session whose row the platform's earlier code wrote gets that row's (random) id.
+session AS MATERIALIZED (
+    SELECT key.id, connection_log_session_id(key.connection_id, key.workspace_id, key.agent_name)
+        AS stored_id
     FROM (
-        SELECT pg_advisory_xact_lock(1668247150, lock_key)
-        FROM (
-            SELECT DISTINCT
-                hashtext(connection_id::text || '/' || workspace_id::text || '/' || agent_name)
-                    AS lock_key
-            FROM candidate
-            WHERE connection_id IS NOT NULL
-        ) AS session_key
-        ORDER BY lock_key
-    ) AS locked
+        SELECT DISTINCT id, connection_id, workspace_id, agent_name
+        FROM candidate
+        WHERE connection_id IS NOT NULL
+    ) AS key
+    ORDER BY key.id
 ),
 -- The same three choices as the ON CONFLICT clause below, over all of a row's candidates.
 started AS (
@@ -341,13 +325,9 @@ ended AS (
     WHERE disconnect_time IS NOT NULL
     ORDER BY id, disconnect_time, disconnect_reason COLLATE "C" NULLS LAST, code NULLS LAST
 ),
--- The row a session already has, if any. Rows this code writes have the derived id, but the
--- platform's earlier code gave its rows random ids: found by the session key, they merge too.
--- (Read after session_lock: a row committed while this statement waited is not visible here,
--- but then it has the derived id, and ON CONFLICT (id) finds it.)
 merged AS (
     SELECT
-        COALESCE(stored.id, first.id) AS id,
+        COALESCE(session.stored_id, first.id) AS id,
         started.connect_time,
         first.organization_id,
         first.workspace_owner_id,
@@ -369,12 +349,9 @@ merged AS (
     FROM first
     JOIN started USING (id)
     LEFT JOIN ended USING (id)
-    LEFT JOIN connection_logs AS stored
-        ON stored.connection_id = first.connection_id
-        AND stored.workspace_id = first.workspace_id
-        AND stored.agent_name = first.agent_name
+    LEFT JOIN session USING (id)
     -- Evaluated once, before any row: every session lock is held before the first insert.
-    WHERE (SELECT taken FROM session_lock) IS NOT NULL
+    WHERE (SELECT count(*) FROM session) IS NOT NULL
 )
 INSERT INTO connection_logs AS cl (
     id,

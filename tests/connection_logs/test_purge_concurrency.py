@@ -1,0 +1,190 @@
+"""The purge against recording batches: two processes record batches (late disconnects of old
+sessions among new sessions' events) for many seconds while a third purges hundreds of thousands
+of old rows; neither side ever fails (no deadlock), and what is left is exactly the new rows."""
+
+from __future__ import annotations
+
+import hashlib
+import random
+import time
+from collections.abc import Iterator
+from dataclasses import replace
+from datetime import timedelta
+from itertools import islice
+from typing import Any, Final
+from uuid import UUID
+
+import psycopg
+
+from connlog.purge import PurgeResult, purge
+from connlog.record import ConnectionEvent, record_events
+from tests.connection_logs.processes import assert_none_failed, barrier, run_processes
+from tests.connection_logs.world import (
+    CONNECTED,
+    DISCONNECTED,
+    SESSION_TYPES,
+    T0,
+    World,
+    expected_logs,
+    stored,
+)
+
+OLD_SESSIONS: Final = 200_000
+CUTOFF: Final = T0
+OLDEST: Final = T0 - timedelta(days=3)
+WRITING_SECONDS: Final = 12.0
+BATCH: Final = 100
+WINDOW: Final = 3000
+
+# Old sessions, one a second from OLDEST (the last ends before CUTOFF), connected and still
+# open; one in ten has a random id, as the platform's earlier code wrote them.
+LOAD_OLD_SESSIONS: Final = """
+    INSERT INTO connection_logs (id, connect_time, organization_id, workspace_owner_id,
+                                 workspace_id, workspace_name, agent_name, type, connection_id)
+    SELECT
+        CASE WHEN n %% 10 = 0 THEN gen_random_uuid()
+             ELSE md5(session.id::text || '/' || w.id::text || '/main')::uuid END,
+        %(oldest)s + n * interval '1 second',
+        w.organization_id, w.owner_id, w.id, w.name, 'main', 'ssh', session.id
+    FROM generate_series(0, %(sessions)s - 1) AS n
+    CROSS JOIN LATERAL (SELECT md5('old-' || n)::uuid AS id) AS session
+    JOIN workspaces AS w ON w.id = (%(workspaces)s::uuid[])[n %% cardinality(%(workspaces)s) + 1]
+"""
+
+
+def old_session(world: World, n: int) -> ConnectionEvent:
+    """The connect LOAD_OLD_SESSIONS stored for old session ``n``."""
+    workspace = world.workspaces[n % len(world.workspaces)]
+    return ConnectionEvent(
+        id=UUID(int=n),
+        time=OLDEST + timedelta(seconds=n),
+        organization_id=workspace.organization.id,
+        workspace_owner_id=workspace.owner.id,
+        workspace_id=workspace.id,
+        workspace_name=workspace.name,
+        agent_name="main",
+        type=SESSION_TYPES[0],
+        connection_status=CONNECTED,
+        connection_id=UUID(hashlib.md5(f"old-{n}".encode()).hexdigest()),
+    )
+
+
+def new_sessions(world: World, rnd: random.Random) -> Iterator[ConnectionEvent]:
+    """Events of new sessions (after the cutoff): a connect, then a disconnect."""
+    while True:
+        workspace = rnd.choice(world.workspaces)
+        connect = ConnectionEvent(
+            id=UUID(int=rnd.getrandbits(128), version=4),
+            time=CUTOFF + timedelta(seconds=rnd.randint(0, 3600)),
+            organization_id=workspace.organization.id,
+            workspace_owner_id=workspace.owner.id,
+            workspace_id=workspace.id,
+            workspace_name=workspace.name,
+            agent_name=rnd.choice(["main", "dev"]),
+            type=rnd.choice(SESSION_TYPES),
+            connection_status=CONNECTED,
+            connection_id=UUID(int=rnd.getrandbits(128), version=4),
+        )
+        yield connect
+        yield replace(
+            connect,
+            id=UUID(int=rnd.getrandbits(128), version=4),
+            time=connect.time + timedelta(seconds=rnd.randint(0, 600)),
+            connection_status=DISCONNECTED,
+            code=0,
+        )
+
+
+def late_disconnects(world: World, rnd: random.Random, oldest: int) -> list[ConnectionEvent]:
+    """Late disconnects of old sessions among the ``WINDOW`` oldest from ``oldest`` on: the rows
+    the purge is deleting right now."""
+    return [
+        replace(
+            old_session(world, n),
+            id=UUID(int=rnd.getrandbits(128), version=4),
+            time=OLDEST + timedelta(seconds=n, minutes=30),
+            connection_status=DISCONNECTED,
+            code=1,
+            disconnect_reason="late",
+        )
+        for n in rnd.sample(range(oldest, min(oldest + WINDOW, OLD_SESSIONS)), BATCH // 2)
+    ]
+
+
+def write(url: str, world: World, seed: int, start: Any) -> int:
+    """Record batches for WRITING_SECONDS, each half new sessions' events (the ``seed``'s, in
+    order), half late disconnects of the oldest sessions left, shuffled; returns how many."""
+    rnd = random.Random(seed)
+    new = new_sessions(world, random.Random(seed))
+    written = 0
+    with psycopg.connect(url, autocommit=True) as conn:
+        start.wait(timeout=30)
+        end = time.monotonic() + WRITING_SECONDS
+        while time.monotonic() < end:
+            row = conn.execute("SELECT min(connect_time) FROM connection_logs").fetchone()
+            oldest = 0 if row is None or row[0] is None else (row[0] - OLDEST).total_seconds()
+            events = late_disconnects(world, rnd, min(int(oldest), OLD_SESSIONS - WINDOW))
+            events += [next(new) for _ in range(BATCH // 2)]
+            rnd.shuffle(events)
+            record_events(conn, events)
+            written += 1
+    return written
+
+
+def purge_while_writing(url: str, start: Any) -> list[PurgeResult]:
+    """Purge again and again while the writers write."""
+    results: list[PurgeResult] = []
+    with psycopg.connect(url, autocommit=True) as conn:
+        start.wait(timeout=30)
+        end = time.monotonic() + WRITING_SECONDS
+        while time.monotonic() < end:
+            # Small batches: the first purge, of every old row, lasts most of the writing.
+            results.append(purge(conn, before=CUTOFF, batch_size=250))
+    return results
+
+
+def test_purging_while_two_processes_record_batches_never_deadlocks(
+    db: psycopg.Connection[Any], db_url: str, world: World
+) -> None:
+    db.execute(
+        LOAD_OLD_SESSIONS,
+        {
+            "oldest": OLDEST,
+            "sessions": OLD_SESSIONS,
+            "workspaces": [w.id for w in world.workspaces],
+        },
+    )
+    db.commit()
+    start = barrier(3)
+
+    results = run_processes(
+        _worker,
+        [
+            ("write", db_url, world, 1, start),
+            ("write", db_url, world, 2, start),
+            ("purge", db_url, None, 0, start),
+        ],
+        timeout=WRITING_SECONDS + 60,
+    )
+    assert_none_failed(results)
+    first_writes, second_writes, purges = results
+    assert first_writes > 10 and second_writes > 10, "both writers ran throughout"
+    assert purges and not any(p.skipped for p in purges)
+    assert sum(p.connection_logs for p in purges) >= OLD_SESSIONS
+
+    # Late disconnects of sessions already purged made old rows again: the next purge takes
+    # them, and then exactly the new sessions' rows remain, as recorded.
+    purge(db, before=CUTOFF)
+    recorded = [
+        e
+        for seed, count in ((1, first_writes), (2, second_writes))
+        for e in islice(new_sessions(world, random.Random(seed)), count * BATCH // 2)
+    ]
+    assert stored(db) == expected_logs(recorded)
+
+
+def _worker(kind: str, url: str, world: World | None, seed: int, start: Any) -> Any:
+    if kind == "purge":
+        return purge_while_writing(url, start)
+    assert world is not None
+    return write(url, world, seed, start)
