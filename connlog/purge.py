@@ -12,7 +12,7 @@ Nothing here is tied to a server session, so a purge works behind a transaction 
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Generator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -94,7 +94,7 @@ def purge(
 
 
 @contextmanager
-def _unprepared(conn: psycopg.Connection[object]) -> Iterator[None]:
+def _unprepared(conn: psycopg.Connection[object]) -> Generator[None]:
     """No server-side prepared statements meanwhile: behind a transaction pooler, a statement
     prepared on one server connection is missing on the next. A purge runs each statement once
     per batch, so preparing would save little anyway."""

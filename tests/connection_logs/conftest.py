@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Any
 
 import psycopg
 import pytest
 from hypothesis import HealthCheck, settings
 
+from tests.connection_logs.pooler import PoolerUnavailable, through, transaction_pooler
 from tests.connection_logs.world import World, make_world
 
 # Each example runs inside a transaction rolled back at its end (see ``fresh``), so reusing the
@@ -26,3 +28,19 @@ def world(db: psycopg.Connection[Any]) -> World:
     built = make_world(db)
     db.commit()
     return built
+
+
+@pytest.fixture(scope="session")
+def pgbouncer(server_url: str) -> Iterator[int]:
+    """The port of a real pgbouncer in transaction mode in front of the test server."""
+    try:
+        with transaction_pooler(server_url) as port:
+            yield port
+    except PoolerUnavailable as exc:
+        pytest.fail(str(exc), pytrace=False)
+
+
+@pytest.fixture
+def pooled_url(pgbouncer: int, db_url: str) -> str:
+    """This test's database, through pgbouncer."""
+    return through(pgbouncer, db_url)

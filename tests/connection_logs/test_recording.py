@@ -4,9 +4,8 @@ from __future__ import annotations
 
 from dataclasses import replace
 from datetime import timedelta
-from ipaddress import IPv4Address, IPv6Address
 from itertools import pairwise
-from typing import Any, cast
+from typing import Any
 from uuid import UUID, uuid4
 
 import psycopg
@@ -170,7 +169,7 @@ def event_of(row: ConnectionLog, **changes: Any) -> ConnectionEvent:
         agent_name=row.agent_name,
         type=row.type,
         connection_status=CONNECTED,
-        ip=cast("IPv4Address | IPv6Address | None", row.ip),
+        ip=row.ip,
         code=row.code,
         user_agent=row.user_agent,
         user_id=row.user_id,

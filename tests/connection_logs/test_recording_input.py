@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
 import psycopg
 import pytest
@@ -50,7 +50,7 @@ def test_a_batch_with_one_bad_event_is_refused_whole_naming_it(
     db: psycopg.Connection[Any], world: World, field: str, value: object, message: str
 ) -> None:
     events = a_batch(world)
-    events[2] = replace(events[2], **{field: value})
+    events[2] = replace(events[2], **cast("dict[str, Any]", {field: value}))
     with pytest.raises(InvalidEvent, match=message) as refused:
         record_events(db, events)
     assert (refused.value.index, refused.value.field) == (2, field)
