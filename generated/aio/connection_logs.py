@@ -22,14 +22,18 @@ from ..connection_logs import (
     GET_CONNECTION_LOGS_PAGE,
     TRY_LOCK_PURGE,
     UPSERT_CONNECTION_LOG,
-    CountAuthorizedConnectionLogsRow,
-    CountConnectionLogsRow,
-    GetAuthorizedConnectionLogsOffsetRow,
-    GetAuthorizedConnectionLogsPageRow,
-    GetConnectionLogsOffsetRow,
-    GetConnectionLogsPageRow,
-    TryLockPurgeRow,
 )
+from ..connection_logs import CountAuthorizedConnectionLogsRow as CountAuthorizedConnectionLogsRow
+from ..connection_logs import CountConnectionLogsRow as CountConnectionLogsRow
+from ..connection_logs import (
+    GetAuthorizedConnectionLogsOffsetRow as GetAuthorizedConnectionLogsOffsetRow,
+)
+from ..connection_logs import (
+    GetAuthorizedConnectionLogsPageRow as GetAuthorizedConnectionLogsPageRow,
+)
+from ..connection_logs import GetConnectionLogsOffsetRow as GetConnectionLogsOffsetRow
+from ..connection_logs import GetConnectionLogsPageRow as GetConnectionLogsPageRow
+from ..connection_logs import TryLockPurgeRow as TryLockPurgeRow
 from ..models import ConnectionLog, ConnectionStatus, ConnectionType
 
 
