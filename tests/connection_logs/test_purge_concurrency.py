@@ -32,7 +32,7 @@ from tests.connection_logs.world import (
 OLD_SESSIONS: Final = 200_000
 CUTOFF: Final = T0
 OLDEST: Final = T0 - timedelta(days=3)
-WRITING_SECONDS: Final = 12.0
+WRITING_SECONDS: Final = 10.0
 BATCH: Final = 100
 WINDOW: Final = 3000
 
