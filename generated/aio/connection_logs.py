@@ -23,6 +23,7 @@ from ..connection_logs import (
     TRY_LOCK_PURGE,
     UPSERT_CONNECTION_LOG,
 )
+from ..connection_logs import ConnectionLogFilters as ConnectionLogFilters
 from ..connection_logs import CountAuthorizedConnectionLogsRow as CountAuthorizedConnectionLogsRow
 from ..connection_logs import CountConnectionLogsRow as CountConnectionLogsRow
 from ..connection_logs import (
