@@ -34,7 +34,8 @@ class ConnectionLogFilters(TypedDict, total=False):
     status: str | None
 
 
-UPSERT_CONNECTION_LOG: Final = """INSERT INTO connection_logs AS cl (
+UPSERT_CONNECTION_LOG: Final = """-- name: UpsertConnectionLog :one
+INSERT INTO connection_logs AS cl (
     id,
     connect_time,
     organization_id,
@@ -187,7 +188,6 @@ def upsert_connection_log(
     conn: psycopg.Connection[object],
     *,
     type: ConnectionType,
-    connection_id: UUID | None = None,
     id: UUID,
     workspace_id: UUID,
     agent_name: str,
@@ -195,8 +195,9 @@ def upsert_connection_log(
     organization_id: UUID,
     workspace_owner_id: UUID,
     workspace_name: str,
-    ip: IPv4Address | IPv6Address | IPv4Interface | IPv6Interface | None = None,
     connection_status: ConnectionStatus,
+    connection_id: UUID | None = None,
+    ip: IPv4Address | IPv6Address | IPv4Interface | IPv6Interface | None = None,
     code: int | None = None,
     user_agent: str | None = None,
     user_id: UUID | None = None,
@@ -204,7 +205,9 @@ def upsert_connection_log(
     disconnect_reason: str | None = None,
 ) -> ConnectionLog:
     """Records one connection event and returns its row as stored after merging.
-    Repeating an event, or recording a session's events in any order, gives the same row."""
+
+    Repeating an event, or recording a session's events in any order, gives the same row.
+    """
     with psycopg.RawCursor(conn, row_factory=tuple_row) as cur:
         cur.execute(
             UPSERT_CONNECTION_LOG,
@@ -253,7 +256,8 @@ def upsert_connection_log(
     )
 
 
-BATCH_UPSERT_CONNECTION_LOGS: Final = """WITH argument AS (
+BATCH_UPSERT_CONNECTION_LOGS: Final = """-- name: BatchUpsertConnectionLogs :many
+WITH argument AS (
     -- unnest pads shorter arrays with NULLs, which would silently turn a disconnect into a
     -- connect or drop a field: refuse unequal lengths, and NULLs where a value is required.
     SELECT reject_arguments((
@@ -559,12 +563,10 @@ def batch_upsert_connection_logs(
     disconnect_reason: list[str] | list[str | None],
     connection_status: list[ConnectionStatus] | list[ConnectionStatus | None],
 ) -> list[ConnectionLog]:
-    """Records many connection events in one round trip: the n-th element of every array is the n-th
-    event (all arrays must be equally long, and the arrays of required fields hold no NULL, or
-    nothing is stored and the error names the array). The outcome is exactly that of recording
-    the events one by one, in any order: events of one row are first merged here by the same rules
-    (a single INSERT ... ON CONFLICT cannot touch a row twice), then merged into the stored row.
-    Returns each touched row as stored, once."""
+    """Records many connection events in one round trip: the n-th element of every array is the n-th event (all arrays must be equally long, and the arrays of required fields hold no NULL, or nothing is stored and the error names the array). The outcome is exactly that of recording the events one by one, in any order: events of one row are first merged here by the same rules (a single INSERT ... ON CONFLICT cannot touch a row twice), then merged into the stored row.
+
+    Returns each touched row as stored, once.
+    """
     with psycopg.RawCursor(conn, row_factory=tuple_row) as cur:
         cur.execute(
             BATCH_UPSERT_CONNECTION_LOGS,
@@ -613,7 +615,8 @@ def batch_upsert_connection_logs(
         ]
 
 
-GET_CONNECTION_LOGS_OFFSET: Final = """SELECT
+GET_CONNECTION_LOGS_OFFSET: Final = """-- name: GetConnectionLogsOffset :many
+SELECT
     connection_logs.*,
     -- The connecting user: web events only, NULL for SSH sessions.
     users.username AS user_username,
@@ -724,11 +727,13 @@ def get_connection_logs_offset(
     offset: int | None = None,
 ) -> list[GetConnectionLogsOffsetRow]:
     """Connection logs, newest first (connect_time, then id), a page at a time by offset.
-    Filters (each optional, NULL for "any"): organization_id; workspace_owner (username, any case);
+
+    Filters (each optional, None for "any"): organization_id; workspace_owner (username, any case);
     workspace_owner_id; workspace_owner_email (any case); types (any of; an empty list matches
     nothing); user_id; username and user_email of the connecting user (any case); connected_after
     and connected_before (inclusive); workspace_id; connection_id; status ('ongoing' or 'completed').
-    limit defaults to 100, offset to 0."""
+    limit defaults to 100, offset to 0.
+    """
     with psycopg.RawCursor(conn, row_factory=tuple_row) as cur:
         cur.execute(
             GET_CONNECTION_LOGS_OFFSET,
@@ -786,7 +791,8 @@ def get_connection_logs_offset(
         ]
 
 
-GET_CONNECTION_LOGS_PAGE: Final = """SELECT
+GET_CONNECTION_LOGS_PAGE: Final = """-- name: GetConnectionLogsPage :many
+SELECT
     connection_logs.*,
     -- The connecting user: web events only, NULL for SSH sessions.
     users.username AS user_username,
@@ -893,13 +899,14 @@ def get_connection_logs_page(
     after_id: UUID | None = None,
     limit: int | None = None,
 ) -> list[GetConnectionLogsPageRow]:
-    """Connection logs, newest first, a page at a time by keyset: pass the previous page's last
-    row as after_connect_time and after_id (neither for the first page).
-    Filters (each optional, NULL for "any"): organization_id; workspace_owner (username, any case);
+    """Connection logs, newest first, a page at a time by keyset: pass the previous page's last row as after_connect_time and after_id (neither for the first page).
+
+    Filters (each optional, None for "any"): organization_id; workspace_owner (username, any case);
     workspace_owner_id; workspace_owner_email (any case); types (any of; an empty list matches
     nothing); user_id; username and user_email of the connecting user (any case); connected_after
     and connected_before (inclusive); workspace_id; connection_id; status ('ongoing' or 'completed').
-    limit defaults to 100."""
+    limit defaults to 100.
+    """
     with psycopg.RawCursor(conn, row_factory=tuple_row) as cur:
         cur.execute(
             GET_CONNECTION_LOGS_PAGE,
@@ -960,7 +967,8 @@ def get_connection_logs_page(
         ]
 
 
-COUNT_CONNECTION_LOGS: Final = """SELECT count(*) AS count
+COUNT_CONNECTION_LOGS: Final = """-- name: CountConnectionLogs :one
+SELECT count(*) AS count
 FROM (
     SELECT 1
     FROM connection_logs AS matching
@@ -1044,12 +1052,13 @@ def count_connection_logs(
     status: str | None = None,
     count_cap: int | None = None,
 ) -> CountConnectionLogsRow:
-    """How many connection logs match the filters. With count_cap, counting stops at
-    count_cap + 1 rows: a result above count_cap means "more than count_cap".
-    Filters (each optional, NULL for "any"): organization_id; workspace_owner (username, any case);
+    """How many connection logs match the filters. With count_cap, counting stops at count_cap + 1 rows: a result above count_cap means "more than count_cap".
+
+    Filters (each optional, None for "any"): organization_id; workspace_owner (username, any case);
     workspace_owner_id; workspace_owner_email (any case); types (any of; an empty list matches
     nothing); user_id; username and user_email of the connecting user (any case); connected_after
-    and connected_before (inclusive); workspace_id; connection_id; status ('ongoing' or 'completed')."""
+    and connected_before (inclusive); workspace_id; connection_id; status ('ongoing' or 'completed').
+    """
     with psycopg.RawCursor(conn, row_factory=tuple_row) as cur:
         cur.execute(
             COUNT_CONNECTION_LOGS,
@@ -1083,7 +1092,8 @@ def count_connection_logs(
     return CountConnectionLogsRow(row[0])
 
 
-GET_AUTHORIZED_CONNECTION_LOGS_OFFSET: Final = """SELECT
+GET_AUTHORIZED_CONNECTION_LOGS_OFFSET: Final = """-- name: GetAuthorizedConnectionLogsOffset :many
+SELECT
     connection_logs.*,
     -- The connecting user: web events only, NULL for SSH sessions.
     users.username AS user_username,
@@ -1169,6 +1179,8 @@ GetAuthorizedConnectionLogsOffsetRow = GetConnectionLogsOffsetRow
 def get_authorized_connection_logs_offset(
     conn: psycopg.Connection[object],
     *,
+    site_wide: bool,
+    readable_organization_ids: list[UUID] | list[UUID | None],
     organization_id: UUID | None = None,
     workspace_owner: str | None = None,
     workspace_owner_id: UUID | None = None,
@@ -1182,18 +1194,18 @@ def get_authorized_connection_logs_offset(
     workspace_id: UUID | None = None,
     connection_id: UUID | None = None,
     status: str | None = None,
-    site_wide: bool,
-    readable_organization_ids: list[UUID] | list[UUID | None],
     limit: int | None = None,
     offset: int | None = None,
 ) -> list[GetAuthorizedConnectionLogsOffsetRow]:
     """Connection logs, newest first (connect_time, then id), a page at a time by offset.
+
     Authorized: only rows the reader may read, site_wide or in readable_organization_ids.
-    Filters (each optional, NULL for "any"): organization_id; workspace_owner (username, any case);
+    Filters (each optional, None for "any"): organization_id; workspace_owner (username, any case);
     workspace_owner_id; workspace_owner_email (any case); types (any of; an empty list matches
     nothing); user_id; username and user_email of the connecting user (any case); connected_after
     and connected_before (inclusive); workspace_id; connection_id; status ('ongoing' or 'completed').
-    limit defaults to 100, offset to 0."""
+    limit defaults to 100, offset to 0.
+    """
     with psycopg.RawCursor(conn, row_factory=tuple_row) as cur:
         cur.execute(
             GET_AUTHORIZED_CONNECTION_LOGS_OFFSET,
@@ -1253,7 +1265,8 @@ def get_authorized_connection_logs_offset(
         ]
 
 
-GET_AUTHORIZED_CONNECTION_LOGS_PAGE: Final = """SELECT
+GET_AUTHORIZED_CONNECTION_LOGS_PAGE: Final = """-- name: GetAuthorizedConnectionLogsPage :many
+SELECT
     connection_logs.*,
     -- The connecting user: web events only, NULL for SSH sessions.
     users.username AS user_username,
@@ -1346,6 +1359,8 @@ GetAuthorizedConnectionLogsPageRow = GetConnectionLogsOffsetRow
 def get_authorized_connection_logs_page(
     conn: psycopg.Connection[object],
     *,
+    site_wide: bool,
+    readable_organization_ids: list[UUID] | list[UUID | None],
     organization_id: UUID | None = None,
     workspace_owner: str | None = None,
     workspace_owner_id: UUID | None = None,
@@ -1359,20 +1374,19 @@ def get_authorized_connection_logs_page(
     workspace_id: UUID | None = None,
     connection_id: UUID | None = None,
     status: str | None = None,
-    site_wide: bool,
-    readable_organization_ids: list[UUID] | list[UUID | None],
     after_connect_time: datetime | None = None,
     after_id: UUID | None = None,
     limit: int | None = None,
 ) -> list[GetAuthorizedConnectionLogsPageRow]:
-    """Connection logs, newest first, a page at a time by keyset: pass the previous page's last
-    row as after_connect_time and after_id (neither for the first page).
+    """Connection logs, newest first, a page at a time by keyset: pass the previous page's last row as after_connect_time and after_id (neither for the first page).
+
     Authorized: only rows the reader may read, site_wide or in readable_organization_ids.
-    Filters (each optional, NULL for "any"): organization_id; workspace_owner (username, any case);
+    Filters (each optional, None for "any"): organization_id; workspace_owner (username, any case);
     workspace_owner_id; workspace_owner_email (any case); types (any of; an empty list matches
     nothing); user_id; username and user_email of the connecting user (any case); connected_after
     and connected_before (inclusive); workspace_id; connection_id; status ('ongoing' or 'completed').
-    limit defaults to 100."""
+    limit defaults to 100.
+    """
     with psycopg.RawCursor(conn, row_factory=tuple_row) as cur:
         cur.execute(
             GET_AUTHORIZED_CONNECTION_LOGS_PAGE,
@@ -1435,7 +1449,8 @@ def get_authorized_connection_logs_page(
         ]
 
 
-COUNT_AUTHORIZED_CONNECTION_LOGS: Final = """SELECT count(*) AS count
+COUNT_AUTHORIZED_CONNECTION_LOGS: Final = """-- name: CountAuthorizedConnectionLogs :one
+SELECT count(*) AS count
 FROM (
     SELECT 1
     FROM connection_logs AS matching
@@ -1503,6 +1518,8 @@ CountAuthorizedConnectionLogsRow = CountConnectionLogsRow
 def count_authorized_connection_logs(
     conn: psycopg.Connection[object],
     *,
+    site_wide: bool,
+    readable_organization_ids: list[UUID] | list[UUID | None],
     organization_id: UUID | None = None,
     workspace_owner: str | None = None,
     workspace_owner_id: UUID | None = None,
@@ -1516,17 +1533,16 @@ def count_authorized_connection_logs(
     workspace_id: UUID | None = None,
     connection_id: UUID | None = None,
     status: str | None = None,
-    site_wide: bool,
-    readable_organization_ids: list[UUID] | list[UUID | None],
     count_cap: int | None = None,
 ) -> CountAuthorizedConnectionLogsRow:
-    """How many connection logs match the filters. With count_cap, counting stops at
-    count_cap + 1 rows: a result above count_cap means "more than count_cap".
+    """How many connection logs match the filters. With count_cap, counting stops at count_cap + 1 rows: a result above count_cap means "more than count_cap".
+
     Authorized: only rows the reader may read, site_wide or in readable_organization_ids.
-    Filters (each optional, NULL for "any"): organization_id; workspace_owner (username, any case);
+    Filters (each optional, None for "any"): organization_id; workspace_owner (username, any case);
     workspace_owner_id; workspace_owner_email (any case); types (any of; an empty list matches
     nothing); user_id; username and user_email of the connecting user (any case); connected_after
-    and connected_before (inclusive); workspace_id; connection_id; status ('ongoing' or 'completed')."""
+    and connected_before (inclusive); workspace_id; connection_id; status ('ongoing' or 'completed').
+    """
     with psycopg.RawCursor(conn, row_factory=tuple_row) as cur:
         cur.execute(
             COUNT_AUTHORIZED_CONNECTION_LOGS,
@@ -1562,7 +1578,8 @@ def count_authorized_connection_logs(
     return CountAuthorizedConnectionLogsRow(row[0])
 
 
-DELETE_OLD_CONNECTION_LOGS: Final = """DELETE FROM connection_logs
+DELETE_OLD_CONNECTION_LOGS: Final = """-- name: DeleteOldConnectionLogs :execrows
+DELETE FROM connection_logs
 -- An array, not IN (subquery): the planner then fetches the victims by primary key.
 WHERE id = ANY(ARRAY(
     SELECT id
@@ -1582,15 +1599,14 @@ def delete_old_connection_logs(
     before_time: datetime,
     limit_count: int,
 ) -> int:
-    """Deletes at most limit_count connection logs that started before before_time, oldest first,
-    skipping rows a writer holds at that moment. Retention calls it until it returns 0
-    (connlog.purge)."""
+    """Deletes at most limit_count connection logs that started before before_time, oldest first, skipping rows a writer holds at that moment. Retention calls it until it returns 0 (connlog.purge)."""
     with psycopg.RawCursor(conn) as cur:
         cur.execute(DELETE_OLD_CONNECTION_LOGS, (_aware(before_time, "before_time"), limit_count))
         return cur.rowcount
 
 
-TRY_LOCK_PURGE: Final = """SELECT set_config('idle_in_transaction_session_timeout', $1::integer::text, true)
+TRY_LOCK_PURGE: Final = """-- name: TryLockPurge :one
+SELECT set_config('idle_in_transaction_session_timeout', $1::integer::text, true)
     IS NOT NULL AND taken AS "acquired!"
 FROM pg_try_advisory_xact_lock(27988542784040807) AS lock (taken)"""
 
@@ -1607,8 +1623,7 @@ def try_lock_purge(
     *,
     idle_timeout_ms: int,
 ) -> TryLockPurgeRow | None:
-    """Takes the purge lock for this transaction if no one holds it; true when taken. Sets this
-    transaction's idle_in_transaction_session_timeout to idle_timeout_ms."""
+    """Takes the purge lock for this transaction if no one holds it; true when taken. Sets this transaction's idle_in_transaction_session_timeout to idle_timeout_ms."""
     with psycopg.RawCursor(conn, row_factory=tuple_row) as cur:
         cur.execute(TRY_LOCK_PURGE, (idle_timeout_ms,))
         row = cur.fetchone()

@@ -42,7 +42,6 @@ async def upsert_connection_log(
     conn: psycopg.AsyncConnection[object],
     *,
     type: ConnectionType,
-    connection_id: UUID | None = None,
     id: UUID,
     workspace_id: UUID,
     agent_name: str,
@@ -50,8 +49,9 @@ async def upsert_connection_log(
     organization_id: UUID,
     workspace_owner_id: UUID,
     workspace_name: str,
-    ip: IPv4Address | IPv6Address | IPv4Interface | IPv6Interface | None = None,
     connection_status: ConnectionStatus,
+    connection_id: UUID | None = None,
+    ip: IPv4Address | IPv6Address | IPv4Interface | IPv6Interface | None = None,
     code: int | None = None,
     user_agent: str | None = None,
     user_id: UUID | None = None,
@@ -59,7 +59,9 @@ async def upsert_connection_log(
     disconnect_reason: str | None = None,
 ) -> ConnectionLog:
     """Records one connection event and returns its row as stored after merging.
-    Repeating an event, or recording a session's events in any order, gives the same row."""
+
+    Repeating an event, or recording a session's events in any order, gives the same row.
+    """
     async with psycopg.AsyncRawCursor(conn, row_factory=tuple_row) as cur:
         await cur.execute(
             UPSERT_CONNECTION_LOG,
@@ -129,12 +131,10 @@ async def batch_upsert_connection_logs(
     disconnect_reason: list[str] | list[str | None],
     connection_status: list[ConnectionStatus] | list[ConnectionStatus | None],
 ) -> list[ConnectionLog]:
-    """Records many connection events in one round trip: the n-th element of every array is the n-th
-    event (all arrays must be equally long, and the arrays of required fields hold no NULL, or
-    nothing is stored and the error names the array). The outcome is exactly that of recording
-    the events one by one, in any order: events of one row are first merged here by the same rules
-    (a single INSERT ... ON CONFLICT cannot touch a row twice), then merged into the stored row.
-    Returns each touched row as stored, once."""
+    """Records many connection events in one round trip: the n-th element of every array is the n-th event (all arrays must be equally long, and the arrays of required fields hold no NULL, or nothing is stored and the error names the array). The outcome is exactly that of recording the events one by one, in any order: events of one row are first merged here by the same rules (a single INSERT ... ON CONFLICT cannot touch a row twice), then merged into the stored row.
+
+    Returns each touched row as stored, once.
+    """
     async with psycopg.AsyncRawCursor(conn, row_factory=tuple_row) as cur:
         await cur.execute(
             BATCH_UPSERT_CONNECTION_LOGS,
@@ -203,11 +203,13 @@ async def get_connection_logs_offset(
     offset: int | None = None,
 ) -> list[GetConnectionLogsOffsetRow]:
     """Connection logs, newest first (connect_time, then id), a page at a time by offset.
-    Filters (each optional, NULL for "any"): organization_id; workspace_owner (username, any case);
+
+    Filters (each optional, None for "any"): organization_id; workspace_owner (username, any case);
     workspace_owner_id; workspace_owner_email (any case); types (any of; an empty list matches
     nothing); user_id; username and user_email of the connecting user (any case); connected_after
     and connected_before (inclusive); workspace_id; connection_id; status ('ongoing' or 'completed').
-    limit defaults to 100, offset to 0."""
+    limit defaults to 100, offset to 0.
+    """
     async with psycopg.AsyncRawCursor(conn, row_factory=tuple_row) as cur:
         await cur.execute(
             GET_CONNECTION_LOGS_OFFSET,
@@ -285,13 +287,14 @@ async def get_connection_logs_page(
     after_id: UUID | None = None,
     limit: int | None = None,
 ) -> list[GetConnectionLogsPageRow]:
-    """Connection logs, newest first, a page at a time by keyset: pass the previous page's last
-    row as after_connect_time and after_id (neither for the first page).
-    Filters (each optional, NULL for "any"): organization_id; workspace_owner (username, any case);
+    """Connection logs, newest first, a page at a time by keyset: pass the previous page's last row as after_connect_time and after_id (neither for the first page).
+
+    Filters (each optional, None for "any"): organization_id; workspace_owner (username, any case);
     workspace_owner_id; workspace_owner_email (any case); types (any of; an empty list matches
     nothing); user_id; username and user_email of the connecting user (any case); connected_after
     and connected_before (inclusive); workspace_id; connection_id; status ('ongoing' or 'completed').
-    limit defaults to 100."""
+    limit defaults to 100.
+    """
     async with psycopg.AsyncRawCursor(conn, row_factory=tuple_row) as cur:
         await cur.execute(
             GET_CONNECTION_LOGS_PAGE,
@@ -370,12 +373,13 @@ async def count_connection_logs(
     status: str | None = None,
     count_cap: int | None = None,
 ) -> CountConnectionLogsRow:
-    """How many connection logs match the filters. With count_cap, counting stops at
-    count_cap + 1 rows: a result above count_cap means "more than count_cap".
-    Filters (each optional, NULL for "any"): organization_id; workspace_owner (username, any case);
+    """How many connection logs match the filters. With count_cap, counting stops at count_cap + 1 rows: a result above count_cap means "more than count_cap".
+
+    Filters (each optional, None for "any"): organization_id; workspace_owner (username, any case);
     workspace_owner_id; workspace_owner_email (any case); types (any of; an empty list matches
     nothing); user_id; username and user_email of the connecting user (any case); connected_after
-    and connected_before (inclusive); workspace_id; connection_id; status ('ongoing' or 'completed')."""
+    and connected_before (inclusive); workspace_id; connection_id; status ('ongoing' or 'completed').
+    """
     async with psycopg.AsyncRawCursor(conn, row_factory=tuple_row) as cur:
         await cur.execute(
             COUNT_CONNECTION_LOGS,
@@ -412,6 +416,8 @@ async def count_connection_logs(
 async def get_authorized_connection_logs_offset(
     conn: psycopg.AsyncConnection[object],
     *,
+    site_wide: bool,
+    readable_organization_ids: list[UUID] | list[UUID | None],
     organization_id: UUID | None = None,
     workspace_owner: str | None = None,
     workspace_owner_id: UUID | None = None,
@@ -425,18 +431,18 @@ async def get_authorized_connection_logs_offset(
     workspace_id: UUID | None = None,
     connection_id: UUID | None = None,
     status: str | None = None,
-    site_wide: bool,
-    readable_organization_ids: list[UUID] | list[UUID | None],
     limit: int | None = None,
     offset: int | None = None,
 ) -> list[GetAuthorizedConnectionLogsOffsetRow]:
     """Connection logs, newest first (connect_time, then id), a page at a time by offset.
+
     Authorized: only rows the reader may read, site_wide or in readable_organization_ids.
-    Filters (each optional, NULL for "any"): organization_id; workspace_owner (username, any case);
+    Filters (each optional, None for "any"): organization_id; workspace_owner (username, any case);
     workspace_owner_id; workspace_owner_email (any case); types (any of; an empty list matches
     nothing); user_id; username and user_email of the connecting user (any case); connected_after
     and connected_before (inclusive); workspace_id; connection_id; status ('ongoing' or 'completed').
-    limit defaults to 100, offset to 0."""
+    limit defaults to 100, offset to 0.
+    """
     async with psycopg.AsyncRawCursor(conn, row_factory=tuple_row) as cur:
         await cur.execute(
             GET_AUTHORIZED_CONNECTION_LOGS_OFFSET,
@@ -499,6 +505,8 @@ async def get_authorized_connection_logs_offset(
 async def get_authorized_connection_logs_page(
     conn: psycopg.AsyncConnection[object],
     *,
+    site_wide: bool,
+    readable_organization_ids: list[UUID] | list[UUID | None],
     organization_id: UUID | None = None,
     workspace_owner: str | None = None,
     workspace_owner_id: UUID | None = None,
@@ -512,20 +520,19 @@ async def get_authorized_connection_logs_page(
     workspace_id: UUID | None = None,
     connection_id: UUID | None = None,
     status: str | None = None,
-    site_wide: bool,
-    readable_organization_ids: list[UUID] | list[UUID | None],
     after_connect_time: datetime | None = None,
     after_id: UUID | None = None,
     limit: int | None = None,
 ) -> list[GetAuthorizedConnectionLogsPageRow]:
-    """Connection logs, newest first, a page at a time by keyset: pass the previous page's last
-    row as after_connect_time and after_id (neither for the first page).
+    """Connection logs, newest first, a page at a time by keyset: pass the previous page's last row as after_connect_time and after_id (neither for the first page).
+
     Authorized: only rows the reader may read, site_wide or in readable_organization_ids.
-    Filters (each optional, NULL for "any"): organization_id; workspace_owner (username, any case);
+    Filters (each optional, None for "any"): organization_id; workspace_owner (username, any case);
     workspace_owner_id; workspace_owner_email (any case); types (any of; an empty list matches
     nothing); user_id; username and user_email of the connecting user (any case); connected_after
     and connected_before (inclusive); workspace_id; connection_id; status ('ongoing' or 'completed').
-    limit defaults to 100."""
+    limit defaults to 100.
+    """
     async with psycopg.AsyncRawCursor(conn, row_factory=tuple_row) as cur:
         await cur.execute(
             GET_AUTHORIZED_CONNECTION_LOGS_PAGE,
@@ -591,6 +598,8 @@ async def get_authorized_connection_logs_page(
 async def count_authorized_connection_logs(
     conn: psycopg.AsyncConnection[object],
     *,
+    site_wide: bool,
+    readable_organization_ids: list[UUID] | list[UUID | None],
     organization_id: UUID | None = None,
     workspace_owner: str | None = None,
     workspace_owner_id: UUID | None = None,
@@ -604,17 +613,16 @@ async def count_authorized_connection_logs(
     workspace_id: UUID | None = None,
     connection_id: UUID | None = None,
     status: str | None = None,
-    site_wide: bool,
-    readable_organization_ids: list[UUID] | list[UUID | None],
     count_cap: int | None = None,
 ) -> CountAuthorizedConnectionLogsRow:
-    """How many connection logs match the filters. With count_cap, counting stops at
-    count_cap + 1 rows: a result above count_cap means "more than count_cap".
+    """How many connection logs match the filters. With count_cap, counting stops at count_cap + 1 rows: a result above count_cap means "more than count_cap".
+
     Authorized: only rows the reader may read, site_wide or in readable_organization_ids.
-    Filters (each optional, NULL for "any"): organization_id; workspace_owner (username, any case);
+    Filters (each optional, None for "any"): organization_id; workspace_owner (username, any case);
     workspace_owner_id; workspace_owner_email (any case); types (any of; an empty list matches
     nothing); user_id; username and user_email of the connecting user (any case); connected_after
-    and connected_before (inclusive); workspace_id; connection_id; status ('ongoing' or 'completed')."""
+    and connected_before (inclusive); workspace_id; connection_id; status ('ongoing' or 'completed').
+    """
     async with psycopg.AsyncRawCursor(conn, row_factory=tuple_row) as cur:
         await cur.execute(
             COUNT_AUTHORIZED_CONNECTION_LOGS,
@@ -656,9 +664,7 @@ async def delete_old_connection_logs(
     before_time: datetime,
     limit_count: int,
 ) -> int:
-    """Deletes at most limit_count connection logs that started before before_time, oldest first,
-    skipping rows a writer holds at that moment. Retention calls it until it returns 0
-    (connlog.purge)."""
+    """Deletes at most limit_count connection logs that started before before_time, oldest first, skipping rows a writer holds at that moment. Retention calls it until it returns 0 (connlog.purge)."""
     async with psycopg.AsyncRawCursor(conn) as cur:
         await cur.execute(
             DELETE_OLD_CONNECTION_LOGS, (_aware(before_time, "before_time"), limit_count)
@@ -671,8 +677,7 @@ async def try_lock_purge(
     *,
     idle_timeout_ms: int,
 ) -> TryLockPurgeRow | None:
-    """Takes the purge lock for this transaction if no one holds it; true when taken. Sets this
-    transaction's idle_in_transaction_session_timeout to idle_timeout_ms."""
+    """Takes the purge lock for this transaction if no one holds it; true when taken. Sets this transaction's idle_in_transaction_session_timeout to idle_timeout_ms."""
     async with psycopg.AsyncRawCursor(conn, row_factory=tuple_row) as cur:
         await cur.execute(TRY_LOCK_PURGE, (idle_timeout_ms,))
         row = await cur.fetchone()
