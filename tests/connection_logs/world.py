@@ -11,7 +11,7 @@ import hashlib
 import random
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, fields, replace
 from datetime import UTC, datetime, timedelta
 from ipaddress import IPv4Address, IPv6Address, ip_address
 from typing import Any, Final
@@ -19,6 +19,7 @@ from uuid import UUID
 
 import psycopg
 from hypothesis import strategies as st
+from psycopg import sql
 
 from connlog.record import WEB_TYPES, ConnectionEvent
 from generated.models import ConnectionLog, ConnectionStatus, ConnectionType
@@ -36,7 +37,12 @@ INSERT_USER: Final = "INSERT INTO users (id, username, email, name) VALUES (%s, 
 INSERT_WORKSPACE: Final = (
     "INSERT INTO workspaces (id, owner_id, organization_id, name) VALUES (%s, %s, %s, %s)"
 )
-ALL_LOGS: Final = "SELECT * FROM connection_logs ORDER BY id"
+# Rows are read by column name, the model's own fields: a column a later migration adds, or a
+# physical order changed by dropping and re-adding one, never shifts a value.
+_LOG_FIELDS: Final = tuple(field.name for field in fields(ConnectionLog))
+ALL_LOGS: Final = sql.SQL("SELECT {} FROM connection_logs ORDER BY id").format(
+    sql.SQL(", ").join(map(sql.Identifier, _LOG_FIELDS))
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -126,7 +132,7 @@ def fresh(db: psycopg.Connection[Any]) -> Iterator[None]:
 
 
 def stored(db: psycopg.Connection[Any]) -> list[ConnectionLog]:
-    return [ConnectionLog(*row) for row in db.execute("SELECT * FROM connection_logs ORDER BY id")]
+    return [ConnectionLog(*row) for row in db.execute(ALL_LOGS)]
 
 
 # --- events -------------------------------------------------------------------------------------
@@ -263,7 +269,7 @@ def _merge(rid: UUID, group: list[ConnectionEvent]) -> ConnectionLog:
     ended = min(
         ends, key=lambda e: (e.time, _last(e.disconnect_reason), _last(e.code)), default=None
     )
-    return ConnectionLog(
+    decided: dict[str, Any] = dict(
         id=rid,
         connect_time=min(e.time for e in group),
         organization_id=first.organization_id,
@@ -281,6 +287,9 @@ def _merge(rid: UUID, group: list[ConnectionEvent]) -> ConnectionLog:
         disconnect_time=ended.time if ended else None,
         disconnect_reason=ended.disconnect_reason if ended else None,
     )
+    # A column a later migration added (nullable, no default): recording never writes it.
+    later: dict[str, Any] = {name: None for name in _LOG_FIELDS if name not in decided}
+    return ConnectionLog(**decided, **later)
 
 
 def with_time(event: ConnectionEvent, time: datetime) -> ConnectionEvent:
