@@ -25,6 +25,7 @@ from psycopg.pq import DiagnosticField, ExecStatus
 
 from codegen.analysis import nullability
 from codegen.analysis.expand import StarError, expand_stars
+from codegen.analysis.param_rules import param_rules
 from codegen.database import migrate
 from codegen.model import (
     Analysis,
@@ -114,6 +115,7 @@ class _Server:
             described = self._prepare(query, statement)
 
         facts = nullability.infer(statement, self)
+        rules = param_rules(statement)
         params: list[AnalyzedParam] = []
         for param in query.params:
             oid = described.param_type(param.number - 1)
@@ -128,6 +130,9 @@ class _Server:
                     narg=param.narg,
                     table=target[0] if target else None,
                     table_column=target[1] if target else None,
+                    non_negative=param.number in rules.non_negative,
+                    labels=rules.labels.get(param.number, ()),
+                    requires=rules.requires.get(param.number),
                 )
             )
         assert described.nparams == len(query.params), (query.name, described.nparams)

@@ -31,6 +31,8 @@ from codegen.parsing.sqlast import strings
 # The columns of a table or view in attnum order, or None when the name is none.
 ColumnsOf = Callable[[str | None, str], Sequence[str] | None]
 
+# Where an expanded star's columns go onto lines of their own.
+_LINE_LENGTH: Final = 100
 _PLAIN_IDENTIFIER: Final = frozenset("abcdefghijklmnopqrstuvwxyz0123456789_$")
 # Keywords that cannot stand bare as a table qualifier (``"user".id``); after the dot any
 # keyword is a column name.
@@ -72,10 +74,19 @@ def expand_stars(statement: str, columns_of: ColumnsOf) -> str:
         # The ColumnRef ends at its ``*`` token: the first one from its start.
         end = next(t.end + 1 for t in tokens if t.start >= start and t.name == "ASCII_42")
         line_start = statement.rfind("\n", 0, start) + 1
-        indent = statement[line_start:start]
-        # A star alone on its line gets one column a line, at its indentation.
-        separator = ",\n" + indent if indent.strip() == "" else ", "
-        edits.append((start, end, separator.join(pieces)))
+        line_end = statement.find("\n", end)
+        before = statement[line_start:start]
+        after = statement[end : len(statement) if line_end < 0 else line_end]
+        one_line = ", ".join(pieces)
+        if before.strip() == "":
+            # A star alone on its line gets one column a line, at its indentation.
+            text = (",\n" + before).join(pieces)
+        elif len(before) + len(one_line) + len(after) > _LINE_LENGTH:
+            # Else one a line under the first, when they would not fit on the line.
+            text = (",\n" + " " * len(before)).join(pieces)
+        else:
+            text = one_line
+        edits.append((start, end, text))
 
     def targets(nodes: object, items: list[_Item], join_using: bool) -> None:
         for target in cast("tuple[object, ...]", nodes or ()):
@@ -167,9 +178,7 @@ def _star(
     if not any(item.columns is not None or item.join for item in items):
         return None  # nothing but CTEs, subqueries and functions: their columns, by name
     if join_using:
-        raise StarError(
-            offset, "* over a USING or NATURAL join lists the merged columns first"
-        )
+        raise StarError(offset, "* over a USING or NATURAL join lists the merged columns first")
     pieces: list[str] = []
     for item in items:
         if item.join:
