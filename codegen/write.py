@@ -4,25 +4,29 @@ Every file is compiled and formatted before anything is written (all of them
 by one ``ruff format`` run over a temporary copy): a file that does not compile
 is a bug in the generator (a SyntaxError), and ruff failing (missing, a bad ruff
 configuration, or output it cannot parse) is a FormatError; either way nothing
-is written. Only then are the changed files written to a temporary directory
-beside the out directory and moved into place with ``os.replace``, one by one:
+is written. Only then are the changed files written to a scratch directory
+beside the out directory (ignored by git and ruff; one a killed run left is
+removed by the next) and moved into place with ``os.replace``, one by one:
 each file is replaced atomically (a reader sees the old or the new file, never
 a partial one), but the set is not one transaction, so a crash midway (or a
 disk error) can leave some files new and others old; the next run repairs
 that. Generated modules of an earlier run that no longer have a query file are
-removed last. Files without our header (``__init__.py``, hand-written modules)
-are never touched.
+removed last. Files without our header (hand-written modules) are never
+touched; a hand-written ``__init__.py`` is refused, as codegen generates it.
 """
 
 from __future__ import annotations
 
+import contextlib
 import difflib
 import os
+import re
 import shutil
 import subprocess
 import sys
 import tempfile
-from collections.abc import Sequence
+import time
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Final
 
@@ -105,17 +109,67 @@ def write(out_dir: Path, files: Sequence[RenderedFile]) -> tuple[str, ...]:
             wanted[name] = text
     changed = sorted(name for name, text in wanted.items() if _read(out_dir / name) != text)
     stale = _stale(out_dir, wanted)
-    with tempfile.TemporaryDirectory(dir=out_dir.parent, prefix=f".{out_dir.name}-") as tmp:
+    _remove_abandoned_scratch(out_dir)
+    with _scratch(out_dir.parent) as tmp:
+        # Numbered, not named: a scratch file is never a .py that ruff or mypy would read.
+        scratch = {name: tmp / f"{index}.tmp" for index, name in enumerate(changed)}
+        for name in changed:
+            scratch[name].write_text(wanted[name], encoding="utf-8")
         for name in changed:
             # Names may be in a subpackage (``aio/users.py``).
-            (Path(tmp) / name).parent.mkdir(parents=True, exist_ok=True)
-            (Path(tmp) / name).write_text(wanted[name], encoding="utf-8")
-        for name in changed:
             (out_dir / name).parent.mkdir(parents=True, exist_ok=True)
-            os.replace(Path(tmp) / name, out_dir / name)
+            os.replace(scratch[name], out_dir / name)
     for name in stale:
         (out_dir / name).unlink()
     return tuple(sorted([*changed, *stale]))
+
+
+# The scratch directory of a run, beside the out directory (os.replace stays within one file
+# system): ``.codegen-scratch-<pid>-<random>``. The pid tells a killed run's from a live one's.
+SCRATCH_PREFIX: Final = ".codegen-scratch-"
+
+
+@contextlib.contextmanager
+def _scratch(parent: Path) -> Iterator[Path]:
+    """A scratch directory that git (and so ruff, which honours .gitignore) ignores."""
+    with tempfile.TemporaryDirectory(dir=parent, prefix=f"{SCRATCH_PREFIX}{os.getpid()}-") as tmp:
+        # Ignored wherever the out directory is, without editing the project's .gitignore.
+        (Path(tmp) / ".gitignore").write_text("*\n", encoding="utf-8")
+        yield Path(tmp)
+
+
+def _remove_abandoned_scratch(out_dir: Path) -> None:
+    """Delete scratch directories whose run was killed before it could remove them.
+
+    One whose process is alive belongs to a run in progress and is left alone. Earlier
+    versions named theirs ``.<out>-<8 random characters>`` with no pid: those are
+    removed once an hour old, as no run takes that long.
+    """
+    for path in out_dir.parent.glob(f"{SCRATCH_PREFIX}*"):
+        pid = path.name.removeprefix(SCRATCH_PREFIX).split("-", 1)[0]
+        if path.is_dir() and pid.isdigit() and not _alive(int(pid)):
+            shutil.rmtree(path, ignore_errors=True)
+    legacy = re.compile(rf"\.{re.escape(out_dir.name)}-[a-z0-9_]{{8}}")
+    for path in out_dir.parent.glob(f".{out_dir.name}-*"):
+        if legacy.fullmatch(path.name) and path.is_dir() and _age(path) > _LEGACY_AGE:
+            shutil.rmtree(path, ignore_errors=True)
+
+
+_LEGACY_AGE: Final = 3600.0  # seconds
+
+
+def _age(path: Path) -> float:
+    return time.time() - path.stat().st_mtime
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True  # someone else's process
+    return True
 
 
 def diff(out_dir: Path, files: Sequence[RenderedFile]) -> str:

@@ -11,7 +11,7 @@ import hashlib
 import random
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, fields, replace
 from datetime import UTC, datetime, timedelta
 from ipaddress import IPv4Address, IPv6Address, ip_address
 from typing import Any, Final
@@ -19,6 +19,7 @@ from uuid import UUID
 
 import psycopg
 from hypothesis import strategies as st
+from psycopg.rows import dict_row
 
 from connlog.record import WEB_TYPES, ConnectionEvent
 from generated.models import ConnectionLog, ConnectionStatus, ConnectionType
@@ -126,7 +127,10 @@ def fresh(db: psycopg.Connection[Any]) -> Iterator[None]:
 
 
 def stored(db: psycopg.Connection[Any]) -> list[ConnectionLog]:
-    return [ConnectionLog(*row) for row in db.execute("SELECT * FROM connection_logs ORDER BY id")]
+    """Every stored row in id order, read by column name (never by the table's column order)."""
+    with db.cursor(row_factory=dict_row) as cur:
+        rows = cur.execute("SELECT * FROM connection_logs ORDER BY id").fetchall()
+    return [ConnectionLog(**{f.name: row[f.name] for f in fields(ConnectionLog)}) for row in rows]
 
 
 # --- events -------------------------------------------------------------------------------------
