@@ -26,7 +26,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Generator, Sequence
 from pathlib import Path
 from typing import Final
 
@@ -130,7 +130,7 @@ SCRATCH_PREFIX: Final = ".codegen-scratch-"
 
 
 @contextlib.contextmanager
-def _scratch(parent: Path) -> Iterator[Path]:
+def _scratch(parent: Path) -> Generator[Path]:
     """A scratch directory that git (and so ruff, which honours .gitignore) ignores."""
     with tempfile.TemporaryDirectory(dir=parent, prefix=f"{SCRATCH_PREFIX}{os.getpid()}-") as tmp:
         # Ignored wherever the out directory is, without editing the project's .gitignore.

@@ -48,7 +48,9 @@ def param_rules(statement: str) -> ParamRules:
     not_labels: set[int] = set()
     guards: dict[int, set[int | None]] = {}  # the parameter each use is guarded by
     assert raw.stmt is not None, statement
-    for ref, path in _param_refs(raw.stmt):
+    # In the order written, so labels are listed as the SQL lists them.
+    refs = sorted(_param_refs(raw.stmt), key=lambda found: _location(found[0]))
+    for ref, path in refs:
         number = ref.number
         assert isinstance(number, int), ref
         if any(name in ("limitCount", "limitOffset") for _, name in path):
@@ -88,6 +90,10 @@ def _param_refs(node: ast.Node) -> Iterator[tuple[ast.ParamRef, _Path]]:
                     cast("tuple[object, ...]", child) if isinstance(child, tuple) else (child,)
                 )
                 stack.extend((c, (*path, (item, member))) for c in children)
+
+
+def _location(node: ast.ParamRef) -> int:
+    return node.location if isinstance(node.location, int) else 0
 
 
 def _uncast(path: _Path) -> _Path:

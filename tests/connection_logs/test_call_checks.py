@@ -7,6 +7,7 @@ committed generated functions against the real schema; nothing reaches the serve
 from __future__ import annotations
 
 import asyncio
+import functools
 import typing
 from datetime import UTC, datetime
 from typing import Any, Literal
@@ -123,12 +124,13 @@ def test_status_is_typed_as_its_two_labels() -> None:
 def test_a_cursor_id_without_its_time_is_refused(db: psycopg.Connection[Any], world: World) -> None:
     record_events(db, example_events(world, sessions=4, web=4))
     last = get_connection_logs_page(db, limit=3)[-1].connection_log
-    for page in (
-        lambda **cursor: get_connection_logs_page(db, limit=3, **cursor),
-        lambda **cursor: get_authorized_connection_logs_page(db, limit=3, **cursor, **EVERYONE),
-    ):
+    pages: list[typing.Callable[..., list[Any]]] = [
+        functools.partial(get_connection_logs_page, db, limit=3),
+        functools.partial(get_authorized_connection_logs_page, db, limit=3, **EVERYONE),
+    ]
+    for page in pages:
         refused(
-            lambda page=page: page(after_id=last.id),
+            functools.partial(page, after_id=last.id),
             "after_id",
             "None, unless after_connect_time is given too",
         )
