@@ -25,12 +25,15 @@ def columns_of(schema: str | None, table: str) -> Sequence[str] | None:
     [
         ("SELECT * FROM t", "SELECT t.id, t.name FROM t"),
         ("SELECT x.* FROM t AS x", "SELECT x.id, x.name FROM t AS x"),
+        # After the dot any keyword is a column name; before it a reserved one is quoted.
         ('SELECT * FROM "user"', 'SELECT "user".id, "user".order FROM "user"'),
         ("SELECT public.t.* FROM public.t", "SELECT public.t.id, public.t.name FROM public.t"),
         ("SELECT u.* FROM u", 'SELECT u.id, u.t_id, u."Nick" FROM u'),
         # Not a star: in a string, a comment, count(*).
         ("SELECT '*', count(*) FROM t -- *", "SELECT '*', count(*) FROM t -- *"),
         ("SELECT '*', * FROM t", "SELECT '*', t.id, t.name FROM t"),
+        # Offsets are characters, in pglast's tree and its scanner alike.
+        ("SELECT 'ünï', * FROM t", "SELECT 'ünï', t.id, t.name FROM t"),
         # Over a CTE (even one named like a table), a subquery or a function: left as written.
         ("WITH t AS (SELECT 1 AS x) SELECT * FROM t", "WITH t AS (SELECT 1 AS x) SELECT * FROM t"),
         (
