@@ -12,11 +12,11 @@ from ..queries import (
     RECENT_TEAMS,
     RENAME_TEAM,
     USERS_WITH_TEAMS,
-    EverythingJoinedRow,
-    ExistsQualifiedRow,
-    RecentTeamsRow,
-    UsersWithTeamsRow,
 )
+from ..queries import EverythingJoinedRow as EverythingJoinedRow
+from ..queries import ExistsQualifiedRow as ExistsQualifiedRow
+from ..queries import RecentTeamsRow as RecentTeamsRow
+from ..queries import UsersWithTeamsRow as UsersWithTeamsRow
 
 
 async def all_users(
