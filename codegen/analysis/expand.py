@@ -57,6 +57,7 @@ class _Item:
     columns: Sequence[str] | None  # a table's columns; None: not a table (left as is)
     renames: bool = False  # a table alias with column names: ``t AS x (a, b)``
     join: bool = False  # an aliased join: its columns include its tables'
+    unknown: bool = False  # an item this module does not read (XMLTABLE...): never guessed
 
 
 def expand_stars(statement: str, columns_of: ColumnsOf) -> str:
@@ -179,6 +180,8 @@ def _star(
         return None  # nothing but CTEs, subqueries and functions: their columns, by name
     if join_using:
         raise StarError(offset, "* over a USING or NATURAL join lists the merged columns first")
+    if any(item.unknown for item in items):
+        raise StarError(offset, "* over a FROM item the generator does not expand")
     pieces: list[str] = []
     for item in items:
         if item.join:
@@ -213,6 +216,8 @@ def _items(
     def add(node: object) -> None:
         nonlocal merges
         match node:
+            case ast.RangeTableSample(relation=sampled):
+                add(sampled)  # ``t TABLESAMPLE ...``: t's columns
             case ast.RangeVar(relname=str(table), schemaname=schema, alias=alias):
                 written_schema = schema if isinstance(schema, str) else None
                 is_cte = written_schema is None and table in ctes
@@ -246,7 +251,7 @@ def _items(
                 name = func[-1] if func else "?"
                 items.append(_Item(name, _quote(name, qualifier=True), None))
             case _:
-                pass  # anything else names nothing a star could reach
+                items.append(_Item("", "", None, unknown=True))
 
     for item in cast("tuple[object, ...]", from_clause or ()):
         add(item)

@@ -61,6 +61,10 @@ def columns_of(schema: str | None, table: str) -> Sequence[str] | None:
         # A name the FROM clause does not have (an outer query's): the server's business.
         ("SELECT missing.* FROM t", "SELECT missing.* FROM t"),
         ("SELECT 1", "SELECT 1"),
+        (
+            "SELECT * FROM t TABLESAMPLE SYSTEM (10)",
+            "SELECT t.id, t.name FROM t TABLESAMPLE SYSTEM (10)",
+        ),
     ],
 )
 def test_table_stars_become_named_columns(written: str, expanded: str) -> None:
@@ -81,6 +85,10 @@ def test_a_star_alone_on_its_line_gets_a_line_per_column() -> None:
         ("SELECT * FROM t NATURAL JOIN u", "USING or NATURAL join"),
         ("SELECT x.* FROM t AS x (a, b)", "renames the table's columns"),
         ("SELECT j.* FROM (t JOIN u ON true) AS j", "aliased join"),
+        (
+            "SELECT * FROM t, XMLTABLE('/r' PASSING CAST('<r/>' AS xml) COLUMNS a int) AS x",
+            "FROM item the generator does not expand",
+        ),
     ],
 )
 def test_a_star_that_cannot_be_expanded_faithfully_is_refused(written: str, problem: str) -> None:
