@@ -53,7 +53,7 @@ def param_rules(statement: str) -> ParamRules:
     for ref, path in refs:
         number = ref.number
         assert isinstance(number, int), ref
-        if any(name in ("limitCount", "limitOffset") for _, name in path):
+        if _counts_rows(path):
             non_negative.add(number)
         compared = _labels_compared(path)
         if compared is None:
@@ -90,6 +90,14 @@ def _param_refs(node: ast.Node) -> Iterator[tuple[ast.ParamRef, _Path]]:
                     cast("tuple[object, ...]", child) if isinstance(child, tuple) else (child,)
                 )
                 stack.extend((c, (*path, (item, member))) for c in children)
+
+
+def _counts_rows(path: _Path) -> bool:
+    """The use is (part of) a LIMIT or OFFSET value, not a filter of a subquery inside one."""
+    inside = [i for i, (_, name) in enumerate(path) if name in ("limitCount", "limitOffset")]
+    return bool(inside) and not any(
+        isinstance(node, ast.SubLink) for node, _ in path[inside[-1] + 1 :]
+    )
 
 
 def _location(node: ast.ParamRef) -> int:

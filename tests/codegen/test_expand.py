@@ -119,7 +119,9 @@ LIMIT COALESCE($4::int, 100) OFFSET $5 + 1
         ("SELECT CASE WHEN $1 IS NULL THEN 0 ELSE $2 END, $2", ParamRules()),
         ("SELECT CASE WHEN $1::int IS NULL THEN 0 ELSE $1 END", ParamRules()),
         ("SELECT CASE WHEN $1::int IS NOT NULL THEN $2 END", ParamRules(requires={2: 1})),
-        ("SELECT * FROM t LIMIT (SELECT $1::int)", ParamRules(frozenset({1}))),
+        # A filter of a subquery inside a LIMIT counts no rows itself.
+        ("SELECT 1 FROM t LIMIT (SELECT count(*) FROM t WHERE t.id > $1)", ParamRules()),
+        ("SELECT 1 FROM (SELECT 1 FROM t LIMIT $1) AS s", ParamRules(frozenset({1}))),
     ],
 )
 def test_parameter_rules_read_from_the_statement(statement: str, rules: ParamRules) -> None:
