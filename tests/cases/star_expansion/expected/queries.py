@@ -10,9 +10,8 @@ from psycopg.rows import tuple_row
 
 from .models import Team, User
 
-ALL_USERS: Final = (
-    'SELECT "user".id, "user".team_id, "user"."Nick Name", "user".order FROM "user" ORDER BY id'
-)
+ALL_USERS: Final = """-- name: AllUsers :many
+SELECT "user".id, "user".team_id, "user"."Nick Name", "user".order FROM "user" ORDER BY id"""
 
 
 def all_users(
@@ -24,7 +23,8 @@ def all_users(
         return [User(row[0], row[1], row[2], row[3]) for row in cur]
 
 
-USERS_WITH_TEAMS: Final = """SELECT u.id, u.team_id, u."Nick Name", u.order, t.name AS team_name
+USERS_WITH_TEAMS: Final = """-- name: UsersWithTeams :many
+SELECT u.id, u.team_id, u."Nick Name", u.order, t.name AS team_name
 FROM "user" u JOIN teams t ON t.id = u.team_id
 ORDER BY u.id"""
 
@@ -49,7 +49,8 @@ def users_with_teams(
         return [UsersWithTeamsRow(row[0], row[1], row[2], row[3], row[4]) for row in cur]
 
 
-EVERYTHING_JOINED: Final = """SELECT teams.id, teams.name, "user".id, "user".team_id, "user"."Nick Name", "user".order
+EVERYTHING_JOINED: Final = """-- name: EverythingJoined :many
+SELECT teams.id, teams.name, "user".id, "user".team_id, "user"."Nick Name", "user".order
 FROM teams
 JOIN "user" ON "user".team_id = teams.id
 ORDER BY "user".id"""
@@ -76,7 +77,8 @@ def everything_joined(
         return [EverythingJoinedRow(row[0], row[1], row[2], row[3], row[4], row[5]) for row in cur]
 
 
-RECENT_TEAMS: Final = """WITH recent AS (
+RECENT_TEAMS: Final = """-- name: RecentTeams :many
+WITH recent AS (
     SELECT teams.id, teams.name FROM teams WHERE id > $1
 )
 SELECT recent.*, pair.*
@@ -105,7 +107,8 @@ def recent_teams(
         return [RecentTeamsRow(row[0], row[1], row[2], row[3]) for row in cur]
 
 
-RENAME_TEAM: Final = """UPDATE teams SET name = $1 WHERE id = $2
+RENAME_TEAM: Final = """-- name: RenameTeam :one
+UPDATE teams SET name = $1 WHERE id = $2
 RETURNING teams.id, teams.name"""
 
 
@@ -124,7 +127,8 @@ def rename_team(
     return Team(row[0], row[1])
 
 
-EXISTS_QUALIFIED: Final = "SELECT EXISTS (SELECT public.teams.id, public.teams.name FROM public.teams WHERE id = $1) AS found"
+EXISTS_QUALIFIED: Final = """-- name: ExistsQualified :one
+SELECT EXISTS (SELECT public.teams.id, public.teams.name FROM public.teams WHERE id = $1) AS found"""
 
 
 @dataclass(frozen=True, slots=True)
