@@ -23,7 +23,7 @@ import psycopg
 from codegen import write
 from codegen.analysis import cache
 from codegen.analysis.analyze import analyze
-from codegen.database import embedded, schema_dump, scratch
+from codegen.database import embedded, migrate, schema_dump, scratch
 from codegen.model import Analysis, CodegenError, CodegenErrors, ParsedQuery
 from codegen.parsing import load, parse
 from codegen.python.plan import plan
@@ -84,7 +84,11 @@ def run(args: argparse.Namespace) -> int:
     except _DATABASE_ERRORS as exc:
         print(f"codegen: error: {exc}", file=sys.stderr)
         return 1
-    written = write.write(settings.out, result.files)
+    try:
+        written = write.write(settings.out, result.files)
+    except write.OwnedFileError as exc:
+        print(f"codegen: error: {exc}; nothing written", file=sys.stderr)
+        return 1
     seconds = time.monotonic() - started
     print(
         f"codegen: {len(written)} files written, {result.queries} queries compiled "
@@ -190,6 +194,7 @@ def build(settings: Settings, *, offline: bool = False) -> Build:
         migrations_source=load.display_path(settings.migrations, settings.root) + "/",
         sources=[source.path for source in sources],
         overrides=settings.overrides,
+        migration_ids=migrate.ordered_ids(settings.migrations),
     )
     files = write.finish(
         render(planned), project=settings.pyproject, line_length=settings.line_length

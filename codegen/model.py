@@ -171,6 +171,12 @@ class AnalyzedParam:
     # The table column it is inserted into or assigned to, if any (for column overrides).
     table: str | None = None
     table_column: str | None = None
+    # Call-time rules the statement implies (``analysis.param_rules``): it feeds LIMIT or
+    # OFFSET; it is only compared with these string labels; it is read only when the
+    # parameter numbered ``requires`` is not NULL.
+    non_negative: bool = False
+    labels: tuple[str, ...] = ()
+    requires: int | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -17,6 +17,7 @@ from psycopg import sql
 from codegen.database import embedded, migrate
 from codegen.database.scratch import APPLICATION_DATABASE, ensure_database
 from connlog import day
+from generated import MigrationsDriftError, verify_schema
 
 MIGRATIONS_DIR: Final = Path(__file__).resolve().parent.parent / "migrations"
 
@@ -31,6 +32,13 @@ def main() -> int:
     print(f"database: {url}")
     migrate_and_report(url)
     with psycopg.connect(url) as conn:
+        try:
+            # As any application should at start-up: is this the schema the code knows?
+            verify_schema(conn)
+        except MigrationsDriftError as exc:
+            print(f"demo: error: {exc}", file=sys.stderr)
+            return 1
+        print("schema: the applied migrations are those the code was generated from")
         day.run(conn)
     return 0
 

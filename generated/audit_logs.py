@@ -8,6 +8,7 @@ from typing import Final
 import psycopg
 
 from ._runtime import aware as _aware
+from ._runtime import non_negative as _non_negative
 
 DELETE_OLD_AUDIT_LOG_CONNECTION_EVENTS: Final = """-- name: DeleteOldAuditLogConnectionEvents :execrows
 DELETE FROM audit_logs
@@ -32,6 +33,6 @@ def delete_old_audit_log_connection_events(
     with psycopg.RawCursor(conn) as cur:
         cur.execute(
             DELETE_OLD_AUDIT_LOG_CONNECTION_EVENTS,
-            (_aware(before_time, "before_time"), limit_count),
+            (_aware(before_time, "before_time"), _non_negative(limit_count, "limit_count")),
         )
         return cur.rowcount

@@ -5,14 +5,19 @@
 from dataclasses import dataclass
 from datetime import datetime
 from ipaddress import IPv4Address, IPv4Interface, IPv6Address, IPv6Interface
-from typing import Final, TypedDict
+from typing import Final, Literal, TypedDict
 from uuid import UUID
 
 import psycopg
 from psycopg.rows import tuple_row
 
+from ._runtime import NoRowError as _NoRowError
 from ._runtime import aware as _aware
+from ._runtime import enum_label as _enum_label
 from ._runtime import enum_value as _enum_value
+from ._runtime import non_negative as _non_negative
+from ._runtime import one_of as _one_of
+from ._runtime import requires as _requires
 from .models import ConnectionLog, ConnectionStatus, ConnectionType
 
 
@@ -31,7 +36,7 @@ class ConnectionLogFilters(TypedDict, total=False):
     connected_before: datetime | None
     workspace_id: UUID | None
     connection_id: UUID | None
-    status: str | None
+    status: Literal["ongoing", "completed"] | None
 
 
 UPSERT_CONNECTION_LOG: Final = """-- name: UpsertConnectionLog :one
@@ -181,7 +186,22 @@ ON CONFLICT (id) DO UPDATE SET
             LIMIT 1
         ) AS ended ON true
     )
-RETURNING *"""
+RETURNING cl.id,
+          cl.connect_time,
+          cl.organization_id,
+          cl.workspace_owner_id,
+          cl.workspace_id,
+          cl.workspace_name,
+          cl.agent_name,
+          cl.type,
+          cl.ip,
+          cl.code,
+          cl.user_agent,
+          cl.user_id,
+          cl.slug_or_port,
+          cl.connection_id,
+          cl.disconnect_time,
+          cl.disconnect_reason"""
 
 
 def upsert_connection_log(
@@ -232,10 +252,7 @@ def upsert_connection_log(
         )
         row = cur.fetchone()
     if row is None:
-        raise psycopg.DataError(
-            "query UpsertConnectionLog returned no row, though PostgreSQL always returns one "
-            "for this statement"
-        )
+        raise _NoRowError("UpsertConnectionLog")
     return ConnectionLog(
         row[0],
         row[1],
@@ -244,7 +261,7 @@ def upsert_connection_log(
         row[4],
         row[5],
         row[6],
-        ConnectionType(row[7]),
+        _enum_label(ConnectionType, row[7], "connection_logs.type of query UpsertConnectionLog"),
         row[8],
         row[9],
         row[10],
@@ -539,7 +556,22 @@ ON CONFLICT (id) DO UPDATE SET
             LIMIT 1
         ) AS ended ON true
     )
-RETURNING *"""
+RETURNING cl.id,
+          cl.connect_time,
+          cl.organization_id,
+          cl.workspace_owner_id,
+          cl.workspace_id,
+          cl.workspace_name,
+          cl.agent_name,
+          cl.type,
+          cl.ip,
+          cl.code,
+          cl.user_agent,
+          cl.user_id,
+          cl.slug_or_port,
+          cl.connection_id,
+          cl.disconnect_time,
+          cl.disconnect_reason"""
 
 
 def batch_upsert_connection_logs(
@@ -601,7 +633,11 @@ def batch_upsert_connection_logs(
                 row[4],
                 row[5],
                 row[6],
-                ConnectionType(row[7]),
+                _enum_label(
+                    ConnectionType,
+                    row[7],
+                    "connection_logs.type of query BatchUpsertConnectionLogs",
+                ),
                 row[8],
                 row[9],
                 row[10],
@@ -617,7 +653,22 @@ def batch_upsert_connection_logs(
 
 GET_CONNECTION_LOGS_OFFSET: Final = """-- name: GetConnectionLogsOffset :many
 SELECT
-    connection_logs.*,
+    connection_logs.id,
+    connection_logs.connect_time,
+    connection_logs.organization_id,
+    connection_logs.workspace_owner_id,
+    connection_logs.workspace_id,
+    connection_logs.workspace_name,
+    connection_logs.agent_name,
+    connection_logs.type,
+    connection_logs.ip,
+    connection_logs.code,
+    connection_logs.user_agent,
+    connection_logs.user_id,
+    connection_logs.slug_or_port,
+    connection_logs.connection_id,
+    connection_logs.disconnect_time,
+    connection_logs.disconnect_reason,
     -- The connecting user: web events only, NULL for SSH sessions.
     users.username AS user_username,
     users.name AS user_name,
@@ -722,7 +773,7 @@ def get_connection_logs_offset(
     connected_before: datetime | None = None,
     workspace_id: UUID | None = None,
     connection_id: UUID | None = None,
-    status: str | None = None,
+    status: Literal["ongoing", "completed"] | None = None,
     limit: int | None = None,
     offset: int | None = None,
 ) -> list[GetConnectionLogsOffsetRow]:
@@ -754,9 +805,9 @@ def get_connection_logs_offset(
                 None if connected_before is None else _aware(connected_before, "connected_before"),
                 workspace_id,
                 connection_id,
-                status,
-                limit,
-                offset,
+                None if status is None else _one_of(status, ("ongoing", "completed"), "status"),
+                None if limit is None else _non_negative(limit, "limit"),
+                None if offset is None else _non_negative(offset, "offset"),
             ),
         )
         return [
@@ -769,7 +820,11 @@ def get_connection_logs_offset(
                     row[4],
                     row[5],
                     row[6],
-                    ConnectionType(row[7]),
+                    _enum_label(
+                        ConnectionType,
+                        row[7],
+                        "connection_logs.type of query GetConnectionLogsOffset",
+                    ),
                     row[8],
                     row[9],
                     row[10],
@@ -793,7 +848,22 @@ def get_connection_logs_offset(
 
 GET_CONNECTION_LOGS_PAGE: Final = """-- name: GetConnectionLogsPage :many
 SELECT
-    connection_logs.*,
+    connection_logs.id,
+    connection_logs.connect_time,
+    connection_logs.organization_id,
+    connection_logs.workspace_owner_id,
+    connection_logs.workspace_id,
+    connection_logs.workspace_name,
+    connection_logs.agent_name,
+    connection_logs.type,
+    connection_logs.ip,
+    connection_logs.code,
+    connection_logs.user_agent,
+    connection_logs.user_id,
+    connection_logs.slug_or_port,
+    connection_logs.connection_id,
+    connection_logs.disconnect_time,
+    connection_logs.disconnect_reason,
     -- The connecting user: web events only, NULL for SSH sessions.
     users.username AS user_username,
     users.name AS user_name,
@@ -894,7 +964,7 @@ def get_connection_logs_page(
     connected_before: datetime | None = None,
     workspace_id: UUID | None = None,
     connection_id: UUID | None = None,
-    status: str | None = None,
+    status: Literal["ongoing", "completed"] | None = None,
     after_connect_time: datetime | None = None,
     after_id: UUID | None = None,
     limit: int | None = None,
@@ -927,12 +997,14 @@ def get_connection_logs_page(
                 None if connected_before is None else _aware(connected_before, "connected_before"),
                 workspace_id,
                 connection_id,
-                status,
+                None if status is None else _one_of(status, ("ongoing", "completed"), "status"),
                 None
                 if after_connect_time is None
                 else _aware(after_connect_time, "after_connect_time"),
-                after_id,
-                limit,
+                None
+                if after_id is None
+                else _requires(after_id, after_connect_time, "after_id", "after_connect_time"),
+                None if limit is None else _non_negative(limit, "limit"),
             ),
         )
         return [
@@ -945,7 +1017,11 @@ def get_connection_logs_page(
                     row[4],
                     row[5],
                     row[6],
-                    ConnectionType(row[7]),
+                    _enum_label(
+                        ConnectionType,
+                        row[7],
+                        "connection_logs.type of query GetConnectionLogsPage",
+                    ),
                     row[8],
                     row[9],
                     row[10],
@@ -1049,7 +1125,7 @@ def count_connection_logs(
     connected_before: datetime | None = None,
     workspace_id: UUID | None = None,
     connection_id: UUID | None = None,
-    status: str | None = None,
+    status: Literal["ongoing", "completed"] | None = None,
     count_cap: int | None = None,
 ) -> CountConnectionLogsRow:
     """How many connection logs match the filters. With count_cap, counting stops at count_cap + 1 rows: a result above count_cap means "more than count_cap".
@@ -1079,22 +1155,34 @@ def count_connection_logs(
                 None if connected_before is None else _aware(connected_before, "connected_before"),
                 workspace_id,
                 connection_id,
-                status,
-                count_cap,
+                None if status is None else _one_of(status, ("ongoing", "completed"), "status"),
+                None if count_cap is None else _non_negative(count_cap, "count_cap"),
             ),
         )
         row = cur.fetchone()
     if row is None:
-        raise psycopg.DataError(
-            "query CountConnectionLogs returned no row, though PostgreSQL always returns one "
-            "for this statement"
-        )
+        raise _NoRowError("CountConnectionLogs")
     return CountConnectionLogsRow(row[0])
 
 
 GET_AUTHORIZED_CONNECTION_LOGS_OFFSET: Final = """-- name: GetAuthorizedConnectionLogsOffset :many
 SELECT
-    connection_logs.*,
+    connection_logs.id,
+    connection_logs.connect_time,
+    connection_logs.organization_id,
+    connection_logs.workspace_owner_id,
+    connection_logs.workspace_id,
+    connection_logs.workspace_name,
+    connection_logs.agent_name,
+    connection_logs.type,
+    connection_logs.ip,
+    connection_logs.code,
+    connection_logs.user_agent,
+    connection_logs.user_id,
+    connection_logs.slug_or_port,
+    connection_logs.connection_id,
+    connection_logs.disconnect_time,
+    connection_logs.disconnect_reason,
     -- The connecting user: web events only, NULL for SSH sessions.
     users.username AS user_username,
     users.name AS user_name,
@@ -1193,7 +1281,7 @@ def get_authorized_connection_logs_offset(
     connected_before: datetime | None = None,
     workspace_id: UUID | None = None,
     connection_id: UUID | None = None,
-    status: str | None = None,
+    status: Literal["ongoing", "completed"] | None = None,
     limit: int | None = None,
     offset: int | None = None,
 ) -> list[GetAuthorizedConnectionLogsOffsetRow]:
@@ -1226,11 +1314,11 @@ def get_authorized_connection_logs_offset(
                 None if connected_before is None else _aware(connected_before, "connected_before"),
                 workspace_id,
                 connection_id,
-                status,
+                None if status is None else _one_of(status, ("ongoing", "completed"), "status"),
                 site_wide,
                 readable_organization_ids,
-                limit,
-                offset,
+                None if limit is None else _non_negative(limit, "limit"),
+                None if offset is None else _non_negative(offset, "offset"),
             ),
         )
         return [
@@ -1243,7 +1331,11 @@ def get_authorized_connection_logs_offset(
                     row[4],
                     row[5],
                     row[6],
-                    ConnectionType(row[7]),
+                    _enum_label(
+                        ConnectionType,
+                        row[7],
+                        "connection_logs.type of query GetAuthorizedConnectionLogsOffset",
+                    ),
                     row[8],
                     row[9],
                     row[10],
@@ -1267,7 +1359,22 @@ def get_authorized_connection_logs_offset(
 
 GET_AUTHORIZED_CONNECTION_LOGS_PAGE: Final = """-- name: GetAuthorizedConnectionLogsPage :many
 SELECT
-    connection_logs.*,
+    connection_logs.id,
+    connection_logs.connect_time,
+    connection_logs.organization_id,
+    connection_logs.workspace_owner_id,
+    connection_logs.workspace_id,
+    connection_logs.workspace_name,
+    connection_logs.agent_name,
+    connection_logs.type,
+    connection_logs.ip,
+    connection_logs.code,
+    connection_logs.user_agent,
+    connection_logs.user_id,
+    connection_logs.slug_or_port,
+    connection_logs.connection_id,
+    connection_logs.disconnect_time,
+    connection_logs.disconnect_reason,
     -- The connecting user: web events only, NULL for SSH sessions.
     users.username AS user_username,
     users.name AS user_name,
@@ -1373,7 +1480,7 @@ def get_authorized_connection_logs_page(
     connected_before: datetime | None = None,
     workspace_id: UUID | None = None,
     connection_id: UUID | None = None,
-    status: str | None = None,
+    status: Literal["ongoing", "completed"] | None = None,
     after_connect_time: datetime | None = None,
     after_id: UUID | None = None,
     limit: int | None = None,
@@ -1407,14 +1514,16 @@ def get_authorized_connection_logs_page(
                 None if connected_before is None else _aware(connected_before, "connected_before"),
                 workspace_id,
                 connection_id,
-                status,
+                None if status is None else _one_of(status, ("ongoing", "completed"), "status"),
                 site_wide,
                 readable_organization_ids,
                 None
                 if after_connect_time is None
                 else _aware(after_connect_time, "after_connect_time"),
-                after_id,
-                limit,
+                None
+                if after_id is None
+                else _requires(after_id, after_connect_time, "after_id", "after_connect_time"),
+                None if limit is None else _non_negative(limit, "limit"),
             ),
         )
         return [
@@ -1427,7 +1536,11 @@ def get_authorized_connection_logs_page(
                     row[4],
                     row[5],
                     row[6],
-                    ConnectionType(row[7]),
+                    _enum_label(
+                        ConnectionType,
+                        row[7],
+                        "connection_logs.type of query GetAuthorizedConnectionLogsPage",
+                    ),
                     row[8],
                     row[9],
                     row[10],
@@ -1532,7 +1645,7 @@ def count_authorized_connection_logs(
     connected_before: datetime | None = None,
     workspace_id: UUID | None = None,
     connection_id: UUID | None = None,
-    status: str | None = None,
+    status: Literal["ongoing", "completed"] | None = None,
     count_cap: int | None = None,
 ) -> CountAuthorizedConnectionLogsRow:
     """How many connection logs match the filters. With count_cap, counting stops at count_cap + 1 rows: a result above count_cap means "more than count_cap".
@@ -1563,18 +1676,15 @@ def count_authorized_connection_logs(
                 None if connected_before is None else _aware(connected_before, "connected_before"),
                 workspace_id,
                 connection_id,
-                status,
+                None if status is None else _one_of(status, ("ongoing", "completed"), "status"),
                 site_wide,
                 readable_organization_ids,
-                count_cap,
+                None if count_cap is None else _non_negative(count_cap, "count_cap"),
             ),
         )
         row = cur.fetchone()
     if row is None:
-        raise psycopg.DataError(
-            "query CountAuthorizedConnectionLogs returned no row, though PostgreSQL always returns one "
-            "for this statement"
-        )
+        raise _NoRowError("CountAuthorizedConnectionLogs")
     return CountAuthorizedConnectionLogsRow(row[0])
 
 
@@ -1601,7 +1711,10 @@ def delete_old_connection_logs(
 ) -> int:
     """Deletes at most limit_count connection logs that started before before_time, oldest first, skipping rows a writer holds at that moment. Retention calls it until it returns 0 (connlog.purge)."""
     with psycopg.RawCursor(conn) as cur:
-        cur.execute(DELETE_OLD_CONNECTION_LOGS, (_aware(before_time, "before_time"), limit_count))
+        cur.execute(
+            DELETE_OLD_CONNECTION_LOGS,
+            (_aware(before_time, "before_time"), _non_negative(limit_count, "limit_count")),
+        )
         return cur.rowcount
 
 

@@ -24,6 +24,8 @@ from psycopg import sql
 from psycopg.pq import DiagnosticField, ExecStatus
 
 from codegen.analysis import nullability
+from codegen.analysis.expand import StarError, expand_stars
+from codegen.analysis.param_rules import param_rules
 from codegen.database import migrate
 from codegen.model import (
     Analysis,
@@ -105,15 +107,15 @@ class _Server:
     # --- describing -----------------------------------------------------------
 
     def describe(self, query: ParsedQuery) -> AnalyzedQuery:
-        pgconn = self._conn.pgconn
-        prepared = pgconn.prepare(b"", query.sql.encode())
-        if prepared.status != ExecStatus.COMMAND_OK:
-            raise self._server_error(query, prepared)
-        described = pgconn.describe_prepared(b"")
-        if described.status != ExecStatus.COMMAND_OK:
-            raise self._server_error(query, described)
+        # As written first, so the server's errors point into the query file; then with
+        # its stars expanded (``expand``), which is what is described and what runs.
+        described = self._prepare(query, query.sql)
+        statement = self._expanded(query)
+        if statement != query.sql:
+            described = self._prepare(query, statement)
 
-        facts = nullability.infer(query.sql, self)
+        facts = nullability.infer(statement, self)
+        rules = param_rules(statement)
         params: list[AnalyzedParam] = []
         for param in query.params:
             oid = described.param_type(param.number - 1)
@@ -128,6 +130,9 @@ class _Server:
                     narg=param.narg,
                     table=target[0] if target else None,
                     table_column=target[1] if target else None,
+                    non_negative=param.number in rules.non_negative,
+                    labels=rules.labels.get(param.number, ()),
+                    requires=rules.requires.get(param.number),
                 )
             )
         assert described.nparams == len(query.params), (query.name, described.nparams)
@@ -160,7 +165,7 @@ class _Server:
             command=query.command,
             doc=query.doc,
             filters=query.filters,
-            sql=query.sql,
+            sql=statement,
             params=tuple(params),
             columns=tuple(columns),
             row_is_certain=facts.row_is_certain,
@@ -171,6 +176,34 @@ class _Server:
             embeds=embeds,
             copy=self._copy(query) if query.command is Command.COPYFROM else None,
         )
+
+    def _prepare(self, query: ParsedQuery, statement: str) -> psycopg.pq.abc.PGresult:
+        """Prepare ``statement`` as the unnamed statement; its description."""
+        pgconn = self._conn.pgconn
+        prepared = pgconn.prepare(b"", statement.encode())
+        if prepared.status != ExecStatus.COMMAND_OK:
+            raise self._server_error(query, prepared)
+        described = pgconn.describe_prepared(b"")
+        if described.status != ExecStatus.COMMAND_OK:
+            raise self._server_error(query, described)
+        return described
+
+    def _expanded(self, query: ParsedQuery) -> str:
+        """``query.sql`` with its table stars replaced by named columns (``expand``)."""
+
+        def columns_of(schema: str | None, table: str) -> tuple[str, ...] | None:
+            found = self.columns(schema, table)
+            return None if found is None else tuple(column.name for column in found)
+
+        try:
+            return expand_stars(query.sql, columns_of)
+        except StarError as exc:
+            raise CodegenError(
+                query.locate(exc.offset),
+                f"in query {query.name}: cannot replace the star by column names: {exc.message}",
+                "list the columns you want instead of the star: generated code reads rows "
+                "by position, so it never relies on a table's physical column order",
+            ) from exc
 
     def _copy(self, query: ParsedQuery) -> AnalyzedCopy:
         """The COPY target of a ``:copyfrom`` query: ``INSERT INTO t (cols) VALUES ($1, ...)``."""

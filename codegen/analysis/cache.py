@@ -50,8 +50,9 @@ from codegen.model import (
 
 MANIFEST_FILE: Final = "analysis.json"
 # 2: parameters record their target column; 3: aggregate SELECTs are certain rows;
-# 4: parameter names are SQL names (``userId``), no longer Python ones (``user_id``).
-ANALYSIS_VERSION: Final = 4
+# 4: parameter names are SQL names (``userId``), no longer Python ones (``user_id``);
+# 5: stars are expanded to named columns; parameters record their call-time rules.
+ANALYSIS_VERSION: Final = 5
 # OIDs below this are built in and the same on every server (PostgreSQL's FirstNormalObjectId).
 _FIRST_USER_OID: Final = 16384
 # ParsedQuery fields that do not change what the server says about the statement.
@@ -255,7 +256,8 @@ def _refresh(analyzed: AnalyzedQuery, query: ParsedQuery) -> AnalyzedQuery:
         command=query.command,
         doc=query.doc,
         filters=query.filters,
-        sql=query.sql,
+        # Not the parsed SQL: the stored one has its stars expanded (``expand``); the key
+        # covers the parsed SQL, so the stored one is what describing it gives.
         source=query.location.path,
         location=query.location,
     )

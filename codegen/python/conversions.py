@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from codegen.model import AnalyzedQuery, CodegenError, PgType
 from codegen.python.literals import string
-from codegen.python.types import ENUM_ARRAY_LOADER, Guard, Import, PyType
+from codegen.python.types import COLUMN_MARK, ENUM_ARRAY_LOADER, Guard, Import, PyType
 
 
 def optional(annotation: str, nullable: bool) -> str:
@@ -25,12 +25,15 @@ def convert(template: str | None, value: str, nullable: bool) -> str:
     return f"None if {value} is None else {converted}" if nullable else converted
 
 
-def load(pytype: PyType, value: str, nullable: bool) -> str:
-    """The expression building a field from ``value``, what psycopg loaded."""
+def load(pytype: PyType, value: str, nullable: bool, column: str) -> str:
+    """The expression building a field from ``value``, what psycopg loaded.
+
+    ``column`` describes where the value comes from, for the errors of the loaders.
+    """
     if pytype.enum_array:
-        loaded = f"{ENUM_ARRAY_LOADER}({pytype.enum_array}, {value})"
+        loaded = f"{ENUM_ARRAY_LOADER}({pytype.enum_array}, {value}, {string(column)})"
         return f"None if {value} is None else {loaded}" if nullable else loaded
-    return convert(pytype.load, value, nullable)
+    return convert(pytype.load, value, nullable).replace(COLUMN_MARK, string(column))
 
 
 def load_imports(pytype: PyType) -> frozenset[Import]:

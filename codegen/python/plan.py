@@ -57,6 +57,10 @@ from codegen.python.literals import (
 from codegen.python.names import python_identifier, snake_case, unique_identifiers
 from codegen.python.types import (
     ENUM_ARRAY_LOADER,
+    LABELS_GUARD,
+    NO_ROW_ERROR,
+    NON_NEGATIVE_GUARD,
+    REQUIRES_GUARD,
     Import,
     Overrides,
     PyType,
@@ -69,6 +73,8 @@ MODELS_MODULE: Final = "models"
 # out package: a private module with public names, imported under the private names
 # the function bodies call (``types.ENUM_GUARD``...).
 RUNTIME_MODULE: Final = "_runtime"
+# The migrations generated from, and ``verify_schema``.
+MIGRATIONS_MODULE: Final = "_migrations"
 AIO_PACKAGE: Final = "aio"  # the asyncio twins: ``aio/<stem>.py``
 # The generated function's own names (its first parameter, its locals): parameters are
 # renamed around them.
@@ -266,10 +272,20 @@ RUNTIME: Final = RuntimeModule(
 
 
 @dataclass(frozen=True, slots=True)
+class MigrationsModule:
+    """``_migrations.py``: the migration ids generated from, and ``verify_schema``."""
+
+    filename: str
+    source: str  # the migrations directory, as shown in the header
+    ids: str  # a tuple literal of the yoyo migration ids, in apply order
+
+
+@dataclass(frozen=True, slots=True)
 class Plan:
     models: ModelsModule
     modules: tuple[QueryModule, ...]
     runtime: RuntimeModule
+    migrations: MigrationsModule
 
 
 @dataclass(frozen=True, slots=True)
@@ -279,6 +295,7 @@ class _Model:
     row_class: RowClass
     types: tuple[PyType, ...]
     nullables: tuple[bool, ...]  # per column, as the table declares it
+    columns: tuple[str, ...]  # ``table.column`` of each, as the loaders' errors name them
 
 
 def plan(
@@ -287,6 +304,7 @@ def plan(
     migrations_source: str,
     sources: Sequence[str] = (),
     overrides: Overrides | None = None,
+    migration_ids: Sequence[str] = (),
 ) -> Plan:
     """Decide the generated modules for ``analysis``; every error of the run at once.
 
@@ -306,7 +324,13 @@ def plan(
             errors.extend(exc.errors)
     if errors:
         raise CodegenErrors(errors)
-    return Plan(models, tuple(modules), RUNTIME)
+    migrations = MigrationsModule(
+        f"{MIGRATIONS_MODULE}.py",
+        migrations_source,
+        # Always a tuple: ``()`` when there are none.
+        tuple_literal(migration_ids) if migration_ids else "()",
+    )
+    return Plan(models, tuple(modules), RUNTIME, migrations)
 
 
 # --- models.py ----------------------------------------------------------------
@@ -385,7 +409,10 @@ def _models(
         )
         tables.append(row_class)
         model_types[table.name] = _Model(
-            row_class, types, tuple(column.nullable for column in table.columns)
+            row_class,
+            types,
+            tuple(column.nullable for column in table.columns),
+            tuple(f"{table.name}.{column.name}" for column in table.columns),
         )
     return (
         ModelsModule(
@@ -435,7 +462,7 @@ def _query_module(
     overrides: Overrides,
 ) -> QueryModule:
     stem = source.rsplit("/", 1)[-1].removesuffix(".sql")
-    if not stem.isidentifier() or stem in (MODELS_MODULE, RUNTIME_MODULE):
+    if not stem.isidentifier() or stem in (MODELS_MODULE, RUNTIME_MODULE, MIGRATIONS_MODULE):
         raise CodegenErrors(
             [
                 CodegenError(
@@ -581,13 +608,17 @@ class _Loads:
     enum_array: bool  # one loads an enum array from text
 
 
-def _column_loads(types: Sequence[PyType], nullables: Sequence[bool], start: int) -> _Loads:
-    """Load ``row[start]``, ``row[start + 1]``... as ``types`` say."""
+def _column_loads(
+    types: Sequence[PyType], nullables: Sequence[bool], start: int, columns: Sequence[str]
+) -> _Loads:
+    """Load ``row[start]``, ``row[start + 1]``... as ``types`` say; ``columns`` names them."""
     imports: set[Import] = set()
     exprs: list[str] = []
-    for offset, (pytype, nullable) in enumerate(zip(types, nullables, strict=True)):
+    for offset, (pytype, nullable, column) in enumerate(
+        zip(types, nullables, columns, strict=True)
+    ):
         imports |= load_imports(pytype)
-        exprs.append(load(pytype, f"row[{start + offset}]", nullable))
+        exprs.append(load(pytype, f"row[{start + offset}]", nullable, column))
     enum_array = any(pytype.enum_array is not None for pytype in types)
     return _Loads(tuple(exprs), frozenset(imports), enum_array)
 
@@ -637,7 +668,9 @@ def _function(query: AnalyzedQuery, models: Mapping[str, _Model], overrides: Ove
     item_values: dict[int, str] = {}  # by parameter number: read from ``p``, a Params
     guards: set[str] = set()  # the call-time check helpers its parameters use
     batch = _BATCHES.get(query.command)
-    for param, ident in zip(query.params, parameter_names(query.params), strict=True):
+    idents = parameter_names(query.params)
+    named = {p.number: (p, i) for p, i in zip(query.params, idents, strict=True)}
+    for param, ident in zip(query.params, idents, strict=True):
         pytype = python_type(
             param.type,
             where=query.location,
@@ -658,8 +691,15 @@ def _function(query: AnalyzedQuery, models: Mapping[str, _Model], overrides: Ove
             if pytype.guard.enum:
                 imports |= pytype.imports  # the enum class the check converts to
             dump = check if dump is None else dump.format(check)
-        item_values[param.number] = convert(dump, f"p.{ident}", param.nullable)
-        annotation = optional(pytype.parameter, param.nullable)
+        rules = _rule_checks(param, pytype, ident, named)
+        guards |= rules.helpers
+        imports |= rules.imports
+        declared |= rules.imports
+        item_values[param.number] = convert(
+            _then(dump, rules.check.format(other="p.")), f"p.{ident}", param.nullable
+        )
+        dump = _then(dump, rules.check.format(other=""))
+        annotation = optional(rules.annotation or pytype.parameter, param.nullable)
         # Only a parameter written sqlc.narg() is optional; one that is merely nullable
         # (inserted into a nullable column) must still be given, possibly as None.
         default = " = None" if param.narg else ""
@@ -702,7 +742,12 @@ def _function(query: AnalyzedQuery, models: Mapping[str, _Model], overrides: Ove
                     query.columns, query.location, overrides, ".models", f"query {query.name}"
                 )
                 row_class = RowClass(row_type, docstring(f"A row of {query.name}."), fields)
-            loads = _column_loads(types, [column.nullable for column in query.columns], 0)
+            loads = _column_loads(
+                types,
+                [column.nullable for column in query.columns],
+                0,
+                [_column_label(query, column) for column in query.columns],
+            )
             imports |= loads.imports
             if row_class is not None:
                 for pytype in types:
@@ -712,6 +757,8 @@ def _function(query: AnalyzedQuery, models: Mapping[str, _Model], overrides: Ove
 
     if query.command is Command.ONE:
         shape = Shape.ROW if query.row_is_certain else Shape.OPTIONAL_ROW
+        if shape is Shape.ROW:
+            guards.add(NO_ROW_ERROR)
         returns = row_type if query.row_is_certain else f"{row_type} | None"
     elif query.command is Command.MANY:
         shape, returns = Shape.ROWS, f"list[{row_type}]"
@@ -786,6 +833,71 @@ def _function(query: AnalyzedQuery, models: Mapping[str, _Model], overrides: Ove
     return _Planned(function, imports, declared, enum_array, frozenset(guards))
 
 
+@dataclass(frozen=True, slots=True)
+class _RuleChecks:
+    """The checks a parameter's rules (``AnalyzedParam``) add at the call."""
+
+    # A template on ``{{}}`` (the value) and ``{other}``, the prefix of other parameters'
+    # names (``p.`` in a batch); "" when there is none.
+    check: str = ""
+    helpers: frozenset[str] = frozenset()
+    imports: frozenset[Import] = frozenset()
+    annotation: str = ""  # a narrower annotation than the type's (``Literal[...]``)
+
+
+def _rule_checks(
+    param: AnalyzedParam,
+    pytype: PyType,
+    ident: str,
+    by_number: Mapping[int, tuple[AnalyzedParam, str]],
+) -> _RuleChecks:
+    """Checks for what the statement implies about the parameter: see ``param_rules``.
+
+    Only plain values get them: an overridden type (or an array) is the override's business.
+    """
+    check = ""
+    helpers: set[str] = set()
+    imports: set[Import] = set()
+    annotation = ""
+    name = _escaped(string(ident))
+
+    def then(template: str, helper: str) -> None:
+        nonlocal check
+        check = template if not check else check.replace("{{}}", template, 1)
+        helpers.add(helper)
+
+    if param.non_negative and pytype.annotation == "int":
+        then(f"{NON_NEGATIVE_GUARD}({{{{}}}}, {name})", NON_NEGATIVE_GUARD)
+    if param.labels and pytype.annotation == "str":
+        labels = _escaped(tuple_literal(param.labels))
+        then(f"{LABELS_GUARD}({{{{}}}}, {labels}, {name})", LABELS_GUARD)
+        annotation = f"Literal[{', '.join(string(label) for label in param.labels)}]"
+        imports.add(("typing", "Literal"))
+    other = by_number.get(param.requires) if param.requires is not None else None
+    if other is not None and param.narg and other[0].narg:
+        needs = _escaped(string(other[1]))
+        then(f"{REQUIRES_GUARD}({{{{}}}}, {{other}}{other[1]}, {name}, {needs})", REQUIRES_GUARD)
+    return _RuleChecks(check, frozenset(helpers), frozenset(imports), annotation)
+
+
+def _escaped(literal: str) -> str:
+    """``literal`` safe inside a template that is ``str.format``-ed twice."""
+    return literal.replace("{", "{{{{").replace("}", "}}}}")
+
+
+def _then(dump: str | None, check: str) -> str | None:
+    """The template applying ``check`` (a template on ``{}``) and then ``dump``."""
+    if not check:
+        return dump
+    return check if dump is None else dump.format(check)
+
+
+def _column_label(query: AnalyzedQuery, column: AnalyzedColumn) -> str:
+    """How a loader's error names a result column: its table column, else its name."""
+    source = f"{column.table}.{column.table_column}" if column.table else repr(column.name)
+    return f"{source} of query {query.name}"
+
+
 def embed_field_names(query: AnalyzedQuery) -> dict[int, str]:
     """The field of each ``sqlc.embed``, by its first column: named like sqlc's.
 
@@ -828,7 +940,9 @@ def _embedded_row(
                 overrides=overrides,
                 column=column,
             )
-            loaded = _column_loads((pytype,), (column.nullable,), index)
+            loaded = _column_loads(
+                (pytype,), (column.nullable,), index, (_column_label(query, column),)
+            )
             declared |= pytype.imports
             names.append(column.name)
             annotations.append(optional(pytype.annotation, column.nullable))
@@ -843,7 +957,12 @@ def _embedded_row(
                     "embed a table of the migrated schema's public schema",
                 )
             imports.add((f".{MODELS_MODULE}", model.row_class.name))
-            loaded = _column_loads(model.types, model.nullables, index)
+            loaded = _column_loads(
+                model.types,
+                model.nullables,
+                index,
+                [f"{column} of query {query.name}" for column in model.columns],
+            )
             built = f"{model.row_class.name}({', '.join(loaded.exprs)})"
             if embed.nullable:
                 # Absent (the outer join found no row): its NOT NULL column is NULL.

@@ -35,8 +35,9 @@ def _environment() -> Environment:
 
 
 def render(plan: Plan) -> tuple[RenderedFile, ...]:
-    """Every generated Python module of ``plan``: models, the shared helpers
-    (``_runtime.py``), the query modules and their aio twins."""
+    """Every generated Python module of ``plan``: models, the shared helpers and errors
+    (``_runtime.py``), the migrations check, the package's ``__init__.py`` re-exporting
+    them, the query modules and their aio twins."""
     env = _environment()
     files = [
         RenderedFile(
@@ -48,6 +49,13 @@ def render(plan: Plan) -> tuple[RenderedFile, ...]:
             plan.runtime.filename, env.get_template("runtime.py.j2").render(module=plan.runtime)
         )
     )
+    files.append(
+        RenderedFile(
+            plan.migrations.filename,
+            env.get_template("migrations.py.j2").render(module=plan.migrations),
+        )
+    )
+    files.append(RenderedFile("__init__.py", env.get_template("package_init.py.j2").render()))
     queries = env.get_template("queries.py.j2")
     for m in plan.modules:
         files.append(

@@ -57,6 +57,20 @@ Import: TypeAlias = tuple[str, str]
 ENUM_GUARD: Final = "_enum_value"  # the helper converting a label to its StrEnum member
 AWARE_GUARD: Final = "_aware"  # the helper rejecting a naive datetime
 ENUM_ARRAY_LOADER: Final = "_enum_array"  # the helper loading an enum array's text form
+ENUM_LOADER: Final = "_enum_label"  # the helper loading an enum label, EnumDriftError if unknown
+NON_NEGATIVE_GUARD: Final = "_non_negative"  # a LIMIT or OFFSET parameter is at least 0
+LABELS_GUARD: Final = "_one_of"  # a parameter only compared with fixed labels is one of them
+REQUIRES_GUARD: Final = "_requires"  # a parameter read only when another one is given
+NO_ROW_ERROR: Final = "_NoRowError"  # raised by a :one whose row is certain, when none came
+# Where a load template names the column it loads (for the enum loader's error): plan
+# puts the column's description there. Not ``{}``-formatting: templates are formatted
+# with the value alone, over and over as they compose.
+COLUMN_MARK: Final = "__column__"
+
+
+def runtime_import(helper: str) -> Import:
+    """``from ._runtime import enum_label as _enum_label``, for the helper ``_enum_label``."""
+    return ("._runtime", f"{helper.removeprefix('_')} as {helper}")
 
 
 @dataclass(frozen=True, slots=True)
@@ -242,7 +256,8 @@ def python_type(
                 dump=dump,
                 dump_imports=element.dump_imports,
                 enum_array=element.annotation,
-                load_imports=element.load_imports,
+                # The array loader converts the labels itself, in ``_runtime``.
+                load_imports=element.load_imports - {runtime_import(ENUM_LOADER)},
                 guard=guard,
                 param_annotation=param_annotation,
             )
@@ -262,7 +277,8 @@ def python_type(
         return PyType(
             name,
             frozenset({(models_module, name)}),
-            load=f"{name}({{}})",
+            load=f"{ENUM_LOADER}({name}, {{}}, {COLUMN_MARK})",
+            load_imports=frozenset({runtime_import(ENUM_LOADER)}),
             guard=Guard(ENUM_GUARD, name),
         )
     if pg.name in BUILTIN and (pg.schema == "pg_catalog" or pg.name == "citext"):

@@ -7,6 +7,7 @@ from datetime import datetime
 import psycopg
 
 from .._runtime import aware as _aware
+from .._runtime import non_negative as _non_negative
 from ..audit_logs import DELETE_OLD_AUDIT_LOG_CONNECTION_EVENTS
 
 
@@ -20,6 +21,6 @@ async def delete_old_audit_log_connection_events(
     async with psycopg.AsyncRawCursor(conn) as cur:
         await cur.execute(
             DELETE_OLD_AUDIT_LOG_CONNECTION_EVENTS,
-            (_aware(before_time, "before_time"), limit_count),
+            (_aware(before_time, "before_time"), _non_negative(limit_count, "limit_count")),
         )
         return cur.rowcount

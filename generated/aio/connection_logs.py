@@ -4,13 +4,19 @@
 
 from datetime import datetime
 from ipaddress import IPv4Address, IPv4Interface, IPv6Address, IPv6Interface
+from typing import Literal
 from uuid import UUID
 
 import psycopg
 from psycopg.rows import tuple_row
 
+from .._runtime import NoRowError as _NoRowError
 from .._runtime import aware as _aware
+from .._runtime import enum_label as _enum_label
 from .._runtime import enum_value as _enum_value
+from .._runtime import non_negative as _non_negative
+from .._runtime import one_of as _one_of
+from .._runtime import requires as _requires
 from ..connection_logs import (
     BATCH_UPSERT_CONNECTION_LOGS,
     COUNT_AUTHORIZED_CONNECTION_LOGS,
@@ -86,10 +92,7 @@ async def upsert_connection_log(
         )
         row = await cur.fetchone()
     if row is None:
-        raise psycopg.DataError(
-            "query UpsertConnectionLog returned no row, though PostgreSQL always returns one "
-            "for this statement"
-        )
+        raise _NoRowError("UpsertConnectionLog")
     return ConnectionLog(
         row[0],
         row[1],
@@ -98,7 +101,7 @@ async def upsert_connection_log(
         row[4],
         row[5],
         row[6],
-        ConnectionType(row[7]),
+        _enum_label(ConnectionType, row[7], "connection_logs.type of query UpsertConnectionLog"),
         row[8],
         row[9],
         row[10],
@@ -169,7 +172,11 @@ async def batch_upsert_connection_logs(
                 row[4],
                 row[5],
                 row[6],
-                ConnectionType(row[7]),
+                _enum_label(
+                    ConnectionType,
+                    row[7],
+                    "connection_logs.type of query BatchUpsertConnectionLogs",
+                ),
                 row[8],
                 row[9],
                 row[10],
@@ -198,7 +205,7 @@ async def get_connection_logs_offset(
     connected_before: datetime | None = None,
     workspace_id: UUID | None = None,
     connection_id: UUID | None = None,
-    status: str | None = None,
+    status: Literal["ongoing", "completed"] | None = None,
     limit: int | None = None,
     offset: int | None = None,
 ) -> list[GetConnectionLogsOffsetRow]:
@@ -230,9 +237,9 @@ async def get_connection_logs_offset(
                 None if connected_before is None else _aware(connected_before, "connected_before"),
                 workspace_id,
                 connection_id,
-                status,
-                limit,
-                offset,
+                None if status is None else _one_of(status, ("ongoing", "completed"), "status"),
+                None if limit is None else _non_negative(limit, "limit"),
+                None if offset is None else _non_negative(offset, "offset"),
             ),
         )
         return [
@@ -245,7 +252,11 @@ async def get_connection_logs_offset(
                     row[4],
                     row[5],
                     row[6],
-                    ConnectionType(row[7]),
+                    _enum_label(
+                        ConnectionType,
+                        row[7],
+                        "connection_logs.type of query GetConnectionLogsOffset",
+                    ),
                     row[8],
                     row[9],
                     row[10],
@@ -282,7 +293,7 @@ async def get_connection_logs_page(
     connected_before: datetime | None = None,
     workspace_id: UUID | None = None,
     connection_id: UUID | None = None,
-    status: str | None = None,
+    status: Literal["ongoing", "completed"] | None = None,
     after_connect_time: datetime | None = None,
     after_id: UUID | None = None,
     limit: int | None = None,
@@ -315,12 +326,14 @@ async def get_connection_logs_page(
                 None if connected_before is None else _aware(connected_before, "connected_before"),
                 workspace_id,
                 connection_id,
-                status,
+                None if status is None else _one_of(status, ("ongoing", "completed"), "status"),
                 None
                 if after_connect_time is None
                 else _aware(after_connect_time, "after_connect_time"),
-                after_id,
-                limit,
+                None
+                if after_id is None
+                else _requires(after_id, after_connect_time, "after_id", "after_connect_time"),
+                None if limit is None else _non_negative(limit, "limit"),
             ),
         )
         return [
@@ -333,7 +346,11 @@ async def get_connection_logs_page(
                     row[4],
                     row[5],
                     row[6],
-                    ConnectionType(row[7]),
+                    _enum_label(
+                        ConnectionType,
+                        row[7],
+                        "connection_logs.type of query GetConnectionLogsPage",
+                    ),
                     row[8],
                     row[9],
                     row[10],
@@ -370,7 +387,7 @@ async def count_connection_logs(
     connected_before: datetime | None = None,
     workspace_id: UUID | None = None,
     connection_id: UUID | None = None,
-    status: str | None = None,
+    status: Literal["ongoing", "completed"] | None = None,
     count_cap: int | None = None,
 ) -> CountConnectionLogsRow:
     """How many connection logs match the filters. With count_cap, counting stops at count_cap + 1 rows: a result above count_cap means "more than count_cap".
@@ -400,16 +417,13 @@ async def count_connection_logs(
                 None if connected_before is None else _aware(connected_before, "connected_before"),
                 workspace_id,
                 connection_id,
-                status,
-                count_cap,
+                None if status is None else _one_of(status, ("ongoing", "completed"), "status"),
+                None if count_cap is None else _non_negative(count_cap, "count_cap"),
             ),
         )
         row = await cur.fetchone()
     if row is None:
-        raise psycopg.DataError(
-            "query CountConnectionLogs returned no row, though PostgreSQL always returns one "
-            "for this statement"
-        )
+        raise _NoRowError("CountConnectionLogs")
     return CountConnectionLogsRow(row[0])
 
 
@@ -430,7 +444,7 @@ async def get_authorized_connection_logs_offset(
     connected_before: datetime | None = None,
     workspace_id: UUID | None = None,
     connection_id: UUID | None = None,
-    status: str | None = None,
+    status: Literal["ongoing", "completed"] | None = None,
     limit: int | None = None,
     offset: int | None = None,
 ) -> list[GetAuthorizedConnectionLogsOffsetRow]:
@@ -463,11 +477,11 @@ async def get_authorized_connection_logs_offset(
                 None if connected_before is None else _aware(connected_before, "connected_before"),
                 workspace_id,
                 connection_id,
-                status,
+                None if status is None else _one_of(status, ("ongoing", "completed"), "status"),
                 site_wide,
                 readable_organization_ids,
-                limit,
-                offset,
+                None if limit is None else _non_negative(limit, "limit"),
+                None if offset is None else _non_negative(offset, "offset"),
             ),
         )
         return [
@@ -480,7 +494,11 @@ async def get_authorized_connection_logs_offset(
                     row[4],
                     row[5],
                     row[6],
-                    ConnectionType(row[7]),
+                    _enum_label(
+                        ConnectionType,
+                        row[7],
+                        "connection_logs.type of query GetAuthorizedConnectionLogsOffset",
+                    ),
                     row[8],
                     row[9],
                     row[10],
@@ -519,7 +537,7 @@ async def get_authorized_connection_logs_page(
     connected_before: datetime | None = None,
     workspace_id: UUID | None = None,
     connection_id: UUID | None = None,
-    status: str | None = None,
+    status: Literal["ongoing", "completed"] | None = None,
     after_connect_time: datetime | None = None,
     after_id: UUID | None = None,
     limit: int | None = None,
@@ -553,14 +571,16 @@ async def get_authorized_connection_logs_page(
                 None if connected_before is None else _aware(connected_before, "connected_before"),
                 workspace_id,
                 connection_id,
-                status,
+                None if status is None else _one_of(status, ("ongoing", "completed"), "status"),
                 site_wide,
                 readable_organization_ids,
                 None
                 if after_connect_time is None
                 else _aware(after_connect_time, "after_connect_time"),
-                after_id,
-                limit,
+                None
+                if after_id is None
+                else _requires(after_id, after_connect_time, "after_id", "after_connect_time"),
+                None if limit is None else _non_negative(limit, "limit"),
             ),
         )
         return [
@@ -573,7 +593,11 @@ async def get_authorized_connection_logs_page(
                     row[4],
                     row[5],
                     row[6],
-                    ConnectionType(row[7]),
+                    _enum_label(
+                        ConnectionType,
+                        row[7],
+                        "connection_logs.type of query GetAuthorizedConnectionLogsPage",
+                    ),
                     row[8],
                     row[9],
                     row[10],
@@ -612,7 +636,7 @@ async def count_authorized_connection_logs(
     connected_before: datetime | None = None,
     workspace_id: UUID | None = None,
     connection_id: UUID | None = None,
-    status: str | None = None,
+    status: Literal["ongoing", "completed"] | None = None,
     count_cap: int | None = None,
 ) -> CountAuthorizedConnectionLogsRow:
     """How many connection logs match the filters. With count_cap, counting stops at count_cap + 1 rows: a result above count_cap means "more than count_cap".
@@ -643,18 +667,15 @@ async def count_authorized_connection_logs(
                 None if connected_before is None else _aware(connected_before, "connected_before"),
                 workspace_id,
                 connection_id,
-                status,
+                None if status is None else _one_of(status, ("ongoing", "completed"), "status"),
                 site_wide,
                 readable_organization_ids,
-                count_cap,
+                None if count_cap is None else _non_negative(count_cap, "count_cap"),
             ),
         )
         row = await cur.fetchone()
     if row is None:
-        raise psycopg.DataError(
-            "query CountAuthorizedConnectionLogs returned no row, though PostgreSQL always returns one "
-            "for this statement"
-        )
+        raise _NoRowError("CountAuthorizedConnectionLogs")
     return CountAuthorizedConnectionLogsRow(row[0])
 
 
@@ -667,7 +688,8 @@ async def delete_old_connection_logs(
     """Deletes at most limit_count connection logs that started before before_time, oldest first, skipping rows a writer holds at that moment. Retention calls it until it returns 0 (connlog.purge)."""
     async with psycopg.AsyncRawCursor(conn) as cur:
         await cur.execute(
-            DELETE_OLD_CONNECTION_LOGS, (_aware(before_time, "before_time"), limit_count)
+            DELETE_OLD_CONNECTION_LOGS,
+            (_aware(before_time, "before_time"), _non_negative(limit_count, "limit_count")),
         )
         return cur.rowcount
 

@@ -64,7 +64,7 @@ def test_elements_are_still_checked(arrays: tuple[Path, str], flavor: str) -> No
         lists: dict[str, Any] = {"id": 1, "ints": [], "texts": [], "docs": []}
         with pytest.raises(ValueError, match=r"times=datetime\.datetime"):
             q.insert_lists(moods=[], times=[None, datetime(2024, 1, 1)], **lists)
-        with pytest.raises(ValueError, match="moods='meh' is not a Mood"):
+        with pytest.raises(ValueError, match="moods='meh': expected a Mood"):
             q.insert_lists(moods=[None, "meh"], times=[], **lists)
 
 

@@ -39,7 +39,7 @@ def test_naive_datetimes_and_unknown_labels_are_value_errors(
         return sync.LoadEventsParams(**{**fields, **changes})
 
     with bound_queries(fresh_package, "queries", empty_db_url, flavor) as q:
-        with pytest.raises(ValueError, match="min_level='loud' is not a Level"):
+        with pytest.raises(ValueError, match="min_level='loud': expected a Level"):
             q.each("stream_events", lambda _: None, min_level="loud")
         # A label given as a plain string is fine, and so is an aware datetime.
         assert q.load_events([event(level="error")]) == 1
@@ -49,14 +49,18 @@ def test_naive_datetimes_and_unknown_labels_are_value_errors(
     # A bad row stops the COPY, which rolls back the transaction: one connection each.
     with (
         bound_queries(fresh_package, "queries", empty_db_url, flavor) as q,
-        pytest.raises(ValueError, match=r"at=datetime\.datetime\(2024, 1, 1, 12, 0\) is a naive"),
+        pytest.raises(
+            ValueError,
+            match=r"at=datetime\.datetime\(2024, 1, 1, 12, 0\): expected a datetime with a "
+            r"time zone \(timestamptz\), not a naive one",
+        ),
     ):
         q.load_events([event(id=2), event(id=3, at=NAIVE)])
     with (
         bound_queries(fresh_package, "queries", empty_db_url, flavor) as q,
         pytest.raises(
             ValueError,
-            match=r"level='warning' is not a Level: use one of 'debug', 'info', 'error'",
+            match=r"level='warning': expected a Level: one of 'debug', 'info', 'error'",
         ),
     ):
         q.load_events([event(id=4, level="warning")])

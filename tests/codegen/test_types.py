@@ -60,7 +60,11 @@ def test_domain_is_its_base_and_array_is_a_list() -> None:
 def test_enums_and_enum_arrays() -> None:
     enum = PgType(4, "user_status", "public", "E", enum_labels=("active",))
     scalar = python_type(enum, where=WHERE)
-    assert (scalar.annotation, scalar.load) == ("UserStatus", "UserStatus({})")
+    # Loaded by the runtime's enum_label, whose error names the column (plan fills it in).
+    assert (scalar.annotation, scalar.load) == (
+        "UserStatus",
+        "_enum_label(UserStatus, {}, __column__)",
+    )
     array = python_type(PgType(5, "_user_status", "public", "A", element=enum), where=WHERE)
     assert array.annotation == "list[UserStatus]"
     assert array.enum_array == "UserStatus"
@@ -109,8 +113,14 @@ def test_override_of_an_enum_loads_after_the_enum() -> None:
     enum = PgType(1, "exit_code", "public", "E", enum_labels=("ok", "failed"))
     overrides = {"exit_code": Override("app.Code", load="app.to_code", dump="builtins.str")}
     pytype = python_type(enum, where=WHERE, overrides=overrides)
-    assert pytype.load == "to_code(ExitCode({}))"
-    assert pytype.load_imports == frozenset({(".models", "ExitCode"), ("app", "to_code")})
+    assert pytype.load == "to_code(_enum_label(ExitCode, {}, __column__))"
+    assert pytype.load_imports == frozenset(
+        {
+            (".models", "ExitCode"),
+            ("app", "to_code"),
+            ("._runtime", "enum_label as _enum_label"),
+        }
+    )
     assert pytype.dump == "str({})"
     array = python_type(
         PgType(2, "_int4", "pg_catalog", "A", element=_builtin("int4")),

@@ -19,8 +19,10 @@ import psycopg
 from psycopg.rows import tuple_row
 from psycopg.types.json import Json, Jsonb
 
+from ._runtime import NoRowError as _NoRowError
 from ._runtime import aware as _aware
 from ._runtime import enum_array as _enum_array
+from ._runtime import enum_label as _enum_label
 from ._runtime import enum_value as _enum_value
 from .models import Everything, JsonValue, Mood
 
@@ -32,7 +34,34 @@ INSERT INTO everything (
     $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18,
     $19, $20, $21, $22, $23, $24, $25, $26, $27, $28
 )
-RETURNING *"""
+RETURNING everything.id,
+          everything.i2,
+          everything.i4,
+          everything.i8,
+          everything.num,
+          everything.f4,
+          everything.f8,
+          everything.t,
+          everything.vc,
+          everything.ch,
+          everything.nm,
+          everything.b,
+          everything.tstz,
+          everything.ts,
+          everything.d,
+          everything.tm,
+          everything.iv,
+          everything.by,
+          everything.js,
+          everything.jsb,
+          everything.ip,
+          everything.net,
+          everything.pos,
+          everything.mood,
+          everything.moods,
+          everything.ints,
+          everything.texts,
+          everything.maybe"""
 
 
 def insert_everything(
@@ -107,10 +136,7 @@ def insert_everything(
         )
         row = cur.fetchone()
     if row is None:
-        raise psycopg.DataError(
-            "query InsertEverything returned no row, though PostgreSQL always returns one "
-            "for this statement"
-        )
+        raise _NoRowError("InsertEverything")
     return Everything(
         row[0],
         row[1],
@@ -135,8 +161,8 @@ def insert_everything(
         row[20],
         row[21],
         row[22],
-        Mood(row[23]),
-        _enum_array(Mood, row[24]),
+        _enum_label(Mood, row[23], "everything.mood of query InsertEverything"),
+        _enum_array(Mood, row[24], "everything.moods of query InsertEverything"),
         row[25],
         row[26],
         row[27],
@@ -144,7 +170,34 @@ def insert_everything(
 
 
 GET_EVERYTHING: Final = """-- name: GetEverything :one
-SELECT * FROM everything WHERE id = $1"""
+SELECT everything.id,
+       everything.i2,
+       everything.i4,
+       everything.i8,
+       everything.num,
+       everything.f4,
+       everything.f8,
+       everything.t,
+       everything.vc,
+       everything.ch,
+       everything.nm,
+       everything.b,
+       everything.tstz,
+       everything.ts,
+       everything.d,
+       everything.tm,
+       everything.iv,
+       everything.by,
+       everything.js,
+       everything.jsb,
+       everything.ip,
+       everything.net,
+       everything.pos,
+       everything.mood,
+       everything.moods,
+       everything.ints,
+       everything.texts,
+       everything.maybe FROM everything WHERE id = $1"""
 
 
 def get_everything(
@@ -182,8 +235,8 @@ def get_everything(
         row[20],
         row[21],
         row[22],
-        Mood(row[23]),
-        _enum_array(Mood, row[24]),
+        _enum_label(Mood, row[23], "everything.mood of query GetEverything"),
+        _enum_array(Mood, row[24], "everything.moods of query GetEverything"),
         row[25],
         row[26],
         row[27],
@@ -215,7 +268,13 @@ def list_moods(
             LIST_MOODS, ([None if x is None else _enum_value(Mood, x, "moods") for x in moods],)
         )
         return [
-            ListMoodsRow(row[0], Mood(row[1]), _enum_array(Mood, row[2]), row[3]) for row in cur
+            ListMoodsRow(
+                row[0],
+                _enum_label(Mood, row[1], "everything.mood of query ListMoods"),
+                _enum_array(Mood, row[2], "everything.moods of query ListMoods"),
+                row[3],
+            )
+            for row in cur
         ]
 
 
@@ -240,10 +299,7 @@ def count_by_mood(
         cur.execute(COUNT_BY_MOOD, (_enum_value(Mood, mood, "mood"),))
         row = cur.fetchone()
     if row is None:
-        raise psycopg.DataError(
-            "query CountByMood returned no row, though PostgreSQL always returns one "
-            "for this statement"
-        )
+        raise _NoRowError("CountByMood")
     return CountByMoodRow(row[0])
 
 

@@ -10,6 +10,7 @@ import psycopg
 from psycopg.rows import tuple_row
 from psycopg.types.json import Jsonb
 
+from ._runtime import NoRowError as _NoRowError
 from ._runtime import aware as _aware
 from ._runtime import enum_array as _enum_array
 from ._runtime import enum_value as _enum_value
@@ -18,7 +19,7 @@ from .models import JsonValue, List, Mood
 INSERT_LISTS: Final = """-- name: InsertLists :one
 INSERT INTO lists (id, moods, ints, texts, times, docs)
 VALUES ($1, $2, $3, $4, $5, $6)
-RETURNING *"""
+RETURNING lists.id, lists.moods, lists.ints, lists.texts, lists.times, lists.docs"""
 
 
 def insert_lists(
@@ -46,15 +47,24 @@ def insert_lists(
         )
         row = cur.fetchone()
     if row is None:
-        raise psycopg.DataError(
-            "query InsertLists returned no row, though PostgreSQL always returns one "
-            "for this statement"
-        )
-    return List(row[0], _enum_array(Mood, row[1]), row[2], row[3], row[4], row[5])
+        raise _NoRowError("InsertLists")
+    return List(
+        row[0],
+        _enum_array(Mood, row[1], "lists.moods of query InsertLists"),
+        row[2],
+        row[3],
+        row[4],
+        row[5],
+    )
 
 
 GET_LISTS: Final = """-- name: GetLists :one
-SELECT * FROM lists WHERE id = $1"""
+SELECT lists.id,
+       lists.moods,
+       lists.ints,
+       lists.texts,
+       lists.times,
+       lists.docs FROM lists WHERE id = $1"""
 
 
 def get_lists(
@@ -68,7 +78,14 @@ def get_lists(
         row = cur.fetchone()
     if row is None:
         return None
-    return List(row[0], _enum_array(Mood, row[1]), row[2], row[3], row[4], row[5])
+    return List(
+        row[0],
+        _enum_array(Mood, row[1], "lists.moods of query GetLists"),
+        row[2],
+        row[3],
+        row[4],
+        row[5],
+    )
 
 
 SET_LISTS: Final = """-- name: SetLists :batchexec

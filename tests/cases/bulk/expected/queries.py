@@ -12,7 +12,9 @@ import psycopg
 from psycopg.rows import tuple_row
 from psycopg.types.json import Jsonb
 
+from ._runtime import NoRowError as _NoRowError
 from ._runtime import aware as _aware
+from ._runtime import enum_label as _enum_label
 from ._runtime import enum_value as _enum_value
 from .models import Event, JsonValue, Level
 
@@ -85,11 +87,18 @@ def stream_events(
     ) as cur:
         cur.execute(STREAM_EVENTS, (_enum_value(Level, min_level, "min_level"),))
         for row in cur:
-            yield StreamEventsRow(row[0], Level(row[1]), row[2])
+            yield StreamEventsRow(
+                row[0], _enum_label(Level, row[1], "events.level of query StreamEvents"), row[2]
+            )
 
 
 STREAM_ALL: Final = """-- name: StreamAll :iter
-SELECT * FROM events ORDER BY id"""
+SELECT events.id,
+       events.at,
+       events.level,
+       events.source,
+       events.payload,
+       events.note FROM events ORDER BY id"""
 
 
 def stream_all(
@@ -101,7 +110,14 @@ def stream_all(
     ) as cur:
         cur.execute(STREAM_ALL)
         for row in cur:
-            yield Event(row[0], row[1], Level(row[2]), row[3], row[4], row[5])
+            yield Event(
+                row[0],
+                row[1],
+                _enum_label(Level, row[2], "events.level of query StreamAll"),
+                row[3],
+                row[4],
+                row[5],
+            )
 
 
 SET_NOTES: Final = """-- name: SetNotes :batchexec
@@ -129,7 +145,12 @@ def set_notes(
 
 
 GET_EVENTS: Final = """-- name: GetEvents :batchone
-SELECT * FROM events WHERE id = $1"""
+SELECT events.id,
+       events.at,
+       events.level,
+       events.source,
+       events.payload,
+       events.note FROM events WHERE id = $1"""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -155,7 +176,14 @@ def get_events(
             rows.append(
                 None
                 if row is None
-                else Event(row[0], row[1], Level(row[2]), row[3], row[4], row[5])
+                else Event(
+                    row[0],
+                    row[1],
+                    _enum_label(Level, row[2], "events.level of query GetEvents"),
+                    row[3],
+                    row[4],
+                    row[5],
+                )
             )
     return rows
 
@@ -214,15 +242,17 @@ def count_events(
         cur.execute(COUNT_EVENTS)
         row = cur.fetchone()
     if row is None:
-        raise psycopg.DataError(
-            "query CountEvents returned no row, though PostgreSQL always returns one "
-            "for this statement"
-        )
+        raise _NoRowError("CountEvents")
     return CountEventsRow(row[0])
 
 
 LIST_ALL: Final = """-- name: ListAll :many
-SELECT * FROM events ORDER BY id"""
+SELECT events.id,
+       events.at,
+       events.level,
+       events.source,
+       events.payload,
+       events.note FROM events ORDER BY id"""
 
 
 def list_all(
@@ -231,4 +261,14 @@ def list_all(
     """Run query ListAll (tests/cases/bulk/queries.sql:25:1)."""
     with psycopg.RawCursor(conn, row_factory=tuple_row) as cur:
         cur.execute(LIST_ALL)
-        return [Event(row[0], row[1], Level(row[2]), row[3], row[4], row[5]) for row in cur]
+        return [
+            Event(
+                row[0],
+                row[1],
+                _enum_label(Level, row[2], "events.level of query ListAll"),
+                row[3],
+                row[4],
+                row[5],
+            )
+            for row in cur
+        ]

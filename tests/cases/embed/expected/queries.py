@@ -7,12 +7,14 @@ from typing import Final
 import psycopg
 from psycopg.rows import tuple_row
 
+from ._runtime import NoRowError as _NoRowError
 from ._runtime import enum_array as _enum_array
+from ._runtime import enum_label as _enum_label
 from ._runtime import enum_value as _enum_value
 from .models import Author, Book, Genre
 
 CREATE_AUTHOR: Final = """-- name: CreateAuthor :one
-INSERT INTO authors (name, bio) VALUES ($1, $2) RETURNING *"""
+INSERT INTO authors (name, bio) VALUES ($1, $2) RETURNING authors.id, authors.name, authors.bio"""
 
 
 def create_author(
@@ -26,17 +28,14 @@ def create_author(
         cur.execute(CREATE_AUTHOR, (name, bio))
         row = cur.fetchone()
     if row is None:
-        raise psycopg.DataError(
-            "query CreateAuthor returned no row, though PostgreSQL always returns one "
-            "for this statement"
-        )
+        raise _NoRowError("CreateAuthor")
     return Author(row[0], row[1], row[2])
 
 
 ADD_BOOK: Final = """-- name: AddBook :one
 INSERT INTO books (author_id, title, genre, tags, editor_id)
 VALUES ($1, $2, $3, $4, $5)
-RETURNING *"""
+RETURNING books.id, books.author_id, books.title, books.genre, books.tags, books.editor_id"""
 
 
 def add_book(
@@ -62,14 +61,24 @@ def add_book(
         )
         row = cur.fetchone()
     if row is None:
-        raise psycopg.DataError(
-            "query AddBook returned no row, though PostgreSQL always returns one for this statement"
-        )
-    return Book(row[0], row[1], row[2], Genre(row[3]), _enum_array(Genre, row[4]), row[5])
+        raise _NoRowError("AddBook")
+    return Book(
+        row[0],
+        row[1],
+        row[2],
+        _enum_label(Genre, row[3], "books.genre of query AddBook"),
+        _enum_array(Genre, row[4], "books.tags of query AddBook"),
+        row[5],
+    )
 
 
 GET_BOOK_WITH_AUTHOR: Final = """-- name: GetBookWithAuthor :one
-SELECT b.*, a.*, a.name || ': ' || b.title AS label
+SELECT b.id,
+       b.author_id,
+       b.title,
+       b.genre,
+       b.tags,
+       b.editor_id, a.id, a.name, a.bio, a.name || ': ' || b.title AS label
 FROM books b
 JOIN authors a ON a.id = b.author_id
 WHERE b.id = $1"""
@@ -96,14 +105,21 @@ def get_book_with_author(
     if row is None:
         return None
     return GetBookWithAuthorRow(
-        Book(row[0], row[1], row[2], Genre(row[3]), _enum_array(Genre, row[4]), row[5]),
+        Book(
+            row[0],
+            row[1],
+            row[2],
+            _enum_label(Genre, row[3], "books.genre of query GetBookWithAuthor"),
+            _enum_array(Genre, row[4], "books.tags of query GetBookWithAuthor"),
+            row[5],
+        ),
         Author(row[6], row[7], row[8]),
         row[9],
     )
 
 
 AUTHORS_AND_BOOKS: Final = """-- name: AuthorsAndBooks :many
-SELECT a.id, books.*
+SELECT a.id, books.id, books.author_id, books.title, books.genre, books.tags, books.editor_id
 FROM authors a
 LEFT JOIN books ON books.author_id = a.id
 ORDER BY a.id, books.id"""
@@ -129,7 +145,12 @@ def authors_and_books(
                 None
                 if row[1] is None
                 else Book(
-                    row[1], row[2], row[3], Genre(row[4]), _enum_array(Genre, row[5]), row[6]
+                    row[1],
+                    row[2],
+                    row[3],
+                    _enum_label(Genre, row[4], "books.genre of query AuthorsAndBooks"),
+                    _enum_array(Genre, row[5], "books.tags of query AuthorsAndBooks"),
+                    row[6],
                 ),
             )
             for row in cur
@@ -137,7 +158,7 @@ def authors_and_books(
 
 
 BOOKS_WITH_EDITORS: Final = """-- name: BooksWithEditors :many
-SELECT b.title, writer.*, editor.*
+SELECT b.title, writer.id, writer.name, writer.bio, editor.id, editor.name, editor.bio
 FROM books b
 JOIN authors writer ON writer.id = b.author_id
 LEFT JOIN authors editor ON editor.id = b.editor_id
@@ -170,7 +191,7 @@ def books_with_editors(
 
 
 ONLY_EMBED: Final = """-- name: OnlyEmbed :many
-SELECT authors.* FROM authors ORDER BY id"""
+SELECT authors.id, authors.name, authors.bio FROM authors ORDER BY id"""
 
 
 @dataclass(frozen=True, slots=True)

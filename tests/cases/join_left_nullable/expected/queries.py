@@ -7,11 +7,13 @@ from typing import Final
 import psycopg
 from psycopg.rows import tuple_row
 
+from ._runtime import NoRowError as _NoRowError
+from ._runtime import enum_label as _enum_label
 from ._runtime import enum_value as _enum_value
 from .models import Author, Genre
 
 CREATE_AUTHOR: Final = """-- name: CreateAuthor :one
-INSERT INTO authors (name, bio) VALUES ($1, $2) RETURNING *"""
+INSERT INTO authors (name, bio) VALUES ($1, $2) RETURNING authors.id, authors.name, authors.bio"""
 
 
 def create_author(
@@ -25,10 +27,7 @@ def create_author(
         cur.execute(CREATE_AUTHOR, (name, bio))
         row = cur.fetchone()
     if row is None:
-        raise psycopg.DataError(
-            "query CreateAuthor returned no row, though PostgreSQL always returns one "
-            "for this statement"
-        )
+        raise _NoRowError("CreateAuthor")
     return Author(row[0], row[1], row[2])
 
 
@@ -56,9 +55,7 @@ def add_book(
         cur.execute(ADD_BOOK, (author_id, title, _enum_value(Genre, genre, "genre")))
         row = cur.fetchone()
     if row is None:
-        raise psycopg.DataError(
-            "query AddBook returned no row, though PostgreSQL always returns one for this statement"
-        )
+        raise _NoRowError("AddBook")
     return AddBookRow(row[0])
 
 
@@ -86,13 +83,20 @@ def authors_with_books(
     with psycopg.RawCursor(conn, row_factory=tuple_row) as cur:
         cur.execute(AUTHORS_WITH_BOOKS)
         return [
-            AuthorsWithBooksRow(row[0], row[1], row[2], None if row[3] is None else Genre(row[3]))
+            AuthorsWithBooksRow(
+                row[0],
+                row[1],
+                row[2],
+                None
+                if row[3] is None
+                else _enum_label(Genre, row[3], "books.genre of query AuthorsWithBooks"),
+            )
             for row in cur
         ]
 
 
 GET_AUTHOR: Final = """-- name: GetAuthor :one
-SELECT * FROM authors WHERE id = $1"""
+SELECT authors.id, authors.name, authors.bio FROM authors WHERE id = $1"""
 
 
 def get_author(
@@ -129,8 +133,5 @@ def count_books(
         cur.execute(COUNT_BOOKS)
         row = cur.fetchone()
     if row is None:
-        raise psycopg.DataError(
-            "query CountBooks returned no row, though PostgreSQL always returns one "
-            "for this statement"
-        )
+        raise _NoRowError("CountBooks")
     return CountBooksRow(row[0], row[1])

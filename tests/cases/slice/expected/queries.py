@@ -8,6 +8,7 @@ from uuid import UUID
 import psycopg
 from psycopg.rows import tuple_row
 
+from ._runtime import enum_label as _enum_label
 from ._runtime import enum_value as _enum_value
 from .models import Color, Item
 
@@ -29,7 +30,7 @@ def add_item(
 
 
 ITEMS_BY_IDS: Final = """-- name: ItemsByIds :many
-SELECT * FROM items WHERE id = ANY($1) ORDER BY id"""
+SELECT items.id, items.token, items.color, items.label FROM items WHERE id = ANY($1) ORDER BY id"""
 
 
 def items_by_ids(
@@ -40,7 +41,15 @@ def items_by_ids(
     """An empty list matches no item."""
     with psycopg.RawCursor(conn, row_factory=tuple_row) as cur:
         cur.execute(ITEMS_BY_IDS, (ids,))
-        return [Item(row[0], row[1], Color(row[2]), row[3]) for row in cur]
+        return [
+            Item(
+                row[0],
+                row[1],
+                _enum_label(Color, row[2], "items.color of query ItemsByIds"),
+                row[3],
+            )
+            for row in cur
+        ]
 
 
 ITEMS_BY_TOKENS_AND_COLORS: Final = """-- name: ItemsByTokensAndColors :many

@@ -17,8 +17,10 @@ import psycopg
 from psycopg.rows import tuple_row
 from psycopg.types.json import Json, Jsonb
 
+from .._runtime import NoRowError as _NoRowError
 from .._runtime import aware as _aware
 from .._runtime import enum_array as _enum_array
+from .._runtime import enum_label as _enum_label
 from .._runtime import enum_value as _enum_value
 from ..models import Everything, JsonValue, Mood
 from ..queries import (
@@ -105,10 +107,7 @@ async def insert_everything(
         )
         row = await cur.fetchone()
     if row is None:
-        raise psycopg.DataError(
-            "query InsertEverything returned no row, though PostgreSQL always returns one "
-            "for this statement"
-        )
+        raise _NoRowError("InsertEverything")
     return Everything(
         row[0],
         row[1],
@@ -133,8 +132,8 @@ async def insert_everything(
         row[20],
         row[21],
         row[22],
-        Mood(row[23]),
-        _enum_array(Mood, row[24]),
+        _enum_label(Mood, row[23], "everything.mood of query InsertEverything"),
+        _enum_array(Mood, row[24], "everything.moods of query InsertEverything"),
         row[25],
         row[26],
         row[27],
@@ -176,8 +175,8 @@ async def get_everything(
         row[20],
         row[21],
         row[22],
-        Mood(row[23]),
-        _enum_array(Mood, row[24]),
+        _enum_label(Mood, row[23], "everything.mood of query GetEverything"),
+        _enum_array(Mood, row[24], "everything.moods of query GetEverything"),
         row[25],
         row[26],
         row[27],
@@ -195,7 +194,12 @@ async def list_moods(
             LIST_MOODS, ([None if x is None else _enum_value(Mood, x, "moods") for x in moods],)
         )
         return [
-            ListMoodsRow(row[0], Mood(row[1]), _enum_array(Mood, row[2]), row[3])
+            ListMoodsRow(
+                row[0],
+                _enum_label(Mood, row[1], "everything.mood of query ListMoods"),
+                _enum_array(Mood, row[2], "everything.moods of query ListMoods"),
+                row[3],
+            )
             async for row in cur
         ]
 
@@ -210,10 +214,7 @@ async def count_by_mood(
         await cur.execute(COUNT_BY_MOOD, (_enum_value(Mood, mood, "mood"),))
         row = await cur.fetchone()
     if row is None:
-        raise psycopg.DataError(
-            "query CountByMood returned no row, though PostgreSQL always returns one "
-            "for this statement"
-        )
+        raise _NoRowError("CountByMood")
     return CountByMoodRow(row[0])
 
 

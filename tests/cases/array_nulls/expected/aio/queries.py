@@ -8,6 +8,7 @@ import psycopg
 from psycopg.rows import tuple_row
 from psycopg.types.json import Jsonb
 
+from .._runtime import NoRowError as _NoRowError
 from .._runtime import aware as _aware
 from .._runtime import enum_array as _enum_array
 from .._runtime import enum_value as _enum_value
@@ -42,11 +43,15 @@ async def insert_lists(
         )
         row = await cur.fetchone()
     if row is None:
-        raise psycopg.DataError(
-            "query InsertLists returned no row, though PostgreSQL always returns one "
-            "for this statement"
-        )
-    return List(row[0], _enum_array(Mood, row[1]), row[2], row[3], row[4], row[5])
+        raise _NoRowError("InsertLists")
+    return List(
+        row[0],
+        _enum_array(Mood, row[1], "lists.moods of query InsertLists"),
+        row[2],
+        row[3],
+        row[4],
+        row[5],
+    )
 
 
 async def get_lists(
@@ -60,7 +65,14 @@ async def get_lists(
         row = await cur.fetchone()
     if row is None:
         return None
-    return List(row[0], _enum_array(Mood, row[1]), row[2], row[3], row[4], row[5])
+    return List(
+        row[0],
+        _enum_array(Mood, row[1], "lists.moods of query GetLists"),
+        row[2],
+        row[3],
+        row[4],
+        row[5],
+    )
 
 
 async def set_lists(

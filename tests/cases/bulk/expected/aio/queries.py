@@ -9,7 +9,9 @@ import psycopg
 from psycopg.rows import tuple_row
 from psycopg.types.json import Jsonb
 
+from .._runtime import NoRowError as _NoRowError
 from .._runtime import aware as _aware
+from .._runtime import enum_label as _enum_label
 from .._runtime import enum_value as _enum_value
 from ..models import Event, Level
 from ..queries import (
@@ -67,7 +69,9 @@ async def stream_events(
     ) as cur:
         await cur.execute(STREAM_EVENTS, (_enum_value(Level, min_level, "min_level"),))
         async for row in cur:
-            yield StreamEventsRow(row[0], Level(row[1]), row[2])
+            yield StreamEventsRow(
+                row[0], _enum_label(Level, row[1], "events.level of query StreamEvents"), row[2]
+            )
 
 
 async def stream_all(
@@ -79,7 +83,14 @@ async def stream_all(
     ) as cur:
         await cur.execute(STREAM_ALL)
         async for row in cur:
-            yield Event(row[0], row[1], Level(row[2]), row[3], row[4], row[5])
+            yield Event(
+                row[0],
+                row[1],
+                _enum_label(Level, row[2], "events.level of query StreamAll"),
+                row[3],
+                row[4],
+                row[5],
+            )
 
 
 async def set_notes(
@@ -110,7 +121,14 @@ async def get_events(
             rows.append(
                 None
                 if row is None
-                else Event(row[0], row[1], Level(row[2]), row[3], row[4], row[5])
+                else Event(
+                    row[0],
+                    row[1],
+                    _enum_label(Level, row[2], "events.level of query GetEvents"),
+                    row[3],
+                    row[4],
+                    row[5],
+                )
             )
     return rows
 
@@ -139,10 +157,7 @@ async def count_events(
         await cur.execute(COUNT_EVENTS)
         row = await cur.fetchone()
     if row is None:
-        raise psycopg.DataError(
-            "query CountEvents returned no row, though PostgreSQL always returns one "
-            "for this statement"
-        )
+        raise _NoRowError("CountEvents")
     return CountEventsRow(row[0])
 
 
@@ -152,4 +167,14 @@ async def list_all(
     """Run query ListAll (tests/cases/bulk/queries.sql:25:1)."""
     async with psycopg.AsyncRawCursor(conn, row_factory=tuple_row) as cur:
         await cur.execute(LIST_ALL)
-        return [Event(row[0], row[1], Level(row[2]), row[3], row[4], row[5]) async for row in cur]
+        return [
+            Event(
+                row[0],
+                row[1],
+                _enum_label(Level, row[2], "events.level of query ListAll"),
+                row[3],
+                row[4],
+                row[5],
+            )
+            async for row in cur
+        ]

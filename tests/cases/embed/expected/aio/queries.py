@@ -4,7 +4,9 @@
 import psycopg
 from psycopg.rows import tuple_row
 
+from .._runtime import NoRowError as _NoRowError
 from .._runtime import enum_array as _enum_array
+from .._runtime import enum_label as _enum_label
 from .._runtime import enum_value as _enum_value
 from ..models import Author, Book, Genre
 from ..queries import (
@@ -32,10 +34,7 @@ async def create_author(
         await cur.execute(CREATE_AUTHOR, (name, bio))
         row = await cur.fetchone()
     if row is None:
-        raise psycopg.DataError(
-            "query CreateAuthor returned no row, though PostgreSQL always returns one "
-            "for this statement"
-        )
+        raise _NoRowError("CreateAuthor")
     return Author(row[0], row[1], row[2])
 
 
@@ -62,10 +61,15 @@ async def add_book(
         )
         row = await cur.fetchone()
     if row is None:
-        raise psycopg.DataError(
-            "query AddBook returned no row, though PostgreSQL always returns one for this statement"
-        )
-    return Book(row[0], row[1], row[2], Genre(row[3]), _enum_array(Genre, row[4]), row[5])
+        raise _NoRowError("AddBook")
+    return Book(
+        row[0],
+        row[1],
+        row[2],
+        _enum_label(Genre, row[3], "books.genre of query AddBook"),
+        _enum_array(Genre, row[4], "books.tags of query AddBook"),
+        row[5],
+    )
 
 
 async def get_book_with_author(
@@ -80,7 +84,14 @@ async def get_book_with_author(
     if row is None:
         return None
     return GetBookWithAuthorRow(
-        Book(row[0], row[1], row[2], Genre(row[3]), _enum_array(Genre, row[4]), row[5]),
+        Book(
+            row[0],
+            row[1],
+            row[2],
+            _enum_label(Genre, row[3], "books.genre of query GetBookWithAuthor"),
+            _enum_array(Genre, row[4], "books.tags of query GetBookWithAuthor"),
+            row[5],
+        ),
         Author(row[6], row[7], row[8]),
         row[9],
     )
@@ -98,7 +109,12 @@ async def authors_and_books(
                 None
                 if row[1] is None
                 else Book(
-                    row[1], row[2], row[3], Genre(row[4]), _enum_array(Genre, row[5]), row[6]
+                    row[1],
+                    row[2],
+                    row[3],
+                    _enum_label(Genre, row[4], "books.genre of query AuthorsAndBooks"),
+                    _enum_array(Genre, row[5], "books.tags of query AuthorsAndBooks"),
+                    row[6],
                 ),
             )
             async for row in cur

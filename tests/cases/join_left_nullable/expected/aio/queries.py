@@ -4,6 +4,8 @@
 import psycopg
 from psycopg.rows import tuple_row
 
+from .._runtime import NoRowError as _NoRowError
+from .._runtime import enum_label as _enum_label
 from .._runtime import enum_value as _enum_value
 from ..models import Author, Genre
 from ..queries import ADD_BOOK, AUTHORS_WITH_BOOKS, COUNT_BOOKS, CREATE_AUTHOR, GET_AUTHOR
@@ -23,10 +25,7 @@ async def create_author(
         await cur.execute(CREATE_AUTHOR, (name, bio))
         row = await cur.fetchone()
     if row is None:
-        raise psycopg.DataError(
-            "query CreateAuthor returned no row, though PostgreSQL always returns one "
-            "for this statement"
-        )
+        raise _NoRowError("CreateAuthor")
     return Author(row[0], row[1], row[2])
 
 
@@ -42,9 +41,7 @@ async def add_book(
         await cur.execute(ADD_BOOK, (author_id, title, _enum_value(Genre, genre, "genre")))
         row = await cur.fetchone()
     if row is None:
-        raise psycopg.DataError(
-            "query AddBook returned no row, though PostgreSQL always returns one for this statement"
-        )
+        raise _NoRowError("AddBook")
     return AddBookRow(row[0])
 
 
@@ -55,7 +52,14 @@ async def authors_with_books(
     async with psycopg.AsyncRawCursor(conn, row_factory=tuple_row) as cur:
         await cur.execute(AUTHORS_WITH_BOOKS)
         return [
-            AuthorsWithBooksRow(row[0], row[1], row[2], None if row[3] is None else Genre(row[3]))
+            AuthorsWithBooksRow(
+                row[0],
+                row[1],
+                row[2],
+                None
+                if row[3] is None
+                else _enum_label(Genre, row[3], "books.genre of query AuthorsWithBooks"),
+            )
             async for row in cur
         ]
 
@@ -82,8 +86,5 @@ async def count_books(
         await cur.execute(COUNT_BOOKS)
         row = await cur.fetchone()
     if row is None:
-        raise psycopg.DataError(
-            "query CountBooks returned no row, though PostgreSQL always returns one "
-            "for this statement"
-        )
+        raise _NoRowError("CountBooks")
     return CountBooksRow(row[0], row[1])

@@ -6,6 +6,7 @@ from uuid import UUID
 import psycopg
 from psycopg.rows import tuple_row
 
+from .._runtime import enum_label as _enum_label
 from .._runtime import enum_value as _enum_value
 from ..models import Color, Item
 from ..queries import (
@@ -40,7 +41,15 @@ async def items_by_ids(
     """An empty list matches no item."""
     async with psycopg.AsyncRawCursor(conn, row_factory=tuple_row) as cur:
         await cur.execute(ITEMS_BY_IDS, (ids,))
-        return [Item(row[0], row[1], Color(row[2]), row[3]) async for row in cur]
+        return [
+            Item(
+                row[0],
+                row[1],
+                _enum_label(Color, row[2], "items.color of query ItemsByIds"),
+                row[3],
+            )
+            async for row in cur
+        ]
 
 
 async def items_by_tokens_and_colors(

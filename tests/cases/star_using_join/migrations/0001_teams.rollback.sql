@@ -1,0 +1,2 @@
+DROP TABLE "user";
+DROP TABLE teams;
