@@ -27,6 +27,7 @@ from generated.connection_logs import delete_old_connection_logs, try_lock_purge
 DEFAULT_BATCH_SIZE: Final = 1000
 # Far longer than a batch of DEFAULT_BATCH_SIZE takes, far shorter than "forever".
 DEFAULT_IDLE_TIMEOUT: Final = timedelta(seconds=60)
+_MAX_TIMEOUT_MS: Final = 2**31 - 1  # the timeouts are integer milliseconds
 
 # One batch of a delete: how many rows it removed.
 _DeleteBatch = Callable[[], int]
@@ -64,8 +65,11 @@ def purge(
     if batch_size < 1:
         raise ValueError(f"batch_size must be at least 1, got {batch_size!r}")
     idle_timeout_ms = int(idle_timeout.total_seconds() * 1000)
-    if idle_timeout_ms < 1:
-        raise ValueError(f"idle_timeout must be at least 1 ms, got {idle_timeout!r}")
+    if not 1 <= idle_timeout_ms <= _MAX_TIMEOUT_MS:
+        raise ValueError(
+            f"idle_timeout must be between 1 ms and {_MAX_TIMEOUT_MS} ms (PostgreSQL's limit), "
+            f"got {idle_timeout!r}"
+        )
     if conn.info.transaction_status != TransactionStatus.IDLE:
         raise psycopg.ProgrammingError(
             "purge() commits a transaction per batch, so it cannot run inside one: "

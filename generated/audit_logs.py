@@ -20,6 +20,8 @@ WHERE id = ANY(ARRAY(
         AND time < $1::timestamptz
     ORDER BY time
     LIMIT $2::integer
+    -- Rows someone else holds are left for a later batch: a purge never waits on a writer.
+    FOR UPDATE SKIP LOCKED
 ))"""
 
 
@@ -29,7 +31,10 @@ def delete_old_audit_log_connection_events(
     before_time: datetime,
     limit_count: int,
 ) -> int:
-    """Deletes at most limit_count audit_logs rows recording a connect, disconnect, open or close older than before_time, oldest first. Rows of any other action are never touched."""
+    """Deletes at most limit_count audit_logs rows recording a connect, disconnect, open or close older than before_time, oldest first, skipping rows another transaction has locked.
+
+    Rows of any other action are never touched.
+    """
     with psycopg.RawCursor(conn) as cur:
         cur.execute(
             DELETE_OLD_AUDIT_LOG_CONNECTION_EVENTS,

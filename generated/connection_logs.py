@@ -1720,7 +1720,9 @@ def delete_old_connection_logs(
 
 TRY_LOCK_PURGE: Final = """-- name: TryLockPurge :one
 SELECT set_config('idle_in_transaction_session_timeout', $1::integer::text, true)
-    IS NOT NULL AND taken AS "acquired!"
+    IS NOT NULL
+    AND set_config('lock_timeout', $1::integer::text, true) IS NOT NULL
+    AND taken AS "acquired!"
 FROM pg_try_advisory_xact_lock(27988542784040807) AS lock (taken)"""
 
 
@@ -1736,7 +1738,7 @@ def try_lock_purge(
     *,
     idle_timeout_ms: int,
 ) -> TryLockPurgeRow | None:
-    """Takes the purge lock for this transaction if no one holds it; true when taken. Sets this transaction's idle_in_transaction_session_timeout to idle_timeout_ms."""
+    """Takes the purge lock for this transaction if no one holds it; true when taken. Sets this transaction's idle_in_transaction_session_timeout and lock_timeout to idle_timeout_ms, so a batch whose client stopped, or that waits on a lock inside the server, cannot keep the purge lock (and the rows it holds) longer than that."""
     with psycopg.RawCursor(conn, row_factory=tuple_row) as cur:
         cur.execute(TRY_LOCK_PURGE, (idle_timeout_ms,))
         row = cur.fetchone()

@@ -3,7 +3,8 @@
 
 -- name: DeleteOldAuditLogConnectionEvents :execrows
 -- Deletes at most limit_count audit_logs rows recording a connect, disconnect, open or close
--- older than before_time, oldest first. Rows of any other action are never touched.
+-- older than before_time, oldest first, skipping rows another transaction has locked.
+-- Rows of any other action are never touched.
 DELETE FROM audit_logs
 -- An array, not IN (subquery): the planner then fetches the victims by primary key.
 WHERE id = ANY(ARRAY(
@@ -13,4 +14,6 @@ WHERE id = ANY(ARRAY(
         AND time < @before_time::timestamptz
     ORDER BY time
     LIMIT @limit_count::integer
+    -- Rows someone else holds are left for a later batch: a purge never waits on a writer.
+    FOR UPDATE SKIP LOCKED
 ));

@@ -1015,7 +1015,11 @@ WHERE id = ANY(ARRAY(
 
 -- name: TryLockPurge :one
 -- Takes the purge lock for this transaction if no one holds it; true when taken. Sets this
--- transaction's idle_in_transaction_session_timeout to idle_timeout_ms.
+-- transaction's idle_in_transaction_session_timeout and lock_timeout to idle_timeout_ms, so a
+-- batch whose client stopped, or that waits on a lock inside the server, cannot keep the purge
+-- lock (and the rows it holds) longer than that.
 SELECT set_config('idle_in_transaction_session_timeout', @idle_timeout_ms::integer::text, true)
-    IS NOT NULL AND taken AS "acquired!"
+    IS NOT NULL
+    AND set_config('lock_timeout', @idle_timeout_ms::integer::text, true) IS NOT NULL
+    AND taken AS "acquired!"
 FROM pg_try_advisory_xact_lock(27988542784040807) AS lock (taken);

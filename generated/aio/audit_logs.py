@@ -17,7 +17,10 @@ async def delete_old_audit_log_connection_events(
     before_time: datetime,
     limit_count: int,
 ) -> int:
-    """Deletes at most limit_count audit_logs rows recording a connect, disconnect, open or close older than before_time, oldest first. Rows of any other action are never touched."""
+    """Deletes at most limit_count audit_logs rows recording a connect, disconnect, open or close older than before_time, oldest first, skipping rows another transaction has locked.
+
+    Rows of any other action are never touched.
+    """
     async with psycopg.AsyncRawCursor(conn) as cur:
         await cur.execute(
             DELETE_OLD_AUDIT_LOG_CONNECTION_EVENTS,

@@ -699,7 +699,7 @@ async def try_lock_purge(
     *,
     idle_timeout_ms: int,
 ) -> TryLockPurgeRow | None:
-    """Takes the purge lock for this transaction if no one holds it; true when taken. Sets this transaction's idle_in_transaction_session_timeout to idle_timeout_ms."""
+    """Takes the purge lock for this transaction if no one holds it; true when taken. Sets this transaction's idle_in_transaction_session_timeout and lock_timeout to idle_timeout_ms, so a batch whose client stopped, or that waits on a lock inside the server, cannot keep the purge lock (and the rows it holds) longer than that."""
     async with psycopg.AsyncRawCursor(conn, row_factory=tuple_row) as cur:
         await cur.execute(TRY_LOCK_PURGE, (idle_timeout_ms,))
         row = await cur.fetchone()

@@ -8,6 +8,7 @@ root, so as root it runs as the ``postgres`` user, like the embedded server.
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import socket
 import subprocess
@@ -62,6 +63,15 @@ def find_pgbouncer() -> Path:
     return found
 
 
+def _no_prepared_statement_support(binary: Path) -> str:
+    """pgbouncer 1.21+ can track prepared statements (on by default from 1.24): switched off,
+    so the tests see what the README warns about, the classic transaction pooler."""
+    shown = subprocess.run([str(binary), "--version"], capture_output=True, text=True).stdout
+    found = re.search(r"(\d+)\.(\d+)", shown)
+    version = (int(found.group(1)), int(found.group(2))) if found else (0, 0)
+    return "max_prepared_statements = 0\n" if version >= (1, 21) else ""
+
+
 def _installed() -> Path | None:
     found = shutil.which("pgbouncer") or shutil.which("pgbouncer", path="/usr/sbin:/usr/bin")
     return None if found is None else Path(found)
@@ -98,7 +108,7 @@ default_pool_size = {pool_size}
 server_round_robin = 1
 max_client_conn = 200
 ignore_startup_parameters = extra_float_digits, options
-logfile = {workdir / "pgbouncer.log"}
+{_no_prepared_statement_support(binary)}logfile = {workdir / "pgbouncer.log"}
 pidfile = {workdir / "pgbouncer.pid"}
 """
     )

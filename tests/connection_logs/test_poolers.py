@@ -18,7 +18,13 @@ from connlog.record import ConnectionEvent, record_event, record_events
 from generated.connection_logs import count_connection_logs, get_connection_logs_offset
 from tests.connection_logs import pooler
 from tests.connection_logs.test_purge import CUTOFF
-from tests.connection_logs.world import World, example_events, expected_logs, stored
+from tests.connection_logs.world import (
+    PURGE_LOCK_HELD,
+    World,
+    example_events,
+    expected_logs,
+    stored,
+)
 
 CLIENTS = 4
 
@@ -37,7 +43,7 @@ def spread_over_server_connections(url: str) -> None:
 
 
 def advisory_locks(db: psycopg.Connection[Any]) -> int:
-    count = db.execute("SELECT count(*) FROM pg_locks WHERE locktype = 'advisory'").fetchone()
+    count = db.execute(PURGE_LOCK_HELD).fetchone()
     db.commit()
     assert count is not None
     return int(count[0])

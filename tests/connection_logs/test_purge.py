@@ -22,7 +22,7 @@ from generated.audit_logs import delete_old_audit_log_connection_events
 from generated.connection_logs import delete_old_connection_logs, try_lock_purge
 from generated.models import AuditAction
 from tests.conftest import REPO_ROOT
-from tests.connection_logs.world import T0, World, example_events, stored
+from tests.connection_logs.world import PURGE_LOCK_HELD, T0, World, example_events, stored
 
 CUTOFF = T0 + timedelta(hours=5)
 INSERT_AUDIT_LOG = """
@@ -177,9 +177,7 @@ def wait_for_purge_lock(db: psycopg.Connection[Any], *, held: bool = True) -> No
     """Until the purge lock is held (or, with ``held=False``, free), at most 10 s."""
     deadline = time.monotonic() + 10
     while time.monotonic() < deadline:
-        count = db.execute(
-            "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND granted"
-        ).fetchone()
+        count = db.execute(PURGE_LOCK_HELD).fetchone()
         db.commit()
         if count == ((1,) if held else (0,)):
             return

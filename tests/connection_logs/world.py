@@ -45,6 +45,18 @@ ALL_LOGS: Final = sql.SQL("SELECT {} FROM connection_logs ORDER BY id").format(
 )
 
 
+# The purge's advisory lock held in this test's database (TryLockPurge's key as pg_locks splits
+# a bigint key); other runs on the shared server, and every session writer, hold locks of
+# their own.
+PURGE_LOCK_HELD: Final = """
+    SELECT count(*) FROM pg_locks
+    WHERE locktype = 'advisory' AND granted AND objsubid = 1
+        AND database = (SELECT oid FROM pg_database WHERE datname = current_database())
+        AND classid::bigint = 27988542784040807 >> 32
+        AND objid::bigint = 27988542784040807 & 4294967295
+"""
+
+
 @dataclass(frozen=True, slots=True)
 class Organization:
     id: UUID

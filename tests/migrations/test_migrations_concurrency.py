@@ -47,17 +47,23 @@ def test_an_apply_waiting_over_10_s_for_another_exits_with_lock_timeout_and_appl
     empty_db_url: str, tmp_path: Path
 ) -> None:
     # A migration longer than yoyo's fixed 10 s lock timeout, as the README warns.
-    (tmp_path / "0001_slow.sql").write_text("SELECT pg_sleep(11);\nCREATE TABLE slow (id int);\n")
+    # 14 s: the waiter's own start-up (a Python process) must not eat the margin.
+    (tmp_path / "0001_slow.sql").write_text("SELECT pg_sleep(14);\nCREATE TABLE slow (id int);\n")
     first = start_yoyo(empty_db_url, "apply", "--batch", str(tmp_path))
-    deadline = time.monotonic() + 10
-    while not _yoyo_locked(empty_db_url):
-        assert time.monotonic() < deadline, "the first apply never took yoyo's lock"
-        time.sleep(0.05)
+    try:
+        deadline = time.monotonic() + 10
+        while not _yoyo_locked(empty_db_url):
+            assert time.monotonic() < deadline, "the first apply never took yoyo's lock"
+            time.sleep(0.05)
 
-    waiting = start_yoyo(empty_db_url, "apply", "--batch", str(tmp_path))
-    output, _ = waiting.communicate(timeout=60)
-    assert waiting.returncode != 0 and "LockTimeout" in output, output
-    assert first.communicate(timeout=60)[0] is not None and first.returncode == 0
+        waiting = start_yoyo(empty_db_url, "apply", "--batch", str(tmp_path))
+        output, _ = waiting.communicate(timeout=60)
+        assert waiting.returncode != 0 and "LockTimeout" in output, output
+        assert first.communicate(timeout=60)[0] is not None and first.returncode == 0
+    finally:
+        if first.poll() is None:
+            first.kill()
+            first.wait()
 
     # Rerun once the first is done: nothing left to do, and the migration ran once.
     run_yoyo(empty_db_url, "apply", "--batch", str(tmp_path))
