@@ -143,6 +143,8 @@ class Catalog(Protocol):
 class CatalogColumn:
     name: str
     not_null: bool
+    # pg_type.typcategory of its type ('S' string, 'A' array, 'C' composite...); "" unknown.
+    category: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -186,6 +188,9 @@ class AnalyzedColumn:
     nullable: bool
     table: str | None  # the source table when the column is a plain table column
     table_column: str | None
+    # An array whose elements may be NULL: true unless proven otherwise (``array_agg`` of
+    # a not-null column), whatever the column's NOT NULL says; false for a non-array.
+    element_nullable: bool = False
 
 
 @dataclass(frozen=True, slots=True)

@@ -140,7 +140,7 @@ class User:
     last_seen_at: datetime
     status: UserStatus
     login_type: LoginType
-    rbac_roles: list[str]
+    rbac_roles: list[str | None]
     quiet_hours_schedule: str
     deleted: bool
 

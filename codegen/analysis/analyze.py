@@ -102,7 +102,10 @@ class _Server:
         oid = self._regclass((schema, table))
         if oid is None:
             return None
-        return tuple(CatalogColumn(a.name, a.not_null) for a in self._attributes_of(oid))
+        return tuple(
+            CatalogColumn(a.name, a.not_null, self.pg_type(a.type_oid).category)
+            for a in self._attributes_of(oid)
+        )
 
     # --- describing -----------------------------------------------------------
 
@@ -150,13 +153,16 @@ class _Server:
             sources.append((table_oid, table_column))
             relation = self._relation(table_oid) if table_oid else None
             attribute = self._attribute(table_oid, table_column) if relation else None
+            pg = self.pg_type(described.ftype(index))
             columns.append(
                 AnalyzedColumn(
                     name=name,
-                    type=self.pg_type(described.ftype(index)),
+                    type=pg,
                     nullable=_column_nullable(facts, index, described.nfields),
                     table=relation.name if relation else None,
                     table_column=attribute.name if attribute else None,
+                    element_nullable=is_array(pg)
+                    and _elements_nullable(facts, index, described.nfields),
                 )
             )
         embeds = self._embeds(query, columns, sources)
@@ -444,6 +450,8 @@ class _Server:
                     nullable=not a.not_null,
                     table=str(name),
                     table_column=a.name,
+                    # NOT NULL says nothing of an array's elements.
+                    element_nullable=is_array(self.pg_type(a.type_oid)),
                 )
                 for a in self._attributes_of(_int(oid))
             )
@@ -532,6 +540,19 @@ def _column_nullable(facts: nullability.StatementFacts, index: int, count: int) 
         return facts.column_nullable[index]
     # Inference could not line its columns up with the server's: without proof, nullable.
     return True
+
+
+def _elements_nullable(facts: nullability.StatementFacts, index: int, count: int) -> bool:
+    if len(facts.column_elements_nullable) == count:
+        return facts.column_elements_nullable[index]
+    return True  # not lined up with the server's columns: no proof
+
+
+def is_array(pg: PgType) -> bool:
+    """An array type, or a domain over one."""
+    while pg.base is not None:
+        pg = pg.base
+    return pg.element is not None
 
 
 def _int(value: object) -> int:

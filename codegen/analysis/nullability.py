@@ -19,14 +19,16 @@ from pglast.parser import parse_sql
 
 from codegen.analysis.nullexpr import (
     NEVER_NULL_SCALAR_FUNCTIONS,
-    STRICT_FUNCTIONS,
+    NOT_NULL_FOR_NOT_NULL_ARGUMENTS,
     Column,
     Scope,
     column_name,
+    elements_nullable,
+    may_be_row,
     nullable,
 )
 from codegen.model import Catalog
-from codegen.parsing.sqlast import param_number, strings
+from codegen.parsing.sqlast import param_number, strings, walk
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,6 +43,8 @@ class StatementFacts:
     column_names: tuple[str, ...]  # override suffix removed; "" where the server's name rules
     column_nullable: tuple[bool, ...]
     column_forced: tuple[bool | None, ...]  # "x!" -> False (not null), "x?" -> True
+    # Per column: an array that may hold NULL elements (True for every non-array too).
+    column_elements_nullable: tuple[bool, ...]
     param_nullable: frozenset[int]  # $n inserted into or assigned to a nullable column
     # $n -> (table, column) it is inserted into or assigned to (the statement's target).
     param_columns: Mapping[int, tuple[str, str]] = field(default_factory=dict[int, tuple[str, str]])
@@ -72,6 +76,7 @@ def infer(sql: str, catalog: Catalog) -> StatementFacts:
         column_names=tuple(names),
         column_nullable=tuple(is_nullable),
         column_forced=tuple(forced),
+        column_elements_nullable=tuple(col.elements_nullable for col in output.columns or ()),
         param_nullable=frozenset(n for n, (_, is_null) in targets.items() if is_null),
         param_columns={n: column for n, (column, _) in targets.items()},
         row_is_certain=_row_is_certain(stmt),
@@ -109,7 +114,12 @@ def _select(stmt: ast.SelectStmt, outer: Scope) -> _Output:
             return _Output(None)
         return _Output(
             tuple(
-                replace(a, nullable=a.nullable or b.nullable)
+                replace(
+                    a,
+                    nullable=a.nullable or b.nullable,
+                    elements_nullable=a.elements_nullable or b.elements_nullable,
+                    category=a.category if a.category == b.category else "",
+                )
                 for a, b in zip(left, right, strict=True)
             )
         )
@@ -117,7 +127,11 @@ def _select(stmt: ast.SelectStmt, outer: Scope) -> _Output:
         rows = [tuple(row) for row in stmt.valuesLists]
         return _Output(
             tuple(
-                Column(f"column{i + 1}", any(nullable(row[i], scope) for row in rows))
+                Column(
+                    f"column{i + 1}",
+                    any(nullable(row[i], scope) for row in rows),
+                    elements_nullable=any(elements_nullable(row[i], scope) for row in rows),
+                )
                 for i in range(len(rows[0]))
             )
         )
@@ -165,7 +179,7 @@ def _cte_columns(
         if cols is None:
             return None
         return tuple(
-            Column(aliases[i] if i < len(aliases) else c.name, c.nullable)
+            replace(c, name=aliases[i] if i < len(aliases) else c.name, forced=None)
             for i, c in enumerate(cols)
         )
 
@@ -204,34 +218,57 @@ def _targets(targets: tuple[object, ...], scope: Scope) -> _Output:
                 columns.extend(star)
             case ast.ResTarget(val=value, name=str(alias)):
                 _, forced = split_override(alias)
-                is_nullable = nullable(value, scope) if forced is None else forced
-                columns.append(Column(alias, is_nullable, forced))
+                columns.append(_computed(alias, value, scope, forced))
             case ast.ResTarget(val=value):
-                columns.append(Column(column_name(value), nullable(value, scope)))
+                columns.append(_computed(column_name(value), value, scope, None))
             case _:
                 pass  # any other node: the default after the match
     return _Output(tuple(columns))
 
 
-def _param_targets(stmt: ast.Node, catalog: Catalog) -> dict[int, tuple[tuple[str, str], bool]]:
-    """$n written into a column -> ((table, column), whether that column is nullable).
+def _computed(name: str, value: object, scope: Scope, forced: bool | None) -> Column:
+    """The output column ``value AS name``; a plain column reference keeps its type facts."""
+    reference = strings(value.fields) if isinstance(value, ast.ColumnRef) else None
+    source = scope.column(reference) if reference else None
+    return Column(
+        name,
+        nullable(value, scope) if forced is None else forced,
+        forced,
+        # A row value marks its column composite, so comparing it is NULL-prone.
+        category="C" if may_be_row(value, scope) else source.category if source is not None else "",
+        elements_nullable=elements_nullable(value, scope),
+    )
 
-    INSERT values, UPDATE SET and ON CONFLICT DO UPDATE SET (first one wins).
+
+def _param_targets(stmt: ast.Node, catalog: Catalog) -> dict[int, tuple[tuple[str, str], bool]]:
+    """$n written into a column -> ((table, column), whether it may be NULL there).
+
+    INSERT values, UPDATE SET and ON CONFLICT DO UPDATE SET, in the statement and in
+    its data-modifying CTEs (``WITH ins AS (INSERT ... VALUES (@a)) SELECT ...``). The
+    column is the first one written; the parameter may be NULL only when every column
+    it is written into is nullable.
     """
-    target: ast.RangeVar | None = getattr(stmt, "relation", None)
+    found: dict[int, tuple[tuple[str, str], bool]] = {}
+    for node in walk(stmt):
+        if isinstance(node, ast.InsertStmt | ast.UpdateStmt):
+            for number, column, is_nullable in _written(node, catalog):
+                first, all_nullable = found.get(number, (column, True))
+                found[number] = (first, all_nullable and is_nullable)
+    return found
+
+
+def _written(
+    stmt: ast.InsertStmt | ast.UpdateStmt, catalog: Catalog
+) -> Iterator[tuple[int, tuple[str, str], bool]]:
+    """(parameter, (table, column), column nullable) for each $n one statement writes."""
+    target = stmt.relation
     if target is None or target.relname is None:
-        return {}
+        return
     table = catalog.columns(target.schemaname, target.relname)
     if table is None:
-        return {}
+        return
     is_nullable = {c.name: not c.not_null for c in table}
-    found: dict[int, tuple[tuple[str, str], bool]] = {}
-
-    def note(value: object, column: str | None) -> None:
-        number = param_number(value)
-        if number is not None and column is not None and column in is_nullable:
-            found.setdefault(number, ((str(target.relname), column), is_nullable[column]))
-
+    pairs: list[tuple[object, str | None]] = []
     match stmt:
         case ast.InsertStmt(cols=cols, selectStmt=ast.SelectStmt() as source):
             names = [c.name for c in cols or () if isinstance(c, ast.ResTarget)]
@@ -240,19 +277,21 @@ def _param_targets(stmt: ast.Node, catalog: Catalog) -> dict[int, tuple[tuple[st
                 (tuple(getattr(t, "val", None) for t in source.targetList or ()),)
             )
             for row in rows:
-                for column, value in zip(names, row, strict=False):
-                    note(value, column)
+                pairs.extend((value, column) for column, value in zip(names, row, strict=False))
             clause = stmt.onConflictClause
             for t in clause.targetList or () if clause else ():
                 if isinstance(t, ast.ResTarget):
-                    note(t.val, t.name)
+                    pairs.append((t.val, t.name))
         case ast.UpdateStmt(targetList=targets):
             for t in targets or ():
                 if isinstance(t, ast.ResTarget):
-                    note(t.val, t.name)
+                    pairs.append((t.val, t.name))
         case _:
-            pass  # any other node: the default after the match
-    return found
+            pass  # an INSERT of DEFAULT VALUES writes no parameter
+    for value, column in pairs:
+        number = param_number(value)
+        if number is not None and column is not None and column in is_nullable:
+            yield number, (str(target.relname), column), is_nullable[column]
 
 
 def _row_is_certain(stmt: ast.Node) -> bool:
@@ -298,10 +337,12 @@ _OTHER_SCALAR_FUNCTIONS: Final = frozenset(
     {
         "concat_ws", "extract", "date_part", "to_char", "to_json", "to_jsonb",
         "json_build_object", "jsonb_build_object", "json_build_array", "jsonb_build_array",
-        "array_length", "cardinality", "greatest", "least", "nullif",
+        "array_length", "cardinality", "greatest", "least", "nullif", "substring",
     }
 )  # fmt: skip
-_SCALAR_FUNCTIONS: Final = STRICT_FUNCTIONS | NEVER_NULL_SCALAR_FUNCTIONS | _OTHER_SCALAR_FUNCTIONS
+_SCALAR_FUNCTIONS: Final = (
+    NOT_NULL_FOR_NOT_NULL_ARGUMENTS | NEVER_NULL_SCALAR_FUNCTIONS | _OTHER_SCALAR_FUNCTIONS
+)
 
 
 def _single_group(stmt: ast.SelectStmt) -> bool:

@@ -12,7 +12,7 @@ from dataclasses import dataclass, replace
 from typing import Final, Protocol, cast
 
 from pglast import ast
-from pglast.enums import A_Expr_Kind, JoinType, SQLValueFunctionOp, SubLinkType
+from pglast.enums import A_Expr_Kind, JoinType, SetOperation, SQLValueFunctionOp, SubLinkType
 
 from codegen.model import Catalog
 from codegen.parsing.sqlast import strings
@@ -23,6 +23,12 @@ class Column:
     name: str  # as PostgreSQL names it, override suffix included
     nullable: bool
     forced: bool | None = None  # set by an explicit alias ending in ! or ?
+    # pg_type.typcategory of a table column's type ('S' string, 'A' array, 'C' composite),
+    # "" when not known (a computed column): what type-dependent rules may rely on.
+    category: str = ""
+    # An array whose elements (at any depth) are proven not NULL; for any other column,
+    # or without proof, True: PostgreSQL arrays may hold NULLs whatever a column says.
+    elements_nullable: bool = True
 
 
 @dataclass(frozen=True, slots=True)
@@ -120,7 +126,12 @@ class Scope:
                 is_cte, columns = self._cte(table) if schema is None else (False, None)
                 if not is_cte:
                     found = self.catalog.columns(schema, table)
-                    columns = tuple(Column(c.name, not c.not_null) for c in found or ()) or None
+                    columns = (
+                        tuple(
+                            Column(c.name, not c.not_null, category=c.category) for c in found or ()
+                        )
+                        or None
+                    )
                 return _single(table, None if is_cte else schema, columns, alias)
             case ast.RangeSubselect(subquery=ast.Node() as sub, lateral=lateral, alias=alias):
                 # A LATERAL subquery sees the FROM items before it; others only outer levels.
@@ -168,8 +179,13 @@ class Scope:
 
     def column_nullable(self, name: tuple[str, ...]) -> bool:
         """Whether the column reference ``name`` (1 to 3 parts) may be NULL."""
+        found = self.column(name)
+        return found is None or found.nullable
+
+    def column(self, name: tuple[str, ...]) -> Column | None:
+        """The column the reference ``name`` (1 to 3 parts) resolves to; None if not sure."""
         if self.grouping_sets:
-            return True
+            return None  # ROLLUP and friends fill grouped columns with NULLs
         *qualifier, column = name
         if not qualifier:
             hits = [c for c in self.merged if c.name == column]
@@ -179,15 +195,15 @@ class Scope:
                     unknown = unknown or rel.columns is None
                     hits.extend(c for c in rel.columns or () if c.name == column)
             if len(hits) == 1:
-                return hits[0].nullable
+                return hits[0]
             if hits or unknown:
-                return True  # ambiguous or possibly in an unknown relation
+                return None  # ambiguous or possibly in an unknown relation
         else:
             found = self._relation(tuple(qualifier))
             if found is not None:
                 hits = [c for c in found.columns or () if c.name == column]
-                return hits[0].nullable if len(hits) == 1 else True
-        return self.parent.column_nullable(name) if self.parent else True
+                return hits[0] if len(hits) == 1 else None
+        return self.parent.column(name) if self.parent else None
 
     def _relation(self, qualifier: tuple[str, ...]) -> Relation | None:
         for rel in reversed(self.relations):
@@ -218,7 +234,7 @@ def _single(
         renames = strings(alias.colnames) or ()
         if columns is not None:
             columns = tuple(
-                Column(renames[i], c.nullable) if i < len(renames) else c
+                replace(c, name=renames[i]) if i < len(renames) else c
                 for i, c in enumerate(columns)
             )
     return _Item((Relation(name, schema, columns),), columns)
@@ -241,7 +257,7 @@ def _merge(
             JoinType.JOIN_LEFT: lhs[0].nullable,
             JoinType.JOIN_RIGHT: rhs[0].nullable,
         }.get(kind, lhs[0].nullable and rhs[0].nullable)
-        result.append(Column(name, nullable))
+        result.append(replace(lhs[0], nullable=nullable))
     return tuple(result)
 
 
@@ -252,25 +268,40 @@ _STRICT_OPERATORS: Final = frozenset(
     {"+", "-", "*", "/", "%", "^", "=", "<>", "!=", "<", ">", "<=", ">=", "||", "@", "|/",
      "~~", "!~~", "~~*", "!~~*", "~", "!~", "~*", "!~*", "@>", "<@", "&&"}
 )  # fmt: skip
-# Functions that return NULL only for a NULL argument (checked by name; schema pg_catalog).
-STRICT_FUNCTIONS: Final = frozenset(
+# Functions (of schema pg_catalog) that never return NULL when no argument is NULL. Being
+# STRICT is not enough: lower('empty'::int4range), substring('a' from 'x+'),
+# array_length('{}', 1), extract(month from 'infinity'::timestamp), to_char(now(), '') and
+# to_char('infinity'::timestamp, 'YYYY') are all NULL. Every other function, strict or
+# not, built in or not, may return NULL.
+NOT_NULL_FOR_NOT_NULL_ARGUMENTS: Final = frozenset(
     {
-        "lower", "upper", "length", "char_length", "octet_length", "abs", "md5", "replace",
-        "btrim", "ltrim", "rtrim", "trim", "lpad", "rpad", "left", "right", "round", "floor",
-        "ceil", "ceiling", "date_trunc", "initcap", "reverse", "repeat", "sign", "mod", "power",
+        "lower", "upper", "length", "char_length", "character_length", "octet_length",
+        "bit_length", "abs", "md5", "replace", "btrim", "ltrim", "rtrim", "lpad", "rpad",
+        "left", "right", "round", "trunc", "floor", "ceil", "ceiling", "sign", "mod", "power",
+        "date_trunc", "initcap", "reverse", "repeat", "cardinality", "array_to_string",
+        "to_json", "to_jsonb", "nextval", "pg_try_advisory_lock",
+        "pg_try_advisory_xact_lock", "upper_inf", "lower_inf", "upper_inc", "lower_inc",
+        "isempty", "ntile",
     }
 )  # fmt: skip
+# ... of which these only on text: lower and upper of an empty or unbounded range are NULL.
+_TEXT_ONLY: Final = frozenset({"lower", "upper"})
+# Functions that skip NULLs after the first argument, which alone must not be NULL.
+_FIRST_ARGUMENT_ONLY: Final = frozenset({"concat_ws"})
 # Functions never NULL whatever their arguments: the scalar ones, then count and the
 # ranking window functions.
 NEVER_NULL_SCALAR_FUNCTIONS: Final = frozenset(
     {
         "now", "clock_timestamp", "statement_timestamp", "transaction_timestamp", "random",
-        "gen_random_uuid", "concat",
+        "gen_random_uuid", "concat", "json_build_object", "jsonb_build_object",
+        "json_build_array", "jsonb_build_array", "num_nulls", "num_nonnulls",
     }
 )  # fmt: skip
 _NEVER_NULL_FUNCTIONS: Final = NEVER_NULL_SCALAR_FUNCTIONS | frozenset(
     {"count", "row_number", "rank", "dense_rank", "percent_rank", "cume_dist"}
 )
+# Type names (as a cast writes them) whose values are text.
+_TEXT_TYPES: Final = frozenset({"text", "varchar", "bpchar", "char", "name", "citext"})
 
 
 def _all(nodes: tuple[object, ...] | None, scope: Scope) -> bool:
@@ -316,17 +347,118 @@ def nullable(node: object, scope: Scope) -> bool:
     return True
 
 
+def elements_nullable(node: object, scope: Scope) -> bool:
+    """Whether ``node``, if it is an array, may hold a NULL element (at any depth).
+
+    False only with proof: ``ARRAY[...]`` or ``ARRAY(SELECT x ...)`` or ``array_agg(x)`` of
+    not-null values that are not arrays with NULLs themselves, or a column so proven.
+    """
+    match node:
+        case ast.A_ArrayExpr(elements=elements):
+            return not all(_clean_value(e, scope) for e in elements or ())
+        case ast.SubLink(subLinkType=SubLinkType.ARRAY_SUBLINK, subselect=ast.SelectStmt() as sub):
+            targets = sub.targetList or ()
+            if len(targets) != 1 or sub.fromClause or sub.op not in (None, SetOperation.SETOP_NONE):
+                # Over a FROM clause the target's columns resolve in the subquery's scope,
+                # which this function does not build: no proof.
+                return True
+            value = getattr(targets[0], "val", None)
+            return not _clean_value(value, scope.child())
+        case ast.FuncCall(funcname=funcname, args=(arg,), agg_star=False, over=None):
+            if _builtin_name(strings(funcname) or ()) == "array_agg":
+                return not _clean_value(arg, scope)
+            return True
+        case ast.TypeCast(arg=arg) | ast.CollateClause(arg=arg):
+            return elements_nullable(arg, scope)
+        case ast.ColumnRef(fields=fields):
+            name = strings(fields)
+            found = scope.column(name) if name is not None else None
+            return found is None or found.elements_nullable
+        case _:
+            pass  # any other node: the default after the match
+    return True
+
+
+def _clean_value(node: object, scope: Scope) -> bool:
+    """Not NULL, and not an array holding a NULL: a value an array may claim as not null."""
+    if nullable(node, scope):
+        return False
+    return _is_scalar(node, scope) or not elements_nullable(node, scope)
+
+
+def _is_scalar(node: object, scope: Scope) -> bool:
+    """Proven not an array: a literal, a cast to a non-array type, a non-array column."""
+    match node:
+        case ast.A_Const():
+            return True
+        case ast.TypeCast(typeName=ast.TypeName(arrayBounds=bounds)):
+            return not bounds
+        case ast.ColumnRef(fields=fields):
+            name = strings(fields)
+            found = scope.column(name) if name is not None else None
+            return found is not None and found.category not in ("", "A")
+        case ast.NullTest() | ast.BooleanTest() | ast.BoolExpr():
+            return True
+        case _:
+            pass  # any other node: the default after the match
+    return False
+
+
+def _operand_nullable(node: object, scope: Scope) -> bool:
+    """Whether an operand of a comparison may make it NULL.
+
+    A row compares field by field, so ``(id, email) = (1, 'x')`` is NULL when email is:
+    a row operand is safe only when every field is proven not null, and a composite
+    value whose fields are not known (a composite column) never is.
+    """
+    match node:
+        case ast.RowExpr(args=args):
+            return any(_operand_nullable(a, scope) for a in args or ())
+        case ast.TypeCast(arg=arg) | ast.CollateClause(arg=arg):
+            return _operand_nullable(arg, scope)
+        case _ if may_be_row(node, scope):
+            return True
+        case _:
+            return nullable(node, scope)
+
+
+def may_be_row(node: object, scope: Scope) -> bool:
+    """Whether a not-null ``node`` may be a row value with NULL fields.
+
+    Only these are not-null rows: ``ROW(...)`` (possibly cast), a composite column, and
+    CASE or COALESCE over them; any other composite value (a function's) is nullable.
+    """
+    match node:
+        case ast.RowExpr():
+            return True
+        case ast.TypeCast(arg=arg) | ast.CollateClause(arg=arg):
+            return may_be_row(arg, scope)
+        case ast.ColumnRef(fields=fields):
+            name = strings(fields)
+            found = scope.column(name) if name is not None else None
+            return found is not None and found.category == "C"
+        case ast.CaseExpr(args=whens, defresult=default):
+            results = tuple(w.result for w in whens or () if isinstance(w, ast.CaseWhen))
+            return any(may_be_row(r, scope) for r in (*results, default))
+        case ast.CoalesceExpr(args=args) | ast.MinMaxExpr(args=args):
+            return any(may_be_row(a, scope) for a in args or ())
+        case _:
+            pass  # any other node: the default after the match
+    return False
+
+
 def _operator_nullable(
     kind: A_Expr_Kind, name: tuple[str, ...], lhs: object, rhs: object, scope: Scope
 ) -> bool:
     # BETWEEN and IN (list) keep their right-hand operands in a tuple.
     right = cast("tuple[object, ...]", rhs) if isinstance(rhs, tuple) else (rhs,)
     present = tuple(o for o in (lhs, *right) if o is not None)
+    operands_proven = not any(_operand_nullable(o, scope) for o in present)
     match kind:
         case A_Expr_Kind.AEXPR_DISTINCT | A_Expr_Kind.AEXPR_NOT_DISTINCT:
             return False
         case A_Expr_Kind.AEXPR_OP if name and name[-1] in _STRICT_OPERATORS:
-            return not _all(present, scope)
+            return not operands_proven
         case (
             A_Expr_Kind.AEXPR_IN
             | A_Expr_Kind.AEXPR_LIKE
@@ -336,11 +468,20 @@ def _operator_nullable(
             | A_Expr_Kind.AEXPR_BETWEEN_SYM
             | A_Expr_Kind.AEXPR_NOT_BETWEEN_SYM
         ):
-            return not _all(present, scope)
+            return not operands_proven
         case _:
             pass  # any other node: the default after the match
     # = ANY(array) is NULL when the array holds a NULL; NULLIF makes NULLs; unknown operators.
     return True
+
+
+def _builtin_name(name: tuple[str, ...]) -> str | None:
+    """The lower-case name of a call of a pg_catalog function, else None."""
+    match name:
+        case (str(func),) | ("pg_catalog", str(func)):
+            return func.lower()
+        case _:
+            return None  # a function of another schema could return anything
 
 
 def _function_nullable(
@@ -350,14 +491,38 @@ def _function_nullable(
     over: object,
     scope: Scope,
 ) -> bool:
-    if not name or (len(name) == 2 and name[0] != "pg_catalog"):
-        return True  # a user-defined function could return anything
-    func = name[-1].lower()
+    func = _builtin_name(name)
+    if func is None:
+        return True
     if func in _NEVER_NULL_FUNCTIONS:
         return False
-    if func == "ntile" or (func in STRICT_FUNCTIONS and over is None and not star):
-        return not args or not _all(args, scope)
-    return True
+    if star or not args or (over is not None and func != "ntile"):
+        return True
+    if func in _FIRST_ARGUMENT_ONLY:
+        return nullable(args[0], scope)
+    if func not in NOT_NULL_FOR_NOT_NULL_ARGUMENTS or not _all(args, scope):
+        return True
+    if func in _TEXT_ONLY:
+        return not all(_is_text(a, scope) for a in args)
+    return False
+
+
+def _is_text(node: object, scope: Scope) -> bool:
+    """Proven a text value: a string literal, a cast to a text type, a text column."""
+    match node:
+        case ast.A_Const(val=ast.String()):
+            return True
+        case ast.TypeCast(typeName=ast.TypeName(names=names, arrayBounds=bounds)):
+            return not bounds and (strings(names) or ("",))[-1] in _TEXT_TYPES
+        case ast.ColumnRef(fields=fields):
+            name = strings(fields)
+            found = scope.column(name) if name is not None else None
+            return found is not None and found.category == "S"
+        case ast.FuncCall(funcname=funcname):
+            return _builtin_name(strings(funcname) or ()) in ("lower", "upper")
+        case _:
+            pass  # any other node: the default after the match
+    return False
 
 
 def column_name(node: object) -> str:
@@ -403,10 +568,12 @@ def column_name(node: object) -> str:
 
 __all__ = [
     "NEVER_NULL_SCALAR_FUNCTIONS",
-    "STRICT_FUNCTIONS",
+    "NOT_NULL_FOR_NOT_NULL_ARGUMENTS",
     "Column",
     "Relation",
     "Scope",
     "column_name",
+    "elements_nullable",
+    "may_be_row",
     "nullable",
 ]

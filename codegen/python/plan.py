@@ -262,8 +262,8 @@ RUNTIME: Final = RuntimeModule(
             ("datetime", "datetime"),
             ("enum", "StrEnum"),
             ("typing", "Final"),
+            ("typing", "Any"),
             ("typing", "TypeVar"),
-            ("typing", "cast"),
             ("psycopg.adapt", "Transformer"),
             ("psycopg.pq", "Format"),
         }
@@ -442,6 +442,7 @@ def _fields(
             overrides=overrides,
             column=column,
             models_module=models_module,
+            element_nullable=column.element_nullable,
         )
         for column in columns
     )
@@ -939,6 +940,7 @@ def _embedded_row(
                 subject=f"column {column.name!r} of query {query.name}",
                 overrides=overrides,
                 column=column,
+                element_nullable=column.element_nullable,
             )
             loaded = _column_loads(
                 (pytype,), (column.nullable,), index, (_column_label(query, column),)

@@ -29,9 +29,11 @@ import path, with optional ``load``/``dump`` callables (import paths too)::
   argument, and its result is passed as the unoverridden type would be (a jsonb
   value is still wrapped in ``Jsonb``). Without them, values pass unchanged:
   the override is then only an annotation (a TypedDict over a jsonb dict).
-- Arrays: a result is ``list[T]`` (PostgreSQL does not say whether an array holds
-  NULLs); a parameter is ``list[T] | list[T | None]`` (``PyType.parameter``), and its
-  None elements are SQL NULLs, neither checked nor converted. Not a tuple (psycopg
+- Arrays: a result is ``list[T | None]``, since any PostgreSQL array may hold NULLs
+  whatever its column's NOT NULL says, and ``list[T]`` only where analysis proved the
+  elements not NULL (``element_nullable`` false: ``array_agg`` of a not-null column); a
+  parameter is ``list[T] | list[T | None]`` (``PyType.parameter``), and its None
+  elements are SQL NULLs, neither checked nor converted. Not a tuple (psycopg
   sends one as a record) nor a Sequence (a str would pass).
 - Columns: result columns taken straight from the table (and the table's model
   in models.py), and parameters inserted into or assigned to it (``INSERT``
@@ -147,6 +149,26 @@ _CIDR: Final = PyType(
     frozenset(("ipaddress", name) for name in ("IPv4Network", "IPv6Network")),
 )
 
+# Built-in types psycopg returns as their text form: bits, system identifiers, geometry.
+_TEXT_FORM: Final = (
+    "bit", "varbit", "xid", "xid8", "cid", "tid", "point", "line", "lseg", "box", "path",
+    "polygon", "circle",
+)  # fmt: skip
+_R, _M = ("Range", "psycopg.types.range"), ("Multirange", "psycopg.types.multirange")
+_DT, _DEC, _D = ("datetime", "datetime"), ("decimal", "Decimal"), ("datetime", "date")
+_RANGES: Final[Mapping[str, tuple[str, str, str, frozenset[Import]]]] = {
+    f"{prefix}{suffix}": (kind[0], kind[1], element, imports)
+    for suffix, kind in (("range", _R), ("multirange", _M))
+    for prefix, element, imports in (
+        ("int4", "int", frozenset[Import]()),
+        ("int8", "int", frozenset[Import]()),
+        ("num", "Decimal", frozenset({_DEC})),
+        ("ts", "datetime", frozenset({_DT})),
+        ("tstz", "datetime", frozenset({_DT})),
+        ("date", "date", frozenset({_D})),
+    )
+}
+
 # Keyed by pg_type.typname of built-in types (schema pg_catalog), plus citext,
 # which an extension installs into whatever schema it is created in.
 BUILTIN: Final[Mapping[str, PyType]] = {
@@ -192,6 +214,13 @@ BUILTIN: Final[Mapping[str, PyType]] = {
         dump_imports=frozenset({("psycopg.types.json", "Jsonb")}),
     ),
     "void": _simple("None"),
+    # No psycopg loader: the value is its text form, as psycopg returns it ('101', '(1,2)').
+    **{name: _simple("str") for name in _TEXT_FORM},
+    # psycopg's Range and Multirange of the element type (builtin ranges load as such).
+    **{
+        name: PyType(f"{kind}[{element}]", frozenset({(module, kind), *element_imports}))
+        for name, (kind, module, element, element_imports) in _RANGES.items()
+    },
 }
 
 
@@ -210,10 +239,12 @@ def python_type(
     overrides: Overrides | None = None,
     models_module: str = ".models",
     column: ColumnSource | None = None,
+    element_nullable: bool = False,
 ) -> PyType:
     """The Python type of a value of ``pg``; a CodegenError when there is none.
 
     ``column`` is the table column the value comes from or goes to, if any.
+    ``element_nullable``: an array result whose elements may be NULL, ``list[T | None]``.
     """
     overrides = overrides or {}
     if column is not None and column.table and column.table_column:
@@ -227,7 +258,12 @@ def python_type(
             return _override(overrides[key], key, where, _base(pg, models_module, {}))
     if pg.base is not None:  # a domain: values are its base type's
         return python_type(
-            pg.base, where=where, subject=subject, overrides=overrides, models_module=models_module
+            pg.base,
+            where=where,
+            subject=subject,
+            overrides=overrides,
+            models_module=models_module,
+            element_nullable=element_nullable,
         )
     if pg.element is not None:
         element = python_type(
@@ -246,12 +282,14 @@ def python_type(
         guard = None if element.guard is None else replace(element.guard, each=True)
         parameter = element.parameter
         param_annotation = f"list[{parameter}] | list[{parameter} | None]"
+        # A result's elements are ``T | None`` unless analysis proved them not NULL.
+        item = f"{element.annotation} | None" if element_nullable else element.annotation
         if pg.element.category == "E":
             # psycopg does not know the array type of an unregistered enum and
             # returns its text form '{a,b}': plan parses it with psycopg's own
             # text[] loader, then converts each label.
             return PyType(
-                f"list[{element.annotation}]",
+                f"list[{item}]",
                 element.imports,
                 dump=dump,
                 dump_imports=element.dump_imports,
@@ -261,9 +299,13 @@ def python_type(
                 guard=guard,
                 param_annotation=param_annotation,
             )
-        load = f"[{element.load.format('x')} for x in {{}}]" if element.load else None
+        load = None
+        if element.load is not None:
+            each = element.load.format("x")
+            each = f"None if x is None else {each}" if element_nullable else each
+            load = f"[{each} for x in {{}}]"
         return PyType(
-            f"list[{element.annotation}]",
+            f"list[{item}]",
             element.imports,
             load=load,
             dump=dump,

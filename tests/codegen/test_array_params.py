@@ -1,7 +1,8 @@
 """Array parameters may hold None elements: SQL NULLs, never checked or converted.
 
-Parameters are typed ``list[T] | list[T | None]``; rows keep ``list[T]`` (PostgreSQL
-does not say whether an array holds NULLs), though a NULL element loads as None.
+Parameters are typed ``list[T] | list[T | None]``; rows ``list[T | None]`` (any
+PostgreSQL array may hold NULLs, whatever its column's NOT NULL says), and ``list[T]``
+only where analysis proved the elements not NULL (``array_agg`` of a NOT NULL column).
 """
 
 from __future__ import annotations
@@ -74,4 +75,6 @@ def test_parameter_and_row_annotations(arrays: tuple[Path, str]) -> None:
     assert "moods: list[Mood] | list[Mood | None]," in text
     assert "times: list[datetime] | list[datetime | None]," in text
     models = (package / "models.py").read_text()
-    assert "moods: list[Mood]\n" in models
+    assert "moods: list[Mood | None]\n" in models
+    assert "ids: list[int] | None\n" in text  # array_agg(id): elements proven, NULL over no rows
+    assert "moods: list[Mood | None] | None\n" in text  # array_agg(moods): its elements' NULLs

@@ -13,19 +13,22 @@ N, NN = True, False  # nullable, not null: what column_nullable holds
 
 
 def _table(spec: str) -> tuple[CatalogColumn, ...]:
-    """ "id!, name!, email" -> columns; ``!`` marks NOT NULL."""
-    return tuple(
-        CatalogColumn(c.strip().rstrip("!"), c.strip().endswith("!")) for c in spec.split(",")
-    )
+    """ "id!:N, name!:S, email:S" -> columns; ``!`` marks NOT NULL, ``:X`` the type category."""
+    columns: list[CatalogColumn] = []
+    for item in spec.split(","):
+        name, _, category = item.strip().partition(":")
+        columns.append(CatalogColumn(name.rstrip("!"), name.endswith("!"), category))
+    return tuple(columns)
 
 
 @dataclass(frozen=True, slots=True)
 class DictCatalog:
     tables: dict[tuple[str, str], tuple[CatalogColumn, ...]] = field(
         default_factory=lambda: {
-            ("public", "users"): _table("id!, name!, email"),
-            ("public", "orders"): _table("id!, user_id!, note, total!"),
-            ("app", "things"): _table("id!, label"),
+            ("public", "users"): _table("id!:N, name!:S, email:S"),
+            ("public", "orders"): _table("id!:N, user_id!:N, note:S, total!:N"),
+            ("app", "things"): _table("id!:N, label:S"),
+            ("public", "shapes"): _table("id!:N, period!:R, tags!:A, pair!:C, pairs:A"),
         }
     )
 
@@ -423,3 +426,117 @@ def test_param_nullable() -> None:
 )  # fmt: skip
 def test_row_is_certain(sql: str, certain: bool) -> None:
     assert facts(sql).row_is_certain is certain
+
+
+# --- soundness: never NOT NULL without proof ------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("expr", "expected"),
+    [
+        # A row comparison is NULL when any field on either side is.
+        ("(id, email) = (1, 'x')", N),
+        ("(id, name) = (1, 'x')", NN),
+        ("ROW(id, name) < ROW(2, email)", N),
+        ("(id, name) IN ((1, 'a'), (2, NULL))", N),
+        ("(id, name) IN ((1, 'a'), (2, 'b'))", NN),
+        ("(id, (name, email)) = (1, ('a', 'b'))", N),
+        ("(id, email) IS DISTINCT FROM (1, 'x')", NN),
+    ],
+)
+def test_row_comparisons(expr: str, expected: bool) -> None:
+    assert nulls(f"SELECT {expr} FROM users") == (expected,)
+
+
+def test_composite_values_compare_as_rows() -> None:
+    # pair is a NOT NULL composite column: its fields may still be NULL.
+    assert nulls("SELECT pair = pair, id = id FROM shapes") == (N, NN)
+    assert nulls("SELECT r = r FROM (SELECT ROW(1, NULL) AS r) s") == (N,)
+    assert nulls("SELECT r IS NULL FROM (SELECT ROW(1, NULL) AS r) s") == (NN,)
+
+
+@pytest.mark.parametrize(
+    ("expr", "expected"),
+    [
+        # lower/upper of an empty or unbounded range is NULL: only text is proof.
+        ("lower(period)", N),
+        ("upper(period)", N),
+        ("lower(id::text)", NN),
+        ("lower('a')", NN),
+        ("upper(lower(period::text))", NN),
+        ("lower((SELECT name FROM users LIMIT 1))", N),
+        # Strict, yet NULL for not-null arguments.
+        ("substring('abc' from 'x+')", N),
+        ("array_length(tags, 1)", N),
+        ("extract(month from now())", N),
+        ("to_char(now(), 'YYYY')", N),
+        ("array_position(tags, 'a')", N),
+        # Never NULL for not-null arguments.
+        ("cardinality(tags)", NN),
+        ("upper_inf(period)", NN),
+        ("jsonb_build_array(id, NULL)", NN),
+        ("concat_ws(',', id, NULL)", NN),
+        ("concat_ws(NULL, id)", N),
+    ],
+)
+def test_only_listed_functions_propagate_not_null(expr: str, expected: bool) -> None:
+    assert nulls(f"SELECT {expr} FROM shapes") == (expected,)
+
+
+def test_params_written_in_a_data_modifying_cte() -> None:
+    sql = (
+        "WITH ins AS (INSERT INTO users (id, name, email) VALUES ($1, $2, $3) RETURNING id) "
+        "SELECT id FROM ins"
+    )
+    assert facts(sql).param_nullable == {3}
+    assert facts(sql).param_columns[3] == ("users", "email")
+    sql = (
+        "WITH up AS (UPDATE orders SET note = $1, total = $2 WHERE id = $3 RETURNING id) "
+        "SELECT count(*) FROM up"
+    )
+    assert facts(sql).param_nullable == {1}
+    sql = (
+        "WITH a AS (INSERT INTO users (id, name, email) VALUES (1, 'a', $1) RETURNING id), "
+        "b AS (INSERT INTO orders (id, user_id, total, note) VALUES (1, 1, 1, $1)) SELECT 1"
+    )
+    assert facts(sql).param_nullable == {1}
+    # Written into a nullable and a NOT NULL column: None would fail the NOT NULL one.
+    sql = "WITH a AS (INSERT INTO users (id, name, email) VALUES (1, $1, $1) RETURNING id) SELECT 1"
+    assert facts(sql).param_nullable == frozenset()
+
+
+def elements(sql: str) -> tuple[bool, ...]:
+    return facts(sql).column_elements_nullable
+
+
+@pytest.mark.parametrize(
+    ("expr", "expected"),
+    [
+        ("tags", N),  # a NOT NULL array column may hold NULL elements
+        ("array_agg(id)", NN),
+        ("array_agg(id ORDER BY id DESC)", NN),
+        ("array_agg(id::text)", NN),
+        ("array_agg(tags)", N),  # its elements are the elements of tags
+        ("array_agg(pairs)", N),
+        ("array_agg(CASE WHEN id > 0 THEN id END)", N),
+        ("ARRAY[1, 2]", NN),
+        ("ARRAY[1, NULL]", N),
+        ("ARRAY[id, id + 1]", N),  # not proven scalar: id + 1 could be an array
+        ("ARRAY(SELECT 1)", NN),
+        ("ARRAY(SELECT id FROM shapes)", N),
+        ("tags || ARRAY['a']", N),
+        ("$1::text[]", N),
+    ],
+)
+def test_array_elements_are_nullable_without_proof(expr: str, expected: bool) -> None:
+    assert elements(f"SELECT {expr} FROM shapes") == (expected,)
+
+
+def test_array_element_proof_flows_through_subqueries() -> None:
+    sql = "SELECT ids FROM (SELECT array_agg(id) AS ids FROM shapes) s"
+    assert elements(sql) == (NN,)
+    sql = (
+        "WITH c AS (SELECT array_agg(id) AS ids FROM shapes) "
+        "SELECT ids FROM c UNION SELECT tags FROM shapes"
+    )
+    assert elements(sql) == (N,)

@@ -60,7 +60,7 @@ class Everything:
     net: IPv4Network | IPv6Network
     pos: int
     mood: Mood
-    moods: list[Mood]
-    ints: list[int]
-    texts: list[str]
+    moods: list[Mood | None]
+    ints: list[int | None]
+    texts: list[str | None]
     maybe: str | None

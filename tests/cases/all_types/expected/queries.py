@@ -253,7 +253,7 @@ class ListMoodsRow:
 
     id: UUID
     mood: Mood
-    moods: list[Mood]
+    moods: list[Mood | None]
     k: JsonValue | None
 
 

@@ -26,8 +26,8 @@ class List:
     """A row of table public.lists."""
 
     id: int
-    moods: list[Mood]
-    ints: list[int]
-    texts: list[str]
-    times: list[datetime]
-    docs: list[JsonValue]
+    moods: list[Mood | None]
+    ints: list[int | None]
+    texts: list[str | None]
+    times: list[datetime | None]
+    docs: list[JsonValue | None]

@@ -145,3 +145,32 @@ def first_null_doc(
     if row is None:
         return None
     return FirstNullDocRow(row[0])
+
+
+AGGREGATE_LISTS: Final = (
+    "SELECT array_agg(id ORDER BY id) AS ids, array_agg(moods) AS moods FROM lists"
+)
+
+
+@dataclass(frozen=True, slots=True)
+class AggregateListsRow:
+    """A row of AggregateLists."""
+
+    ids: list[int] | None
+    moods: list[Mood | None] | None
+
+
+def aggregate_lists(
+    conn: psycopg.Connection[object],
+) -> AggregateListsRow:
+    """array_agg of a NOT NULL column holds no NULL element: list[int]. Aggregating an
+    array column aggregates its elements, NULLs included."""
+    with psycopg.RawCursor(conn, row_factory=tuple_row) as cur:
+        cur.execute(AGGREGATE_LISTS)
+        row = cur.fetchone()
+    if row is None:
+        raise psycopg.DataError(
+            "query AggregateLists returned no row, though PostgreSQL always returns one "
+            "for this statement"
+        )
+    return AggregateListsRow(row[0], None if row[1] is None else _enum_array(Mood, row[1]))

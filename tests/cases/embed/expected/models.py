@@ -37,5 +37,5 @@ class Book:
     author_id: int
     title: str
     genre: Genre
-    tags: list[Genre]
+    tags: list[Genre | None]
     editor_id: int | None

@@ -13,9 +13,16 @@ from .._runtime import aware as _aware
 from .._runtime import enum_array as _enum_array
 from .._runtime import enum_value as _enum_value
 from ..models import JsonValue, List, Mood
-from ..queries import FIRST_NULL_DOC, GET_LISTS, INSERT_LISTS, SET_LISTS
-from ..queries import FirstNullDocRow as FirstNullDocRow
-from ..queries import SetListsParams as SetListsParams
+from ..queries import (
+    AGGREGATE_LISTS,
+    FIRST_NULL_DOC,
+    GET_LISTS,
+    INSERT_LISTS,
+    SET_LISTS,
+    AggregateListsRow,
+    FirstNullDocRow,
+    SetListsParams,
+)
 
 
 async def insert_lists(
@@ -107,3 +114,19 @@ async def first_null_doc(
     if row is None:
         return None
     return FirstNullDocRow(row[0])
+
+
+async def aggregate_lists(
+    conn: psycopg.AsyncConnection[object],
+) -> AggregateListsRow:
+    """array_agg of a NOT NULL column holds no NULL element: list[int]. Aggregating an
+    array column aggregates its elements, NULLs included."""
+    async with psycopg.AsyncRawCursor(conn, row_factory=tuple_row) as cur:
+        await cur.execute(AGGREGATE_LISTS)
+        row = await cur.fetchone()
+    if row is None:
+        raise psycopg.DataError(
+            "query AggregateLists returned no row, though PostgreSQL always returns one "
+            "for this statement"
+        )
+    return AggregateListsRow(row[0], None if row[1] is None else _enum_array(Mood, row[1]))
