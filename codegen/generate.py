@@ -158,10 +158,9 @@ def build(settings: Settings, *, offline: bool = False) -> Build:
     errors: list[CodegenError] = []
     queries: list[ParsedQuery] = []
     for source in sources:
-        try:
-            queries.extend(parse.parse_file(source))
-        except CodegenErrors as exc:
-            errors.extend(exc.errors)
+        parsed, problems = parse.parse_queries(source)
+        queries.extend(parsed)
+        errors.extend(problems)
     try:
         parse.check_unique_names(queries)
     except CodegenErrors as exc:

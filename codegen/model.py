@@ -21,6 +21,7 @@ class Command(StrEnum):
     MANY = "many"
     EXEC = "exec"
     EXECROWS = "execrows"
+    EXECRESULT = "execresult"  # the row count and the command status ("UPDATE 3")
     ITER = "iter"  # a generator over a server-side cursor: rows are never all in memory
     COPYFROM = "copyfrom"  # an INSERT of one row of parameters, loaded many times by COPY
     BATCHEXEC = "batchexec"  # many parameter sets in one pipelined round trip: None

@@ -34,7 +34,7 @@ from codegen.model import (
     SourceFile,
 )
 from codegen.parsing.sqlast import positional_names
-from codegen.python.names import python_identifier, snake_case
+from codegen.python.names import snake_case
 
 _QUERY_NAME = re.compile(r"[A-Za-z][A-Za-z0-9_]*\Z")  # annotation text, not SQL
 _COMMANDS = ", ".join(f":{c.value}" for c in Command)
@@ -96,14 +96,28 @@ class _Block:
 
 def parse_file(source: SourceFile) -> tuple[ParsedQuery, ...]:
     """The annotated queries of one file; every problem in it raised together."""
+    queries, errors = parse_queries(source)
+    if errors:
+        raise CodegenErrors(list(errors))
+    return queries
+
+
+def parse_queries(source: SourceFile) -> tuple[tuple[ParsedQuery, ...], tuple[CodegenError, ...]]:
+    """Every query of one file that parses, and every problem of the others.
+
+    One broken query never hides the rest: each annotated block is parsed on its
+    own. A string or comment left open swallows the rest of the file, so then the
+    queries before the block it starts in are still read.
+    """
     lines = _Lines(source.path, source.text)
+    errors: list[CodegenError] = []
+    tokens: Sequence[Token]
     try:
         tokens = scan(source.text)
     except ParseError as exc:
-        # The lexer stops at the first unterminated string or comment: nothing after it is
-        # reliable, so this is the file's only error.
-        raise CodegenErrors([_syntax_error(exc, lines.at(_error_index(exc, source.text)))]) from exc
-    errors: list[CodegenError] = []
+        index = _error_index(exc, source.text)
+        errors.append(_syntax_error(exc, lines.at(index)))
+        tokens = _tokens_before(source.text, index)
     queries: list[ParsedQuery] = []
     for block in _blocks(source.text, tokens, lines, errors):
         query = _parse_block(source.text, block, lines, errors)
@@ -113,9 +127,25 @@ def parse_file(source: SourceFile) -> tuple[ParsedQuery, ...]:
         check_unique_names(queries)
     except CodegenErrors as exc:
         errors.extend(exc.errors)
-    if errors:
-        raise CodegenErrors(errors)
-    return tuple(queries)
+    return tuple(queries), tuple(errors)
+
+
+_ANNOTATION_LINE = re.compile(r"^[ \t]*(--|/\*)[ \t]*name:", re.MULTILINE)
+
+
+def _tokens_before(text: str, index: int) -> Sequence[Token]:
+    """The tokens of the whole annotated blocks before the one a lexer error at ``index`` is in.
+
+    The lexer itself finds the annotations again in that prefix; the pattern only
+    picks where to cut, and a cut that still does not scan gives no tokens.
+    """
+    starts = [m.start() for m in _ANNOTATION_LINE.finditer(text, 0, index)]
+    if not starts:
+        return []
+    try:
+        return scan(text[: starts[-1]])
+    except ParseError:
+        return []
 
 
 def check_unique_names(queries: Iterable[ParsedQuery]) -> None:
@@ -138,8 +168,15 @@ def check_unique_names(queries: Iterable[ParsedQuery]) -> None:
         raise CodegenErrors(errors)
 
 
+def _comment_text(source: str, tok: Token) -> str:
+    """A comment's text without its markers: ``-- x`` and ``/* x */`` -> `` x ``."""
+    text = _text(source, tok)
+    return text[2:-2] if tok.name == "C_COMMENT" else text[2:]
+
+
 def _is_annotation(source: str, tok: Token) -> bool:
-    return tok.name == "SQL_COMMENT" and _text(source, tok)[2:].lstrip().startswith("name:")
+    """``-- name: GetThing :one``, or the same in a block comment ``/* name: ... */``."""
+    return _is_comment(tok) and _comment_text(source, tok).lstrip().startswith("name:")
 
 
 def _blocks(
@@ -175,26 +212,38 @@ def _annotation(
 ) -> tuple[str, Command] | None:
     """``-- name: GetUser :one`` -> ("GetUser", Command.ONE)."""
     where = lines.at(tok.start)
-    words = _text(source, tok)[2:].strip().removeprefix("name:").split()
+    first_line = _comment_text(source, tok).strip().split("\n", 1)[0]
+    words = first_line.removeprefix("name:").split()
     usage = "write `-- name: QueryName :command`, e.g. `-- name: GetUser :one`"
     if not words:
         errors.append(CodegenError(where, "annotation without a query name", usage))
         return None
     name, rest = words[0], words[1:]
     ok = True
-    if not _QUERY_NAME.match(name) or python_identifier(snake_case(name)) != snake_case(name):
+    if not _QUERY_NAME.match(name):
         errors.append(
             CodegenError(
                 where,
                 f"invalid query name {name!r}",
-                "use a CamelCase identifier (letters, digits, underscores) that is not a "
-                "Python keyword in snake_case, e.g. GetUser",
+                "use a CamelCase identifier (letters, digits and underscores, starting with a "
+                "letter), e.g. GetUser",
             )
         )
         ok = False
     if not rest or not rest[0].startswith(":"):
         errors.append(
             CodegenError(where, f"query {name!r} has no command", f"add one of {_COMMANDS}")
+        )
+        return None
+    if rest[0] == ":execlastid":
+        # MySQL's LAST_INSERT_ID; PostgreSQL returns what the statement says it returns.
+        errors.append(
+            CodegenError(
+                lines.at(tok.start + _text(source, tok).index(":execlastid")),
+                f"query {name!r}: PostgreSQL has no last insert id, so :execlastid is not "
+                "supported",
+                "add `RETURNING id` to the statement and use :one, which returns the new id",
+            )
         )
         return None
     try:
@@ -237,7 +286,10 @@ def _parse_block(
 ) -> ParsedQuery | None:
     header = _annotation(source, block.annotation, lines, errors)
     where = lines.at(block.annotation.start)
-    doc_lines: list[str] = []
+    # A block-comment annotation's lines after the first are the start of the docstring.
+    doc_lines = [
+        line.strip() for line in _comment_text(source, block.annotation).strip().split("\n")[1:]
+    ]
     filters: str | None = None
     body = list(block.body)
     while body and _is_comment(body[0]):
@@ -266,7 +318,9 @@ def _parse_block(
     if header is None or len(errors) > n_errors:
         return None
     name, command = header
-    sql, origins = _rewrite(source, body[0].start, body[-1].end + 1, edits, lines)
+    # Named parameters are numbered after the positional ones, which keep their $n.
+    first_named = 1 + max((int(_text(source, t)[1:]) for t in body if t.name == "PARAM"), default=0)
+    sql, origins = _rewrite(source, body[0].start, body[-1].end + 1, edits, lines, first_named)
     query = ParsedQuery(
         name=name,
         command=command,
@@ -399,13 +453,13 @@ def _slice(
 
 
 def _rewrite(
-    source: str, start: int, end: int, edits: Sequence[_Edit], lines: _Lines
+    source: str, start: int, end: int, edits: Sequence[_Edit], lines: _Lines, first_number: int
 ) -> tuple[str, tuple[tuple[int, Location], ...]]:
     """The statement with edits applied, and where each piece of it came from.
 
     An origin starts each run of unchanged text and each line within it, so that
     ``ParsedQuery.locate`` can add a column offset without crossing a newline.
-    Named parameters get their numbers in order of first appearance.
+    Named parameters get their numbers in order of first appearance, from ``first_number``.
     """
     numbers: dict[str, int] = {}
     out: list[str] = []
@@ -426,7 +480,8 @@ def _rewrite(
         copy(pos, edit.start)
         text = edit.text
         if edit.param is not None:
-            text = f"{text}${numbers.setdefault(edit.param, len(numbers) + 1)}{edit.after}"
+            number = numbers.setdefault(edit.param, len(numbers) + first_number)
+            text = f"{text}${number}{edit.after}"
         origins.append((length, lines.at(edit.start)))
         out.append(text)
         length += len(text)
@@ -445,23 +500,23 @@ def _params(
 ) -> tuple[Parameter, ...] | None:
     named = [e for e in edits if e.param is not None]
     positional = [t for t in toks if t.name == "PARAM"]
-    if named and positional:
-        errors.append(
-            CodegenError(
-                lines.at(positional[0].start),
-                f"{_text(source, positional[0])} mixed with named parameters",
-                f"use named parameters only: replace it with @name (the first named one is "
-                f"at {lines.at(named[0].start)})",
-            )
-        )
+    # Positional $n (named after the column each meets) and then the named ones, as sqlc
+    # allows mixing them: ``VALUES ($1, @name)``.
+    numbered = _positional_params(source, positional, stmt, lines, errors)
+    if numbered is None:
         return None
-    if named:
-        return _named_params(named, lines)
-    return _positional_params(source, positional, stmt, lines, errors)
+    taken = {p.name for p in numbered}
+    return numbered + _named_params(named, lines, len(numbered) + 1, taken)
 
 
-def _named_params(named: Sequence[_Edit], lines: _Lines) -> tuple[Parameter, ...]:
-    """One parameter per distinct name as written, numbered in order of first use."""
+def _named_params(
+    named: Sequence[_Edit], lines: _Lines, first_number: int, taken: set[str]
+) -> tuple[Parameter, ...]:
+    """One parameter per distinct name as written, numbered in order of first use.
+
+    A name a positional parameter already took (``$1`` meeting column ``id`` and an
+    ``@id``) gets ``_2``, ``_3``... as two ``$n`` would.
+    """
     first: dict[str, _Edit] = {}
     narg: set[str] = set()
     for edit in named:
@@ -469,10 +524,15 @@ def _named_params(named: Sequence[_Edit], lines: _Lines) -> tuple[Parameter, ...
         first.setdefault(edit.param, edit)
         if edit.narg:  # one sqlc.narg makes the parameter nullable everywhere
             narg.add(edit.param)
-    return tuple(
-        Parameter(number, name, name in narg, lines.at(edit.start))
-        for number, (name, edit) in enumerate(first.items(), start=1)
-    )
+    params: list[Parameter] = []
+    for number, (name, edit) in enumerate(first.items(), start=first_number):
+        unique, k = name, 1
+        while unique in taken:
+            k += 1
+            unique = f"{name}_{k}"
+        taken.add(unique)
+        params.append(Parameter(number, unique, name in narg, lines.at(edit.start)))
+    return tuple(params)
 
 
 def _positional_params(
@@ -519,11 +579,14 @@ def _error_index(exc: ParseError, text: str) -> int:
 
 
 def _syntax_error(exc: ParseError, where: Location) -> CodegenError:
+    message = str(exc.args[0])
+    if "\n" in message:  # an unterminated string quotes the rest of the file: its first line
+        message = message.split("\n", 1)[0] + '..."'
     return CodegenError(
         where,
-        f"SQL syntax error: {exc.args[0]}",
+        f"SQL syntax error: {message}",
         "fix the statement; PostgreSQL's own parser rejected it",
     )
 
 
-__all__ = ["check_unique_names", "parse_file"]
+__all__ = ["check_unique_names", "parse_file", "parse_queries"]

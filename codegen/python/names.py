@@ -6,6 +6,7 @@ must be valid, unique identifiers whatever the SQL author wrote.
 
 from __future__ import annotations
 
+import builtins
 import keyword
 import re
 from collections.abc import Iterable
@@ -31,6 +32,19 @@ def python_identifier(name: str, fallback: str = "param") -> str:
         ident += "_"
     assert ident.isidentifier(), ident
     return ident
+
+
+def function_name(query: str) -> str:
+    """The generated function of query ``query``: snake_case, ``_`` after a keyword or builtin.
+
+    ``In`` -> ``in_``, ``List`` -> ``list_`` (a module-level ``list`` would shadow the
+    builtin in every annotation after it), ``GetUser`` -> ``get_user``.
+    """
+    name = snake_case(query)
+    if keyword.iskeyword(name) or keyword.issoftkeyword(name) or hasattr(builtins, name):
+        name += "_"
+    assert name.isidentifier(), name
+    return name
 
 
 def unique_identifiers(names: Iterable[str], reserved: Iterable[str] = ()) -> tuple[str, ...]:

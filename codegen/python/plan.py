@@ -54,7 +54,11 @@ from codegen.python.literals import (
     string,
     tuple_literal,
 )
-from codegen.python.names import python_identifier, snake_case, unique_identifiers
+from codegen.python.names import (
+    function_name,
+    python_identifier,
+    unique_identifiers,
+)
 from codegen.python.types import (
     ENUM_ARRAY_LOADER,
     LABELS_GUARD,
@@ -75,6 +79,7 @@ MODELS_MODULE: Final = "models"
 RUNTIME_MODULE: Final = "_runtime"
 # The migrations generated from, and ``verify_schema``.
 MIGRATIONS_MODULE: Final = "_migrations"
+EXEC_RESULT: Final = "ExecResult"  # what an :execresult function returns, from _runtime.py
 AIO_PACKAGE: Final = "aio"  # the asyncio twins: ``aio/<stem>.py``
 # The generated function's own names (its first parameter, its locals): parameters are
 # renamed around them.
@@ -89,6 +94,7 @@ class Shape(StrEnum):
     ROWS = "rows"  # a list of rows
     NOTHING = "nothing"  # None
     ROWCOUNT = "rowcount"  # the number of rows affected
+    RESULT = "result"  # the number of rows affected and the command status: an ExecResult
     ITER = "iter"  # a generator over a server-side cursor
     COPY = "copy"  # binary COPY of an iterable of parameter sets: the number of rows
     BATCH_EXEC = "batch_exec"  # an iterable of parameter sets, pipelined: None
@@ -259,6 +265,7 @@ RUNTIME: Final = RuntimeModule(
     f"{RUNTIME_MODULE}.py",
     import_lines(
         {
+            ("dataclasses", "dataclass"),
             ("datetime", "datetime"),
             ("enum", "StrEnum"),
             ("typing", "Final"),
@@ -518,7 +525,7 @@ def _query_module(
             shared.add((f".{stem}", _reexport(function.params_class.name)))
     if row_classes:
         declared.add(("dataclasses", "dataclass"))
-    no_rows = (Shape.NOTHING, Shape.ROWCOUNT, Shape.COPY, Shape.BATCH_EXEC)
+    no_rows = (Shape.NOTHING, Shape.ROWCOUNT, Shape.RESULT, Shape.COPY, Shape.BATCH_EXEC)
     if any(f.shape not in no_rows for f in functions):
         common.add(("psycopg.rows", "tuple_row"))
     cursor_ids = any(f.shape is Shape.ITER for f in functions)
@@ -663,7 +670,7 @@ def parameter_names(params: Sequence[AnalyzedParam]) -> tuple[str, ...]:
 def _function(query: AnalyzedQuery, models: Mapping[str, _Model], overrides: Overrides) -> _Planned:
     imports: set[Import] = set()
     declared: set[Import] = set()
-    name = snake_case(query.name)
+    name = function_name(query.name)
     arguments: list[Argument] = []
     values: list[str] = []
     item_values: dict[int, str] = {}  # by parameter number: read from ``p``, a Params
@@ -713,13 +720,6 @@ def _function(query: AnalyzedQuery, models: Mapping[str, _Model], overrides: Ove
     # Required keyword parameters first, then the optional ones, each group in SQL order (the
     # values tuple keeps SQL order: it follows the placeholders).
     arguments.sort(key=lambda argument: bool(argument.default))
-    if query.command in _ROW_COMMANDS and not query.columns:
-        raise CodegenError(
-            query.location,
-            f"query {query.name} is :{query.command} but returns no columns",
-            "use :exec, or :execrows for the number of rows affected",
-        )
-
     row_class: RowClass | None = None
     row_expr = ""
     row_type = "None"
@@ -754,7 +754,8 @@ def _function(query: AnalyzedQuery, models: Mapping[str, _Model], overrides: Ove
                 for pytype in types:
                     declared |= pytype.imports
             enum_array = loads.enum_array
-            row_expr = f"{row_type}({', '.join(loads.exprs)})"
+            # No columns: the row is the empty tuple, passed on so that it is used.
+            row_expr = f"{row_type}({', '.join(loads.exprs) or '*row'})"
 
     if query.command is Command.ONE:
         shape = Shape.ROW if query.row_is_certain else Shape.OPTIONAL_ROW
@@ -765,6 +766,9 @@ def _function(query: AnalyzedQuery, models: Mapping[str, _Model], overrides: Ove
         shape, returns = Shape.ROWS, f"list[{row_type}]"
     elif query.command is Command.EXECROWS:
         shape, returns = Shape.ROWCOUNT, "int"
+    elif query.command is Command.EXECRESULT:
+        shape, returns = Shape.RESULT, EXEC_RESULT
+        imports.add((f".{RUNTIME_MODULE}", EXEC_RESULT))
     elif query.command is Command.ITER:
         shape, returns = Shape.ITER, f"Iterator[{row_type}]"
         imports.add(("itertools", ""))

@@ -5,6 +5,7 @@ Each query module (and its asyncio twin) imports the ones it calls, under a priv
 name: ``from ._runtime import aware as _aware``.
 """
 
+from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 from typing import Any, Final, TypeVar
@@ -52,3 +53,11 @@ def aware(value: datetime, parameter: str) -> datetime:
             "give it a time zone, e.g. value.replace(tzinfo=UTC) or datetime.now(UTC)"
         )
     return value
+
+
+@dataclass(frozen=True, slots=True)
+class ExecResult:
+    """What an ``:execresult`` function returns: what the server said of the statement."""
+
+    rowcount: int  # the rows inserted, updated, deleted, selected (cursor.rowcount)
+    status: str  # the command status, e.g. "UPDATE 3", "INSERT 0 1", "DELETE 0"

@@ -1,0 +1,37 @@
+"""What sqlc compiles, compiled and run: keyword names, :execresult, zero columns, types."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from psycopg.types.multirange import Multirange
+from psycopg.types.range import Range
+
+from codegen.database import migrate
+from tests.codegen.conftest import CASES, bound_queries, generate_case, import_generated
+
+CASE = CASES / "broad_compile"
+
+
+def test_broad_case_against_postgresql(fresh_package: Path, empty_db_url: str, flavor: str) -> None:
+    assert generate_case(CASE, fresh_package).code == 0
+    migrate.apply_all(empty_db_url, CASE / "migrations")
+    queries = import_generated(fresh_package, "queries")
+    runtime = import_generated(fresh_package, "_runtime")
+    with bound_queries(fresh_package, "queries", empty_db_url, flavor) as q:
+        spans = Multirange([Range(1, 3), Range(5, 7)])
+        q.add_item(id=1, class_="a", period=Range(1, 4), spans=spans, bits="101", at="(1,2)")
+        q.add_item(id=2, class_="b", period=Range(empty=True), spans=None, bits=None, at=None)
+        # Keywords and builtins: the function in_, its parameter in_, the fields from_, class_.
+        assert q.in_(in_=[2, 1, 9]) == [queries.InRow(1, None, "a"), queries.InRow(2, None, "b")]
+        assert q.list_() == queries.ListRow(2)
+        # :execresult: the row count and the command status.
+        assert q.touch(id=1, class_="z") == runtime.ExecResult(1, "UPDATE 1")
+        assert q.touch(id=99, class_="z") == runtime.ExecResult(0, "UPDATE 0")
+        # Zero columns: one empty row per matching row.
+        assert q.present(id=1) == [queries.PresentRow()]
+        assert q.present(id=99) == []
+        assert q.shapes() == [
+            queries.ShapesRow(Range(1, 4), spans, "101", "(1,2)"),
+            queries.ShapesRow(Range(empty=True), None, None, None),
+        ]
