@@ -95,6 +95,7 @@ class _Server:
         self._types: dict[int, PgType] = {}
         self._relations: dict[int, _Relation | None] = {}
         self._attributes: dict[int, tuple[_Attribute, ...]] = {}
+        self._views: dict[int, list[bool] | None] = {}
 
     # --- Catalog --------------------------------------------------------------
 
@@ -102,10 +103,32 @@ class _Server:
         oid = self._regclass((schema, table))
         if oid is None:
             return None
+        attributes = self._attributes_of(oid)
+        not_null = self._view_not_null(oid, len(attributes)) or [a.not_null for a in attributes]
         return tuple(
-            CatalogColumn(a.name, a.not_null, self.pg_type(a.type_oid).category)
-            for a in self._attributes_of(oid)
+            CatalogColumn(a.name, proven, self.pg_type(a.type_oid).category)
+            for a, proven in zip(attributes, not_null, strict=True)
         )
+
+    def _view_not_null(self, oid: int, count: int) -> list[bool] | None:
+        """A view's columns, not null as its definition proves; None for any other relation.
+
+        PostgreSQL sets no attnotnull on a view's columns: its query, from
+        ``pg_get_viewdef``, is analyzed like any other (through this catalog, so a view on
+        a view is analyzed in turn).
+        """
+        relation = self._relation(oid)
+        if relation is None or relation.kind not in ("v", "m"):
+            return None
+        if oid not in self._views:
+            row = self._conn.execute("SELECT pg_get_viewdef(%s::oid)", [oid]).fetchone()
+            definition = str(row[0]) if row is not None and row[0] is not None else ""
+            facts = nullability.infer(definition, self) if definition else None
+            proven = None
+            if facts is not None and len(facts.column_nullable) == count:
+                proven = [not is_nullable for is_nullable in facts.column_nullable]
+            self._views[oid] = proven
+        return self._views[oid]
 
     # --- describing -----------------------------------------------------------
 
@@ -117,7 +140,8 @@ class _Server:
         if statement != query.sql:
             described = self._prepare(query, statement)
 
-        facts = nullability.infer(statement, self)
+        narg = frozenset(p.number for p in query.params if p.narg)
+        facts = nullability.infer(statement, self, narg)
         rules = param_rules(statement)
         params: list[AnalyzedParam] = []
         for param in query.params:

@@ -14,7 +14,13 @@ from dataclasses import dataclass, field, replace
 from typing import Final, cast
 
 from pglast import ast
-from pglast.enums import OnConflictAction, SetOperation
+from pglast.enums import (
+    A_Expr_Kind,
+    BoolExprType,
+    NullTestType,
+    OnConflictAction,
+    SetOperation,
+)
 from pglast.parser import parse_sql
 
 from codegen.analysis.nullexpr import (
@@ -28,7 +34,7 @@ from codegen.analysis.nullexpr import (
     nullable,
 )
 from codegen.model import Catalog
-from codegen.parsing.sqlast import param_number, strings, walk
+from codegen.parsing.sqlast import column_ref, param_number, strings, unwrap_casts, walk
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,13 +64,24 @@ def split_override(name: str) -> tuple[str, bool | None]:
     return name, None
 
 
-def infer(sql: str, catalog: Catalog) -> StatementFacts:
-    """The facts about the single statement ``sql`` (already rewritten to ``$n``)."""
+def infer(sql: str, catalog: Catalog, narg: frozenset[int] = frozenset()) -> StatementFacts:
+    """The facts about the single statement ``sql`` (already rewritten to ``$n``).
+
+    ``narg``: the parameters written ``sqlc.narg()``, which may be NULL.
+    """
     (raw,) = parse_sql(sql)
     stmt = raw.stmt
     assert stmt is not None
-    output = _statement(stmt, Scope(catalog))
     targets = _param_targets(stmt, catalog)
+    # A parameter the generated function requires (typed T, not T | None) is not NULL.
+    numbers = {number for node in walk(stmt) if (number := param_number(node)) is not None}
+    may_be_null = narg | {n for n, (_, is_null) in targets.items() if is_null}
+    scope = Scope(
+        catalog,
+        required_params=frozenset(n for n in numbers if n not in may_be_null),
+        scalar=_scalar_subquery,
+    )
+    output = _statement(stmt, scope)
     names: list[str] = []
     forced: list[bool | None] = []
     is_nullable: list[bool] = []
@@ -137,10 +154,57 @@ def _select(stmt: ast.SelectStmt, outer: Scope) -> _Output:
         )
     for item in stmt.fromClause or ():
         scope = scope.with_item(item, _statement)
+    for name in _filtered_not_null(stmt.whereClause):
+        scope = scope.narrowed(name)
     if any(isinstance(g, ast.GroupingSet) for g in stmt.groupClause or ()):
         # ROLLUP, CUBE and GROUPING SETS fill the columns they group by with NULLs.
         scope = scope.with_grouping_sets()
     return _targets(stmt.targetList or (), scope)
+
+
+# Comparison operators NULL when either side is: a WHERE keeps no row where one is NULL.
+_STRICT_COMPARISONS: Final = frozenset(
+    {"=", "<>", "!=", "<", ">", "<=", ">=", "~~", "!~~", "~~*", "!~~*", "~", "!~", "~*", "!~*",
+     "@>", "<@", "&&"}
+)  # fmt: skip
+
+
+def _filtered_not_null(where: object) -> Iterator[tuple[str, ...]]:
+    """The columns a WHERE clause proves not null in the rows it keeps.
+
+    Its top-level AND conjuncts: ``x IS NOT NULL``, a boolean column ``x``, and tests
+    NULL for a NULL ``x`` (so false for the WHERE): ``x = ...`` and the other strict
+    comparisons (both sides), ``x LIKE ...``, ``x IN (...)``, ``x = ANY(...)``,
+    ``x BETWEEN ...``. ``x = ALL('{}')`` is true for a NULL x, so ALL is not one.
+    """
+    match where:
+        case ast.BoolExpr(boolop=BoolExprType.AND_EXPR, args=args):
+            for arg in args or ():
+                yield from _filtered_not_null(arg)
+            return
+        case ast.NullTest(arg=arg, nulltesttype=NullTestType.IS_NOT_NULL, argisrow=False):
+            operands: tuple[object, ...] = (arg,)
+        case ast.ColumnRef():
+            operands = (where,)
+        case ast.A_Expr(kind=A_Expr_Kind.AEXPR_OP, name=name, lexpr=lhs, rexpr=rhs) if (
+            strings(name) or ("",)
+        )[-1] in _STRICT_COMPARISONS:
+            operands = (lhs, rhs)
+        case ast.A_Expr(
+            kind=A_Expr_Kind.AEXPR_LIKE
+            | A_Expr_Kind.AEXPR_ILIKE
+            | A_Expr_Kind.AEXPR_IN
+            | A_Expr_Kind.AEXPR_OP_ANY
+            | A_Expr_Kind.AEXPR_BETWEEN,
+            lexpr=lhs,
+        ):
+            operands = (lhs,)
+        case _:
+            return
+    for operand in operands:
+        name = column_ref(unwrap_casts(operand))
+        if name:
+            yield name
 
 
 def _returning(
@@ -294,6 +358,17 @@ def _written(
             yield number, (str(target.relname), column), is_nullable[column]
 
 
+def _scalar_subquery(stmt: ast.SelectStmt, outer: Scope) -> bool | None:
+    """Whether ``(SELECT x ...)`` may be NULL when it certainly returns one row; else None.
+
+    ``(SELECT count(*) FROM t WHERE ...)`` is one row, its count: not null.
+    """
+    if not (_single_group(stmt) or _one_row(stmt)) or len(stmt.targetList or ()) != 1:
+        return None
+    columns = _statement(stmt, outer.child()).columns
+    return None if columns is None or len(columns) != 1 else columns[0].nullable
+
+
 def _row_is_certain(stmt: ast.Node) -> bool:
     """Exactly one row whenever the statement succeeds.
 
@@ -311,10 +386,39 @@ def _row_is_certain(stmt: ast.Node) -> bool:
                 and conflict.whereClause is None
             )
         case ast.SelectStmt():
-            return _single_group(stmt)
+            return _single_group(stmt) or _one_row(stmt)
         case _:
             pass  # any other node: the default after the match
     return False
+
+
+def _one_row(stmt: ast.SelectStmt) -> bool:
+    """A SELECT of exactly one row: no FROM (or only such one-row subqueries), no filter.
+
+    No WHERE, GROUP BY, HAVING, LIMIT, OFFSET, set operation, VALUES or INTO, and no call
+    that might return a set (``SELECT generate_series(1, 3)`` is three rows).
+    """
+    if (
+        stmt.op not in (None, SetOperation.SETOP_NONE)
+        or stmt.valuesLists
+        or stmt.whereClause is not None
+        or stmt.groupClause
+        or stmt.havingClause is not None
+        or stmt.limitCount is not None
+        or stmt.limitOffset is not None
+        or stmt.intoClause is not None
+        or not stmt.targetList
+    ):
+        return False
+    for item in stmt.fromClause or ():
+        match item:
+            case ast.RangeSubselect(subquery=ast.SelectStmt() as sub, lateral=False):
+                if not (_one_row(sub) or _single_group(sub)):
+                    return False
+            case _:
+                return False
+    calls = [call for target in stmt.targetList for call in _calls(target)]
+    return all(_call_kind(call) in ("scalar", "window") for call in calls)
 
 
 # Built-in aggregates (schema pg_catalog): with no GROUP BY, one group, even over no rows.

@@ -38,18 +38,39 @@ class Relation:
     name: str  # the alias, else the table's name
     schema: str | None  # as written, for ``schema.table.column``; None once aliased
     columns: tuple[Column, ...] | None  # None: unknown (a function, an unknown table)
+    # On the nullable side of an outer join: its columns as they were before, which
+    # hold again once a WHERE condition proves the joined row is there.
+    inner: tuple[Column, ...] | None = None
 
     def made_outer(self) -> Relation:
         cols = (
             None if self.columns is None else tuple(replace(c, nullable=True) for c in self.columns)
         )
-        return replace(self, columns=cols)
+        return replace(self, columns=cols, inner=self.inner or self.columns)
+
+    def narrowed(self, column: str) -> Relation:
+        """This relation under ``WHERE column IS NOT NULL`` (or any strict test of it).
+
+        The row is there, so the outer join that made its columns nullable is reduced
+        to an inner one (as PostgreSQL's planner does), and ``column`` is not null.
+        """
+        base = self.inner or self.columns
+        if base is None:
+            return self
+        cols = tuple(replace(c, nullable=False) if c.name == column else c for c in base)
+        return replace(self, columns=cols, inner=None)
 
 
 class StatementColumns(Protocol):
     """``nullability._statement``: the output columns of a subquery or CTE."""
 
     def __call__(self, stmt: ast.Node, outer: Scope, /) -> _HasColumns: ...
+
+
+class ScalarSubquery(Protocol):
+    """``nullability._scalar_subquery``: a one-row subquery's value nullability, or None."""
+
+    def __call__(self, stmt: ast.SelectStmt, outer: Scope, /) -> bool | None: ...
 
 
 class _HasColumns(Protocol):
@@ -86,10 +107,21 @@ class Scope:
     ctes: tuple[tuple[str, tuple[Column, ...] | None], ...] = ()  # innermost last
     parent: Scope | None = None
     grouping_sets: bool = False
+    # Parameters the generated function requires as a non-None value: not sqlc.narg(),
+    # not written into a nullable column. Every other $n may be NULL.
+    required_params: frozenset[int] = frozenset()
+    # The value of a scalar subquery ``(SELECT x ...)`` when it is certain to return one
+    # row: whether x may be NULL; None when not certain (then it is NULL over no rows).
+    scalar: ScalarSubquery | None = None
 
     def child(self) -> Scope:
         """A new query level nested in this one (a subquery or CTE body)."""
-        return Scope(self.catalog, parent=self)
+        return Scope(
+            self.catalog,
+            parent=self,
+            required_params=self.required_params,
+            scalar=self.scalar,
+        )
 
     def with_cte(self, name: str, columns: tuple[Column, ...] | None) -> Scope:
         return replace(self, ctes=(*self.ctes, (name, columns)))
@@ -205,6 +237,37 @@ class Scope:
                 return hits[0] if len(hits) == 1 else None
         return self.parent.column(name) if self.parent else None
 
+    def narrowed(self, name: tuple[str, ...]) -> Scope:
+        """This level where the column ``name`` is proven not null (a WHERE conjunct).
+
+        Only a column of one of this level's FROM items, found unambiguously; a USING
+        column or an outer level's column is left as it was.
+        """
+        *qualifier, column = name
+        if qualifier:
+            matches = [
+                i
+                for i, rel in enumerate(self.relations)
+                if tuple(qualifier) in ((rel.name,), (rel.schema, rel.name))
+            ]
+            matches = matches[-1:]
+        elif any(c.name == column for c in self.merged) or any(
+            rel.columns is None for rel in self.relations
+        ):
+            return self
+        else:
+            matches = [
+                i
+                for i, rel in enumerate(self.relations)
+                if any(c.name == column for c in rel.columns or ())
+            ]
+        if len(matches) != 1:
+            return self
+        (index,) = matches
+        relations = list(self.relations)
+        relations[index] = relations[index].narrowed(column)
+        return replace(self, relations=tuple(relations))
+
     def _relation(self, qualifier: tuple[str, ...]) -> Relation | None:
         for rel in reversed(self.relations):
             if qualifier == (rel.name,) or qualifier == (rel.schema, rel.name):
@@ -317,10 +380,15 @@ def nullable(node: object, scope: Scope) -> bool:
         case ast.ColumnRef(fields=fields):
             name = strings(fields)
             return True if name is None else scope.column_nullable(name)
+        case ast.ParamRef(number=int(number)):
+            return number not in scope.required_params
         case ast.TypeCast(arg=arg) | ast.CollateClause(arg=arg):
             return nullable(arg, scope)
         case ast.NullTest() | ast.BooleanTest():
             return False
+        case ast.SubLink(subLinkType=SubLinkType.EXPR_SUBLINK, subselect=ast.SelectStmt() as sub):
+            value = scope.scalar(sub, scope) if scope.scalar is not None else None
+            return True if value is None else value
         case ast.BoolExpr(args=args):  # AND, OR, NOT: NULL only from a NULL operand
             return not _all(args, scope)
         case ast.A_Expr(kind=A_Expr_Kind() as kind, name=name, lexpr=lhs, rexpr=rhs):

@@ -177,8 +177,10 @@ def test_functions_in_from_are_unknown() -> None:
 
 
 def test_correlated_reference_to_an_outer_query() -> None:
-    sql = "SELECT (SELECT s.x FROM (SELECT u.id AS x) s) AS v FROM users u"
+    sql = "SELECT (SELECT s.x FROM (SELECT u.id AS x) s WHERE s.x > 1) AS v FROM users u"
     assert nulls(sql) == (N,)  # a scalar subquery may return no row
+    sql = "SELECT (SELECT s.x FROM (SELECT u.id AS x) s) AS v FROM users u"
+    assert nulls(sql) == (NN,)  # ... but this one always returns its one row
 
 
 # --- expressions -------------------------------------------------------------------
@@ -194,7 +196,7 @@ def test_correlated_reference_to_an_outer_query() -> None:
         ("NULL::int", N),
         ("id::text", NN),
         ("email::text", N),
-        ("$1", N),
+        ("$1", NN),  # a required parameter (sqlc.narg is the nullable one)
         ("count(*)", NN),
         ("count(email)", NN),
         ("count(DISTINCT email) FILTER (WHERE id > 1)", NN),
@@ -226,7 +228,7 @@ def test_correlated_reference_to_an_outer_query() -> None:
         ("id + 1", NN),
         ("-id", NN),
         ("id + email::int", N),
-        ("id * $1", N),
+        ("id * $1", NN),
         ("id = 1", NN),
         ("email = 'x'", N),
         ("name || 'x'", NN),
@@ -386,7 +388,7 @@ def test_param_nullable() -> None:
         ("INSERT INTO users (name) VALUES ('a')", False),
         ("INSERT INTO users (name) SELECT 'a' RETURNING id", False),
         ("UPDATE users SET name = 'a' WHERE id = 1 RETURNING id", False),
-        ("SELECT 1", False),
+        ("SELECT 1", True),  # no FROM: one row
         # One group: an aggregate with no GROUP BY is one row, even over no rows.
         ("SELECT count(*) FROM users", True),
         ("SELECT count(*) AS count FROM (SELECT 1 FROM users WHERE id > $1 LIMIT $2) AS capped",
@@ -419,9 +421,9 @@ def test_param_nullable() -> None:
         ("SELECT app.count(*) FROM users", False),
         ("SELECT my_aggregate(id) FROM users", False),
         ("SELECT count(*) OVER () FROM users", False),
-        ("SELECT (SELECT count(*) FROM users)", False),
+        ("SELECT (SELECT count(*) FROM users)", True),
         ("SELECT id FROM users WHERE id IN (SELECT max(id) FROM users)", False),
-        ("SELECT * FROM (SELECT count(*) FROM users) AS c", False),
+        ("SELECT * FROM (SELECT count(*) FROM users) AS c", True),  # over one row
     ],
 )  # fmt: skip
 def test_row_is_certain(sql: str, certain: bool) -> None:
@@ -540,3 +542,85 @@ def test_array_element_proof_flows_through_subqueries() -> None:
         "SELECT ids FROM c UNION SELECT tags FROM shapes"
     )
     assert elements(sql) == (N,)
+
+
+# --- exact: not null wherever PostgreSQL guarantees it ---------------------------------
+
+
+def test_a_cast_of_a_required_parameter_is_not_null() -> None:
+    assert nulls("SELECT $1::text AS handle") == (NN,)
+    assert infer("SELECT $1::text AS handle", CATALOG, frozenset({1})).column_nullable == (N,)
+    sql = "INSERT INTO users (id, name, email) VALUES ($1, $2, $3) RETURNING $3::text, $2::text"
+    assert nulls(sql) == (N, NN)  # $3 goes into a nullable column: it may be None
+
+
+@pytest.mark.parametrize(
+    ("sql", "expected"),
+    [
+        ("SELECT (SELECT count(*) FROM orders o WHERE o.user_id = u.id) FROM users u", (NN,)),
+        ("SELECT (SELECT max(total) FROM orders) FROM users", (N,)),
+        ("SELECT (SELECT coalesce(max(total), 0) FROM orders) FROM users", (NN,)),
+        ("SELECT (SELECT count(*) FROM orders GROUP BY user_id) FROM users", (N,)),
+        ("SELECT (SELECT id FROM orders LIMIT 1) FROM users", (N,)),
+        ("SELECT (SELECT 1) FROM users", (NN,)),
+    ],
+)
+def test_scalar_subqueries_certain_of_one_row(sql: str, expected: tuple[bool, ...]) -> None:
+    assert nulls(sql) == expected
+
+
+@pytest.mark.parametrize(
+    ("sql", "certain"),
+    [
+        ("SELECT 1 AS one, now() AS at", True),
+        ("SELECT $1::int AS n", True),
+        ("SELECT x FROM (SELECT 1 AS x) s", True),
+        ("SELECT x FROM (SELECT count(*) AS x FROM users) s", True),
+        ("SELECT 1 WHERE $1::bool", False),
+        ("SELECT generate_series(1, 3)", False),
+        ("SELECT 1 LIMIT $1", False),
+        ("SELECT 1 UNION ALL SELECT 2", False),
+        ("SELECT x FROM (SELECT 1 AS x) s, users", False),
+        ("SELECT x FROM (SELECT id AS x FROM users) s", False),
+    ],
+)
+def test_select_without_from_is_one_row(sql: str, certain: bool) -> None:
+    assert facts(sql).row_is_certain is certain
+
+
+@pytest.mark.parametrize(
+    ("where", "expected"),
+    [
+        ("", (N, N, N)),
+        ("WHERE u.email IS NOT NULL", (NN, N, N)),
+        ("WHERE email IS NOT NULL AND o.note LIKE 'a%'", (NN, NN, NN)),
+        ("WHERE o.id IS NOT NULL", (N, NN, N)),  # the LEFT JOIN is an inner one
+        ("WHERE o.total > $1", (N, NN, N)),
+        ("WHERE o.id = ANY($1)", (N, NN, N)),
+        ("WHERE o.id IN (1, 2)", (N, NN, N)),
+        ("WHERE o.id::text BETWEEN 'a' AND 'b'", (N, NN, N)),
+        ("WHERE o.id = u.id", (N, NN, N)),
+        ("WHERE o.id IS NOT NULL OR true", (N, N, N)),  # not a conjunct
+        ("WHERE o.id = ALL('{}')", (N, N, N)),  # true for NULL over an empty array
+        ("WHERE o.id IS NULL", (N, N, N)),
+        ("WHERE NOT (o.id IS NULL)", (N, N, N)),  # not recognised: stays nullable
+        ("WHERE coalesce(o.id, 0) = 1", (N, N, N)),
+    ],
+)
+def test_where_proves_columns_not_null(where: str, expected: tuple[bool, ...]) -> None:
+    joined = "FROM users u LEFT JOIN orders o ON o.user_id = u.id"
+    sql = f"SELECT u.email, o.id, o.note {joined} {where}"
+    assert nulls(sql) == expected
+
+
+def test_where_narrowing_is_per_query_level() -> None:
+    # An outer query's WHERE says nothing of a subquery's rows, and the other way round.
+    sql = (
+        "SELECT email, (SELECT o.note FROM orders o WHERE o.user_id = users.id LIMIT 1) "
+        "FROM users WHERE email IS NOT NULL"
+    )
+    assert nulls(sql) == (NN, N)
+    sql = "SELECT s.email FROM (SELECT email FROM users WHERE email IS NOT NULL) s"
+    assert nulls(sql) == (NN,)
+    # RETURNING sees the row after SET: a WHERE does not prove it.
+    assert nulls("UPDATE users SET email = NULL WHERE email IS NOT NULL RETURNING email") == (N,)

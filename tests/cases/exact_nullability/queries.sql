@@ -1,0 +1,31 @@
+-- Section 2 of issue 8: not null wherever PostgreSQL guarantees it.
+
+-- name: Echo :one
+-- A cast of a required parameter is not null; no FROM: exactly one row.
+SELECT @handle::text AS handle, now() AS at;
+
+-- name: WithEmail :many
+-- WHERE x IS NOT NULL proves x.
+SELECT id, email FROM accounts WHERE email IS NOT NULL;
+
+-- name: Paid :many
+-- A strict condition on the nullable side of a LEFT JOIN makes it an inner join.
+SELECT a.handle, p.id AS payment_id, p.amount, p.note
+FROM accounts a LEFT JOIN payments p ON p.account_id = a.id
+WHERE p.amount > @minimum;
+
+-- name: Unpaid :many
+-- Without such a condition the joined side stays nullable.
+SELECT a.handle, p.id AS payment_id FROM accounts a LEFT JOIN payments p ON p.account_id = a.id;
+
+-- name: Reachable :many
+-- A view is as precise as its definition, and a view on a view as well.
+SELECT r.id, r.email, h.handle, h.email AS handle_email
+FROM reachable r JOIN reachable_handles h ON h.handle = r.handle;
+
+-- name: PaymentCounts :many
+-- A scalar subquery that always returns one row takes its value's nullability.
+SELECT a.id,
+       (SELECT count(*) FROM payments p WHERE p.account_id = a.id) AS payments,
+       (SELECT max(p.amount) FROM payments p WHERE p.account_id = a.id) AS largest
+FROM accounts a;
