@@ -139,6 +139,39 @@ class Catalog(Protocol):
         """
         ...
 
+    def function(self, schema: str | None, name: str) -> FunctionFacts | None:
+        """What ``pg_proc`` says of every function called ``name`` a call could mean.
+
+        ``schema`` None: the overloads visible on the search path. None when there is none.
+        """
+        ...
+
+    def sql_function(self, schema: str | None, name: str, arity: int) -> SqlFunction | None:
+        """The one ``LANGUAGE sql`` function a call ``name(<arity> arguments)`` can mean.
+
+        None unless the name has exactly that one overload: a plain function returning
+        one value, with no defaults or variadic argument, and a body in ``prosrc``.
+        """
+        ...
+
+
+@dataclass(frozen=True, slots=True)
+class SqlFunction:
+    """A ``LANGUAGE sql`` function a call can only mean: its body, to analyze in place."""
+
+    body: str  # prosrc: the SQL text of the body
+    strict: bool  # STRICT: NULL for any NULL argument, without running the body
+    arguments: tuple[str, ...]  # the argument names ("" for an unnamed one)
+
+
+@dataclass(frozen=True, slots=True)
+class FunctionFacts:
+    """The overloads of one function name, from ``pg_proc``: a call may mean any of them."""
+
+    kinds: frozenset[str]  # pg_proc.prokind: 'f' normal, 'a' aggregate, 'w' window, 'p'
+    returns_set: bool  # some overload is set-returning (proretset)
+    builtin: bool  # every overload is of schema pg_catalog
+
 
 @dataclass(frozen=True, slots=True)
 class CatalogColumn:

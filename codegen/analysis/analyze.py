@@ -39,9 +39,11 @@ from codegen.model import (
     CodegenError,
     CodegenErrors,
     Command,
+    FunctionFacts,
     Location,
     ParsedQuery,
     PgType,
+    SqlFunction,
 )
 from codegen.parsing.sqlast import param_number
 
@@ -96,6 +98,7 @@ class _Server:
         self._relations: dict[int, _Relation | None] = {}
         self._attributes: dict[int, tuple[_Attribute, ...]] = {}
         self._views: dict[int, list[bool] | None] = {}
+        self._functions: dict[tuple[str | None, str], FunctionFacts | None] = {}
 
     # --- Catalog --------------------------------------------------------------
 
@@ -109,6 +112,52 @@ class _Server:
             CatalogColumn(a.name, proven, self.pg_type(a.type_oid).category)
             for a, proven in zip(attributes, not_null, strict=True)
         )
+
+    def function(self, schema: str | None, name: str) -> FunctionFacts | None:
+        key = (schema, name)
+        if key not in self._functions:
+            rows = self._conn.execute(
+                """
+                SELECT p.prokind::text, p.proretset, n.nspname = 'pg_catalog'
+                FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace
+                WHERE p.proname = %(name)s
+                  AND CASE WHEN %(schema)s::text IS NULL THEN pg_function_is_visible(p.oid)
+                      ELSE n.nspname = %(schema)s END
+                """,
+                {"name": name, "schema": schema},
+            ).fetchall()
+            self._functions[key] = (
+                FunctionFacts(
+                    kinds=frozenset(str(kind) for kind, _, _ in rows),
+                    returns_set=any(retset is True for _, retset, _ in rows),
+                    builtin=all(builtin is True for _, _, builtin in rows),
+                )
+                if rows
+                else None
+            )
+        return self._functions[key]
+
+    def sql_function(self, schema: str | None, name: str, arity: int) -> SqlFunction | None:
+        rows = self._conn.execute(
+            """
+            SELECT p.prosrc, p.proisstrict, coalesce(p.proargnames, '{}'), p.pronargs,
+                   l.lanname = 'sql' AND p.prokind = 'f' AND NOT p.proretset
+                   AND p.pronargdefaults = 0 AND p.provariadic = 0
+            FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace
+            JOIN pg_language l ON l.oid = p.prolang
+            WHERE p.proname = %(name)s
+              AND CASE WHEN %(schema)s::text IS NULL THEN pg_function_is_visible(p.oid)
+                  ELSE n.nspname = %(schema)s END
+            """,
+            {"name": name, "schema": schema},
+        ).fetchall()
+        if len(rows) != 1:
+            return None
+        ((body, strict, names, count, plain),) = rows
+        if plain is not True or count != arity or not isinstance(body, str) or not body.strip():
+            return None
+        arguments = [str(n) for n in cast(list[object], names)] if isinstance(names, list) else []
+        return SqlFunction(body, strict is True, tuple((arguments + [""] * arity)[:arity]))
 
     def _view_not_null(self, oid: int, count: int) -> list[bool] | None:
         """A view's columns, not null as its definition proves; None for any other relation.

@@ -24,8 +24,6 @@ from pglast.enums import (
 from pglast.parser import parse_sql
 
 from codegen.analysis.nullexpr import (
-    NEVER_NULL_SCALAR_FUNCTIONS,
-    NOT_NULL_FOR_NOT_NULL_ARGUMENTS,
     Column,
     Scope,
     column_name,
@@ -96,7 +94,7 @@ def infer(sql: str, catalog: Catalog, narg: frozenset[int] = frozenset()) -> Sta
         column_elements_nullable=tuple(col.elements_nullable for col in output.columns or ()),
         param_nullable=frozenset(n for n, (_, is_null) in targets.items() if is_null),
         param_columns={n: column for n, (column, _) in targets.items()},
-        row_is_certain=_row_is_certain(stmt),
+        row_is_certain=_row_is_certain(stmt, catalog),
     )
 
 
@@ -363,13 +361,16 @@ def _scalar_subquery(stmt: ast.SelectStmt, outer: Scope) -> bool | None:
 
     ``(SELECT count(*) FROM t WHERE ...)`` is one row, its count: not null.
     """
-    if not (_single_group(stmt) or _one_row(stmt)) or len(stmt.targetList or ()) != 1:
+    catalog = outer.catalog
+    if not (_single_group(stmt, catalog) or _one_row(stmt, catalog)):
+        return None
+    if len(stmt.targetList or ()) != 1:
         return None
     columns = _statement(stmt, outer.child()).columns
     return None if columns is None or len(columns) != 1 else columns[0].nullable
 
 
-def _row_is_certain(stmt: ast.Node) -> bool:
+def _row_is_certain(stmt: ast.Node, catalog: Catalog) -> bool:
     """Exactly one row whenever the statement succeeds.
 
     An INSERT of one VALUES row with RETURNING that ON CONFLICT cannot skip, or a
@@ -386,13 +387,13 @@ def _row_is_certain(stmt: ast.Node) -> bool:
                 and conflict.whereClause is None
             )
         case ast.SelectStmt():
-            return _single_group(stmt) or _one_row(stmt)
+            return _single_group(stmt, catalog) or _one_row(stmt, catalog)
         case _:
             pass  # any other node: the default after the match
     return False
 
 
-def _one_row(stmt: ast.SelectStmt) -> bool:
+def _one_row(stmt: ast.SelectStmt, catalog: Catalog) -> bool:
     """A SELECT of exactly one row: no FROM (or only such one-row subqueries), no filter.
 
     No WHERE, GROUP BY, HAVING, LIMIT, OFFSET, set operation, VALUES or INTO, and no call
@@ -413,43 +414,15 @@ def _one_row(stmt: ast.SelectStmt) -> bool:
     for item in stmt.fromClause or ():
         match item:
             case ast.RangeSubselect(subquery=ast.SelectStmt() as sub, lateral=False):
-                if not (_one_row(sub) or _single_group(sub)):
+                if not (_one_row(sub, catalog) or _single_group(sub, catalog)):
                     return False
             case _:
                 return False
-    calls = [call for target in stmt.targetList for call in _calls(target)]
-    return all(_call_kind(call) in ("scalar", "window") for call in calls)
+    calls = [call for target in stmt.targetList for call in _calls(target, catalog)]
+    return all(_call_kind(call, catalog) in ("scalar", "window") for call in calls)
 
 
-# Built-in aggregates (schema pg_catalog): with no GROUP BY, one group, even over no rows.
-_AGGREGATES: Final = frozenset(
-    {
-        "count", "sum", "avg", "min", "max", "bool_and", "bool_or", "every", "bit_and",
-        "bit_or", "bit_xor", "string_agg", "array_agg", "json_agg", "jsonb_agg",
-        "json_object_agg", "jsonb_object_agg", "xmlagg", "stddev", "stddev_pop",
-        "stddev_samp", "variance", "var_pop", "var_samp", "corr", "covar_pop", "covar_samp",
-        "regr_count", "regr_avgx", "regr_avgy", "regr_slope", "regr_intercept", "regr_r2",
-        "regr_sxx", "regr_syy", "regr_sxy", "range_agg", "range_intersect_agg",
-        "percentile_cont", "percentile_disc", "mode", "any_value",
-    }
-)  # fmt: skip
-# Built-in functions known to return one value, not a set, so they may sit beside an
-# aggregate in the target list. Any other function (generate_series, unnest, a user's
-# function) might return a set and multiply the row: then nothing is certain.
-# The strict and the never-NULL scalar functions of ``codegen.analysis.nullexpr``, and a few more.
-_OTHER_SCALAR_FUNCTIONS: Final = frozenset(
-    {
-        "concat_ws", "extract", "date_part", "to_char", "to_json", "to_jsonb",
-        "json_build_object", "jsonb_build_object", "json_build_array", "jsonb_build_array",
-        "array_length", "cardinality", "greatest", "least", "nullif", "substring",
-    }
-)  # fmt: skip
-_SCALAR_FUNCTIONS: Final = (
-    NOT_NULL_FOR_NOT_NULL_ARGUMENTS | NEVER_NULL_SCALAR_FUNCTIONS | _OTHER_SCALAR_FUNCTIONS
-)
-
-
-def _single_group(stmt: ast.SelectStmt) -> bool:
+def _single_group(stmt: ast.SelectStmt, catalog: Catalog) -> bool:
     """A SELECT that aggregates its FROM clause (if any) into exactly one row.
 
     An aggregate in the target list, no GROUP BY (not even ``GROUP BY ()``), no
@@ -468,12 +441,12 @@ def _single_group(stmt: ast.SelectStmt) -> bool:
         or stmt.intoClause is not None
     ):
         return False
-    calls = [call for target in stmt.targetList or () for call in _calls(target)]
-    kinds = [_call_kind(call) for call in calls]
+    calls = [call for target in stmt.targetList or () for call in _calls(target, catalog)]
+    kinds = [_call_kind(call, catalog) for call in calls]
     return "aggregate" in kinds and "unknown" not in kinds
 
 
-def _calls(node: object) -> Iterator[ast.FuncCall]:
+def _calls(node: object, catalog: Catalog) -> Iterator[ast.FuncCall]:
     """The function calls of this query level in ``node``: not in a subquery, nor in the
     arguments of an aggregate or window function (PostgreSQL rejects a set-returning
     function there)."""
@@ -482,29 +455,37 @@ def _calls(node: object) -> Iterator[ast.FuncCall]:
             return
         case ast.FuncCall():
             yield node
-            if _call_kind(node) != "scalar":
+            if _call_kind(node, catalog) != "scalar":
                 return
         case tuple():
             for item in cast("tuple[object, ...]", node):
-                yield from _calls(item)
+                yield from _calls(item, catalog)
             return
         case ast.Node():
             pass  # its children, below
         case _:
             return
     for member in node:
-        yield from _calls(getattr(node, member))
+        yield from _calls(getattr(node, member), catalog)
 
 
-def _call_kind(call: ast.FuncCall) -> str:
-    """ "aggregate", "window", "scalar" (a known one-value function) or "unknown"."""
+def _call_kind(call: ast.FuncCall, catalog: Catalog) -> str:
+    """ "aggregate", "window", "scalar" (one value, not a set) or "unknown", from pg_proc.
+
+    User-defined functions and aggregates are classified as built-in ones are; a name
+    with overloads of different kinds, or one that may return a set, is "unknown".
+    """
     match strings(call.funcname):
-        case (str(func),) | ("pg_catalog", str(func)):
-            func = func.lower()
+        case (str(func),):
+            facts = catalog.function(None, func)
+        case (str(schema), str(func)):
+            facts = catalog.function(schema, func)
         case _:
-            return "unknown"  # a user-defined function could return a set
+            return "unknown"
+    if facts is None:
+        return "unknown"
     if call.over is not None:
         return "window"
-    if func in _AGGREGATES:
+    if facts.kinds == frozenset("a"):
         return "aggregate"
-    return "scalar" if func in _SCALAR_FUNCTIONS else "unknown"
+    return "scalar" if facts.kinds == frozenset("f") and not facts.returns_set else "unknown"

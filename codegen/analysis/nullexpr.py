@@ -13,6 +13,7 @@ from typing import Final, Protocol, cast
 
 from pglast import ast
 from pglast.enums import A_Expr_Kind, JoinType, SetOperation, SQLValueFunctionOp, SubLinkType
+from pglast.parser import ParseError, parse_sql
 
 from codegen.model import Catalog
 from codegen.parsing.sqlast import strings
@@ -113,6 +114,9 @@ class Scope:
     # The value of a scalar subquery ``(SELECT x ...)`` when it is certain to return one
     # row: whether x may be NULL; None when not certain (then it is NULL over no rows).
     scalar: ScalarSubquery | None = None
+    # The SQL-language functions whose bodies are being analyzed: a recursive one is not
+    # analyzed again.
+    inlining: tuple[tuple[str | None, str], ...] = ()
 
     def child(self) -> Scope:
         """A new query level nested in this one (a subquery or CTE body)."""
@@ -121,6 +125,7 @@ class Scope:
             parent=self,
             required_params=self.required_params,
             scalar=self.scalar,
+            inlining=self.inlining,
         )
 
     def with_cte(self, name: str, columns: tuple[Column, ...] | None) -> Scope:
@@ -433,7 +438,7 @@ def elements_nullable(node: object, scope: Scope) -> bool:
             value = getattr(targets[0], "val", None)
             return not _clean_value(value, scope.child())
         case ast.FuncCall(funcname=funcname, args=(arg,), agg_star=False, over=None):
-            if _builtin_name(strings(funcname) or ()) == "array_agg":
+            if _builtin_name(strings(funcname) or (), scope) == "array_agg":
                 return not _clean_value(arg, scope)
             return True
         case ast.TypeCast(arg=arg) | ast.CollateClause(arg=arg):
@@ -543,13 +548,19 @@ def _operator_nullable(
     return True
 
 
-def _builtin_name(name: tuple[str, ...]) -> str | None:
-    """The lower-case name of a call of a pg_catalog function, else None."""
+def _builtin_name(name: tuple[str, ...], scope: Scope) -> str | None:
+    """The name of a call that can only mean a pg_catalog function, else None.
+
+    ``lower(x)`` beside a user's ``public.lower(mytype)`` could mean either: None.
+    """
     match name:
-        case (str(func),) | ("pg_catalog", str(func)):
-            return func.lower()
+        case (str(func),):
+            facts = scope.catalog.function(None, func)
+        case ("pg_catalog", str(func)):
+            facts = scope.catalog.function("pg_catalog", func)
         case _:
             return None  # a function of another schema could return anything
+    return func if facts is not None and facts.builtin else None
 
 
 def _function_nullable(
@@ -559,9 +570,11 @@ def _function_nullable(
     over: object,
     scope: Scope,
 ) -> bool:
-    func = _builtin_name(name)
+    func = _builtin_name(name, scope)
     if func is None:
-        return True
+        return (
+            _sql_function_nullable(name, args or (), scope) if not star and over is None else True
+        )
     if func in _NEVER_NULL_FUNCTIONS:
         return False
     if star or not args or (over is not None and func != "ntile"):
@@ -573,6 +586,48 @@ def _function_nullable(
     if func in _TEXT_ONLY:
         return not all(_is_text(a, scope) for a in args)
     return False
+
+
+def _sql_function_nullable(name: tuple[str, ...], args: tuple[object, ...], scope: Scope) -> bool:
+    """A call of a ``LANGUAGE sql`` function, analyzed through its body.
+
+    Its value is the first row of its single SELECT, or NULL when there is none: so the
+    body must be certain of one row, and is analyzed with the arguments' nullability
+    (by name, or as ``$n``). A STRICT one is NULL for any NULL argument.
+    """
+    match name:
+        case (str(func),):
+            key: tuple[str | None, str] = (None, func)
+        case (str(schema), str(func)):
+            key = (schema, func)
+        case _:
+            return True
+    function = scope.catalog.sql_function(*key, len(args))
+    if function is None or key in scope.inlining or scope.scalar is None:
+        return True
+    arguments = [nullable(a, scope) for a in args]
+    if function.strict and any(arguments):
+        return True
+    try:
+        statements = parse_sql(function.body)
+    except ParseError:
+        return True
+    match statements:
+        case (ast.RawStmt(stmt=ast.SelectStmt() as body),):
+            pass
+        case _:
+            return True
+    # The arguments, as columns of a relation named after the function (``twice.x``).
+    named = tuple(Column(n, a) for n, a in zip(function.arguments, arguments, strict=True) if n)
+    body_scope = Scope(
+        scope.catalog,
+        relations=(Relation(key[1], None, named),),
+        required_params=frozenset(i for i, a in enumerate(arguments, start=1) if not a),
+        scalar=scope.scalar,
+        inlining=(*scope.inlining, key),
+    )
+    value = scope.scalar(body, body_scope)
+    return True if value is None else value
 
 
 def _is_text(node: object, scope: Scope) -> bool:
@@ -587,7 +642,7 @@ def _is_text(node: object, scope: Scope) -> bool:
             found = scope.column(name) if name is not None else None
             return found is not None and found.category == "S"
         case ast.FuncCall(funcname=funcname):
-            return _builtin_name(strings(funcname) or ()) in ("lower", "upper")
+            return _builtin_name(strings(funcname) or (), scope) in ("lower", "upper")
         case _:
             pass  # any other node: the default after the match
     return False

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 import pytest
 
 from codegen.analysis.nullability import StatementFacts, infer, split_override
-from codegen.model import CatalogColumn
+from codegen.model import CatalogColumn, FunctionFacts, SqlFunction
 
 N, NN = True, False  # nullable, not null: what column_nullable holds
 
@@ -34,6 +34,50 @@ class DictCatalog:
 
     def columns(self, schema: str | None, table: str) -> tuple[CatalogColumn, ...] | None:
         return self.tables.get((schema or "public", table))
+
+    def function(self, schema: str | None, name: str) -> FunctionFacts | None:
+        """pg_catalog's functions as PostgreSQL has them; the user's as ``FUNCTIONS`` says."""
+        if schema not in (None, "pg_catalog"):
+            return FUNCTIONS.get(f"{schema}.{name}")
+        if name in FUNCTIONS:
+            return FUNCTIONS[name]
+        if name in _AGGREGATES:
+            return FunctionFacts(frozenset("a"), returns_set=False, builtin=True)
+        if name in ("generate_series", "unnest", "jsonb_array_elements"):
+            return FunctionFacts(frozenset("f"), returns_set=True, builtin=True)
+        if name.startswith("my_") or name.startswith("some_"):
+            return None
+        return FunctionFacts(frozenset("f"), returns_set=False, builtin=True)
+
+    def sql_function(self, schema: str | None, name: str, arity: int) -> SqlFunction | None:
+        found = SQL_FUNCTIONS.get(name if schema is None else f"{schema}.{name}")
+        return found if found is not None and len(found.arguments) == arity else None
+
+
+_AGGREGATES = frozenset(
+    {"count", "sum", "avg", "min", "max", "array_agg", "string_agg", "percentile_cont", "bool_and"}
+)
+# User-defined functions (and a user's overload of a built-in name).
+FUNCTIONS: dict[str, FunctionFacts] = {
+    "my_aggregate": FunctionFacts(frozenset("a"), returns_set=False, builtin=False),
+    "my_scalar": FunctionFacts(frozenset("f"), returns_set=False, builtin=False),
+    "my_rows": FunctionFacts(frozenset("f"), returns_set=True, builtin=False),
+    "app.total": FunctionFacts(frozenset("a"), returns_set=False, builtin=False),
+    **{
+        name: FunctionFacts(frozenset("f"), returns_set=False, builtin=False)
+        for name in ("twice", "label", "first_user", "user_count", "loop", "qualified")
+    },
+    "reverse": FunctionFacts(frozenset("f"), returns_set=False, builtin=False),
+}
+SQL_FUNCTIONS: dict[str, SqlFunction] = {
+    "my_scalar": SqlFunction("SELECT $1 || 'x'", strict=False, arguments=("",)),
+    "twice": SqlFunction("SELECT x * 2", strict=True, arguments=("x",)),
+    "label": SqlFunction("SELECT h || coalesce(e, '')", strict=False, arguments=("h", "e")),
+    "first_user": SqlFunction("SELECT name FROM users LIMIT 1", strict=False, arguments=()),
+    "user_count": SqlFunction("SELECT count(*) FROM users", strict=False, arguments=()),
+    "loop": SqlFunction("SELECT loop()", strict=False, arguments=()),
+    "qualified": SqlFunction("SELECT qualified.a + 1", strict=True, arguments=("a",)),
+}
 
 
 CATALOG = DictCatalog()
@@ -419,7 +463,10 @@ def test_param_nullable() -> None:
         ("SELECT count(*), lower(unnest(ARRAY['a'])) FROM users", False),
         ("SELECT count(*), my_function() FROM users", False),
         ("SELECT app.count(*) FROM users", False),
-        ("SELECT my_aggregate(id) FROM users", False),
+        # pg_proc classifies a user's aggregates and functions as it does built-in ones.
+        ("SELECT my_aggregate(id) FROM users", True),
+        ("SELECT app.total(id), my_scalar(1) FROM users", True),
+        ("SELECT count(*), my_rows() FROM users", False),
         ("SELECT count(*) OVER () FROM users", False),
         ("SELECT (SELECT count(*) FROM users)", True),
         ("SELECT id FROM users WHERE id IN (SELECT max(id) FROM users)", False),
@@ -624,3 +671,27 @@ def test_where_narrowing_is_per_query_level() -> None:
     assert nulls(sql) == (NN,)
     # RETURNING sees the row after SET: a WHERE does not prove it.
     assert nulls("UPDATE users SET email = NULL WHERE email IS NOT NULL RETURNING email") == (N,)
+
+
+def test_a_users_overload_of_a_listed_name_is_nullable() -> None:
+    # reverse(text) is listed, but FUNCTIONS gives "reverse" an overload outside pg_catalog.
+    assert nulls("SELECT reverse(name), length(name) FROM users") == (N, NN)
+
+
+@pytest.mark.parametrize(
+    ("expr", "expected"),
+    [
+        ("my_scalar(name)", NN),  # $1 || 'x' over a not-null argument
+        ("my_scalar(email)", N),
+        ("twice(id)", NN),
+        ("twice(NULL)", N),  # STRICT
+        ("label(name, email)", NN),
+        ("label(email, name)", N),
+        ("first_user()", N),  # LIMIT 1 may find no row: NULL
+        ("user_count()", NN),
+        ("loop()", N),  # recursive: not analyzed again
+        ("qualified(id)", NN),
+    ],
+)
+def test_sql_functions_are_analyzed_through_their_body(expr: str, expected: bool) -> None:
+    assert nulls(f"SELECT {expr} FROM users") == (expected,)

@@ -29,3 +29,17 @@ SELECT a.id,
        (SELECT count(*) FROM payments p WHERE p.account_id = a.id) AS payments,
        (SELECT max(p.amount) FROM payments p WHERE p.account_id = a.id) AS largest
 FROM accounts a;
+
+-- name: Totals :one
+-- A user-defined aggregate without GROUP BY: one row, even over no rows.
+SELECT total(amount) AS total, count(*) AS n FROM payments;
+
+-- name: Labels :many
+-- A SQL-language function: its body, given its arguments' nullability.
+SELECT twice(id) AS doubled, twice(NULL) AS nothing, label(handle, email) AS label,
+       label(email, handle) AS maybe
+FROM accounts;
+
+-- name: Shadowed :many
+-- lower() has a user-defined overload here: the call may mean it, so nullable.
+SELECT lower(handle) AS folded FROM accounts;

@@ -148,3 +148,71 @@ def payment_counts(
     with psycopg.RawCursor(conn, row_factory=tuple_row) as cur:
         cur.execute(PAYMENT_COUNTS)
         return [PaymentCountsRow(row[0], row[1], row[2]) for row in cur]
+
+
+TOTALS: Final = "SELECT total(amount) AS total, count(*) AS n FROM payments"
+
+
+@dataclass(frozen=True, slots=True)
+class TotalsRow:
+    """A row of Totals."""
+
+    total: Decimal | None
+    n: int
+
+
+def totals(
+    conn: psycopg.Connection[object],
+) -> TotalsRow:
+    """A user-defined aggregate without GROUP BY: one row, even over no rows."""
+    with psycopg.RawCursor(conn, row_factory=tuple_row) as cur:
+        cur.execute(TOTALS)
+        row = cur.fetchone()
+    if row is None:
+        raise psycopg.DataError(
+            "query Totals returned no row, though PostgreSQL always returns one for this statement"
+        )
+    return TotalsRow(row[0], row[1])
+
+
+LABELS: Final = """SELECT twice(id) AS doubled, twice(NULL) AS nothing, label(handle, email) AS label,
+       label(email, handle) AS maybe
+FROM accounts"""
+
+
+@dataclass(frozen=True, slots=True)
+class LabelsRow:
+    """A row of Labels."""
+
+    doubled: int
+    nothing: int | None
+    label: str
+    maybe: str | None
+
+
+def labels(
+    conn: psycopg.Connection[object],
+) -> list[LabelsRow]:
+    """A SQL-language function: its body, given its arguments' nullability."""
+    with psycopg.RawCursor(conn, row_factory=tuple_row) as cur:
+        cur.execute(LABELS)
+        return [LabelsRow(row[0], row[1], row[2], row[3]) for row in cur]
+
+
+SHADOWED: Final = "SELECT lower(handle) AS folded FROM accounts"
+
+
+@dataclass(frozen=True, slots=True)
+class ShadowedRow:
+    """A row of Shadowed."""
+
+    folded: str | None
+
+
+def shadowed(
+    conn: psycopg.Connection[object],
+) -> list[ShadowedRow]:
+    """lower() has a user-defined overload here: the call may mean it, so nullable."""
+    with psycopg.RawCursor(conn, row_factory=tuple_row) as cur:
+        cur.execute(SHADOWED)
+        return [ShadowedRow(row[0]) for row in cur]

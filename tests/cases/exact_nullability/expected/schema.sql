@@ -7,6 +7,43 @@
 
 
 --
+-- Name: label(text, text); Type: FUNCTION; Schema: public; Owner: -
+--
+
+CREATE FUNCTION public.label(h text, e text) RETURNS text
+    LANGUAGE sql IMMUTABLE
+    AS $$SELECT h || coalesce(' <' || e || '>', '')$$;
+
+
+--
+-- Name: lower(integer); Type: FUNCTION; Schema: public; Owner: -
+--
+
+CREATE FUNCTION public.lower(integer) RETURNS text
+    LANGUAGE sql
+    AS $$SELECT NULL::text$$;
+
+
+--
+-- Name: twice(integer); Type: FUNCTION; Schema: public; Owner: -
+--
+
+CREATE FUNCTION public.twice(x integer) RETURNS integer
+    LANGUAGE sql IMMUTABLE STRICT
+    AS $$SELECT x * 2$$;
+
+
+--
+-- Name: total(numeric); Type: AGGREGATE; Schema: public; Owner: -
+--
+
+CREATE AGGREGATE public.total(numeric) (
+    SFUNC = numeric_add,
+    STYPE = numeric
+);
+
+
+--
 -- Name: accounts; Type: TABLE; Schema: public; Owner: -
 --
 

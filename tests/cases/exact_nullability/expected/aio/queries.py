@@ -8,15 +8,21 @@ from psycopg.rows import tuple_row
 
 from ..queries import (
     ECHO,
+    LABELS,
     PAID,
     PAYMENT_COUNTS,
     REACHABLE,
+    SHADOWED,
+    TOTALS,
     UNPAID,
     WITH_EMAIL,
     EchoRow,
+    LabelsRow,
     PaidRow,
     PaymentCountsRow,
     ReachableRow,
+    ShadowedRow,
+    TotalsRow,
     UnpaidRow,
     WithEmailRow,
 )
@@ -83,3 +89,35 @@ async def payment_counts(
     async with psycopg.AsyncRawCursor(conn, row_factory=tuple_row) as cur:
         await cur.execute(PAYMENT_COUNTS)
         return [PaymentCountsRow(row[0], row[1], row[2]) async for row in cur]
+
+
+async def totals(
+    conn: psycopg.AsyncConnection[object],
+) -> TotalsRow:
+    """A user-defined aggregate without GROUP BY: one row, even over no rows."""
+    async with psycopg.AsyncRawCursor(conn, row_factory=tuple_row) as cur:
+        await cur.execute(TOTALS)
+        row = await cur.fetchone()
+    if row is None:
+        raise psycopg.DataError(
+            "query Totals returned no row, though PostgreSQL always returns one for this statement"
+        )
+    return TotalsRow(row[0], row[1])
+
+
+async def labels(
+    conn: psycopg.AsyncConnection[object],
+) -> list[LabelsRow]:
+    """A SQL-language function: its body, given its arguments' nullability."""
+    async with psycopg.AsyncRawCursor(conn, row_factory=tuple_row) as cur:
+        await cur.execute(LABELS)
+        return [LabelsRow(row[0], row[1], row[2], row[3]) async for row in cur]
+
+
+async def shadowed(
+    conn: psycopg.AsyncConnection[object],
+) -> list[ShadowedRow]:
+    """lower() has a user-defined overload here: the call may mean it, so nullable."""
+    async with psycopg.AsyncRawCursor(conn, row_factory=tuple_row) as cur:
+        await cur.execute(SHADOWED)
+        return [ShadowedRow(row[0]) async for row in cur]
