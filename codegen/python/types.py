@@ -325,6 +325,11 @@ def python_type(
         )
     if pg.name in BUILTIN and (pg.schema == "pg_catalog" or pg.name == "citext"):
         return BUILTIN[pg.name]
+    if pg.schema not in ("pg_catalog", "information_schema") and pg.category in ("S", "U"):
+        # An extension's base type (ltree, hstore, a citext in its own schema): psycopg has no
+        # loader registered for it and returns its text form, and a str parameter is sent
+        # for the server to parse with the type's input function.
+        return _simple("str")
     raise CodegenError(
         where,
         f"{subject} has PostgreSQL type {f'{pg.schema}.{pg.name}'!r}, which has no Python mapping",

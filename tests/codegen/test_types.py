@@ -165,3 +165,20 @@ def test_guards_are_set_by_the_type_and_cleared_by_overrides() -> None:
     assert python_type(moods, where=None, overrides=same_name).guard is None
     assert python_type(moods, where=None).parameter == "list[Mood] | list[Mood | None]"
     assert python_type(moods, where=None).annotation == "list[Mood]"
+
+
+@pytest.mark.parametrize("name", ["ltree", "hstore", "citext", "lquery"])
+def test_extension_types_are_their_text_form(name: str) -> None:
+    # An extension installs base types into any schema; psycopg loads them as text.
+    category = "S" if name == "citext" else "U"
+    pg = PgType(oid=90001, name=name, schema="ext", category=category)
+    assert python_type(pg, where=WHERE).annotation == "str"
+
+
+def test_a_pseudo_or_composite_type_stays_an_error() -> None:
+    for pg in (
+        PgType(oid=2249, name="record", schema="pg_catalog", category="P"),
+        PgType(oid=90002, name="pair", schema="public", category="C"),
+    ):
+        with pytest.raises(CodegenError, match="has no Python mapping"):
+            python_type(pg, where=WHERE)
