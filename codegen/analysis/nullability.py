@@ -11,13 +11,10 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field, replace
-from typing import Final, cast
+from typing import cast
 
 from pglast import ast
 from pglast.enums import (
-    A_Expr_Kind,
-    BoolExprType,
-    NullTestType,
     OnConflictAction,
     SetOperation,
 )
@@ -30,9 +27,10 @@ from codegen.analysis.nullexpr import (
     elements_nullable,
     may_be_row,
     nullable,
+    proven_by_filter,
 )
 from codegen.model import Catalog
-from codegen.parsing.sqlast import column_ref, param_number, strings, unwrap_casts, walk
+from codegen.parsing.sqlast import param_number, strings, walk
 
 
 @dataclass(frozen=True, slots=True)
@@ -152,57 +150,12 @@ def _select(stmt: ast.SelectStmt, outer: Scope) -> _Output:
         )
     for item in stmt.fromClause or ():
         scope = scope.with_item(item, _statement)
-    for name in _filtered_not_null(stmt.whereClause):
+    for name in proven_by_filter(stmt.whereClause):
         scope = scope.narrowed(name)
     if any(isinstance(g, ast.GroupingSet) for g in stmt.groupClause or ()):
         # ROLLUP, CUBE and GROUPING SETS fill the columns they group by with NULLs.
         scope = scope.with_grouping_sets()
     return _targets(stmt.targetList or (), scope)
-
-
-# Comparison operators NULL when either side is: a WHERE keeps no row where one is NULL.
-_STRICT_COMPARISONS: Final = frozenset(
-    {"=", "<>", "!=", "<", ">", "<=", ">=", "~~", "!~~", "~~*", "!~~*", "~", "!~", "~*", "!~*",
-     "@>", "<@", "&&"}
-)  # fmt: skip
-
-
-def _filtered_not_null(where: object) -> Iterator[tuple[str, ...]]:
-    """The columns a WHERE clause proves not null in the rows it keeps.
-
-    Its top-level AND conjuncts: ``x IS NOT NULL``, a boolean column ``x``, and tests
-    NULL for a NULL ``x`` (so false for the WHERE): ``x = ...`` and the other strict
-    comparisons (both sides), ``x LIKE ...``, ``x IN (...)``, ``x = ANY(...)``,
-    ``x BETWEEN ...``. ``x = ALL('{}')`` is true for a NULL x, so ALL is not one.
-    """
-    match where:
-        case ast.BoolExpr(boolop=BoolExprType.AND_EXPR, args=args):
-            for arg in args or ():
-                yield from _filtered_not_null(arg)
-            return
-        case ast.NullTest(arg=arg, nulltesttype=NullTestType.IS_NOT_NULL, argisrow=False):
-            operands: tuple[object, ...] = (arg,)
-        case ast.ColumnRef():
-            operands = (where,)
-        case ast.A_Expr(kind=A_Expr_Kind.AEXPR_OP, name=name, lexpr=lhs, rexpr=rhs) if (
-            strings(name) or ("",)
-        )[-1] in _STRICT_COMPARISONS:
-            operands = (lhs, rhs)
-        case ast.A_Expr(
-            kind=A_Expr_Kind.AEXPR_LIKE
-            | A_Expr_Kind.AEXPR_ILIKE
-            | A_Expr_Kind.AEXPR_IN
-            | A_Expr_Kind.AEXPR_OP_ANY
-            | A_Expr_Kind.AEXPR_BETWEEN,
-            lexpr=lhs,
-        ):
-            operands = (lhs,)
-        case _:
-            return
-    for operand in operands:
-        name = column_ref(unwrap_casts(operand))
-        if name:
-            yield name
 
 
 def _returning(

@@ -8,15 +8,24 @@ expression be NULL?" and says yes whenever it cannot prove otherwise.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass, replace
 from typing import Final, Protocol, cast
 
 from pglast import ast
-from pglast.enums import A_Expr_Kind, JoinType, SetOperation, SQLValueFunctionOp, SubLinkType
+from pglast.enums import (
+    A_Expr_Kind,
+    BoolExprType,
+    JoinType,
+    NullTestType,
+    SetOperation,
+    SQLValueFunctionOp,
+    SubLinkType,
+)
 from pglast.parser import ParseError, parse_sql
 
 from codegen.model import Catalog
-from codegen.parsing.sqlast import strings
+from codegen.parsing.sqlast import column_ref, strings, unwrap_casts
 
 
 @dataclass(frozen=True, slots=True)
@@ -197,6 +206,7 @@ class Scope:
                 right_names = {c.name for c in right.star}
                 using = tuple(c.name for c in left.star if c.name in right_names)
         merged = _merge(using, left.star, right.star, kind)
+        left, right = self._joined_on(join.quals, kind, left, right)
         if kind in (JoinType.JOIN_RIGHT, JoinType.JOIN_FULL):
             left = left.made_outer()
         if kind in (JoinType.JOIN_LEFT, JoinType.JOIN_FULL):
@@ -211,6 +221,27 @@ class Scope:
         if join.alias is not None:
             return _single("", None, star, join.alias)
         return _Item(left.relations + right.relations, star, merged or ())
+
+    def _joined_on(
+        self, quals: object, kind: JoinType, left: _Item, right: _Item
+    ) -> tuple[_Item, _Item]:
+        """The two sides of a join as its ON condition leaves them (``proven_by_filter``).
+
+        A joined row satisfied the condition: an inner join proves both sides' columns,
+        a LEFT join its right side's (when the row is there at all), a RIGHT join its
+        left side's; a FULL join proves nothing.
+        """
+        if quals is None or kind == JoinType.JOIN_FULL:
+            return left, right
+        both = Scope(self.catalog, relations=left.relations + right.relations)
+        for name in proven_by_filter(quals):
+            both = both.narrowed(name)
+        count = len(left.relations)
+        if kind != JoinType.JOIN_LEFT:
+            left = replace(left, relations=both.relations[:count])
+        if kind != JoinType.JOIN_RIGHT:
+            right = replace(right, relations=both.relations[count:])
+        return left, right
 
     # --- lookups ---------------------------------------------------------------
 
@@ -330,6 +361,51 @@ def _merge(
 
 
 # --- expressions ---------------------------------------------------------------
+
+# Comparison operators NULL when either side is: a WHERE keeps no row where one is NULL.
+_STRICT_COMPARISONS: Final = frozenset(
+    {"=", "<>", "!=", "<", ">", "<=", ">=", "~~", "!~~", "~~*", "!~~*", "~", "!~", "~*", "!~*",
+     "@>", "<@", "&&"}
+)  # fmt: skip
+
+
+def proven_by_filter(where: object) -> Iterator[tuple[str, ...]]:
+    """The columns a WHERE (or JOIN ... ON) condition proves not null in the rows it keeps.
+
+    Its top-level AND conjuncts: ``x IS NOT NULL``, a boolean column ``x``, and tests
+    NULL for a NULL ``x`` (so false for the WHERE): ``x = ...`` and the other strict
+    comparisons (both sides), ``x LIKE ...``, ``x IN (...)``, ``x = ANY(...)``,
+    ``x BETWEEN ...``. ``x = ALL('{}')`` is true for a NULL x, so ALL is not one.
+    """
+    match where:
+        case ast.BoolExpr(boolop=BoolExprType.AND_EXPR, args=args):
+            for arg in args or ():
+                yield from proven_by_filter(arg)
+            return
+        case ast.NullTest(arg=arg, nulltesttype=NullTestType.IS_NOT_NULL, argisrow=False):
+            operands: tuple[object, ...] = (arg,)
+        case ast.ColumnRef():
+            operands = (where,)
+        case ast.A_Expr(kind=A_Expr_Kind.AEXPR_OP, name=name, lexpr=lhs, rexpr=rhs) if (
+            strings(name) or ("",)
+        )[-1] in _STRICT_COMPARISONS:
+            operands = (lhs, rhs)
+        case ast.A_Expr(
+            kind=A_Expr_Kind.AEXPR_LIKE
+            | A_Expr_Kind.AEXPR_ILIKE
+            | A_Expr_Kind.AEXPR_IN
+            | A_Expr_Kind.AEXPR_OP_ANY
+            | A_Expr_Kind.AEXPR_BETWEEN,
+            lexpr=lhs,
+        ):
+            operands = (lhs,)
+        case _:
+            return
+    for operand in operands:
+        name = column_ref(unwrap_casts(operand))
+        if name:
+            yield name
+
 
 # Operators that return NULL only for a NULL operand. Not ->, ->>, #> (a missing key is NULL).
 _STRICT_OPERATORS: Final = frozenset(
@@ -699,4 +775,5 @@ __all__ = [
     "elements_nullable",
     "may_be_row",
     "nullable",
+    "proven_by_filter",
 ]

@@ -695,3 +695,24 @@ def test_a_users_overload_of_a_listed_name_is_nullable() -> None:
 )
 def test_sql_functions_are_analyzed_through_their_body(expr: str, expected: bool) -> None:
     assert nulls(f"SELECT {expr} FROM users") == (expected,)
+
+
+@pytest.mark.parametrize(
+    ("sql", "expected"),
+    [
+        # An inner join keeps only rows whose ON held: both sides' tested columns.
+        ("SELECT a.email, b.note FROM users a JOIN orders b ON b.note = a.email", (NN, NN)),
+        # A LEFT join: only the right side, and only when its row is there.
+        ("SELECT a.email, b.note FROM users a LEFT JOIN orders b ON b.note = a.email", (N, N)),
+        ("SELECT a.email, b.note FROM users a LEFT JOIN orders b ON b.note = a.email "
+         "WHERE b.id IS NOT NULL", (N, NN)),
+        ("SELECT a.email, b.note FROM users a RIGHT JOIN orders b ON b.note = a.email", (N, N)),
+        ("SELECT a.email, b.note FROM users a FULL JOIN orders b ON b.note = a.email", (N, N)),
+        # An inner join on the nullable side of a LEFT join reduces it.
+        ("SELECT c.id FROM users a LEFT JOIN orders c ON c.user_id = a.id "
+         "JOIN users d ON d.id = c.id", (NN,)),
+        ("SELECT a.email FROM users a JOIN orders b ON b.note = a.email OR true", (N,)),
+    ],
+)  # fmt: skip
+def test_join_conditions_prove_columns(sql: str, expected: tuple[bool, ...]) -> None:
+    assert nulls(sql) == expected

@@ -43,3 +43,7 @@ FROM accounts;
 -- name: Shadowed :many
 -- lower() has a user-defined overload here: the call may mean it, so nullable.
 SELECT lower(handle) AS folded FROM accounts;
+
+-- name: NotedPayments :many
+-- An inner join keeps only rows whose ON held: email and note are not null.
+SELECT a.email, p.note FROM accounts a JOIN payments p ON p.note = a.email;

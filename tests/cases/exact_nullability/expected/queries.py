@@ -216,3 +216,23 @@ def shadowed(
     with psycopg.RawCursor(conn, row_factory=tuple_row) as cur:
         cur.execute(SHADOWED)
         return [ShadowedRow(row[0]) for row in cur]
+
+
+NOTED_PAYMENTS: Final = "SELECT a.email, p.note FROM accounts a JOIN payments p ON p.note = a.email"
+
+
+@dataclass(frozen=True, slots=True)
+class NotedPaymentsRow:
+    """A row of NotedPayments."""
+
+    email: str
+    note: str
+
+
+def noted_payments(
+    conn: psycopg.Connection[object],
+) -> list[NotedPaymentsRow]:
+    """An inner join keeps only rows whose ON held: email and note are not null."""
+    with psycopg.RawCursor(conn, row_factory=tuple_row) as cur:
+        cur.execute(NOTED_PAYMENTS)
+        return [NotedPaymentsRow(row[0], row[1]) for row in cur]

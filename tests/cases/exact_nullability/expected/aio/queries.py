@@ -9,6 +9,7 @@ from psycopg.rows import tuple_row
 from ..queries import (
     ECHO,
     LABELS,
+    NOTED_PAYMENTS,
     PAID,
     PAYMENT_COUNTS,
     REACHABLE,
@@ -18,6 +19,7 @@ from ..queries import (
     WITH_EMAIL,
     EchoRow,
     LabelsRow,
+    NotedPaymentsRow,
     PaidRow,
     PaymentCountsRow,
     ReachableRow,
@@ -121,3 +123,12 @@ async def shadowed(
     async with psycopg.AsyncRawCursor(conn, row_factory=tuple_row) as cur:
         await cur.execute(SHADOWED)
         return [ShadowedRow(row[0]) async for row in cur]
+
+
+async def noted_payments(
+    conn: psycopg.AsyncConnection[object],
+) -> list[NotedPaymentsRow]:
+    """An inner join keeps only rows whose ON held: email and note are not null."""
+    async with psycopg.AsyncRawCursor(conn, row_factory=tuple_row) as cur:
+        await cur.execute(NOTED_PAYMENTS)
+        return [NotedPaymentsRow(row[0], row[1]) async for row in cur]
