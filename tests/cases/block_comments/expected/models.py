@@ -2,10 +2,14 @@
 """The enums and tables of the schema that the migrations build."""
 
 from dataclasses import dataclass
-from typing import TypeAlias
+
+from typing_extensions import TypeAliasType
 
 # A JSON document as psycopg loads json and jsonb (and dumps parameters wrapped in Json/Jsonb).
-JsonValue: TypeAlias = dict[str, "JsonValue"] | list["JsonValue"] | str | int | float | bool | None
+# TypeAliasType rather than a plain recursive alias: pydantic (and so FastAPI) resolves it.
+JsonValue = TypeAliasType(
+    "JsonValue", "dict[str, JsonValue] | list[JsonValue] | str | int | float | bool | None"
+)
 
 
 @dataclass(frozen=True, slots=True)

@@ -3,10 +3,14 @@
 
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import TypeAlias
+
+from typing_extensions import TypeAliasType
 
 # A JSON document as psycopg loads json and jsonb (and dumps parameters wrapped in Json/Jsonb).
-JsonValue: TypeAlias = dict[str, "JsonValue"] | list["JsonValue"] | str | int | float | bool | None
+# TypeAliasType rather than a plain recursive alias: pydantic (and so FastAPI) resolves it.
+JsonValue = TypeAliasType(
+    "JsonValue", "dict[str, JsonValue] | list[JsonValue] | str | int | float | bool | None"
+)
 
 
 @dataclass(frozen=True, slots=True)

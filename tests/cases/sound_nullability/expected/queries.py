@@ -109,13 +109,8 @@ def add_person(
 SET_EMAIL: Final = """WITH up AS (UPDATE people SET email = $1 WHERE id = $2 RETURNING id, email)
 SELECT id, email FROM up"""
 
-
-@dataclass(frozen=True, slots=True)
-class SetEmailRow:
-    """A row of SetEmail."""
-
-    id: int
-    email: str | None
+# The same columns as AddPersonRow: one class under two names.
+SetEmailRow = AddPersonRow
 
 
 def set_email(

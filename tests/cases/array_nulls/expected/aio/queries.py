@@ -13,16 +13,10 @@ from .._runtime import aware as _aware
 from .._runtime import enum_array as _enum_array
 from .._runtime import enum_value as _enum_value
 from ..models import JsonValue, List, Mood
-from ..queries import (
-    AGGREGATE_LISTS,
-    FIRST_NULL_DOC,
-    GET_LISTS,
-    INSERT_LISTS,
-    SET_LISTS,
-    AggregateListsRow,
-    FirstNullDocRow,
-    SetListsParams,
-)
+from ..queries import AGGREGATE_LISTS, FIRST_NULL_DOC, GET_LISTS, INSERT_LISTS, SET_LISTS
+from ..queries import AggregateListsRow as AggregateListsRow
+from ..queries import FirstNullDocRow as FirstNullDocRow
+from ..queries import SetListsParams as SetListsParams
 
 
 async def insert_lists(

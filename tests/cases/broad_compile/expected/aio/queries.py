@@ -7,18 +7,11 @@ from psycopg.types.multirange import Multirange
 from psycopg.types.range import Range
 
 from .._runtime import ExecResult
-from ..queries import (
-    ADD_ITEM,
-    IN_,
-    LIST_,
-    PRESENT,
-    SHAPES,
-    TOUCH,
-    InRow,
-    ListRow,
-    PresentRow,
-    ShapesRow,
-)
+from ..queries import ADD_ITEM, IN_, LIST_, PRESENT, SHAPES, TOUCH
+from ..queries import InRow as InRow
+from ..queries import ListRow as ListRow
+from ..queries import PresentRow as PresentRow
+from ..queries import ShapesRow as ShapesRow
 
 
 async def in_(

@@ -17,17 +17,17 @@ from ..queries import (
     TOTALS,
     UNPAID,
     WITH_EMAIL,
-    EchoRow,
-    LabelsRow,
-    NotedPaymentsRow,
-    PaidRow,
-    PaymentCountsRow,
-    ReachableRow,
-    ShadowedRow,
-    TotalsRow,
-    UnpaidRow,
-    WithEmailRow,
 )
+from ..queries import EchoRow as EchoRow
+from ..queries import LabelsRow as LabelsRow
+from ..queries import NotedPaymentsRow as NotedPaymentsRow
+from ..queries import PaidRow as PaidRow
+from ..queries import PaymentCountsRow as PaymentCountsRow
+from ..queries import ReachableRow as ReachableRow
+from ..queries import ShadowedRow as ShadowedRow
+from ..queries import TotalsRow as TotalsRow
+from ..queries import UnpaidRow as UnpaidRow
+from ..queries import WithEmailRow as WithEmailRow
 
 
 async def echo(

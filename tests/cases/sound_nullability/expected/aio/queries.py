@@ -5,20 +5,13 @@ import psycopg
 from psycopg.rows import tuple_row
 from psycopg.types.range import Range
 
-from ..queries import (
-    ADD_PERSON,
-    BOUNDS,
-    MATCHES,
-    SAME_AS,
-    SET_EMAIL,
-    TAGS,
-    AddPersonRow,
-    BoundsRow,
-    MatchesRow,
-    SameAsRow,
-    SetEmailRow,
-    TagsRow,
-)
+from ..queries import ADD_PERSON, BOUNDS, MATCHES, SAME_AS, SET_EMAIL, TAGS
+from ..queries import AddPersonRow as AddPersonRow
+from ..queries import BoundsRow as BoundsRow
+from ..queries import MatchesRow as MatchesRow
+from ..queries import SameAsRow as SameAsRow
+from ..queries import SetEmailRow as SetEmailRow
+from ..queries import TagsRow as TagsRow
 
 
 async def same_as(
