@@ -19,7 +19,7 @@ import pytest
 from psycopg import sql
 from psycopg.rows import dict_row
 from psycopg.types.json import Jsonb
-from pydantic import TypeAdapter
+from pydantic import PydanticSchemaGenerationError, TypeAdapter
 
 from generated.connection_logs import GetConnectionLogsOffsetRow, get_connection_logs_offset
 from generated.models import AuditAction, AuditLog, JsonValue
@@ -51,6 +51,12 @@ def test_pydantic_builds_a_validator_and_schema_for_every_row_class(package: str
     classes = _row_classes(package)
     assert classes, f"{package} defines no row classes"
     for cls in classes:
+        if any("Range[" in str(f.type) for f in dataclasses.fields(cls)):
+            # psycopg's Range and Multirange (range columns) are not pydantic types: such a
+            # row is for Python callers; an API converts it (the README's type table says so).
+            with pytest.raises(PydanticSchemaGenerationError, match="psycopg.types"):
+                TypeAdapter(cls)
+            continue
         adapter = TypeAdapter(cls)
         assert adapter.json_schema()["type"] == "object", cls
 
