@@ -54,7 +54,7 @@ def test_pydantic_builds_a_validator_and_schema_for_every_row_class(package: str
         if any("Range[" in str(f.type) for f in dataclasses.fields(cls)):
             # psycopg's Range and Multirange (range columns) are not pydantic types: such a
             # row is for Python callers; an API converts it (the README's type table says so).
-            with pytest.raises(PydanticSchemaGenerationError, match="psycopg.types"):
+            with pytest.raises(PydanticSchemaGenerationError, match=r"psycopg\.types"):
                 TypeAdapter(cls)
             continue
         adapter = TypeAdapter(cls)
