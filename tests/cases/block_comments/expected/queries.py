@@ -8,7 +8,8 @@ from psycopg.rows import tuple_row
 
 from .models import Item
 
-GET_ITEM: Final = "SELECT id, name FROM items WHERE id = $1"
+GET_ITEM: Final = """-- name: GetItem :one
+SELECT id, name FROM items WHERE id = $1"""
 
 
 def get_item(
@@ -25,7 +26,8 @@ def get_item(
     return Item(row[0], row[1])
 
 
-LIST_ITEMS: Final = "SELECT id, name FROM items ORDER BY id"
+LIST_ITEMS: Final = """-- name: ListItems :many
+SELECT id, name FROM items ORDER BY id"""
 
 
 def list_items(

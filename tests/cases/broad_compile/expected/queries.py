@@ -11,7 +11,8 @@ from psycopg.types.range import Range
 
 from ._runtime import ExecResult
 
-IN_: Final = 'SELECT id, "from", "class" FROM items WHERE id = ANY($1::int4[])'
+IN_: Final = """-- name: In :many
+SELECT id, "from", "class" FROM items WHERE id = ANY($1::int4[])"""
 
 
 @dataclass(frozen=True, slots=True)
@@ -34,7 +35,8 @@ def in_(
         return [InRow(row[0], row[1], row[2]) for row in cur]
 
 
-LIST_: Final = "SELECT count(*) AS n FROM items"
+LIST_: Final = """-- name: List :one
+SELECT count(*) AS n FROM items"""
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,7 +60,8 @@ def list_(
     return ListRow(row[0])
 
 
-TOUCH: Final = 'UPDATE items SET "class" = $2 WHERE id = $1'
+TOUCH: Final = """-- name: Touch :execresult
+UPDATE items SET "class" = $2 WHERE id = $1"""
 
 
 def touch(
@@ -73,7 +76,8 @@ def touch(
         return ExecResult(cur.rowcount, cur.statusmessage or "")
 
 
-PRESENT: Final = "SELECT FROM items WHERE id = $1"
+PRESENT: Final = """-- name: Present :many
+SELECT FROM items WHERE id = $1"""
 
 
 @dataclass(frozen=True, slots=True)
@@ -92,7 +96,8 @@ def present(
         return [PresentRow(*row) for row in cur]
 
 
-SHAPES: Final = "SELECT period, spans, bits, at FROM items ORDER BY id"
+SHAPES: Final = """-- name: Shapes :many
+SELECT period, spans, bits, at FROM items ORDER BY id"""
 
 
 @dataclass(frozen=True, slots=True)
@@ -114,9 +119,8 @@ def shapes(
         return [ShapesRow(row[0], row[1], row[2], row[3]) for row in cur]
 
 
-ADD_ITEM: Final = (
-    'INSERT INTO items (id, "class", period, spans, bits, at) VALUES ($1, $2, $3, $4, $5, $6)'
-)
+ADD_ITEM: Final = """-- name: AddItem :exec
+INSERT INTO items (id, "class", period, spans, bits, at) VALUES ($1, $2, $3, $4, $5, $6)"""
 
 
 def add_item(
