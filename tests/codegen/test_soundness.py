@@ -14,7 +14,8 @@ Values are drawn from small pools (so joins and ``WHERE x = @x`` meet), sent in 
 with unknown types (the server parses them as the type it described), and foreign keys
 are off (``session_replication_role = replica``) so that any row may reference any other.
 A statement the random values make fail (a unique or check violation) is rolled back to
-its savepoint and skipped; every query must still succeed at least once.
+its savepoint and skipped; every query must still succeed at least once. Each query's own
+changes are rolled back after it is checked, so every query sees the random rows.
 """
 
 from __future__ import annotations
@@ -136,18 +137,36 @@ class Database:
         result = self.pgconn.exec_(statement.encode())
         assert result.status == ExecStatus.COMMAND_OK, result.error_message.decode()
 
-    def run(self, statement: str, values: list[str | None]) -> list[list[bytes | None]] | None:
-        """The rows of ``statement``, or None when it failed (and was rolled back)."""
-        self.command("SAVEPOINT attempt")
+    def run(
+        self, statement: str, values: list[str | None], *, keep: bool = False
+    ) -> list[list[bytes | None]] | None:
+        """The rows of ``statement``, or None when it failed.
+
+        It runs in a savepoint, rolled back after it unless ``keep``; the three are sent as
+        one pipeline, so that a query setting the transaction's own limits (e.g.
+        ``idle_in_transaction_session_timeout``) is undone before the server waits again.
+        """
+        pg = self.pgconn
         params = [None if v is None else v.encode() for v in values]
-        result = self.pgconn.exec_params(statement.encode(), params, [0] * len(params))
-        if result.status not in (ExecStatus.TUPLES_OK, ExecStatus.COMMAND_OK):
-            self.command("ROLLBACK TO SAVEPOINT attempt")
+        end = b"RELEASE SAVEPOINT attempt" if keep else b"ROLLBACK TO SAVEPOINT attempt"
+        pg.enter_pipeline_mode()
+        pg.send_query_params(b"SAVEPOINT attempt", None)
+        pg.send_query_params(statement.encode(), params, [0] * len(params))
+        pg.send_query_params(end, None)
+        pg.pipeline_sync()
+        results: list[psycopg.pq.abc.PGresult] = []
+        while (result := pg.get_result()) is None or result.status != ExecStatus.PIPELINE_SYNC:
+            if result is not None:
+                results.append(result)
+        pg.exit_pipeline_mode()
+        _, outcome, ended = results
+        if outcome.status not in (ExecStatus.TUPLES_OK, ExecStatus.COMMAND_OK):
+            self.command("ROLLBACK TO SAVEPOINT attempt")  # the pipeline skipped its end
             return None
-        self.command("RELEASE SAVEPOINT attempt")
+        assert ended.status == ExecStatus.COMMAND_OK, ended.error_message.decode()
         return [
-            [result.get_value(row, col) for col in range(result.nfields)]
-            for row in range(result.ntuples)
+            [outcome.get_value(row, col) for col in range(outcome.nfields)]
+            for row in range(outcome.ntuples)
         ]
 
     def null_element(self, text: bytes) -> bool:
@@ -170,7 +189,7 @@ def _fill(db: Database, analysis: Analysis, rng: random.Random) -> None:
             f"OVERRIDING SYSTEM VALUE VALUES ({places})"
         )
         for _ in range(ROWS_PER_TABLE):
-            db.run(insert, [_value(c.type, rng, c.nullable) for c in table.columns])
+            db.run(insert, [_value(c.type, rng, c.nullable) for c in table.columns], keep=True)
 
 
 def _check(db: Database, query: AnalyzedQuery, rng: random.Random, found: Findings) -> None:
