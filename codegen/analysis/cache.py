@@ -51,8 +51,9 @@ from codegen.model import (
 MANIFEST_FILE: Final = "analysis.json"
 # 2: parameters record their target column; 3: aggregate SELECTs are certain rows;
 # 4: parameter names are SQL names (``userId``), no longer Python ones (``user_id``);
-# 5: stars are expanded to named columns; parameters record their call-time rules.
-ANALYSIS_VERSION: Final = 5
+# 5: stars are expanded to named columns; parameters record their call-time rules;
+# 6: issue 8's nullability (array elements, WHERE/ON narrowing, views, pg_proc, SQL functions).
+ANALYSIS_VERSION: Final = 6
 # OIDs below this are built in and the same on every server (PostgreSQL's FirstNormalObjectId).
 _FIRST_USER_OID: Final = 16384
 # ParsedQuery fields that do not change what the server says about the statement.

@@ -168,8 +168,8 @@ def aggregate_lists(
         cur.execute(AGGREGATE_LISTS)
         row = cur.fetchone()
     if row is None:
-        raise psycopg.DataError(
-            "query AggregateLists returned no row, though PostgreSQL always returns one "
-            "for this statement"
-        )
-    return AggregateListsRow(row[0], None if row[1] is None else _enum_array(Mood, row[1]))
+        raise _NoRowError("AggregateLists")
+    return AggregateListsRow(
+        row[0],
+        None if row[1] is None else _enum_array(Mood, row[1], "'moods' of query AggregateLists"),
+    )

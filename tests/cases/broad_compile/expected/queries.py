@@ -10,6 +10,7 @@ from psycopg.types.multirange import Multirange
 from psycopg.types.range import Range
 
 from ._runtime import ExecResult
+from ._runtime import NoRowError as _NoRowError
 
 IN_: Final = """-- name: In :many
 SELECT id, "from", "class" FROM items WHERE id = ANY($1::int4[])"""
@@ -54,9 +55,7 @@ def list_(
         cur.execute(LIST_)
         row = cur.fetchone()
     if row is None:
-        raise psycopg.DataError(
-            "query List returned no row, though PostgreSQL always returns one for this statement"
-        )
+        raise _NoRowError("List")
     return ListRow(row[0])
 
 

@@ -9,6 +9,8 @@ from typing import Final
 import psycopg
 from psycopg.rows import tuple_row
 
+from ._runtime import NoRowError as _NoRowError
+
 ECHO: Final = """-- name: Echo :one
 SELECT $1::text AS handle, now() AS at"""
 
@@ -31,9 +33,7 @@ def echo(
         cur.execute(ECHO, (handle,))
         row = cur.fetchone()
     if row is None:
-        raise psycopg.DataError(
-            "query Echo returned no row, though PostgreSQL always returns one for this statement"
-        )
+        raise _NoRowError("Echo")
     return EchoRow(row[0], row[1])
 
 
@@ -175,9 +175,7 @@ def totals(
         cur.execute(TOTALS)
         row = cur.fetchone()
     if row is None:
-        raise psycopg.DataError(
-            "query Totals returned no row, though PostgreSQL always returns one for this statement"
-        )
+        raise _NoRowError("Totals")
     return TotalsRow(row[0], row[1])
 
 

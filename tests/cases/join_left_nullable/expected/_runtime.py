@@ -6,9 +6,10 @@ name: ``from ._runtime import aware as _aware``. Applications import the errors 
 the package itself: ``from generated import ArgumentError``.
 """
 
+from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
-from typing import Final, TypeVar, cast
+from typing import Any, Final, TypeVar
 
 from psycopg.adapt import Transformer
 from psycopg.pq import Format
@@ -109,13 +110,14 @@ def enum_label(enum: type[_E], value: str, column: str) -> _E:
         raise EnumDriftError(column, value, enum) from None
 
 
-def enum_array(enum: type[_E], value: str | list[str | None], column: str) -> list[_E]:
-    """The members of ``enum`` in an enum array psycopg loaded as text, or as a list."""
+def enum_array(enum: type[_E], value: str | list[str | None], column: str) -> list[Any]:
+    """The members of ``enum`` in an enum array psycopg loaded as text, or as a list.
+
+    A NULL element stays None. The row's field says which it is: ``list[E | None]``, or
+    ``list[E]`` where analysis proved the elements not NULL.
+    """
     items: list[str | None] = _TEXT_ARRAY.load(value.encode()) if isinstance(value, str) else value
-    # A NULL element stays None, though a row's array is typed list[T].
-    return cast(
-        "list[_E]", [None if item is None else enum_label(enum, item, column) for item in items]
-    )
+    return [None if item is None else enum_label(enum, item, column) for item in items]
 
 
 def enum_value(enum: type[_E], value: _E | str, parameter: str) -> _E:
@@ -169,3 +171,11 @@ def requires(value: _V, other: object, parameter: str, needs: str) -> _V:
     if value is not None and other is None:
         raise ArgumentError(parameter, value, f"None, unless {needs} is given too")
     return value
+
+
+@dataclass(frozen=True, slots=True)
+class ExecResult:
+    """What an ``:execresult`` function returns: what the server said of the statement."""
+
+    rowcount: int  # the rows inserted, updated, deleted, selected (cursor.rowcount)
+    status: str  # the command status, e.g. "UPDATE 3", "INSERT 0 1", "DELETE 0"

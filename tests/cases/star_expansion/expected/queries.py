@@ -8,6 +8,7 @@ from typing import Final
 import psycopg
 from psycopg.rows import tuple_row
 
+from ._runtime import NoRowError as _NoRowError
 from .models import Team, User
 
 ALL_USERS: Final = """-- name: AllUsers :many
@@ -142,11 +143,11 @@ def exists_qualified(
     conn: psycopg.Connection[object],
     *,
     id: int,
-) -> ExistsQualifiedRow | None:
+) -> ExistsQualifiedRow:
     """Run query ExistsQualified (tests/cases/star_expansion/queries.sql:30:1)."""
     with psycopg.RawCursor(conn, row_factory=tuple_row) as cur:
         cur.execute(EXISTS_QUALIFIED, (id,))
         row = cur.fetchone()
     if row is None:
-        return None
+        raise _NoRowError("ExistsQualified")
     return ExistsQualifiedRow(row[0])

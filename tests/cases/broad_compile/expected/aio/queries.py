@@ -7,6 +7,7 @@ from psycopg.types.multirange import Multirange
 from psycopg.types.range import Range
 
 from .._runtime import ExecResult
+from .._runtime import NoRowError as _NoRowError
 from ..queries import ADD_ITEM, IN_, LIST_, PRESENT, SHAPES, TOUCH
 from ..queries import InRow as InRow
 from ..queries import ListRow as ListRow
@@ -33,9 +34,7 @@ async def list_(
         await cur.execute(LIST_)
         row = await cur.fetchone()
     if row is None:
-        raise psycopg.DataError(
-            "query List returned no row, though PostgreSQL always returns one for this statement"
-        )
+        raise _NoRowError("List")
     return ListRow(row[0])
 
 

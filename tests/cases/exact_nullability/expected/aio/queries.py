@@ -6,6 +6,7 @@ from decimal import Decimal
 import psycopg
 from psycopg.rows import tuple_row
 
+from .._runtime import NoRowError as _NoRowError
 from ..queries import (
     ECHO,
     LABELS,
@@ -40,9 +41,7 @@ async def echo(
         await cur.execute(ECHO, (handle,))
         row = await cur.fetchone()
     if row is None:
-        raise psycopg.DataError(
-            "query Echo returned no row, though PostgreSQL always returns one for this statement"
-        )
+        raise _NoRowError("Echo")
     return EchoRow(row[0], row[1])
 
 
@@ -101,9 +100,7 @@ async def totals(
         await cur.execute(TOTALS)
         row = await cur.fetchone()
     if row is None:
-        raise psycopg.DataError(
-            "query Totals returned no row, though PostgreSQL always returns one for this statement"
-        )
+        raise _NoRowError("Totals")
     return TotalsRow(row[0], row[1])
 
 

@@ -4,6 +4,7 @@
 import psycopg
 from psycopg.rows import tuple_row
 
+from .._runtime import NoRowError as _NoRowError
 from ..models import Team, User
 from ..queries import (
     ALL_USERS,
@@ -78,11 +79,11 @@ async def exists_qualified(
     conn: psycopg.AsyncConnection[object],
     *,
     id: int,
-) -> ExistsQualifiedRow | None:
+) -> ExistsQualifiedRow:
     """Run query ExistsQualified (tests/cases/star_expansion/queries.sql:30:1)."""
     async with psycopg.AsyncRawCursor(conn, row_factory=tuple_row) as cur:
         await cur.execute(EXISTS_QUALIFIED, (id,))
         row = await cur.fetchone()
     if row is None:
-        return None
+        raise _NoRowError("ExistsQualified")
     return ExistsQualifiedRow(row[0])
