@@ -15,6 +15,7 @@ from typing import Any, Final
 from uuid import UUID
 
 import psycopg
+import pytest
 
 from connlog.purge import PurgeResult, purge
 from connlog.record import ConnectionEvent, record_events
@@ -143,6 +144,7 @@ def purge_while_writing(url: str, start: Any) -> list[PurgeResult]:
     return results
 
 
+@pytest.mark.race
 def test_purging_while_two_processes_record_batches_never_deadlocks(
     db: psycopg.Connection[Any], db_url: str, world: World
 ) -> None:

@@ -12,6 +12,7 @@ from typing import Any
 from uuid import UUID
 
 import psycopg
+import pytest
 
 from connlog.record import ConnectionEvent, record_event, record_events
 from tests.connection_logs.processes import assert_none_failed, barrier, run_processes
@@ -92,6 +93,7 @@ def record_rounds(
     return spent
 
 
+@pytest.mark.race
 def test_writers_recording_new_sessions_at_the_same_instant_all_succeed(
     db: psycopg.Connection[Any], db_url: str, world: World
 ) -> None:

@@ -23,6 +23,7 @@ IDS = migrate.ordered_ids(MIGRATIONS_DIR)
 
 
 # Twice, each on a fresh database: one lucky interleaving should not make it pass.
+@pytest.mark.race
 @pytest.mark.parametrize("attempt", [1, 2])
 def test_two_yoyo_apply_processes_started_at_once_both_succeed_and_apply_each_once(
     empty_db_url: str, attempt: int
@@ -43,6 +44,7 @@ def test_two_yoyo_apply_processes_started_at_once_both_succeed_and_apply_each_on
         assert conn.execute("SELECT count(*) FROM yoyo_lock").fetchone() == (0,)
 
 
+@pytest.mark.race
 def test_an_apply_waiting_over_10_s_for_another_exits_with_lock_timeout_and_applies_nothing(
     empty_db_url: str, tmp_path: Path
 ) -> None:
