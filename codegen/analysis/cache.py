@@ -29,6 +29,7 @@ OIDs of user types differ between databases and are recorded as 0.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import hashlib
 import json
 import types
@@ -359,7 +360,7 @@ class _Decoder:
 
     def _dataclass(self, cls: type[DataclassInstance], data: object) -> object:
         fields = _object(data)
-        hints = typing.get_type_hints(cls)
+        hints = _type_hints(cls)
         names = {f.name for f in dataclasses.fields(cls)}
         if set(fields) != names:
             missing, extra = sorted(names - set(fields)), sorted(set(fields) - names)
@@ -389,3 +390,9 @@ def _object(data: object) -> dict[str, object]:
     if not isinstance(data, dict):
         raise ManifestError(f"expected an object, got {data!r}")
     return typing.cast(dict[str, object], data)
+
+
+@functools.cache
+def _type_hints(cls: type[DataclassInstance]) -> dict[str, object]:
+    # Once per class: evaluating the annotations was most of the time a manifest took to read.
+    return typing.get_type_hints(cls)

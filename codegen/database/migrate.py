@@ -18,13 +18,20 @@ from pathlib import Path
 from typing import Any, Final
 
 import psycopg
-import yoyo  # pyright: ignore[reportMissingTypeStubs]
 
 from codegen.model import CodegenError, CodegenErrors, Location
 from codegen.parsing.load import display_path
 
-# yoyo has no type information: this is the one place its untyped API is touched.
-_yoyo: Any = yoyo
+
+def _yoyo() -> Any:
+    """yoyo, imported on first use: a run that applies no migration never pays for it.
+
+    yoyo has no type information: this is the one place its untyped API is touched.
+    """
+    import yoyo  # pyright: ignore[reportMissingTypeStubs]
+
+    return yoyo
+
 
 # yoyo's bookkeeping tables live in the migrated schema but are not the application's.
 YOYO_TABLES: Final = ("_yoyo_log", "_yoyo_migration", "_yoyo_version", "yoyo_lock")
@@ -52,7 +59,7 @@ def libpq_url(url: str) -> str:
 
 @contextmanager
 def _backend(url: str) -> Generator[Any]:
-    backend = _yoyo.get_backend(yoyo_url(url))
+    backend = _yoyo().get_backend(yoyo_url(url))
     try:
         yield backend
     finally:
@@ -68,7 +75,7 @@ def apply_all(url: str, migrations_dir: Path, *, root: Path | None = None) -> li
     require_rollbacks(migrations_dir, root=root)
     with _located(root) as progress, _backend(url) as backend, backend.lock():
         # A MigrationList: it also holds the post-apply hooks.
-        pending = backend.to_apply(_yoyo.read_migrations(str(migrations_dir)))
+        pending = backend.to_apply(_yoyo().read_migrations(str(migrations_dir)))
         for migration in pending:
             # One by one, not apply_migrations: that one skips a BadMigration silently.
             progress.start(str(migration.path))
@@ -82,7 +89,7 @@ def apply_all(url: str, migrations_dir: Path, *, root: Path | None = None) -> li
 def rollback_all(url: str, migrations_dir: Path) -> list[str]:
     """Roll back every applied migration, newest first; return the ids rolled back."""
     with _located(None), _backend(url) as backend, backend.lock():
-        applied = backend.to_rollback(_yoyo.read_migrations(str(migrations_dir)))
+        applied = backend.to_rollback(_yoyo().read_migrations(str(migrations_dir)))
         backend.rollback_migrations(applied)
         return [str(migration.id) for migration in applied]
 
@@ -90,14 +97,14 @@ def rollback_all(url: str, migrations_dir: Path) -> list[str]:
 def ordered_ids(migrations_dir: Path) -> list[str]:
     """The migration ids in the order yoyo applies them (dependencies first)."""
     with _located(None):
-        migrations = _yoyo.read_migrations(str(migrations_dir))
-        return [str(m.id) for m in _yoyo.migrations.topological_sort(migrations)]
+        migrations = _yoyo().read_migrations(str(migrations_dir))
+        return [str(m.id) for m in _yoyo().migrations.topological_sort(migrations)]
 
 
 def apply_next(url: str, migrations_dir: Path) -> str | None:
     """Apply the first pending migration alone; return its id, or None when none is pending."""
     with _located(None) as progress, _backend(url) as backend, backend.lock():
-        pending = list(backend.to_apply(_yoyo.read_migrations(str(migrations_dir))))
+        pending = list(backend.to_apply(_yoyo().read_migrations(str(migrations_dir))))
         if not pending:
             return None
         progress.start(str(pending[0].path))
@@ -108,7 +115,7 @@ def apply_next(url: str, migrations_dir: Path) -> str | None:
 def rollback_last(url: str, migrations_dir: Path) -> str | None:
     """Roll back the newest applied migration alone; return its id, or None when none is applied."""
     with _located(None), _backend(url) as backend, backend.lock():
-        applied = list(backend.to_rollback(_yoyo.read_migrations(str(migrations_dir))))
+        applied = list(backend.to_rollback(_yoyo().read_migrations(str(migrations_dir))))
         if not applied:
             return None
         backend.rollback_one(applied[0])
@@ -118,7 +125,7 @@ def rollback_last(url: str, migrations_dir: Path) -> str | None:
 def dependencies(migrations_dir: Path) -> dict[str, list[str]]:
     """Each migration's ``-- depends:`` ids as yoyo resolved them, sorted."""
     with _located(None):
-        migrations = _yoyo.read_migrations(str(migrations_dir))
+        migrations = _yoyo().read_migrations(str(migrations_dir))
         return {str(m.id): sorted(str(dep.id) for dep in m.depends) for m in migrations}
 
 
@@ -219,7 +226,7 @@ def _located(root: Path | None, directory: Path | None = None) -> Generator[_Pro
     logger.addHandler(handler)
     try:
         yield progress
-    except _yoyo.exceptions.BadMigration as exc:
+    except _yoyo().exceptions.BadMigration as exc:
         raise CodegenErrors([_bad_migration(exc, root)]) from exc
     except psycopg.Error as exc:
         if progress.path is None or exc.sqlstate is None:
@@ -283,7 +290,7 @@ def _statement(path: Path, step: int | None) -> str | None:
     """The ``step``-th statement of a ``.sql`` migration, as yoyo split it."""
     if step is None or path.suffix != ".sql":
         return None
-    statements: list[str] = list(_yoyo.migrations.read_sql_migration(str(path))[2])
+    statements: list[str] = list(_yoyo().migrations.read_sql_migration(str(path))[2])
     return statements[step] if 0 <= step < len(statements) else None
 
 

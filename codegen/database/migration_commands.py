@@ -13,7 +13,6 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
-from typing import TYPE_CHECKING, Final
 
 import psycopg
 
@@ -23,29 +22,6 @@ from codegen.model import CodegenErrors
 from codegen.parsing.load import display_path
 from codegen.settings import Settings, settings_from
 
-if TYPE_CHECKING:
-    from codegen.cli import Subcommands
-
-COMMANDS: Final = ("sum", "schema")
-
-
-def add_parsers(commands: Subcommands) -> None:
-    sums = commands.add_parser("sum", help="rewrite the migrations' migrations.sum")
-    sums.add_argument("--check", action="store_true", help="only verify it; exit 1 if stale")
-    sums.add_argument("--migrations", type=Path, metavar="DIR")
-    sums.set_defaults(queries=None, out=None, database=None)
-
-    schema = commands.add_parser("schema", help="rebuild <out>/schema.sql from the migrations")
-    schema.add_argument("--check", action="store_true", help="only compare; exit 1 if stale")
-    schema.add_argument(
-        "--database",
-        metavar="URL",
-        help="server to build on (a scratch database is created and dropped there); "
-        "default: [tool.codegen] database, else the embedded server",
-    )
-    schema.add_argument("--migrations", type=Path, metavar="DIR")
-    schema.add_argument("--out", type=Path, metavar="DIR", help="the generated package")
-    schema.set_defaults(queries=None)
 
 
 def run(args: argparse.Namespace) -> int:

@@ -16,7 +16,7 @@ import subprocess
 from pathlib import Path
 from typing import Final
 
-from codegen.database import embedded, migrate, scratch
+from codegen.database import embedded, scratch
 
 HEADER: Final = (
     "-- The schema after every migration in migrations/, as pg_dump --schema-only prints it.\n"
@@ -48,6 +48,8 @@ def dump_schema(url: str) -> str:
 
 def pg_dump_schema(url: str) -> str:
     """pg_dump's schema-only output for ``url``, without owners, privileges or yoyo's tables."""
+    from codegen.database import migrate  # yoyo, imported only when a schema is dumped
+
     command = [
         str(find_pg_dump()),
         "--schema-only",

@@ -176,3 +176,26 @@ def test_codegen_scratch_databases_are_clones_of_a_migrated_template(empty_db_ur
     templates = [n for n in _databases(empty_db_url, "codegen_tmpl_") if "_building" not in n]
     assert f"codegen_tmpl_{cache.migrations_hash(migrations)[:12]}" in templates
     assert not _exists(empty_db_url, url)
+
+
+def test_queries_are_described_in_one_kept_read_only_database(
+    empty_db_url: str, tmp_path: Path
+) -> None:
+    migrations = tmp_path / "migrations"
+    migrations.mkdir()
+    (migrations / "0001_t.sql").write_text("CREATE TABLE t (id int NOT NULL);\n")
+    url = scratch.describe_database(empty_db_url, migrations)
+    name = f"codegen_desc_{cache.migrations_hash(migrations)[:12]}"
+    assert url.rsplit("/", 1)[1] == name
+    assert scratch.describe_database(empty_db_url, migrations) == url, "built once, then reused"
+    with psycopg.connect(url, autocommit=True) as conn:
+        assert conn.execute("SELECT to_regclass('t')").fetchone() != (None,)
+        with pytest.raises(psycopg.errors.ReadOnlySqlTransaction):
+            conn.execute("INSERT INTO t VALUES (1)")
+    # New migrations: a new database, and the one of the old migrations (same checkout) goes.
+    (migrations / "0002_u.sql").write_text("CREATE TABLE u (id int);\n")
+    newer = scratch.describe_database(empty_db_url, migrations)
+    assert newer != url
+    assert name not in _databases(empty_db_url, "codegen_desc_")
+    with psycopg.connect(empty_db_url, autocommit=True) as conn:
+        conn.execute(sql.SQL("DROP DATABASE {}").format(sql.Identifier(newer.rsplit("/", 1)[1])))

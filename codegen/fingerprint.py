@@ -1,0 +1,247 @@
+"""The fast path of ``generate`` and ``check``: "nothing changed", answered before any import.
+
+After every run that leaves the out directory exactly as ``generate`` makes it
+(a ``generate`` that succeeded, a ``check`` that found it up to date), a stamp
+records a sha256 over everything that output depends on:
+
+- the generator: every ``.py`` and ``.j2`` file of the ``codegen`` package (so
+  any edit of its source or templates counts, with no version to bump by hand),
+  the Python running it, and where the installed ruff, pglast, jinja2, psycopg
+  and yoyo live and when their files were written (an upgrade rewrites them);
+- the settings: which pyproject.toml is the nearest, its bytes, and the options;
+- every file under the migrations directory, and every ``*.sql`` directly in
+  the query directory (what ``load`` reads);
+- every file directly in the out directory and its ``aio/``: a generated file
+  edited, deleted or added by hand changes the fingerprint as surely as a query.
+
+A later run from the same directory with the same options computes the
+fingerprint of the files as they are and, when it matches, answers at once:
+no parser, database driver or template is imported. Any difference, even one
+that would not change the output, takes the ordinary path, which builds and
+compares for real and records a new stamp. A stamp states only what a run
+proved, so it can never vouch for other inputs.
+
+Stamps are local, in ``$XDG_CACHE_HOME/codegen`` (``~/.cache/codegen``), not
+beside ``analysis.json``: they depend on this machine (absolute paths, the
+installed tools), and a committed one would change with every generator edit
+and conflict in every merge. A fresh clone has none: its first ``check`` takes
+the ordinary path (offline, from ``analysis.json``) and records one.
+
+Standard library only: this module is imported by every run.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import sys
+import tempfile
+from argparse import Namespace
+from collections.abc import Callable
+from importlib.util import find_spec
+from pathlib import Path
+from typing import Final, NamedTuple
+
+from codegen.project import find_pyproject
+
+_STAMP_VERSION: Final = 1
+_GENERATOR: Final = Path(__file__).resolve().parent
+_GENERATOR_SUFFIXES: Final = (".py", ".j2")
+# Installed packages whose version can change what a run writes.
+_TOOLS: Final = ("ruff", "pglast", "jinja2", "psycopg", "yoyo")
+AIO_DIRECTORY: Final = "aio"
+
+
+class Where(NamedTuple):
+    """The paths a run's settings resolved to (absolute)."""
+
+    pyproject: Path | None
+    migrations: Path
+    queries: Path
+    out: Path
+
+
+class Inputs(NamedTuple):
+    """What a run read, summed up: to tell whether an input changed while it ran."""
+
+    digest: str  # of the contents
+    written: tuple[tuple[str, int, int], ...]  # (path, size, mtime_ns) of each file
+
+
+def fresh(args: Namespace, cwd: Path) -> str | None:
+    """The out directory's display name when nothing changed since a recorded run, else None."""
+    stamp = _read_stamp(_stamp_path(args, cwd))
+    if stamp is None:
+        return None
+    where, display, digest = stamp
+    if find_pyproject(cwd) != where.pyproject:
+        return None  # a pyproject.toml appeared nearer (or went): other settings
+    return display if _fingerprint(inputs(where), where.out) == digest else None
+
+
+def inputs(where: Where) -> Inputs:
+    """Every input of a run from the settings ``where``, read now."""
+    digest = hashlib.sha256(f"codegen-inputs/{_STAMP_VERSION}\0".encode())
+    digest.update(json.dumps([str(path) for path in where], ensure_ascii=False).encode())
+    digest.update(_environment().encode())
+    written: list[tuple[str, int, int]] = []
+    for label, path in _input_files(where):
+        _add(digest.update, label, path, written)
+    return Inputs(digest.hexdigest(), tuple(written))
+
+
+def record(args: Namespace, cwd: Path, where: Where, before: Inputs, display: str) -> None:
+    """Vouch that the out directory is what ``generate`` makes of the inputs ``before``.
+
+    Nothing is recorded when an input changed while the run read it (its
+    contents, or only when it was written: an edit undone mid-run counts too).
+    """
+    after = inputs(where)
+    if after != before:
+        return
+    document = {
+        "version": _STAMP_VERSION,
+        "pyproject": None if where.pyproject is None else str(where.pyproject),
+        "migrations": str(where.migrations),
+        "queries": str(where.queries),
+        "out": str(where.out),
+        "display": display,
+        "fingerprint": _fingerprint(after, where.out),
+    }
+    path = _stamp_path(args, cwd)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with tempfile.NamedTemporaryFile(
+            "w", dir=path.parent, prefix=".stamp-", delete=False, encoding="utf-8"
+        ) as handle:
+            json.dump(document, handle)
+        os.replace(handle.name, path)
+    except OSError:
+        pass  # no writable cache: the next run only takes the ordinary path
+
+
+def _fingerprint(read: Inputs, out: Path) -> str:
+    digest = hashlib.sha256(f"codegen-fingerprint/{read.digest}\0".encode())
+    for label, path in _out_files(out):
+        _add(digest.update, label, path, [])
+    return digest.hexdigest()
+
+
+def _environment() -> str:
+    """The Python and installed tools that run the generator, as text."""
+    parts = [sys.version, sys.executable]
+    for name in _TOOLS:
+        spec = find_spec(name)
+        parts.append(f"{name}:{_written(spec.origin if spec else None)}")
+    # The ruff executable ``write`` runs: the one beside this Python, else whichever PATH finds.
+    beside = Path(sys.executable).parent / "ruff"
+    parts.append(f"ruff-bin:{_written(str(beside))}:{os.environ.get('PATH', '')}")
+    return "\0".join(parts)
+
+
+def _written(path: str | None) -> str:
+    if path is None:
+        return "-"
+    try:
+        stat = os.stat(path)
+    except OSError:
+        return "-"
+    return f"{path}:{stat.st_size}:{stat.st_mtime_ns}"
+
+
+def _input_files(where: Where) -> list[tuple[str, Path | None]]:
+    files: list[tuple[str, Path | None]] = [
+        (f"generator/{path.relative_to(_GENERATOR).as_posix()}", path)
+        for path in sorted(_GENERATOR.rglob("*"))
+        if path.suffix in _GENERATOR_SUFFIXES and "__pycache__" not in path.parts
+    ]
+    if where.pyproject is not None:
+        files.append(("pyproject", where.pyproject))
+    # A directory's presence is an input too: a missing one is an error, an empty one not.
+    files.append((f"migrations-dir:{where.migrations.is_dir()}", None))
+    files.extend(
+        (f"migrations/{path.relative_to(where.migrations).as_posix()}", path)
+        for path in sorted(where.migrations.rglob("*"))
+        if path.is_file()
+    )
+    files.append((f"queries-dir:{where.queries.is_dir()}", None))
+    files.extend(
+        (f"queries/{path.name}", path)
+        for path in sorted(where.queries.glob("*.sql"))
+        if path.is_file()
+    )
+    return files
+
+
+def _out_files(out: Path) -> list[tuple[str, Path | None]]:
+    """Every file ``write`` may write, replace or remove: those in ``out`` and ``out/aio``."""
+    return [
+        (f"out/{path.relative_to(out).as_posix()}", path)
+        for directory in (out, out / AIO_DIRECTORY)
+        for path in sorted(directory.glob("*"))
+        if path.is_file()
+    ]
+
+
+def _add(
+    update: Callable[[bytes], None],
+    label: str,
+    path: Path | None,
+    written: list[tuple[str, int, int]],
+) -> None:
+    """Add ``label`` and the bytes of the file at ``path`` (none for a label alone)."""
+    update(f"{label}\0".encode())
+    if path is None:
+        return
+    try:
+        data = path.read_bytes()
+        stat = path.stat()
+    except OSError:
+        update(b"unreadable\0")  # gone since it was listed: the ordinary run will say why
+        return
+    update(f"{len(data)}\0".encode())
+    update(data)
+    written.append((str(path), stat.st_size, stat.st_mtime_ns))
+
+
+def _stamp_path(args: Namespace, cwd: Path) -> Path:
+    """The stamp of runs from ``cwd`` with these options (as given: relative paths too)."""
+    options = [
+        str(cwd.resolve()),
+        *(None if value is None else str(value) for value in _options(args)),
+    ]
+    key = hashlib.sha256(json.dumps(options).encode()).hexdigest()[:32]
+    return _cache_directory() / "fingerprints" / key
+
+
+def _cache_directory() -> Path:
+    configured = os.environ.get("XDG_CACHE_HOME")
+    if configured:
+        return Path(configured) / "codegen"
+    try:
+        return Path.home() / ".cache" / "codegen"
+    except RuntimeError:  # no home directory
+        return Path(tempfile.gettempdir()) / f"codegen-{os.getuid()}"
+
+
+def _options(args: Namespace) -> tuple[object, ...]:
+    return (args.migrations, args.queries, args.out, args.database)
+
+
+def _read_stamp(path: Path) -> tuple[Where, str, str] | None:
+    """The recorded settings, out display name and fingerprint; None if absent or unreadable."""
+    try:
+        document = json.loads(path.read_text(encoding="utf-8"))
+        if document["version"] != _STAMP_VERSION:
+            return None
+        pyproject = document["pyproject"]
+        where = Where(
+            None if pyproject is None else Path(pyproject),
+            Path(document["migrations"]),
+            Path(document["queries"]),
+            Path(document["out"]),
+        )
+        return where, str(document["display"]), str(document["fingerprint"])
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
