@@ -23,7 +23,6 @@ from codegen.parsing.load import display_path
 from codegen.settings import Settings, settings_from
 
 
-
 def run(args: argparse.Namespace) -> int:
     try:
         settings = settings_from(args, Path.cwd())
