@@ -28,9 +28,12 @@ class Lines:
         self.seen: list[str] = []
         assert process.stdout is not None
         stream = process.stdout
-        threading.Thread(
-            target=lambda: [self._lines.put(line) for line in stream], daemon=True
-        ).start()
+
+        def read() -> None:
+            for line in stream:
+                self._lines.put(line)
+
+        threading.Thread(target=read, daemon=True).start()
 
     def until(self, text: str) -> str:
         """The first line from now on containing ``text``."""
