@@ -16,7 +16,25 @@ from pathlib import Path
 from codegen import fingerprint
 
 
+# The generator's own dependencies: the ``[codegen]`` extra, absent from a runtime install.
+_CODEGEN_EXTRA = frozenset({"pglast", "jinja2", "watchfiles"})
+
+
 def main(argv: Sequence[str] | None = None) -> int:
+    try:
+        return _main(argv)
+    except ModuleNotFoundError as exc:
+        if exc.name not in _CODEGEN_EXTRA:
+            raise
+        print(
+            f"codegen: error: the generator needs its [codegen] extra ({exc.name} is missing): "
+            "pip install 'connlog[codegen]'",
+            file=sys.stderr,
+        )
+        return 1
+
+
+def _main(argv: Sequence[str] | None) -> int:
     args = _parser().parse_args(argv)
     if args.command == "db":
         return _db(args.action)

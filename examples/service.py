@@ -7,7 +7,9 @@ Run it (after ``./dev yoyo apply --batch``)::
 The rule: the generated functions never commit; the caller owns the transaction. A write
 endpoint here commits inside its own body (``async with conn.transaction()``), so the response
 is sent only after COMMIT succeeded: a client that got 201 holds a stored event, and one whose
-COMMIT failed (a deferred constraint, a killed backend) gets an error, never a success. Leaving
+COMMIT failed (a deferred constraint, a killed backend) gets an error, never a success. The
+generated code's own errors map in one handler each: an ``ArgumentError`` (a ``ValueError``
+naming the parameter) is the client's 422. Leaving
 the commit to the pool's return of the connection (a dependency's exit) would run it after the
 response is on its way.
 """
@@ -27,6 +29,7 @@ from fastapi.responses import JSONResponse
 from psycopg_pool import AsyncConnectionPool
 from pydantic import BaseModel
 
+from generated import ArgumentError
 from generated.aio.connection_logs import (
     GetConnectionLogsPageRow,
     get_connection_logs_page,
@@ -79,6 +82,14 @@ def create_app(conninfo: str | None = None) -> FastAPI:
     app = FastAPI(lifespan=lifespan)
     app.state.pool = pool
 
+    @app.exception_handler(ArgumentError)
+    async def bad_argument(_: Request, exc: ArgumentError) -> JSONResponse:
+        # Refused by the generated function before anything was sent: the client's mistake.
+        return JSONResponse(
+            {"detail": str(exc), "parameter": exc.parameter, "expected": exc.expected},
+            status_code=422,
+        )
+
     @app.exception_handler(psycopg.Error)
     async def database_error(_: Request, exc: psycopg.Error) -> JSONResponse:
         # Not stored: the client may retry (recording the same event twice is harmless).
@@ -92,13 +103,21 @@ def create_app(conninfo: str | None = None) -> FastAPI:
 
     @app.get("/logs")
     async def logs(
-        conn: Connection, workspace_owner: str | None = None, limit: int = 50
+        conn: Connection,
+        workspace_owner: str | None = None,
+        after_connect_time: datetime | None = None,
+        after_id: UUID | None = None,
+        limit: int = 50,
     ) -> list[GetConnectionLogsPageRow]:
-        if not 0 < limit <= 500:
-            raise HTTPException(422, "limit must be between 1 and 500")
+        if limit > 500:
+            raise HTTPException(422, "limit must be at most 500")
         async with conn.transaction():
             return await get_connection_logs_page(
-                conn, workspace_owner=workspace_owner, limit=limit
+                conn,
+                workspace_owner=workspace_owner,
+                after_connect_time=after_connect_time,
+                after_id=after_id,
+                limit=limit,
             )
 
     return app

@@ -121,6 +121,23 @@ def test_a_commit_that_fails_is_never_acknowledged(
     _serve(db_url, scenario)
 
 
+def test_an_argument_the_generated_code_refuses_is_the_clients_422(
+    db: psycopg.Connection[Any], db_url: str
+) -> None:
+    _load_world(db)
+
+    async def scenario(client: httpx.AsyncClient) -> None:
+        negative = await client.get("/logs", params={"limit": -1})
+        assert negative.status_code == 422, negative.text
+        assert negative.json()["parameter"] == "limit"
+        # A keyset cursor without its time is refused, not ignored (which would restart paging).
+        half_cursor = await client.get("/logs", params={"after_id": str(uuid.uuid4())})
+        assert half_cursor.status_code == 422, half_cursor.text
+        assert half_cursor.json()["parameter"] in {"after_id", "after_connect_time"}
+
+    _serve(db_url, scenario)
+
+
 def test_the_openapi_schema_has_the_generated_rows(db_url: str) -> None:
     schema = create_app(db_url).openapi()
     components = schema["components"]["schemas"]

@@ -82,3 +82,19 @@ def test_generated_modules_run_in_a_venv_without_the_codegen_extra(
     assert result.returncode == 0, result.stdout + result.stderr
     count, types = result.stdout.split(" ", 1)
     assert int(count) > 0 and "ssh" in types
+
+    # The generator's command is there, and says in one line what it lacks.
+    project = tmp_path / "project"
+    (project / "migrations").mkdir(parents=True)
+    (project / "queries").mkdir()
+    (project / "pyproject.toml").write_text("[tool.codegen]\n")
+    generator = subprocess.run(
+        [str(venv / "bin" / "codegen"), "generate", "--database", db_url],
+        cwd=project,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert generator.returncode == 1
+    assert generator.stderr.strip().startswith("codegen: error: the generator needs its [codegen]")
+    assert "Traceback" not in generator.stderr
