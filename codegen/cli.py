@@ -15,7 +15,6 @@ from pathlib import Path
 
 from codegen import fingerprint
 
-
 # The generator's own dependencies: the ``[codegen]`` extra, absent from a runtime install.
 _CODEGEN_EXTRA = frozenset({"pglast", "jinja2", "watchfiles"})
 

@@ -34,6 +34,7 @@ import psycopg
 from psycopg import errors, sql
 
 from codegen.analysis import cache
+from codegen.processes import alive
 
 APPLICATION_DATABASE = "connlog"
 # Migrated templates on the server: ``codegen_tmpl_<hash of the migrations>``.
@@ -185,21 +186,11 @@ def _drop_leftovers(conn: _Connection, prefix: str) -> None:
     ).fetchall()
     for (datname,) in rows:
         found = pattern.fullmatch(str(datname))
-        if found is None or _alive(int(found.group(1))):
+        if found is None or alive(int(found.group(1))):
             continue
         # No FORCE: a database someone is connected to is not a leftover.
         with contextlib.suppress(errors.ObjectInUse, errors.InsufficientPrivilege):
             conn.execute(sql.SQL("DROP DATABASE IF EXISTS {}").format(sql.Identifier(str(datname))))
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True  # another user's process
-    return True
 
 
 # What a template's COMMENT starts with: the mark that a database is ours to drop.

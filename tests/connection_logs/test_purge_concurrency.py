@@ -27,6 +27,7 @@ from tests.connection_logs.world import (
     T0,
     World,
     expected_logs,
+    new_session_connect,
     stored,
 )
 
@@ -74,17 +75,8 @@ def new_sessions(world: World, rnd: random.Random) -> Iterator[ConnectionEvent]:
     """Events of new sessions (after the cutoff): a connect, then a disconnect."""
     while True:
         workspace = rnd.choice(world.workspaces)
-        connect = ConnectionEvent(
-            id=UUID(int=rnd.getrandbits(128), version=4),
-            time=CUTOFF + timedelta(seconds=rnd.randint(0, 3600)),
-            organization_id=workspace.organization.id,
-            workspace_owner_id=workspace.owner.id,
-            workspace_id=workspace.id,
-            workspace_name=workspace.name,
-            agent_name=rnd.choice(["main", "dev"]),
-            type=rnd.choice(SESSION_TYPES),
-            connection_status=CONNECTED,
-            connection_id=UUID(int=rnd.getrandbits(128), version=4),
+        connect = new_session_connect(
+            rnd, workspace, CUTOFF + timedelta(seconds=rnd.randint(0, 3600))
         )
         yield connect
         yield replace(

@@ -17,12 +17,11 @@ import pytest
 from connlog.record import ConnectionEvent, record_event, record_events
 from tests.connection_logs.processes import assert_none_failed, barrier, run_processes
 from tests.connection_logs.world import (
-    CONNECTED,
     DISCONNECTED,
-    SESSION_TYPES,
     T0,
     World,
     expected_logs,
+    new_session_connect,
     stored,
 )
 
@@ -37,18 +36,7 @@ def a_round_of_sessions(world: World, rnd: random.Random, n: int) -> list[Connec
     workspace = world.workspaces[n % len(world.workspaces)]
     events: list[ConnectionEvent] = []
     for _ in range(SESSIONS_PER_ROUND):
-        connect = ConnectionEvent(
-            id=UUID(int=rnd.getrandbits(128), version=4),
-            time=T0 + timedelta(seconds=rnd.randint(0, 3)),
-            organization_id=workspace.organization.id,
-            workspace_owner_id=workspace.owner.id,
-            workspace_id=workspace.id,
-            workspace_name=workspace.name,
-            agent_name=rnd.choice(["main", "dev"]),
-            type=rnd.choice(SESSION_TYPES),
-            connection_status=CONNECTED,
-            connection_id=UUID(int=rnd.getrandbits(128), version=4),
-        )
+        connect = new_session_connect(rnd, workspace, T0 + timedelta(seconds=rnd.randint(0, 3)))
         disconnect = replace(
             connect,
             id=UUID(int=rnd.getrandbits(128), version=4),

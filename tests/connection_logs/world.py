@@ -304,6 +304,24 @@ def _merge(rid: UUID, group: list[ConnectionEvent]) -> ConnectionLog:
     return ConnectionLog(**decided, **later)
 
 
+def new_session_connect(
+    rnd: random.Random, workspace: Workspace, time: datetime
+) -> ConnectionEvent:
+    """The connect of a new SSH/IDE session on ``workspace`` at ``time`` (random ids and agent)."""
+    return ConnectionEvent(
+        id=UUID(int=rnd.getrandbits(128), version=4),
+        time=time,
+        organization_id=workspace.organization.id,
+        workspace_owner_id=workspace.owner.id,
+        workspace_id=workspace.id,
+        workspace_name=workspace.name,
+        agent_name=rnd.choice(["main", "dev"]),
+        type=rnd.choice(SESSION_TYPES),
+        connection_status=CONNECTED,
+        connection_id=UUID(int=rnd.getrandbits(128), version=4),
+    )
+
+
 def with_time(event: ConnectionEvent, time: datetime) -> ConnectionEvent:
     return replace(event, time=time)
 
