@@ -54,6 +54,24 @@ LOAD_OLD_SESSIONS: Final = """
 """
 
 
+CHECK_OLD_ROWS: Final = """
+    SELECT
+        count(*) FILTER (WHERE disconnect_time IS NOT NULL),
+        count(*) FILTER (WHERE NOT (
+            CASE WHEN disconnect_time IS NULL
+                THEN disconnect_reason IS NULL AND code IS NULL
+                ELSE disconnect_reason = 'late' AND code = 1
+                    AND connect_time <= disconnect_time
+                    AND connection_id = md5('old-' || extract(
+                        epoch FROM disconnect_time - %(oldest)s - interval '30 minutes'
+                    )::bigint)::uuid
+            END
+        ))
+    FROM connection_logs
+    WHERE connect_time < %(cutoff)s
+"""
+
+
 def old_session(world: World, n: int) -> ConnectionEvent:
     """The connect LOAD_OLD_SESSIONS stored for old session ``n``."""
     workspace = world.workspaces[n % len(world.workspaces)]
@@ -165,6 +183,15 @@ def test_purging_while_two_processes_record_batches_never_deadlocks(
     assert first_writes > 10 and second_writes > 10, "both writers ran throughout"
     assert purges and not any(p.skipped for p in purges)
     assert sum(p.connection_logs for p in purges) >= OLD_SESSIONS
+
+    # Every old row left is its session's own: open, or closed by exactly that session's late
+    # disconnect (session n's is at OLDEST + n s + 30 min), merged into its row or, once the row
+    # was purged, a row of its own; never another session's, never half applied.
+    checked = db.execute(CHECK_OLD_ROWS, {"oldest": OLDEST, "cutoff": CUTOFF}).fetchone()
+    db.commit()
+    late, wrong = checked or (0, 0)
+    assert late > 0, "no late disconnect was recorded: the race was not exercised"
+    assert wrong == 0, f"{wrong} old rows hold a disconnect that is not their session's"
 
     # Late disconnects of sessions already purged made old rows again: the next purge takes
     # them, and then exactly the new sessions' rows remain, as recorded.
