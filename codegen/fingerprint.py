@@ -43,7 +43,7 @@ from importlib.util import find_spec
 from pathlib import Path
 from typing import Final, NamedTuple
 
-from codegen.project import find_pyproject
+from codegen.project import find_pyproject, ruff_command
 
 _STAMP_VERSION: Final = 1
 _GENERATOR: Final = Path(__file__).resolve().parent
@@ -134,9 +134,8 @@ def _environment() -> str:
     for name in _TOOLS:
         spec = find_spec(name)
         parts.append(f"{name}:{_written(spec.origin if spec else None)}")
-    # The ruff executable ``write`` runs: the one beside this Python, else whichever PATH finds.
-    beside = Path(sys.executable).parent / "ruff"
-    parts.append(f"ruff-bin:{_written(str(beside))}:{os.environ.get('PATH', '')}")
+    # The ruff executable ``write`` runs, found the same way.
+    parts.append(f"ruff-bin:{_written(ruff_command()[0])}")
     return "\0".join(parts)
 
 

@@ -127,8 +127,7 @@ def _check(settings: Settings) -> int:
         except _DATABASE_ERRORS as exc:
             print(f"codegen: no database to describe them, so no diff: {exc}", file=sys.stderr)
         print(
-            f"codegen: {load.display_path(settings.out, settings.root)} is stale; "
-            "run `./dev generate`",
+            f"codegen: {_display(settings)} is stale; run `./dev generate`",
             file=sys.stderr,
         )
         return 1
@@ -136,12 +135,11 @@ def _check(settings: Settings) -> int:
     if changes:
         sys.stdout.write(changes)
         print(
-            f"codegen: {load.display_path(settings.out, settings.root)} is stale; "
-            "run `./dev generate`",
+            f"codegen: {_display(settings)} is stale; run `./dev generate`",
             file=sys.stderr,
         )
         return 1
-    print(f"codegen: {load.display_path(settings.out, settings.root)} is up to date")
+    print(f"codegen: {_display(settings)} is up to date")
     return 0
 
 
@@ -290,7 +288,7 @@ def _cached_schema(out: Path, expected_hash: str | None) -> str | None:
 def _stale_reasons(
     settings: Settings, split: cache.Split, why_not: str, schema_stale: bool
 ) -> list[str]:
-    out = load.display_path(settings.out, settings.root)
+    out = _display(settings)
     manifest = f"{out}/{cache.MANIFEST_FILE}"
     if split.schema is None:
         reason = why_not or split.stale_reason

@@ -26,14 +26,19 @@ def _server_version(url: str) -> int:
 
 
 def test_starts_reuses_and_stops(
-    cluster: embedded.Cluster, capsys: pytest.CaptureFixture[str]
+    cluster: embedded.Cluster,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    url = embedded.ensure_running(cluster)
+    # As the checkout's own server (the one that outlives a command): CONNLOG_PG_DIR points there.
+    monkeypatch.setenv("CONNLOG_PG_DIR", str(cluster.base))
+    assert embedded.default_cluster() == cluster
+    url = embedded.ensure_running()
     assert _server_version(url) > 0
     started = capsys.readouterr().err.splitlines()
     assert len(started) == 1 and started[0].startswith("started the embedded PostgreSQL on ")
     assert "keeps running" in started[0]
-    assert embedded.ensure_running(cluster) == url, "a running cluster is reused"
+    assert embedded.ensure_running() == url, "a running cluster is reused"
     assert capsys.readouterr().err == "", "reusing it says nothing"
     if os.geteuid() == 0:
         assert (cluster.data / "PG_VERSION").owner() == "postgres", "root hands it to postgres"

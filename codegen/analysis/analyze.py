@@ -100,6 +100,8 @@ class _Server:
         self._attributes: dict[int, tuple[_Attribute, ...]] = {}
         self._views: dict[int, list[bool] | None] = {}
         self._functions: dict[tuple[str | None, str], FunctionFacts | None] = {}
+        # The schema does not change while queries are described: each relation is looked up once.
+        self._regclasses: dict[tuple[str | None, str], int | None] = {}
 
     # --- Catalog --------------------------------------------------------------
 
@@ -384,12 +386,16 @@ class _Server:
     def _regclass(self, name: _FromItem) -> int | None:
         if name is None:
             return None
-        schema, table = name
-        ident = sql.Identifier(schema, table) if schema else sql.Identifier(table)
-        row = self._conn.execute(
-            "SELECT to_regclass(%s)::oid", [ident.as_string(self._conn)]
-        ).fetchone()
-        return _int(row[0]) if row is not None and row[0] is not None else None
+        if name not in self._regclasses:
+            schema, table = name
+            ident = sql.Identifier(schema, table) if schema else sql.Identifier(table)
+            row = self._conn.execute(
+                "SELECT to_regclass(%s)::oid", [ident.as_string(self._conn)]
+            ).fetchone()
+            self._regclasses[name] = (
+                _int(row[0]) if row is not None and row[0] is not None else None
+            )
+        return self._regclasses[name]
 
     def _server_error(self, query: ParsedQuery, result: psycopg.pq.abc.PGresult) -> CodegenError:
         def field(code: DiagnosticField) -> str | None:

@@ -82,9 +82,13 @@ def url(port: int, database: str = DATABASE) -> str:
 def ensure_running(cluster: Cluster | None = None) -> str:
     """Start the cluster unless it already runs; return its libpq URL.
 
-    Starting it says so in one line on stderr: the server keeps running after the command that
-    needed it (``./dev db stop`` stops it), and nobody should find it by surprise.
+    Starting the checkout's own server (``cluster`` left out) says so in one line on stderr: it
+    keeps running after the command that needed it (``./dev db stop`` stops it), and nobody
+    should find it by surprise.
     """
+    # Only this checkout's own server outlives the command: a temporary one is stopped by its
+    # context manager, and says nothing.
+    announce = cluster is None
     cluster = cluster or default_cluster()
     with _locked(cluster):
         bindir = find_bindir()
@@ -95,11 +99,12 @@ def ensure_running(cluster: Cluster | None = None) -> str:
         port = _free_port()
         _start(cluster, bindir, port)
         cluster.port_file.write_text(str(port))
-        print(
-            f"started the embedded PostgreSQL on 127.0.0.1:{port} ({cluster.data}); "
-            "it keeps running (./dev db stop stops it)",
-            file=sys.stderr,
-        )
+        if announce:
+            print(
+                f"started the embedded PostgreSQL on 127.0.0.1:{port} ({cluster.data}); "
+                "it keeps running (./dev db stop stops it)",
+                file=sys.stderr,
+            )
         return url(port)
 
 

@@ -27,8 +27,7 @@ def run(args: argparse.Namespace) -> int:
     try:
         settings = settings_from(args, Path.cwd())
     except CodegenErrors as exc:
-        for error in exc.errors:
-            print(error, file=sys.stderr)
+        print(exc, file=sys.stderr)  # one located line per error
         return 1
     if args.command == "sum":
         return _sum(settings.migrations, check=args.check)
@@ -61,8 +60,7 @@ def _schema(settings: Settings, *, check: bool) -> int:
         schema = schema_dump.build_schema(server_url, migrations, root=settings.root)
     except CodegenErrors as exc:
         # A migration the server rejects or yoyo cannot load, located in its file.
-        for error in exc.errors:
-            print(error, file=sys.stderr)
+        print(exc, file=sys.stderr)  # one located line per error
         return 1
     except (embedded.EmbeddedServerError, schema_dump.SchemaDumpError, psycopg.Error) as exc:
         return _error(str(exc))

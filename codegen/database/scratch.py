@@ -57,8 +57,7 @@ def with_database(url: str, name: str) -> str:
 def ensure_database(server_url: str, name: str) -> str:
     """Create database ``name`` on the server unless it exists; return its URL."""
     with psycopg.connect(server_url, autocommit=True) as conn:
-        exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name]).fetchone()
-        if exists is None:
+        if not _exists(conn, name):
             conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
     return with_database(server_url, name)
 
@@ -225,7 +224,7 @@ def template_database(
     with psycopg.connect(server_url, autocommit=True) as conn:
         if _exists(conn, name):
             return name
-        lock = int.from_bytes(hashlib.sha256(name.encode()).digest()[:8], "big", signed=True)
+        lock = _lock_id(name)
         conn.execute("SELECT pg_advisory_lock(%s)", [lock])
         try:
             if _exists(conn, name):
@@ -263,6 +262,11 @@ def template_database(
         finally:
             conn.execute("SELECT pg_advisory_unlock(%s)", [lock])
     return name
+
+
+def _lock_id(name: str) -> int:
+    """The advisory lock of template ``name``: the same in every process that builds or drops it."""
+    return int.from_bytes(hashlib.sha256(name.encode()).digest()[:8], "big", signed=True)
 
 
 def _exists(conn: _Connection, name: str) -> bool:
@@ -313,7 +317,7 @@ def drop_templates(server_url: str, prefix: str = MIGRATED_TEMPLATE_PREFIX) -> l
         ).fetchall()
         for (datname,) in rows:
             name = str(datname)
-            lock = int.from_bytes(hashlib.sha256(name.encode()).digest()[:8], "big", signed=True)
+            lock = _lock_id(name)
             conn.execute("SELECT pg_advisory_lock(%s)", [lock])
             try:
                 with contextlib.suppress(errors.ObjectInUse):

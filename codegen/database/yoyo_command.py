@@ -44,8 +44,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         with migrate.located_errors(_MIGRATIONS, root=Path.cwd()):
             return migrate.command_line(args)
     except CodegenErrors as exc:
-        for error in exc.errors:
-            print(error, file=sys.stderr)
+        print(exc, file=sys.stderr)  # one located line per error
         return 1
 
 

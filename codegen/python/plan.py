@@ -335,7 +335,7 @@ def plan(
         f"{MIGRATIONS_MODULE}.py",
         migrations_source,
         # Always a tuple: ``()`` when there are none.
-        tuple_literal(migration_ids) if migration_ids else "()",
+        tuple_literal(migration_ids),
     )
     return Plan(models, tuple(modules), RUNTIME, migrations)
 

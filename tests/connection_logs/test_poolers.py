@@ -101,6 +101,7 @@ def test_generated_functions_through_pgbouncer_and_psycopg_pool(
             thread.start()
         for thread in threads:
             thread.join(timeout=60)
+    assert not any(thread.is_alive() for thread in threads), "a client hung behind the pooler"
     assert failures == []
     assert stored(db) == expected_logs(events)
 

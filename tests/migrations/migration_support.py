@@ -10,11 +10,13 @@ from typing import Final
 
 import psycopg
 
+from codegen.database import migrate
+
 REPO_ROOT: Final = Path(__file__).resolve().parents[2]
 MIGRATIONS_DIR: Final = REPO_ROOT / "migrations"
 FIXTURES_DIR: Final = REPO_ROOT / "tests" / "fixtures"
 BIN: Final = Path(sys.executable).parent  # the .venv's tools: yoyo, squawk
-YOYO_TABLES: Final = frozenset({"_yoyo_log", "_yoyo_migration", "_yoyo_version", "yoyo_lock"})
+YOYO_TABLES: Final = frozenset(migrate.YOYO_TABLES)
 
 
 def start_yoyo(url: str, *args: str) -> subprocess.Popen[str]:

@@ -8,13 +8,12 @@ import subprocess
 import sys
 from pathlib import Path
 
-import psycopg
 import pytest
 
 from codegen.database import migrate
 from codegen.model import CodegenErrors
 from tests.codegen.conftest import run_codegen
-from tests.migrations.migration_support import MIGRATIONS_DIR, REPO_ROOT, applied_ids
+from tests.migrations.migration_support import MIGRATIONS_DIR, REPO_ROOT, applied_ids, tables
 
 IDS = migrate.ordered_ids(MIGRATIONS_DIR)
 NO_ROLLBACK = (
@@ -101,17 +100,11 @@ def test_a_migration_without_a_rollback_is_refused_before_anything_is_applied(
     result = _yoyo(project, "apply", "--batch", url=empty_db_url)
     assert result.returncode == 1
     assert result.stderr.splitlines()[0] == (NO_ROLLBACK)
-    assert _tables(empty_db_url) == []
+    assert tables(empty_db_url) == set()
 
     with pytest.raises(CodegenErrors, match="0999_no_way_back has no rollback file"):
         migrate.apply_all(empty_db_url, project / "migrations")
-    assert _tables(empty_db_url) == []
-
-
-def _tables(url: str) -> list[str]:
-    with psycopg.connect(url) as conn:
-        rows = conn.execute("SELECT tablename FROM pg_tables WHERE schemaname = 'public'")
-        return [str(name) for (name,) in rows]
+    assert tables(empty_db_url) == set()
 
 
 @pytest.mark.parametrize("command", ["generate", "check"])
