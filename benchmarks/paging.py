@@ -50,14 +50,14 @@ from uuid import UUID
 
 import psycopg
 
-from codegen.database import embedded, scratch
-from generated.connection_logs import (
+from connlog.codegen.database import embedded, scratch
+from connlog.generated.connection_logs import (
     GET_CONNECTION_LOGS_OFFSET,
     GET_CONNECTION_LOGS_PAGE,
     get_connection_logs_offset,
     get_connection_logs_page,
 )
-from generated.models import ConnectionLog
+from connlog.generated.models import ConnectionLog
 
 REPO: Final = Path(__file__).resolve().parent.parent
 MIGRATIONS: Final = REPO / "migrations"

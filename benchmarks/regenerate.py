@@ -4,7 +4,7 @@
     .venv/bin/python benchmarks/regenerate.py [--repeat N] [--markdown FILE]
 
 Builds a throwaway project (four tables, an enum, twenty queries in four files)
-and times ``python -m codegen`` as a fresh process, as a user runs it, each run
+and times ``codegen`` as a fresh process, as a user runs it, each run
 followed at once by ``sqlc generate`` on the same migrations and queries
 (``engine: postgresql``, ``gen: go``: sqlc has no Python output), so both see
 the same machine load:
@@ -109,7 +109,7 @@ def edit_one_query(root: Path, run: int) -> None:
 
 
 def codegen(root: Path, env: dict[str, str], command: str = "generate") -> Callable[[], str]:
-    args = [sys.executable, "-m", "codegen", command]
+    args = [sys.executable, "-m", "connlog.codegen", command]
     args += ["--migrations", "migrations", "--queries", "queries", "--out", "out"]
 
     def run() -> str:
@@ -123,7 +123,7 @@ def codegen(root: Path, env: dict[str, str], command: str = "generate") -> Calla
 
 def watch_edits(root: Path, env: dict[str, str], runs: range) -> tuple[list[float], str]:
     """Seconds from each edit to the watcher's line for it, and the last such line."""
-    command = [sys.executable, "-m", "codegen", "generate", "--watch"]
+    command = [sys.executable, "-m", "connlog.codegen", "generate", "--watch"]
     command += ["--migrations", "migrations", "--queries", "queries", "--out", "out"]
     watcher = subprocess.Popen(
         command, cwd=root, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
@@ -151,7 +151,7 @@ def watch_edits(root: Path, env: dict[str, str], runs: range) -> tuple[list[floa
 
 def db(action: str, env: dict[str, str]) -> None:
     subprocess.run(
-        [sys.executable, "-m", "codegen", "db", action],
+        [sys.executable, "-m", "connlog.codegen", "db", action],
         cwd=REPO,
         env=env,
         capture_output=True,

@@ -52,14 +52,14 @@ from uuid import UUID, uuid4
 import psycopg
 from psycopg.rows import class_row, dict_row
 
-from codegen.database import embedded, scratch
-from generated.connection_logs import (
+from connlog.codegen.database import embedded, scratch
+from connlog.generated.connection_logs import (
     GET_CONNECTION_LOGS_OFFSET,
     UPSERT_CONNECTION_LOG,
     get_connection_logs_offset,
     upsert_connection_log,
 )
-from generated.models import ConnectionLog, ConnectionStatus, ConnectionType
+from connlog.generated.models import ConnectionLog, ConnectionStatus, ConnectionType
 
 REPO: Final = Path(__file__).resolve().parent.parent
 MIGRATIONS: Final = REPO / "migrations"
@@ -133,7 +133,7 @@ def generate_package(tmp: Path, server_url: str) -> Any:
     queries.mkdir()
     (queries / "bench.sql").write_text(QUERIES)
     out = tmp / "pkg" / "benchgen"
-    command = [sys.executable, "-m", "codegen", "generate", "--migrations", str(MIGRATIONS)]
+    command = [sys.executable, "-m", "connlog.codegen", "generate", "--migrations", str(MIGRATIONS)]
     command += ["--queries", str(queries), "--out", str(out), "--database", server_url]
     result = subprocess.run(command, cwd=tmp, capture_output=True, text=True)
     if result.returncode != 0:

@@ -1,4 +1,4 @@
-"""``python -m codegen``: the command line over the pipeline and the embedded server.
+"""``codegen``: the command line over the pipeline and the embedded server.
 
 Every command's options are declared here, and its module is imported only when
 it runs: ``generate`` or ``check`` with nothing changed is answered by the
@@ -13,7 +13,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from codegen import fingerprint
+from connlog.codegen import fingerprint
 
 # The generator's own dependencies: the ``[codegen]`` extra, absent from a runtime install.
 _CODEGEN_EXTRA = frozenset({"pglast", "jinja2", "watchfiles"})
@@ -38,19 +38,19 @@ def _main(argv: Sequence[str] | None) -> int:
     if args.command == "db":
         return _db(args.action)
     if args.command in ("sum", "schema"):
-        from codegen.database import migration_commands
+        from connlog.codegen.database import migration_commands
 
         return migration_commands.run(args)
     if args.command in ("generate", "check"):
         if args.command == "generate" and args.watch:
-            from codegen import watch
+            from connlog.codegen import watch
 
             return watch.run(args)
         out = fingerprint.fresh(args, Path.cwd())
         if out is not None:
             print(f"codegen: {out} is up to date (no input changed since the last run)")
             return 0
-        from codegen import generate
+        from connlog.codegen import generate
 
         return generate.run(args)
     raise AssertionError(f"unhandled command {args.command!r}")
@@ -111,7 +111,7 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def _db(action: str) -> int:
-    from codegen.database import embedded, scratch
+    from connlog.codegen.database import embedded, scratch
 
     try:
         if action == "stop":

@@ -43,7 +43,7 @@ from importlib.util import find_spec
 from pathlib import Path
 from typing import Final, NamedTuple
 
-from codegen.project import find_pyproject, ruff_command
+from connlog.codegen.project import find_pyproject, ruff_command
 
 _STAMP_VERSION: Final = 1
 _GENERATOR: Final = Path(__file__).resolve().parent

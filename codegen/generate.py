@@ -1,4 +1,4 @@
-"""``python -m codegen generate`` and ``check``: the whole pipeline, end to end.
+"""``codegen generate`` and ``check``: the whole pipeline, end to end.
 
 load -> parse -> cache -> analyze (in a scratch database) -> plan -> render -> write.
 The cache (``codegen.analysis.cache``, ``<out>/analysis.json``) answers every query whose
@@ -19,15 +19,15 @@ from typing import Final
 
 import psycopg
 
-from codegen import fingerprint, write
-from codegen.analysis import cache
-from codegen.analysis.analyze import analyze
-from codegen.database import embedded, migrate, schema_dump, scratch
-from codegen.model import Analysis, CodegenError, CodegenErrors, ParsedQuery
-from codegen.parsing import load, parse
-from codegen.python.plan import plan
-from codegen.python.render import RenderedFile, render
-from codegen.settings import Settings, locate_key, settings_from
+from connlog.codegen import fingerprint, write
+from connlog.codegen.analysis import cache
+from connlog.codegen.analysis.analyze import analyze
+from connlog.codegen.database import embedded, migrate, schema_dump, scratch
+from connlog.codegen.model import Analysis, CodegenError, CodegenErrors, ParsedQuery
+from connlog.codegen.parsing import load, parse
+from connlog.codegen.python.plan import plan
+from connlog.codegen.python.render import RenderedFile, render
+from connlog.codegen.settings import Settings, locate_key, settings_from
 
 
 @dataclass(frozen=True, slots=True)

@@ -14,10 +14,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import cast
 
-from codegen import write
-from codegen.model import CodegenError, CodegenErrors, Location
-from codegen.project import find_pyproject
-from codegen.python.types import Override, Overrides
+from connlog.codegen import write
+from connlog.codegen.model import CodegenError, CodegenErrors, Location
+from connlog.codegen.project import find_pyproject
+from connlog.codegen.python.types import Override, Overrides
 
 
 @dataclass(frozen=True, slots=True)

@@ -24,10 +24,10 @@ from pathlib import Path
 
 import watchfiles
 
-from codegen import generate
-from codegen.model import CodegenErrors
-from codegen.parsing import load
-from codegen.settings import Settings, settings_from
+from connlog.codegen import generate
+from connlog.codegen.model import CodegenErrors
+from connlog.codegen.parsing import load
+from connlog.codegen.settings import Settings, settings_from
 
 # (directories, recursive): what one watcher thread watches.
 _Watched = tuple[tuple[Path, ...], bool]

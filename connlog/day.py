@@ -17,15 +17,15 @@ from uuid import UUID
 import psycopg
 from psycopg.rows import scalar_row
 
-from connlog.purge import purge
-from connlog.record import WEB_TYPES, ConnectionEvent, record_event, record_events
-from generated.connection_logs import (
+from connlog.generated.connection_logs import (
     count_connection_logs,
     get_authorized_connection_logs_offset,
     get_connection_logs_offset,
     get_connection_logs_page,
 )
-from generated.models import ConnectionStatus, ConnectionType
+from connlog.generated.models import ConnectionStatus, ConnectionType
+from connlog.purge import purge
+from connlog.record import WEB_TYPES, ConnectionEvent, record_event, record_events
 
 DAY: Final = datetime(2025, 3, 14, tzinfo=UTC)
 # The platform the events happen in; inserted once (ON CONFLICT DO NOTHING keeps reruns quiet).

@@ -14,10 +14,10 @@ from typing import Final
 import psycopg
 from psycopg import sql
 
-from codegen.database import embedded, migrate
-from codegen.database.scratch import APPLICATION_DATABASE, ensure_database
 from connlog import day
-from generated import MigrationsDriftError, verify_schema
+from connlog.codegen.database import embedded, migrate
+from connlog.codegen.database.scratch import APPLICATION_DATABASE, ensure_database
+from connlog.generated import MigrationsDriftError, verify_schema
 
 MIGRATIONS_DIR: Final = Path(__file__).resolve().parent.parent / "migrations"
 

@@ -21,8 +21,8 @@ from typing import Final
 import psycopg
 from psycopg.pq import TransactionStatus
 
-from generated.audit_logs import delete_old_audit_log_connection_events
-from generated.connection_logs import delete_old_connection_logs, try_lock_purge
+from connlog.generated.audit_logs import delete_old_audit_log_connection_events
+from connlog.generated.connection_logs import delete_old_connection_logs, try_lock_purge
 
 DEFAULT_BATCH_SIZE: Final = 1000
 # Far longer than a batch of DEFAULT_BATCH_SIZE takes, far shorter than "forever".

@@ -18,8 +18,8 @@ from uuid import UUID
 
 import psycopg
 
-from generated.connection_logs import batch_upsert_connection_logs, upsert_connection_log
-from generated.models import ConnectionLog, ConnectionStatus, ConnectionType
+from connlog.generated.connection_logs import batch_upsert_connection_logs, upsert_connection_log
+from connlog.generated.models import ConnectionLog, ConnectionStatus, ConnectionType
 
 WEB_TYPES = frozenset({ConnectionType.WORKSPACE_APP, ConnectionType.PORT_FORWARDING})
 

@@ -29,13 +29,13 @@ from fastapi.responses import JSONResponse
 from psycopg_pool import AsyncConnectionPool
 from pydantic import BaseModel
 
-from generated import ArgumentError
-from generated.aio.connection_logs import (
+from connlog.generated import ArgumentError
+from connlog.generated.aio.connection_logs import (
     GetConnectionLogsPageRow,
     get_connection_logs_page,
     upsert_connection_log,
 )
-from generated.models import ConnectionLog, ConnectionStatus, ConnectionType
+from connlog.generated.models import ConnectionLog, ConnectionStatus, ConnectionType
 
 
 class Event(BaseModel):

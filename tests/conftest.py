@@ -24,7 +24,7 @@ import pytest
 from psycopg.conninfo import conninfo_to_dict
 from pytest_postgresql import factories
 
-from codegen.database import embedded, migrate, scratch
+from connlog.codegen.database import embedded, migrate, scratch
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 MIGRATIONS_DIR = REPO_ROOT / "migrations"

@@ -11,7 +11,7 @@ from pathlib import Path
 import psycopg
 import pytest
 
-from codegen.database import embedded
+from connlog.codegen.database import embedded
 
 
 @pytest.fixture

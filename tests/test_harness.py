@@ -19,7 +19,7 @@ from psycopg.conninfo import conninfo_to_dict
 from pytest_postgresql.executors import NoopExecutor
 from pytest_postgresql.janitor import DatabaseJanitor
 
-from codegen.database import migrate, scratch
+from connlog.codegen.database import migrate, scratch
 from tests.conftest import MIGRATIONS_DIR, REPO_ROOT
 
 

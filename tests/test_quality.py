@@ -6,6 +6,7 @@ tree; a finding fails the test with the tool's own report.
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -14,7 +15,7 @@ import pytest
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
-TYPED_PACKAGES = ["codegen", "generated", "connlog", "examples"]
+TYPED_PACKAGES = ["connlog", "examples"]
 
 
 def _run(*command: str) -> subprocess.CompletedProcess[str]:
@@ -47,8 +48,18 @@ def test_tree_is_clean(command: list[str]) -> None:
 
 def test_committed_generated_code_is_fresh() -> None:
     """CI fails when generated/ no longer matches migrations/ and queries/."""
-    result = _run(sys.executable, "-m", "codegen", "check")
+    result = _run(sys.executable, "-m", "connlog.codegen", "check")
     assert result.returncode == 0, (
         "generated/ is stale: run `./dev generate` and commit the result\n"
         f"{result.stdout}{result.stderr}"
     )
+
+
+def test_code_imports_the_generator_and_generated_package_under_connlog() -> None:
+    """``codegen`` and ``generated`` are importable from the checkout's root too, but a module
+    imported under both names is two modules (two ``ConnectionType`` enums that never compare
+    equal), and the installed wheel has only ``connlog.codegen`` and ``connlog.generated``."""
+    tracked = _run("git", "ls-files", "*.py", "*.md").stdout.split()
+    top_level = re.compile(r"^\s*(?:from|import) (?:codegen|generated)\b", re.MULTILINE)
+    offenders = [path for path in tracked if top_level.search((REPO_ROOT / path).read_text())]
+    assert offenders == []

@@ -24,11 +24,11 @@ from pglast.parser import parse_sql
 from psycopg import sql
 from psycopg.pq import DiagnosticField, ExecStatus
 
-from codegen.analysis import nullability
-from codegen.analysis.expand import StarError, expand_stars
-from codegen.analysis.param_rules import param_rules
-from codegen.database import migrate
-from codegen.model import (
+from connlog.codegen.analysis import nullability
+from connlog.codegen.analysis.expand import StarError, expand_stars
+from connlog.codegen.analysis.param_rules import param_rules
+from connlog.codegen.database import migrate
+from connlog.codegen.model import (
     Analysis,
     AnalyzedColumn,
     AnalyzedCopy,
@@ -46,7 +46,7 @@ from codegen.model import (
     PgType,
     SqlFunction,
 )
-from codegen.parsing.sqlast import param_number
+from connlog.codegen.parsing.sqlast import param_number
 
 _MODEL_SCHEMA: Final = "public"
 _UNTYPED_PARAMETER: Final = re.compile(r"\$(\d+)")

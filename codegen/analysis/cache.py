@@ -40,7 +40,7 @@ from enum import Enum
 from pathlib import Path
 from typing import TYPE_CHECKING, Final, TypeVar
 
-from codegen.model import (
+from connlog.codegen.model import (
     Analysis,
     AnalyzedQuery,
     AnalyzedTable,

@@ -26,7 +26,7 @@ from pglast import ast
 from pglast.keywords import RESERVED_KEYWORDS, TYPE_FUNC_NAME_KEYWORDS
 from pglast.parser import parse_sql, scan
 
-from codegen.parsing.sqlast import strings
+from connlog.codegen.parsing.sqlast import strings
 
 # The columns of a table or view in attnum order, or None when the name is none.
 ColumnsOf = Callable[[str | None, str], Sequence[str] | None]

@@ -20,7 +20,7 @@ from pglast.enums import (
 )
 from pglast.parser import parse_sql
 
-from codegen.analysis.nullexpr import (
+from connlog.codegen.analysis.nullexpr import (
     Column,
     Scope,
     column_name,
@@ -29,8 +29,8 @@ from codegen.analysis.nullexpr import (
     nullable,
     proven_by_filter,
 )
-from codegen.model import Catalog
-from codegen.parsing.sqlast import param_number, strings, walk
+from connlog.codegen.model import Catalog
+from connlog.codegen.parsing.sqlast import param_number, strings, walk
 
 
 @dataclass(frozen=True, slots=True)

@@ -24,8 +24,8 @@ from pglast.enums import (
 )
 from pglast.parser import ParseError, parse_sql
 
-from codegen.model import Catalog
-from codegen.parsing.sqlast import column_ref, strings, unwrap_casts
+from connlog.codegen.model import Catalog
+from connlog.codegen.parsing.sqlast import column_ref, strings, unwrap_casts
 
 
 @dataclass(frozen=True, slots=True)

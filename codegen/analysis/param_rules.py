@@ -26,7 +26,7 @@ from pglast.enums.parsenodes import A_Expr_Kind
 from pglast.enums.primnodes import NullTestType
 from pglast.parser import parse_sql
 
-from codegen.parsing.sqlast import param_number
+from connlog.codegen.parsing.sqlast import param_number
 
 # A node and the path to it: each ancestor with the field of it the path goes through.
 _Path = tuple[tuple[ast.Node, str], ...]

@@ -4,7 +4,7 @@ yoyo identifies a migration by its id alone, so it never notices when a file it 
 applied is edited afterwards: databases migrated before and after the edit silently differ.
 The sum file pins every migration and rollback file's sha256, plus a total over all of them.
 Any edit, addition or removal then shows up as a mismatch (a failing test in CI) until
-someone deliberately runs ``python -m codegen sum``, which a reviewer sees in the diff.
+someone deliberately runs ``codegen sum``, which a reviewer sees in the diff.
 
 Format (deterministic: files sorted by name, LF line endings)::
 
@@ -27,7 +27,7 @@ SUM_FILE: Final = "migrations.sum"
 _MIGRATION_SUFFIXES: Final = (".sql", ".py")
 
 _PREAMBLE: Final = (
-    "# sha256 of every migration and rollback file; rewrite with `python -m codegen sum`.\n"
+    "# sha256 of every migration and rollback file; rewrite with `codegen sum`.\n"
     "# A mismatch means a migration changed after it was summed: once a migration has been\n"
     "# applied anywhere, add a new migration instead of editing it.\n"
 )

@@ -19,8 +19,8 @@ from typing import Any, Final
 
 import psycopg
 
-from codegen.model import CodegenError, CodegenErrors, Location
-from codegen.parsing.load import display_path
+from connlog.codegen.model import CodegenError, CodegenErrors, Location
+from connlog.codegen.parsing.load import display_path
 
 
 def _yoyo() -> Any:

@@ -1,4 +1,4 @@
-"""``python -m codegen sum`` and ``schema``: keep the migrations' derived files current.
+"""``codegen sum`` and ``schema``: keep the migrations' derived files current.
 
 - ``sum`` rewrites ``migrations/migrations.sum``; ``sum --check`` verifies it.
 - ``schema`` rebuilds ``<out>/schema.sql`` from the migrations (in a scratch database it
@@ -16,11 +16,11 @@ from pathlib import Path
 
 import psycopg
 
-from codegen import write
-from codegen.database import checksums, embedded, schema_dump
-from codegen.model import CodegenErrors
-from codegen.parsing.load import display_path
-from codegen.settings import Settings, settings_from
+from connlog.codegen import write
+from connlog.codegen.database import checksums, embedded, schema_dump
+from connlog.codegen.model import CodegenErrors
+from connlog.codegen.parsing.load import display_path
+from connlog.codegen.settings import Settings, settings_from
 
 
 def run(args: argparse.Namespace) -> int:

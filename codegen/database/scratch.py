@@ -33,8 +33,8 @@ from urllib.parse import urlsplit, urlunsplit
 import psycopg
 from psycopg import errors, sql
 
-from codegen.analysis import cache
-from codegen.processes import alive
+from connlog.codegen.analysis import cache
+from connlog.codegen.processes import alive
 
 APPLICATION_DATABASE = "connlog"
 # Migrated templates on the server: ``codegen_tmpl_<hash of the migrations>``.
@@ -113,7 +113,9 @@ def _migrated(
     """The name of the migrated database ``<prefix>_<hash of migrations_dir>``, built if missing."""
 
     def build(url: str) -> None:
-        from codegen.database import migrate  # yoyo: imported only when migrations are applied
+        from connlog.codegen.database import (
+            migrate,  # yoyo: imported only when migrations are applied
+        )
 
         migrate.apply_all(url, migrations_dir, root=root)
 

@@ -17,8 +17,8 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Final
 
-from codegen.database import embedded, migrate, scratch
-from codegen.model import CodegenErrors
+from connlog.codegen.database import embedded, migrate, scratch
+from connlog.codegen.model import CodegenErrors
 
 # The yoyo commands that open the database; the others (new, init, --help) do not.
 _DATABASE_COMMANDS: Final = frozenset(

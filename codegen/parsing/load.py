@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from codegen.model import CodegenError, CodegenErrors, SourceFile
+from connlog.codegen.model import CodegenError, CodegenErrors, SourceFile
 
 
 def load_queries(queries_dir: Path, display_root: Path) -> tuple[SourceFile, ...]:

@@ -24,7 +24,7 @@ from typing import Final
 from pglast import ast
 from pglast.parser import ParseError, Token, parse_sql, scan
 
-from codegen.model import (
+from connlog.codegen.model import (
     CodegenError,
     CodegenErrors,
     Command,
@@ -33,8 +33,8 @@ from codegen.model import (
     ParsedQuery,
     SourceFile,
 )
-from codegen.parsing.sqlast import positional_names
-from codegen.python.names import snake_case
+from connlog.codegen.parsing.sqlast import positional_names
+from connlog.codegen.python.names import snake_case
 
 _QUERY_NAME = re.compile(r"[A-Za-z][A-Za-z0-9_]*\Z")  # annotation text, not SQL
 _COMMANDS = ", ".join(f":{c.value}" for c in Command)

@@ -7,9 +7,9 @@ decides what a type maps to.
 
 from __future__ import annotations
 
-from codegen.model import AnalyzedQuery, CodegenError, PgType
-from codegen.python.literals import string
-from codegen.python.types import COLUMN_MARK, ENUM_ARRAY_LOADER, Guard, Import, PyType
+from connlog.codegen.model import AnalyzedQuery, CodegenError, PgType
+from connlog.codegen.python.literals import string
+from connlog.codegen.python.types import COLUMN_MARK, ENUM_ARRAY_LOADER, Guard, Import, PyType
 
 
 def optional(annotation: str, nullable: bool) -> str:

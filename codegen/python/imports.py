@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Final
 
-from codegen.python.types import Import
+from connlog.codegen.python.types import Import
 
 _STDLIB: Final = frozenset(
     {

@@ -27,7 +27,7 @@ from dataclasses import dataclass, replace
 from enum import StrEnum
 from typing import Final
 
-from codegen.model import (
+from connlog.codegen.model import (
     Analysis,
     AnalyzedColumn,
     AnalyzedParam,
@@ -37,7 +37,7 @@ from codegen.model import (
     Command,
     Location,
 )
-from codegen.python.conversions import (
+from connlog.codegen.python.conversions import (
     convert,
     copy_type,
     guard_check,
@@ -45,8 +45,8 @@ from codegen.python.conversions import (
     load_imports,
     optional,
 )
-from codegen.python.imports import from_subpackage, import_lines
-from codegen.python.literals import (
+from connlog.codegen.python.imports import from_subpackage, import_lines
+from connlog.codegen.python.literals import (
     docstring,
     pep257,
     quote_identifier,
@@ -54,12 +54,12 @@ from codegen.python.literals import (
     string,
     tuple_literal,
 )
-from codegen.python.names import (
+from connlog.codegen.python.names import (
     function_name,
     python_identifier,
     unique_identifiers,
 )
-from codegen.python.types import (
+from connlog.codegen.python.types import (
     ENUM_ARRAY_LOADER,
     LABELS_GUARD,
     NO_ROW_ERROR,

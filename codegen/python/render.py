@@ -11,7 +11,7 @@ from functools import cache
 
 from jinja2 import Environment, PackageLoader, StrictUndefined
 
-from codegen.python.plan import AIO, AIO_PACKAGE, SYNC, Plan
+from connlog.codegen.python.plan import AIO, AIO_PACKAGE, SYNC, Plan
 
 
 @dataclass(frozen=True, slots=True)
@@ -25,7 +25,7 @@ class RenderedFile:
 @cache
 def _environment() -> Environment:
     return Environment(
-        loader=PackageLoader("codegen.python"),
+        loader=PackageLoader("connlog.codegen.python"),
         undefined=StrictUndefined,
         trim_blocks=True,
         lstrip_blocks=True,

@@ -46,7 +46,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from typing import Final, Protocol, TypeAlias
 
-from codegen.model import CodegenError, Location, PgType
+from connlog.codegen.model import CodegenError, Location, PgType
 
 # An import the generated module needs: ``from module import name``; a
 # ``module`` starting with "." is a sibling generated module.

@@ -21,8 +21,8 @@ from psycopg.rows import dict_row
 from psycopg.types.json import Jsonb
 from pydantic import PydanticSchemaGenerationError, TypeAdapter
 
-from generated.connection_logs import GetConnectionLogsOffsetRow, get_connection_logs_offset
-from generated.models import AuditAction, AuditLog, JsonValue
+from connlog.generated.connection_logs import GetConnectionLogsOffsetRow, get_connection_logs_offset
+from connlog.generated.models import AuditAction, AuditLog, JsonValue
 from tests.conftest import REPO_ROOT
 
 PACKAGES = ["generated"] + [
@@ -91,7 +91,7 @@ def test_json_columns_round_trip(db: psycopg.Connection[Any]) -> None:
 
 def test_identical_results_are_one_class() -> None:
     """The plain and authorized listings return rows of one class, whatever name is used."""
-    from generated import connection_logs as queries
+    from connlog.generated import connection_logs as queries
 
     assert (
         queries.GetConnectionLogsOffsetRow

@@ -26,11 +26,13 @@ import sys
 
 import psycopg
 
-from generated.connection_logs import get_connection_logs_offset
-from generated.models import ConnectionType
+from connlog.generated.connection_logs import get_connection_logs_offset
+from connlog.generated.models import ConnectionType
 
 for heavy in ("pglast", "jinja2", "ruff"):
     assert importlib.util.find_spec(heavy) is None, f"{heavy} is there without [codegen]"
+for generic in ("codegen", "generated"):
+    assert importlib.util.find_spec(generic) is None, f"the wheel installs a top-level {generic}"
 
 with psycopg.connect(sys.argv[1]) as conn:
     rows = get_connection_logs_offset(conn, limit=50)
@@ -50,7 +52,13 @@ def test_generated_modules_run_in_a_venv_without_the_codegen_extra(
     for name in SOURCES:
         path = REPO_ROOT / name
         if path.is_dir():
-            shutil.copytree(path, source / name, ignore=shutil.ignore_patterns("__pycache__"))
+            # symlinks=True: connlog/codegen and connlog/generated stay links, as in the checkout.
+            shutil.copytree(
+                path,
+                source / name,
+                symlinks=True,
+                ignore=shutil.ignore_patterns("__pycache__"),
+            )
         else:
             shutil.copy(path, source / name)
     venv = tmp_path / "venv"

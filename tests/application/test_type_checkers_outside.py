@@ -18,8 +18,8 @@ BIN = Path(sys.executable).parent
 APPLICATION = """
 import psycopg
 
-from generated.aio.connection_logs import GetConnectionLogsPageRow, get_connection_logs_page
-from generated.connection_logs import (
+from connlog.generated.aio.connection_logs import GetConnectionLogsPageRow, get_connection_logs_page
+from connlog.generated.connection_logs import (
     ConnectionLogFilters,
     GetConnectionLogsOffsetRow,
     count_connection_logs,

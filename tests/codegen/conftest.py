@@ -21,8 +21,8 @@ from typing import Any, LiteralString, cast
 import psycopg
 import pytest
 
-from codegen.cli import main
-from codegen.model import AnalyzedParam, AnalyzedQuery, ParsedQuery, PgType
+from connlog.codegen.cli import main
+from connlog.codegen.model import AnalyzedParam, AnalyzedQuery, ParsedQuery, PgType
 from tests.conftest import REPO_ROOT, start_server
 
 CASES = REPO_ROOT / "tests" / "cases"
@@ -51,7 +51,7 @@ class Run:
 
 
 def run_codegen(*args: str, cwd: Path = REPO_ROOT) -> Run:
-    """``python -m codegen ARGS`` in this process, from ``cwd``."""
+    """``codegen ARGS`` in this process, from ``cwd``."""
     out, err = io.StringIO(), io.StringIO()
     with contextlib.chdir(cwd), contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
         code = main(list(args))

@@ -7,7 +7,7 @@ from pathlib import Path
 import psycopg
 from psycopg.pq import TransactionStatus
 
-from codegen.database import migrate
+from connlog.codegen.database import migrate
 from tests.codegen.conftest import CASES, bound_queries, generate_case
 
 BULK = CASES / "bulk"

@@ -7,7 +7,7 @@ from pathlib import Path
 from psycopg.types.multirange import Multirange
 from psycopg.types.range import Range
 
-from codegen.database import migrate
+from connlog.codegen.database import migrate
 from tests.codegen.conftest import CASES, bound_queries, generate_case, import_generated
 
 CASE = CASES / "broad_compile"

@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 
-from codegen.database import migrate
+from connlog.codegen.database import migrate
 from tests.codegen.conftest import CASES, bound_queries, generate_case, import_generated
 
 BULK = CASES / "bulk"

@@ -15,9 +15,9 @@ from pathlib import Path
 
 import pytest
 
-from codegen.analysis import cache
-from codegen.model import Analysis, Location, SourceFile
-from codegen.parsing.parse import parse_file
+from connlog.codegen.analysis import cache
+from connlog.codegen.model import Analysis, Location, SourceFile
+from connlog.codegen.parsing.parse import parse_file
 from tests.codegen.conftest import CASES, Run, analyzed, run_codegen, snapshot
 from tests.conftest import REPO_ROOT, start_server
 
@@ -181,7 +181,7 @@ def test_check_passes_on_a_fresh_clone_with_no_server(tmp_path: Path) -> None:
         "PATH": str(Path(sys.executable).parent) + os.pathsep + "/usr/bin:/bin",
     }
     result = subprocess.run(
-        [sys.executable, "-m", "codegen", "check"],
+        [sys.executable, "-m", "connlog.codegen", "check"],
         cwd=clone,
         env=environment,
         capture_output=True,

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from codegen.database import migrate
+from connlog.codegen.database import migrate
 from tests.codegen.conftest import CASES, bound_queries, generate_case, import_generated
 
 BULK = CASES / "bulk"

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from codegen.database import migrate
+from connlog.codegen.database import migrate
 from tests.codegen.conftest import CASES, bound_queries, generate_case, import_generated
 
 EMBED = CASES / "embed"

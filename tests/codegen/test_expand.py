@@ -6,8 +6,8 @@ from collections.abc import Sequence
 
 import pytest
 
-from codegen.analysis.expand import StarError, expand_stars
-from codegen.analysis.param_rules import ParamRules, param_rules
+from connlog.codegen.analysis.expand import StarError, expand_stars
+from connlog.codegen.analysis.param_rules import ParamRules, param_rules
 
 TABLES: dict[str, tuple[str, ...]] = {
     "t": ("id", "name"),

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from codegen import fingerprint
+from connlog.codegen import fingerprint
 from tests.codegen.conftest import CASES, Run, run_codegen
 from tests.conftest import REPO_ROOT, start_server
 
@@ -110,21 +110,23 @@ def test_a_hand_made_change_to_the_generated_files_is_never_fresh(project: Path,
 def test_the_generators_own_source_is_an_input(project: Path, tmp_path: Path) -> None:
     """A copy of the generator with one template edited (a comment: same output) is not trusted."""
     copy = tmp_path / "generator"
+    package = copy / "connlog"
     shutil.copytree(
-        REPO_ROOT / "codegen", copy / "codegen", ignore=shutil.ignore_patterns("__pycache__")
+        REPO_ROOT / "codegen", package / "codegen", ignore=shutil.ignore_patterns("__pycache__")
     )
+    shutil.copy(REPO_ROOT / "connlog" / "__init__.py", package)
     env = {**os.environ, "PYTHONPATH": str(copy)}
 
     def check() -> str:
         result = subprocess.run(
-            [sys.executable, "-m", "codegen", "check"],
+            [sys.executable, "-m", "connlog.codegen", "check"],
             cwd=project, env=env, capture_output=True, text=True, timeout=60,
         )  # fmt: skip
         assert result.returncode == 0, result.stderr
         return result.stdout
 
     assert FAST in check(), "the same source, byte for byte: the same fingerprint"
-    template = copy / "codegen" / "python" / "templates" / "models.py.j2"
+    template = package / "codegen" / "python" / "templates" / "models.py.j2"
     template.write_text("{# a comment #}\n" + template.read_text())
     assert FAST not in check()
     assert FAST in check()
@@ -133,9 +135,10 @@ def test_the_generators_own_source_is_an_input(project: Path, tmp_path: Path) ->
 def test_the_fast_path_imports_no_parser_driver_or_template(project: Path) -> None:
     probe = (
         "import sys\n"
-        "from codegen.cli import main\n"
+        "from connlog.codegen.cli import main\n"
         "code = main(['check'])\n"
-        "heavy = ('psycopg', 'pglast', 'jinja2', 'yoyo', 'codegen.generate', 'codegen.model')\n"
+        "heavy = ('psycopg', 'pglast', 'jinja2', 'yoyo',"
+        " 'connlog.codegen.generate', 'connlog.codegen.model')\n"
         "print(code, [name for name in heavy if name in sys.modules])\n"
     )
     result = subprocess.run(

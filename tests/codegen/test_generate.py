@@ -17,8 +17,8 @@ from typing import Any
 
 import pytest
 
-from codegen.analysis import cache
-from codegen.database import migrate
+from connlog.codegen.analysis import cache
+from connlog.codegen.database import migrate
 from tests.codegen.conftest import (
     CASES,
     bound_queries,

@@ -11,9 +11,9 @@ from pathlib import Path
 
 import pytest
 
-from codegen import write
-from codegen.analysis.analyze import embed_relations
-from codegen.python.render import RenderedFile
+from connlog.codegen import write
+from connlog.codegen.analysis.analyze import embed_relations
+from connlog.codegen.python.render import RenderedFile
 from tests.codegen.conftest import run_codegen
 
 MIGRATION = """-- The first migration.

@@ -6,7 +6,7 @@ import ast
 from hypothesis import example, given
 from hypothesis import strategies as st
 
-from codegen.python.literals import docstring, pep257, sql_literal, string
+from connlog.codegen.python.literals import docstring, pep257, sql_literal, string
 
 
 @given(st.text())

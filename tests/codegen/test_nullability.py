@@ -6,8 +6,8 @@ from dataclasses import dataclass, field
 
 import pytest
 
-from codegen.analysis.nullability import StatementFacts, infer, split_override
-from codegen.model import CatalogColumn, FunctionFacts, SqlFunction
+from connlog.codegen.analysis.nullability import StatementFacts, infer, split_override
+from connlog.codegen.model import CatalogColumn, FunctionFacts, SqlFunction
 
 N, NN = True, False  # nullable, not null: what column_nullable holds
 

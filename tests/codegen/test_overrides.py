@@ -14,7 +14,7 @@ from pathlib import Path
 
 import psycopg
 
-from codegen.database import migrate
+from connlog.codegen.database import migrate
 from tests.codegen.conftest import import_generated, run_codegen
 
 NO_SERVER = "postgresql://postgres@127.0.0.1:1/nothing"

@@ -8,10 +8,17 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from codegen.model import Analysis, AnalyzedParam, CodegenErrors, Location, PgType, SourceFile
-from codegen.parsing.parse import parse_file
-from codegen.python.names import python_identifier, snake_case
-from codegen.python.plan import RESERVED_PARAMETER_NAMES, Function, parameter_names, plan
+from connlog.codegen.model import (
+    Analysis,
+    AnalyzedParam,
+    CodegenErrors,
+    Location,
+    PgType,
+    SourceFile,
+)
+from connlog.codegen.parsing.parse import parse_file
+from connlog.codegen.python.names import python_identifier, snake_case
+from connlog.codegen.python.plan import RESERVED_PARAMETER_NAMES, Function, parameter_names, plan
 from tests.codegen.conftest import TEXT, analyzed
 
 PATH = "queries/q.sql"

@@ -8,9 +8,9 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from codegen.model import CodegenErrors, Command, Location, ParsedQuery, SourceFile
-from codegen.parsing.load import load_queries
-from codegen.parsing.parse import check_unique_names, parse_file, parse_queries
+from connlog.codegen.model import CodegenErrors, Command, Location, ParsedQuery, SourceFile
+from connlog.codegen.parsing.load import load_queries
+from connlog.codegen.parsing.parse import check_unique_names, parse_file, parse_queries
 
 PATH = "queries/q.sql"
 

@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from codegen import write
-from codegen.python.render import RenderedFile
+from connlog.codegen import write
+from connlog.codegen.python.render import RenderedFile
 from tests.conftest import REPO_ROOT
 
 BIN = Path(sys.executable).parent
@@ -25,8 +25,8 @@ def killed_mid_write(out: Path) -> None:
         f"""
         import os, signal
         from pathlib import Path
-        from codegen import write
-        from codegen.python.render import RenderedFile
+        from connlog.codegen import write
+        from connlog.codegen.python.render import RenderedFile
 
         os.replace = lambda *args: os.kill(os.getpid(), signal.SIGKILL)
         write.write(Path({str(out)!r}), [RenderedFile("a.py", {LINTED!r}),

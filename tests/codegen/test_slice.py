@@ -6,7 +6,7 @@ import inspect
 import uuid
 from pathlib import Path
 
-from codegen.database import migrate
+from connlog.codegen.database import migrate
 from tests.codegen.conftest import CASES, bound_queries, generate_case, import_generated
 
 SLICE = CASES / "slice"

@@ -32,9 +32,9 @@ from hypothesis import strategies as st
 from psycopg.adapt import Transformer
 from psycopg.pq import ExecStatus, Format
 
-from codegen.analysis import cache
-from codegen.database import scratch
-from codegen.model import Analysis, AnalyzedQuery, PgType
+from connlog.codegen.analysis import cache
+from connlog.codegen.database import scratch
+from connlog.codegen.model import Analysis, AnalyzedQuery, PgType
 from tests.codegen.conftest import CASES
 from tests.conftest import MIGRATIONS_DIR, REPO_ROOT, start_server
 

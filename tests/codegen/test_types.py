@@ -6,9 +6,16 @@ from dataclasses import dataclass
 
 import pytest
 
-from codegen.model import CodegenError, Location, PgType
-from codegen.python.plan import singular
-from codegen.python.types import AWARE_GUARD, ENUM_GUARD, Guard, Override, class_name, python_type
+from connlog.codegen.model import CodegenError, Location, PgType
+from connlog.codegen.python.plan import singular
+from connlog.codegen.python.types import (
+    AWARE_GUARD,
+    ENUM_GUARD,
+    Guard,
+    Override,
+    class_name,
+    python_type,
+)
 
 WHERE = Location("queries/x.sql", 3, 1)
 

@@ -69,7 +69,7 @@ def test_watch_regenerates_the_edited_query_and_survives_errors(tmp_path: Path) 
     )
     module = root / "generated" / "books.py"
     process = subprocess.Popen(
-        [sys.executable, "-m", "codegen", "generate", "--watch"],
+        [sys.executable, "-m", "connlog.codegen", "generate", "--watch"],
         cwd=root, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
         env={**os.environ, "XDG_CACHE_HOME": str(tmp_path / "cache")},
     )  # fmt: skip

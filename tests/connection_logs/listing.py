@@ -10,8 +10,8 @@ from uuid import UUID
 
 from hypothesis import strategies as st
 
+from connlog.generated.models import ConnectionLog, ConnectionType
 from connlog.record import WEB_TYPES
-from generated.models import ConnectionLog, ConnectionType
 from tests.connection_logs.world import T0, World
 
 FILTERS = (

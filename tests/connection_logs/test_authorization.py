@@ -9,13 +9,13 @@ import psycopg
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from connlog.record import record_events
-from generated.connection_logs import (
+from connlog.generated.connection_logs import (
     GetAuthorizedConnectionLogsPageRow,
     count_authorized_connection_logs,
     get_authorized_connection_logs_offset,
     get_authorized_connection_logs_page,
 )
+from connlog.record import record_events
 from tests.connection_logs.listing import Reader, cursor, expected_listing, readers, some_filters
 from tests.connection_logs.world import World, example_events, fresh, stored
 

@@ -16,10 +16,9 @@ from uuid import UUID
 import psycopg
 import pytest
 
-from connlog.record import record_event, record_events
-from generated import ArgumentError, NoRowError
-from generated.aio import connection_logs as aio_connection_logs
-from generated.connection_logs import (
+from connlog.generated import ArgumentError, NoRowError
+from connlog.generated.aio import connection_logs as aio_connection_logs
+from connlog.generated.connection_logs import (
     count_authorized_connection_logs,
     count_connection_logs,
     delete_old_connection_logs,
@@ -28,6 +27,7 @@ from generated.connection_logs import (
     get_connection_logs_offset,
     get_connection_logs_page,
 )
+from connlog.record import record_event, record_events
 from tests.connection_logs.world import World, example_events, stored
 
 T = datetime(2024, 5, 1, tzinfo=UTC)

@@ -14,23 +14,23 @@ from typing import Any
 import psycopg
 import pytest
 
-from codegen.database import migrate
-from connlog.record import record_event, record_events
-from generated import (
+from connlog.codegen.database import migrate
+from connlog.generated import (
     MIGRATIONS,
     EnumDriftError,
     MigrationsDriftError,
     SchemaDriftError,
     verify_schema,
 )
-from generated import aio as generated_aio
-from generated.connection_logs import (
+from connlog.generated import aio as generated_aio
+from connlog.generated.connection_logs import (
     get_authorized_connection_logs_offset,
     get_authorized_connection_logs_page,
     get_connection_logs_offset,
     get_connection_logs_page,
 )
-from generated.models import ConnectionType
+from connlog.generated.models import ConnectionType
+from connlog.record import record_event, record_events
 from tests.conftest import MIGRATIONS_DIR
 from tests.connection_logs.world import World, example_events, stored
 

@@ -11,15 +11,15 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from connlog.record import record_events
-from generated.connection_logs import (
+from connlog.generated.connection_logs import (
     GetConnectionLogsOffsetRow,
     GetConnectionLogsPageRow,
     count_connection_logs,
     get_connection_logs_offset,
     get_connection_logs_page,
 )
-from generated.models import ConnectionLog
+from connlog.generated.models import ConnectionLog
+from connlog.record import record_events
 from tests.connection_logs.listing import (
     FILTERS,
     cursor,

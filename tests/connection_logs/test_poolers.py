@@ -13,9 +13,9 @@ import psycopg
 import pytest
 from psycopg_pool import ConnectionPool
 
+from connlog.generated.connection_logs import count_connection_logs, get_connection_logs_offset
 from connlog.purge import PurgeResult, purge
 from connlog.record import ConnectionEvent, record_event, record_events
-from generated.connection_logs import count_connection_logs, get_connection_logs_offset
 from tests.connection_logs import pooler
 from tests.connection_logs.test_purge import CUTOFF
 from tests.connection_logs.world import (

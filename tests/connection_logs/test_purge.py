@@ -16,11 +16,11 @@ from typing import Any
 import psycopg
 import pytest
 
+from connlog.generated.audit_logs import delete_old_audit_log_connection_events
+from connlog.generated.connection_logs import delete_old_connection_logs, try_lock_purge
+from connlog.generated.models import AuditAction
 from connlog.purge import PurgeResult, purge
 from connlog.record import record_events
-from generated.audit_logs import delete_old_audit_log_connection_events
-from generated.connection_logs import delete_old_connection_logs, try_lock_purge
-from generated.models import AuditAction
 from tests.conftest import REPO_ROOT
 from tests.connection_logs.world import PURGE_LOCK_HELD, T0, World, example_events, stored
 

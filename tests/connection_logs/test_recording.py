@@ -13,8 +13,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from connlog.generated.models import ConnectionLog, ConnectionType
 from connlog.record import ConnectionEvent, record_event, record_events
-from generated.models import ConnectionLog, ConnectionType
 from tests.conftest import REPO_ROOT
 from tests.connection_logs.world import (
     CONNECTED,

@@ -10,6 +10,7 @@ from typing import Any, cast
 import psycopg
 import pytest
 
+from connlog.generated.connection_logs import batch_upsert_connection_logs
 from connlog.record import (
     MAX_AGENT_NAME_BYTES,
     ConnectionEvent,
@@ -17,7 +18,6 @@ from connlog.record import (
     record_event,
     record_events,
 )
-from generated.connection_logs import batch_upsert_connection_logs
 from tests.connection_logs.world import DISCONNECTED, World, example_events, expected_logs, stored
 
 

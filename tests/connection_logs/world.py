@@ -21,8 +21,8 @@ import psycopg
 from hypothesis import strategies as st
 from psycopg import sql
 
+from connlog.generated.models import ConnectionLog, ConnectionStatus, ConnectionType
 from connlog.record import WEB_TYPES, ConnectionEvent
-from generated.models import ConnectionLog, ConnectionStatus, ConnectionType
 
 CONNECTED: Final = ConnectionStatus.CONNECTED
 DISCONNECTED: Final = ConnectionStatus.DISCONNECTED

@@ -10,7 +10,7 @@ from typing import Final
 
 import psycopg
 
-from codegen.database import migrate
+from connlog.codegen.database import migrate
 
 REPO_ROOT: Final = Path(__file__).resolve().parents[2]
 MIGRATIONS_DIR: Final = REPO_ROOT / "migrations"
@@ -27,7 +27,7 @@ def start_yoyo(url: str, *args: str) -> subprocess.Popen[str]:
     """
     env = {**os.environ, "DATABASE_URL": url}
     return subprocess.Popen(
-        [sys.executable, "-m", "codegen.database.yoyo_command", *args],
+        [sys.executable, "-m", "connlog.codegen.database.yoyo_command", *args],
         cwd=REPO_ROOT,
         env=env,
         stdin=subprocess.DEVNULL,

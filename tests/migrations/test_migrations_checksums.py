@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from codegen.database import checksums
+from connlog.codegen.database import checksums
 from tests.migrations.migration_support import MIGRATIONS_DIR, REPO_ROOT
 
 
@@ -24,7 +24,10 @@ def migrations_copy(tmp_path: Path) -> Path:
 
 def _codegen(*args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "codegen", *args], cwd=REPO_ROOT, capture_output=True, text=True
+        [sys.executable, "-m", "connlog.codegen", *args],
+        cwd=REPO_ROOT,
+        capture_output=True,
+        text=True,
     )
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from codegen.database import checksums
+from connlog.codegen.database import checksums
 from tests.codegen.conftest import run_codegen
 
 MIGRATION = "CREATE TABLE books (id int8 PRIMARY KEY, title text NOT NULL);\n"

@@ -16,7 +16,7 @@ from pathlib import Path
 import psycopg
 import pytest
 
-from codegen.database import migrate
+from connlog.codegen.database import migrate
 from tests.migrations.migration_support import MIGRATIONS_DIR, applied_ids, run_yoyo, start_yoyo
 
 IDS = migrate.ordered_ids(MIGRATIONS_DIR)

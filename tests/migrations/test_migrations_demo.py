@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from codegen.database import migrate
 from connlog import demo
+from connlog.codegen.database import migrate
 from tests.migrations.migration_support import MIGRATIONS_DIR
 
 

@@ -8,9 +8,9 @@ from pathlib import Path
 import psycopg
 import pytest
 
-from codegen.database import migrate
-from codegen.database.schema_dump import dump_schema
-from codegen.model import CodegenErrors, Location
+from connlog.codegen.database import migrate
+from connlog.codegen.database.schema_dump import dump_schema
+from connlog.codegen.model import CodegenErrors, Location
 from tests.migrations.migration_support import MIGRATIONS_DIR, applied_ids
 
 IDS = migrate.ordered_ids(MIGRATIONS_DIR)

@@ -6,7 +6,7 @@ import itertools
 import re
 import subprocess
 
-from codegen.database import migrate
+from connlog.codegen.database import migrate
 from tests.migrations.migration_support import BIN, FIXTURES_DIR, MIGRATIONS_DIR, REPO_ROOT
 
 ID_PATTERN = re.compile(r"^\d{4}_[a-z0-9_]+$")

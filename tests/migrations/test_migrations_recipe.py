@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from codegen.database import migrate
+from connlog.codegen.database import migrate
 from tests.migrations.migration_support import MIGRATIONS_DIR, REPO_ROOT
 
 IDS = migrate.ordered_ids(MIGRATIONS_DIR)
@@ -90,9 +90,16 @@ def test_adding_a_nullable_column_by_the_recipe_keeps_the_checks_green(
         "WHERE id = '00000000-0000-0000-0000-0000000000c1';\n"
     )
     python = sys.executable
-    _run(clone, python, "-m", "codegen", "sum", server_url=server_url)
+    _run(clone, python, "-m", "connlog.codegen", "sum", server_url=server_url)
     _run(
-        clone, python, "-m", "codegen", "generate", "--database", server_url, server_url=server_url
+        clone,
+        python,
+        "-m",
+        "connlog.codegen",
+        "generate",
+        "--database",
+        server_url,
+        server_url=server_url,
     )
     assert "note" in (clone / "generated" / "models.py").read_text()
     _run(

@@ -5,8 +5,8 @@ from __future__ import annotations
 import psycopg
 from psycopg import sql
 
-from codegen.database import migrate
-from codegen.database.schema_dump import dump_schema
+from connlog.codegen.database import migrate
+from connlog.codegen.database.schema_dump import dump_schema
 from tests.migrations.migration_support import (
     MIGRATIONS_DIR,
     YOYO_TABLES,

@@ -7,7 +7,7 @@ import sys
 
 import psycopg
 
-from codegen.database import schema_dump
+from connlog.codegen.database import schema_dump
 from tests.migrations.migration_support import MIGRATIONS_DIR, REPO_ROOT, YOYO_TABLES
 
 SCHEMA_FILE = REPO_ROOT / "generated" / "schema.sql"
@@ -46,7 +46,7 @@ def test_schema_check_command_reports_a_stale_file(tmp_path: str, empty_db_url: 
     stale = f"{tmp_path}/schema.sql"
     with open(stale, "w") as handle:
         handle.write("-- not the schema\n")
-    command = [sys.executable, "-m", "codegen", "schema", "--database", empty_db_url]
+    command = [sys.executable, "-m", "connlog.codegen", "schema", "--database", empty_db_url]
     result = subprocess.run(
         [*command, "--check", "--out", str(tmp_path)],
         cwd=REPO_ROOT,

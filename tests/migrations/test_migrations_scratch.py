@@ -11,8 +11,8 @@ import psycopg
 import pytest
 from psycopg import sql
 
-from codegen.analysis import cache
-from codegen.database import scratch
+from connlog.codegen.analysis import cache
+from connlog.codegen.database import scratch
 
 
 def _exists(server_url: str, url: str) -> bool:

@@ -13,7 +13,7 @@ import psycopg
 import pytest
 from psycopg import sql
 
-from codegen.database import scratch
+from connlog.codegen.database import scratch
 
 
 @pytest.fixture

@@ -12,7 +12,7 @@ from typing import Any
 import psycopg
 import pytest
 
-from codegen.database import migrate
+from connlog.codegen.database import migrate
 from tests.migrations.migration_support import MIGRATIONS_DIR
 
 SEED_MIGRATION = "0002_connection_logs"

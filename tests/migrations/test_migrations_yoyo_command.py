@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from codegen.database import migrate
-from codegen.model import CodegenErrors
+from connlog.codegen.database import migrate
+from connlog.codegen.model import CodegenErrors
 from tests.codegen.conftest import run_codegen
 from tests.migrations.migration_support import MIGRATIONS_DIR, REPO_ROOT, applied_ids, tables
 
@@ -34,7 +34,7 @@ def _yoyo(project: Path, *args: str, url: str | None = None) -> subprocess.Compl
     if url is not None:
         env["DATABASE_URL"] = url
     return subprocess.run(
-        [sys.executable, "-m", "codegen.database.yoyo_command", *args],
+        [sys.executable, "-m", "connlog.codegen.database.yoyo_command", *args],
         cwd=project,
         env=env,
         capture_output=True,

@@ -23,7 +23,7 @@ _TEXT_ARRAY: Final = Transformer().get_loader(1009, Format.TEXT)
 # What a reader is told to do when the database has moved on from the generated code.
 _REGENERATE: Final = (
     "the database's schema is newer than the one this code was generated from: "
-    "regenerate it (python -m codegen generate) from the migrations applied there"
+    "regenerate it (codegen generate) from the migrations applied there"
 )
 
 
