@@ -50,8 +50,10 @@ def _copy_checkout(destination: Path) -> Path:
     ).stdout
     for name in filter(None, listed.split("\0")):
         source = REPO_ROOT / name
-        if source.is_file():
-            (destination / name).parent.mkdir(parents=True, exist_ok=True)
+        (destination / name).parent.mkdir(parents=True, exist_ok=True)
+        if source.is_symlink():  # connlog/codegen -> ../codegen: the link, not a copy
+            (destination / name).symlink_to(source.readlink())
+        elif source.is_file():
             shutil.copy2(source, destination / name)
     return destination
 
