@@ -192,6 +192,20 @@ class PgType:
     element: PgType | None = None  # for arrays
     base: PgType | None = None  # for domains
     enum_labels: tuple[str, ...] = ()  # for enums, in declaration order
+    # For a composite type of its own (CREATE TYPE ... AS (...)), its attributes in attnum
+    # order; () for a table's row type, which generated code does not map.
+    fields: tuple[CompositeField, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class CompositeField:
+    """One attribute of a composite type."""
+
+    name: str
+    type: PgType
+    # Always true: PostgreSQL has no NOT NULL for a composite's attributes (a NOT NULL
+    # domain is not checked inside a row value), so ``ROW(NULL)::t`` is a value of any t.
+    nullable: bool = True
 
 
 @dataclass(frozen=True, slots=True)
@@ -287,3 +301,5 @@ class Analysis:
     queries: tuple[AnalyzedQuery, ...]  # in file order, then query order
     tables: tuple[AnalyzedTable, ...]  # sorted by schema and name
     enums: tuple[PgType, ...]  # every user enum, sorted by schema and name
+    # Every composite type of its own (not a table's row type), sorted by schema and name.
+    composites: tuple[PgType, ...] = ()

@@ -40,6 +40,7 @@ from connlog.codegen.model import (
     CodegenError,
     CodegenErrors,
     Command,
+    CompositeField,
     FunctionFacts,
     Location,
     ParsedQuery,
@@ -69,7 +70,7 @@ def analyze(queries: Sequence[ParsedQuery], url: str) -> Analysis:
                 errors.append(exc)
         if errors:
             raise CodegenErrors(errors)
-        return Analysis(tuple(analyzed), server.tables(), server.enums())
+        return Analysis(tuple(analyzed), server.tables(), server.enums(), server.composites())
 
 
 @dataclass(frozen=True, slots=True)
@@ -474,9 +475,30 @@ class _Server:
             element=self.pg_type(element) if category == "A" and element else None,
             base=self.pg_type(base) if kind == "d" else None,
             enum_labels=tuple(str(label) for label in cast(list[object], labels)),
+            fields=self._composite_fields(oid) if kind == "c" else (),
         )
         self._types[oid] = resolved
         return resolved
+
+    def _composite_fields(self, oid: int) -> tuple[CompositeField, ...]:
+        """The attributes of a composite type of its own; () for a table's (or view's) row type.
+
+        A table's row type is left unmapped: its model's NOT NULL fields would be a lie for
+        ``ROW(NULL, ...)::t``, and ``sqlc.embed(t)`` is the way to return a table's row.
+        """
+        rows = self._conn.execute(
+            """
+            SELECT a.attname, a.atttypid::int8
+            FROM pg_type t JOIN pg_class c ON c.oid = t.typrelid
+            JOIN pg_attribute a ON a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped
+            WHERE t.oid = %s AND c.relkind = 'c'
+            ORDER BY a.attnum
+            """,
+            [oid],
+        ).fetchall()
+        return tuple(
+            CompositeField(str(name), self.pg_type(_int(type_oid))) for name, type_oid in rows
+        )
 
     def _relation(self, oid: int) -> _Relation | None:
         if oid not in self._relations:
@@ -543,6 +565,19 @@ class _Server:
             """
             SELECT t.oid::int8 FROM pg_type t JOIN pg_namespace n ON n.oid = t.typnamespace
             WHERE t.typtype = 'e'
+              AND n.nspname NOT IN ('pg_catalog', 'information_schema')
+              AND n.nspname NOT LIKE 'pg\\_%%'
+            ORDER BY n.nspname, t.typname
+            """
+        ).fetchall()
+        return tuple(self.pg_type(_int(oid)) for (oid,) in rows)
+
+    def composites(self) -> tuple[PgType, ...]:
+        rows = self._conn.execute(
+            """
+            SELECT t.oid::int8 FROM pg_type t JOIN pg_namespace n ON n.oid = t.typnamespace
+            JOIN pg_class c ON c.oid = t.typrelid
+            WHERE t.typtype = 'c' AND c.relkind = 'c'
               AND n.nspname NOT IN ('pg_catalog', 'information_schema')
               AND n.nspname NOT LIKE 'pg\\_%%'
             ORDER BY n.nspname, t.typname

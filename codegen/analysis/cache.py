@@ -53,8 +53,9 @@ MANIFEST_FILE: Final = "analysis.json"
 # 2: parameters record their target column; 3: aggregate SELECTs are certain rows;
 # 4: parameter names are SQL names (``userId``), no longer Python ones (``user_id``);
 # 5: stars are expanded to named columns; parameters record their call-time rules;
-# 6: issue 8's nullability (array elements, WHERE/ON narrowing, views, pg_proc, SQL functions).
-ANALYSIS_VERSION: Final = 6
+# 6: issue 8's nullability (array elements, WHERE/ON narrowing, views, pg_proc, SQL functions);
+# 7: composite types record their fields, and the schema its composite types.
+ANALYSIS_VERSION: Final = 7
 # OIDs below this are built in and the same on every server (PostgreSQL's FirstNormalObjectId).
 _FIRST_USER_OID: Final = 16384
 # ParsedQuery fields that do not change what the server says about the statement.
@@ -154,7 +155,7 @@ def merge(split: Split, described: Analysis | None) -> Analysis:
     assert next(fresh, None) is None, "described a query that was not asked for"
     schema = described or split.schema
     assert schema is not None, "neither a described nor a cached schema"
-    return normalize(Analysis(tuple(queries), schema.tables, schema.enums))
+    return normalize(Analysis(tuple(queries), schema.tables, schema.enums, schema.composites))
 
 
 def normalize(analysis: Analysis) -> Analysis:
@@ -175,6 +176,7 @@ def dumps(manifest: Manifest) -> str:
         "migrations": manifest.migrations,
         "schema_sql": manifest.schema_sql,
         "enums": _encode(manifest.analysis.enums, types),
+        "composites": _encode(manifest.analysis.composites, types),
         "tables": _encode(manifest.analysis.tables, types),
         "queries": [
             {"cache_key": key, **_stored(query, types)}
@@ -218,6 +220,7 @@ def loads(text: str) -> Manifest:
         tuple(queries),
         decoder.read(tuple[AnalyzedTable, ...], fields.get("tables")),
         decoder.read(tuple[PgType, ...], fields.get("enums")),
+        decoder.read(tuple[PgType, ...], fields.get("composites")),
     )
     return Manifest(
         decoder.read(str, fields.get("migrations")),

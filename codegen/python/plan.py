@@ -36,6 +36,7 @@ from connlog.codegen.model import (
     CodegenErrors,
     Command,
     Location,
+    PgType,
 )
 from connlog.codegen.python.conversions import (
     convert,
@@ -69,7 +70,9 @@ from connlog.codegen.python.types import (
     Overrides,
     PyType,
     class_name,
+    composite_constant,
     python_type,
+    runtime_import,
 )
 
 MODELS_MODULE: Final = "models"
@@ -167,6 +170,9 @@ class Function:
     copy_constant: str = ""  # :copyfrom: the COPY statement's constant
     copy_sql_literal: str = ""
     copy_types: str = ""  # a tuple literal of type names for ``Copy.set_types``
+    # The composite types to register on the connection first (``Composite`` constants of
+    # models.py): a tuple literal, "" when it uses none.
+    composites: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -199,6 +205,7 @@ class Flavor:
     for_: str
     raw_cursor: str
     raw_server_cursor: str
+    register_composites: str = ""  # the ``_runtime`` helper registering composite types
 
 
 SYNC: Final = Flavor(
@@ -212,6 +219,7 @@ SYNC: Final = Flavor(
     for_="for",
     raw_cursor="psycopg.RawCursor",
     raw_server_cursor="psycopg.RawServerCursor",
+    register_composites="_register_composites",
 )
 AIO: Final = Flavor(
     name="aio",
@@ -224,6 +232,7 @@ AIO: Final = Flavor(
     for_="async for",
     raw_cursor="psycopg.AsyncRawCursor",
     raw_server_cursor="psycopg.AsyncRawServerCursor",
+    register_composites="_register_composites_async",
 )
 
 
@@ -241,12 +250,24 @@ class EnumClass:
 
 
 @dataclass(frozen=True, slots=True)
+class CompositeClass:
+    """A composite type's frozen dataclass, and the ``Composite`` constant registering it."""
+
+    row_class: RowClass
+    constant: str  # e.g. PAIR_COMPOSITE
+    schema: str  # Python string literals of the type's schema and name
+    name: str
+    fields: str  # a tuple literal of (attribute, "schema.type") pairs, in attnum order
+
+
+@dataclass(frozen=True, slots=True)
 class ModelsModule:
     filename: str
     source: str  # the migrations directory, as shown in the header
     imports: tuple[str, ...]
     enums: tuple[EnumClass, ...]
     tables: tuple[RowClass, ...]
+    composites: tuple[CompositeClass, ...] = ()  # dependencies first
 
 
 @dataclass(frozen=True, slots=True)
@@ -273,6 +294,13 @@ RUNTIME: Final = RuntimeModule(
             ("typing", "TypeVar"),
             ("psycopg.adapt", "Transformer"),
             ("psycopg.pq", "Format"),
+            ("collections.abc", "Sequence"),
+            ("dataclasses", "fields"),
+            ("psycopg", "AsyncConnection"),
+            ("psycopg", "Connection"),
+            ("psycopg.rows", "tuple_row"),
+            ("psycopg.types.composite", "CompositeInfo"),
+            ("psycopg.types.composite", "register_composite"),
         }
     ),
 )
@@ -395,6 +423,13 @@ def _models(
             )
         )
     claim("JsonValue", "the JSON value type")
+    composites, needs = _composite_classes(analysis.composites, overrides)
+    imports |= needs
+    for composite in composites:
+        claim(composite.row_class.name, f"composite type {composite.name}")
+    if composites:
+        imports |= {("typing", "Final"), (f".{RUNTIME_MODULE}", "Composite")}
+        imports.add(("dataclasses", "dataclass"))
 
     tables: list[RowClass] = []
     model_types: dict[str, _Model] = {}
@@ -428,9 +463,79 @@ def _models(
             import_lines(imports),
             tuple(enums),
             tuple(tables),
+            composites,
         ),
         model_types,
     )
+
+
+def _composite_classes(
+    composites: Sequence[PgType], overrides: Overrides
+) -> tuple[tuple[CompositeClass, ...], set[Import]]:
+    """A dataclass for each composite type with a Python mapping, nested types first.
+
+    And what their fields name beyond models.py itself.
+
+    One without (a field of an enum type...) is left out: a query using it is an error
+    there, with the override hint, and an override may make the class unnecessary.
+    """
+    by_name = {(pg.schema, pg.name): pg for pg in composites}
+    ordered: list[PgType] = []
+
+    def visit(pg: PgType) -> None:
+        while pg.base is not None or pg.element is not None:
+            pg = pg.base or pg.element or pg
+        if (pg.schema, pg.name) not in by_name or pg in ordered:
+            return
+        for field in pg.fields:
+            visit(field.type)
+        ordered.append(pg)
+
+    for pg in composites:
+        visit(pg)
+    classes: list[CompositeClass] = []
+    imports: set[Import] = set()
+    for pg in ordered:
+        try:
+            python_type(pg, where=None, overrides={}, models_module=".models")
+            field_types = [
+                python_type(
+                    field.type,
+                    where=None,
+                    overrides=overrides,
+                    models_module=".models",
+                    element_nullable=True,
+                )
+                for field in pg.fields
+            ]
+        except CodegenError:
+            continue
+        for pytype in field_types:
+            imports |= {(m, n) for m, n in pytype.imports if m != f".{MODELS_MODULE}"}
+        names = unique_identifiers((field.name for field in pg.fields), reserved=("self",))
+        row_class = RowClass(
+            class_name(pg.name),
+            docstring(
+                f"PostgreSQL composite type {pg.schema}.{pg.name}: any attribute may be NULL."
+            ),
+            tuple(
+                Field(name, optional(pytype.annotation, field.nullable))
+                for name, pytype, field in zip(names, field_types, pg.fields, strict=True)
+            ),
+        )
+        classes.append(
+            CompositeClass(
+                row_class,
+                composite_constant(pg),
+                string(pg.schema),
+                string(pg.name),
+                tuple_literal(
+                    [tuple_literal([f.name, f"{f.type.schema}.{f.type.name}"]) for f in pg.fields],
+                    quote=False,
+                ),
+            )
+        )
+    return tuple(classes), imports
 
 
 def _fields(
@@ -489,6 +594,8 @@ def _query_module(
     row_classes: list[RowClass] = []
     errors: list[CodegenError] = []
     helpers: set[str] = set()  # the ``_runtime`` helpers the function bodies call
+    sync_only: set[Import] = set()
+    aio_only: set[Import] = set()
     first_with_fields: dict[tuple[Field, ...], str] = {}  # the first row class of each shape
     tagged: dict[str, list[tuple[AnalyzedQuery, Function]]] = {}  # by ``-- filters:`` name
     for query in queries:
@@ -523,14 +630,15 @@ def _query_module(
             shared.add((f".{stem}", _reexport(function.row_class.name)))
         if function.params_class is not None:
             shared.add((f".{stem}", _reexport(function.params_class.name)))
+        if function.composites:
+            sync_only.add(runtime_import(SYNC.register_composites))
+            aio_only.add(runtime_import(AIO.register_composites))
     if row_classes:
         declared.add(("dataclasses", "dataclass"))
     no_rows = (Shape.NOTHING, Shape.ROWCOUNT, Shape.RESULT, Shape.COPY, Shape.BATCH_EXEC)
     if any(f.shape not in no_rows for f in functions):
         common.add(("psycopg.rows", "tuple_row"))
     cursor_ids = any(f.shape is Shape.ITER for f in functions)
-    sync_only: set[Import] = set()
-    aio_only: set[Import] = set()
     if cursor_ids:
         common.add(("typing", "Final"))
         sync_only.add(("collections.abc", "Iterator"))
@@ -810,6 +918,8 @@ def _function(query: AnalyzedQuery, models: Mapping[str, _Model], overrides: Ove
             [copy_type(by_number[number].type, query, by_number[number].name) for number in ordered]
         )
     item_tuple = [item_values[number] for number in ordered]
+    composites = composites_needed(query, overrides)
+    imports |= {(f".{MODELS_MODULE}", constant) for constant in composites}
 
     function = Function(
         name=name,
@@ -834,8 +944,26 @@ def _function(query: AnalyzedQuery, models: Mapping[str, _Model], overrides: Ove
         copy_constant=copy_constant,
         copy_sql_literal=copy_sql,
         copy_types=copy_types,
+        composites=tuple_literal(composites, quote=False) if composites else "",
     )
     return _Planned(function, imports, declared, enum_array, frozenset(guards))
+
+
+def composites_needed(query: AnalyzedQuery, overrides: Overrides) -> tuple[str, ...]:
+    """The composite types psycopg must know before ``query``'s values are dumped or loaded.
+
+    Their ``Composite`` constants, nested types first. A type without a mapping is the
+    business of the planning that names it, which reports it.
+    """
+    needed: list[str] = []
+    sources: list[AnalyzedParam | AnalyzedColumn] = [*query.params, *query.columns]
+    for source in sources:
+        try:
+            pytype = python_type(source.type, where=None, overrides=overrides, column=source)
+        except CodegenError:
+            continue
+        needed.extend(c for c in pytype.composites if c not in needed)
+    return tuple(needed)
 
 
 @dataclass(frozen=True, slots=True)

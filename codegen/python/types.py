@@ -64,6 +64,9 @@ NON_NEGATIVE_GUARD: Final = "_non_negative"  # a LIMIT or OFFSET parameter is at
 LABELS_GUARD: Final = "_one_of"  # a parameter only compared with fixed labels is one of them
 REQUIRES_GUARD: Final = "_requires"  # a parameter read only when another one is given
 NO_ROW_ERROR: Final = "_NoRowError"  # raised by a :one whose row is certain, when none came
+# Loads a composite column: the value psycopg built is the composite's dataclass, or the
+# type changed under the connection (CompositeDriftError).
+COMPOSITE_LOADER: Final = "_composite_value"
 # Where a load template names the column it loads (for the enum loader's error): plan
 # puts the column's description there. Not ``{}``-formatting: templates are formatted
 # with the value alone, over and over as they compose.
@@ -103,6 +106,9 @@ class PyType:
     # Of a parameter, when it differs from ``annotation``: an array parameter may hold
     # None elements (SQL NULLs), ``list[T] | list[T | None]``; a result stays ``list[T]``.
     param_annotation: str | None = None
+    # The composite types (their ``Composite`` constants in models.py) psycopg must be taught
+    # on the connection before a value of this type is loaded or dumped: nested ones first.
+    composites: tuple[str, ...] = ()
 
     @property
     def parameter(self) -> str:
@@ -313,6 +319,7 @@ def python_type(
             load_imports=element.load_imports,
             guard=guard,
             param_annotation=param_annotation,
+            composites=element.composites,
         )
     if pg.category == "E":
         name = class_name(pg.name)
@@ -323,6 +330,8 @@ def python_type(
             load_imports=frozenset({runtime_import(ENUM_LOADER)}),
             guard=Guard(ENUM_GUARD, name),
         )
+    if pg.category == "C" and pg.schema not in ("pg_catalog", "information_schema"):
+        return _composite(pg, where, subject, overrides, models_module)
     if pg.name in BUILTIN and (pg.schema == "pg_catalog" or pg.name == "citext"):
         return BUILTIN[pg.name]
     if pg.schema not in ("pg_catalog", "information_schema") and pg.category in ("S", "U"):
@@ -334,6 +343,65 @@ def python_type(
         where,
         f"{subject} has PostgreSQL type {f'{pg.schema}.{pg.name}'!r}, which has no Python mapping",
         f'map it in pyproject.toml: [tool.codegen.overrides] "{pg.name}" = "module.Type"',
+    )
+
+
+def composite_constant(pg: PgType) -> str:
+    """The models.py constant describing composite type ``pg``: ``PAIR_COMPOSITE`` for pair."""
+    name = class_name(pg.name)
+    snake = "".join(f"_{c}" if c.isupper() and i else c for i, c in enumerate(name))
+    return f"{snake.upper()}_COMPOSITE"
+
+
+def _composite(
+    pg: PgType, where: Location | None, subject: str, overrides: Overrides, models_module: str
+) -> PyType:
+    """A composite type of its own: its frozen dataclass in models.py, every field nullable.
+
+    psycopg builds the dataclass (``psycopg.types.composite``) once the generated function
+    has registered the type on the connection, looked up by name; so a field must be of a
+    type psycopg loads and dumps as its Python type unconverted (no enum, no json, no
+    override with load or dump), or a composite itself.
+    """
+    qualified = f"{pg.schema}.{pg.name}"
+    if not pg.fields:
+        raise CodegenError(
+            where,
+            f"{subject} has PostgreSQL type {qualified!r}, a table's row type (or a composite "
+            "without attributes), which has no Python mapping",
+            f"select the table's columns, or sqlc.embed({pg.name}) for its model; or map it in "
+            f'pyproject.toml: [tool.codegen.overrides] "{pg.name}" = "module.Type"',
+        )
+    composites: list[str] = []
+    for field in pg.fields:
+        field_type = python_type(
+            field.type,
+            where=where,
+            subject=f"field {field.name!r} of composite type {qualified!r} ({subject})",
+            overrides=overrides,
+            models_module=models_module,
+            element_nullable=True,
+        )
+        converted = field_type.load or field_type.enum_array or field_type.dump
+        if converted and not field_type.composites:
+            raise CodegenError(
+                where,
+                f"{subject} has composite type {qualified!r}, whose field {field.name!r} "
+                f"has type {f'{field.type.schema}.{field.type.name}'!r}: psycopg would load "
+                "and dump it unconverted inside the composite (an enum as its label, json "
+                "unwrapped), so it has no Python mapping there",
+                f'map the composite in pyproject.toml: [tool.codegen.overrides] "{pg.name}" = '
+                '{ python = "module.Type", load = "module.from_text" } (load gets its text form)',
+            )
+        composites.extend(c for c in field_type.composites if c not in composites)
+    name = class_name(pg.name)
+    composites.append(composite_constant(pg))
+    return PyType(
+        name,
+        frozenset({(models_module, name)}),
+        load=f"{COMPOSITE_LOADER}({name}, {{}}, {COLUMN_MARK})",
+        load_imports=frozenset({runtime_import(COMPOSITE_LOADER)}),
+        composites=tuple(composites),
     )
 
 
@@ -376,6 +444,7 @@ def _override(override: Override, key: str, where: Location | None, base: PyType
         dump_imports=dump_imports,
         enum_array=base.enum_array,
         load_imports=load_imports - imports,
+        composites=base.composites,  # the value ``load`` gets is still the composite's class
     )
 
 

@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import random
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import psycopg
@@ -118,6 +118,12 @@ def _value(pg: PgType, rng: random.Random, nullable: bool, nulls: float = 0.5) -
         quoted = ("NULL" if i is None else '"' + i.replace("\\", "\\\\").replace('"', '\\"') + '"'
                   for i in items)  # fmt: skip
         return "{" + ",".join(quoted) + "}"
+    if pg.fields:
+        # A composite: any attribute may be NULL, whatever the column says of the value.
+        fields = [_value(f.type, rng, True, nulls) for f in pg.fields]
+        quoted = ("" if f is None else '"' + f.replace("\\", "\\\\").replace('"', '\\"') + '"'
+                  for f in fields)  # fmt: skip
+        return "(" + ",".join(quoted) + ")"
     if pg.enum_labels:
         return rng.choice(pg.enum_labels)
     pool = _POOLS.get(pg.name)
@@ -129,8 +135,10 @@ class Database:
 
     def __init__(self, conn: psycopg.Connection[tuple[object, ...]]) -> None:
         self.pgconn = conn.pgconn
-        # Any array's text form parses as text[]: enough to find its NULL elements.
+        # Any array's text form parses as text[]: enough to find its NULL elements; any
+        # composite's as a record of text fields.
         self.arrays = Transformer(conn).get_loader(1009, Format.TEXT)
+        self.records = Transformer(conn).get_loader(2249, Format.TEXT)
         self.command("SET session_replication_role = replica")
 
     def command(self, statement: str) -> None:
@@ -179,6 +187,23 @@ class Database:
 
         return any(item is None for item in walk(self.arrays.load(text)))
 
+    def broken_fields(self, pg: PgType, text: bytes, where: str) -> Iterator[str]:
+        """Where a value of ``pg`` breaks its composite attributes' claims (and nested ones)."""
+        pg = _base(pg)
+        if pg.element is not None:
+            for item in self.arrays.load(text):
+                if isinstance(item, str):
+                    yield from self.broken_fields(pg.element, item.encode(), f"{where}[]")
+            return
+        if not pg.fields:
+            return
+        for attribute, value in zip(pg.fields, self.records.load(text), strict=True):
+            inner = f"{where}.{attribute.name}"
+            if value is None and not attribute.nullable:
+                yield f"{inner} is NULL"
+            elif isinstance(value, str):
+                yield from self.broken_fields(attribute.type, value.encode(), inner)
+
 
 def _fill(db: Database, analysis: Analysis, rng: random.Random) -> None:
     for table in analysis.tables:
@@ -216,11 +241,42 @@ def _check(db: Database, query: AnalyzedQuery, rng: random.Random, found: Findin
                 and db.null_element(value)
             ):
                 found.broken.append(f"{where}: column {column.name!r} has a NULL element")
+            if value is not None:
+                found.broken.extend(db.broken_fields(column.type, value, f"{where}: {column.name}"))
 
 
 @pytest.mark.parametrize(("name", "migrations", "manifest"), TARGETS, ids=[t[0] for t in TARGETS])
 def test_not_null_claims_hold_on_random_rows(name: str, migrations: Path, manifest: Path) -> None:
     analysis = cache.loads(manifest.read_text()).analysis
+    found = _run(analysis, migrations)
+    assert not found.broken, "\n".join(found.broken)
+    never = sorted({q.name for q in analysis.queries} - found.succeeded)
+    assert not never, f"{name}: these queries never ran on the random rows: {never}"
+    # The claims were tested on rows, not vacuously: every row-returning query returned some.
+    empty = sorted({q.name for q in analysis.queries if q.columns} - found.with_rows)
+    assert not empty, f"{name}: these queries never returned a row: {empty}"
+
+
+def test_a_false_claim_of_a_composite_attribute_is_found() -> None:
+    """The check can fail: a manifest claiming money_amount's cents not NULL is caught."""
+    case = CASES / "composite_types"
+    analysis = cache.loads((case / "expected" / cache.MANIFEST_FILE).read_text()).analysis
+
+    def claim(pg: PgType) -> PgType:
+        if pg.name == "money_amount":
+            return replace(pg, fields=tuple(replace(f, nullable=False) for f in pg.fields))
+        return replace(pg, element=claim(pg.element)) if pg.element is not None else pg
+
+    queries = tuple(
+        replace(q, columns=tuple(replace(c, type=claim(c.type)) for c in q.columns))
+        for q in analysis.queries
+    )
+    found = _run(replace(analysis, queries=queries), case / "migrations")
+    assert any(".cents is NULL" in broken for broken in found.broken), found.broken
+
+
+def _run(analysis: Analysis, migrations: Path) -> Findings:
+    """What running ``analysis``'s queries on random rows of ``migrations`` finds."""
     found = Findings()
     with (
         scratch.migrated_database(start_server(), migrations, prefix="codegen_sound") as url,
@@ -248,9 +304,4 @@ def test_not_null_claims_hold_on_random_rows(name: str, migrations: Path, manife
                 db.command("ROLLBACK")
 
         examples()
-    assert not found.broken, "\n".join(found.broken)
-    never = sorted({q.name for q in analysis.queries} - found.succeeded)
-    assert not never, f"{name}: these queries never ran on the random rows: {never}"
-    # The claims were tested on rows, not vacuously: every row-returning query returned some.
-    empty = sorted({q.name for q in analysis.queries if q.columns} - found.with_rows)
-    assert not empty, f"{name}: these queries never returned a row: {empty}"
+    return found

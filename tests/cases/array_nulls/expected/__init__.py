@@ -8,6 +8,7 @@ psycopg's own.
 from ._migrations import MIGRATIONS, verify_schema
 from ._runtime import (
     ArgumentError,
+    CompositeDriftError,
     EnumDriftError,
     MigrationsDriftError,
     NoRowError,
@@ -17,6 +18,7 @@ from ._runtime import (
 __all__ = [
     "MIGRATIONS",
     "ArgumentError",
+    "CompositeDriftError",
     "EnumDriftError",
     "MigrationsDriftError",
     "NoRowError",

@@ -6,13 +6,17 @@ name: ``from ._runtime import aware as _aware``. Applications import the errors 
 the package itself: ``from generated import ArgumentError``.
 """
 
-from dataclasses import dataclass
+from collections.abc import Sequence
+from dataclasses import dataclass, fields
 from datetime import datetime
 from enum import StrEnum
 from typing import Any, Final, TypeVar
 
+from psycopg import AsyncConnection, Connection
 from psycopg.adapt import Transformer
 from psycopg.pq import Format
+from psycopg.rows import tuple_row
+from psycopg.types.composite import CompositeInfo, register_composite
 
 _E = TypeVar("_E", bound=StrEnum)
 _V = TypeVar("_V")
@@ -100,6 +104,132 @@ class MigrationsDriftError(SchemaDriftError):
         super().__init__("the database does not match the generated code: " + "; ".join(parts))
         self.missing = missing
         self.unknown = unknown
+
+
+class CompositeDriftError(SchemaDriftError):
+    """A composite type of the database is not the one its dataclass was generated from.
+
+    ``composite`` names the type (or the column that should have held it): a migration
+    changed its fields, or dropped it, or created it again under a new OID while a
+    connection that had registered it stayed open.
+    """
+
+    def __init__(self, composite: str, problem: str) -> None:
+        super().__init__(f"composite type {composite} {problem}: {_REGENERATE}")
+        self.composite = composite
+
+
+@dataclass(frozen=True, slots=True)
+class Composite:
+    """A composite type as the code was generated from it, and the dataclass psycopg builds."""
+
+    schema: str
+    name: str
+    cls: type[Any]
+    fields: tuple[tuple[str, str], ...]  # (attribute, "schema.type"), in attnum order
+
+    @property
+    def qualified(self) -> str:
+        return f"{self.schema}.{self.name}"
+
+
+# A composite type's OID and its attributes, by name: an OID differs between databases.
+_COMPOSITE_FIELDS: Final = """
+SELECT t.oid::int8, t.typarray::int8, a.attname::text, a.atttypid::int8,
+       an.nspname || '.' || at.typname
+FROM pg_type t
+JOIN pg_namespace n ON n.oid = t.typnamespace
+LEFT JOIN pg_attribute a ON a.attrelid = t.typrelid AND a.attnum > 0 AND NOT a.attisdropped
+LEFT JOIN pg_type at ON at.oid = a.atttypid
+LEFT JOIN pg_namespace an ON an.oid = at.typnamespace
+WHERE n.nspname = %s AND t.typname = %s AND t.typtype = 'c'
+ORDER BY a.attnum
+"""
+_TIMESTAMPTZ_OID: Final = 1184
+
+
+def register_composites(conn: Connection[Any], composites: tuple[Composite, ...]) -> None:
+    """Teach ``conn`` to load and dump ``composites`` as their dataclasses.
+
+    Once per connection: each type is looked up by name the first time, checked against
+    the generated fields (CompositeDriftError if they differ) and registered on the
+    connection's adapters (``psycopg.types.composite.register_composite``), so its other
+    queries load these types as the dataclasses too.
+    """
+    for composite in composites:
+        if not _registered(conn, composite):
+            with conn.cursor(row_factory=tuple_row) as cur:
+                cur.execute(_COMPOSITE_FIELDS, (composite.schema, composite.name))
+                _register(conn, composite, cur.fetchall())
+
+
+async def register_composites_async(
+    conn: AsyncConnection[Any], composites: tuple[Composite, ...]
+) -> None:
+    """``register_composites`` for an asyncio connection."""
+    for composite in composites:
+        if not _registered(conn, composite):
+            async with conn.cursor(row_factory=tuple_row) as cur:
+                await cur.execute(_COMPOSITE_FIELDS, (composite.schema, composite.name))
+                _register(conn, composite, await cur.fetchall())
+
+
+def _registered(conn: Connection[Any] | AsyncConnection[Any], composite: Composite) -> bool:
+    info = conn.adapters.types.get(composite.qualified)
+    return isinstance(info, CompositeInfo) and info.python_type is composite.cls
+
+
+def _register(
+    conn: Connection[Any] | AsyncConnection[Any],
+    composite: Composite,
+    rows: Sequence[tuple[Any, ...]],
+) -> None:
+    if not rows:
+        raise CompositeDriftError(composite.qualified, "does not exist in the database")
+    found = tuple((str(row[2]), str(row[4])) for row in rows if row[2] is not None)
+    if found != composite.fields:
+
+        def listed(fields: tuple[tuple[str, str], ...]) -> str:
+            return ", ".join(f"{name} {type_name}" for name, type_name in fields)
+
+        raise CompositeDriftError(
+            composite.qualified,
+            f"has the fields ({listed(found)}), not those of {composite.cls.__name__} "
+            f"({listed(composite.fields)})",
+        )
+    info = CompositeInfo(
+        composite.qualified,
+        int(rows[0][0]),
+        int(rows[0][1]),
+        field_names=[name for name, _ in found],
+        field_types=[int(row[3]) for row in rows if row[2] is not None],
+    )
+    register_composite(info, conn, composite.cls, make_sequence=_composite_fields)
+
+
+def _composite_fields(obj: Any, info: CompositeInfo) -> Sequence[Any]:
+    """A composite parameter's attribute values, in order, as psycopg dumps them."""
+    values = [getattr(obj, field.name) for field in fields(obj)]
+    for field, value, oid in zip(fields(obj), values, info.field_types, strict=True):
+        # As for a timestamptz parameter: PostgreSQL would read a naive one in its time zone.
+        if oid == _TIMESTAMPTZ_OID and isinstance(value, datetime) and value.tzinfo is None:
+            raise ArgumentError(
+                f"{type(obj).__name__}.{field.name}",
+                value,
+                "a datetime with a time zone (timestamptz), not a naive one",
+            )
+    return values
+
+
+def composite_value(cls: type[_V], value: object, column: str) -> _V:
+    """``value``, the ``cls`` psycopg built for ``column``; CompositeDriftError if it is not."""
+    if not isinstance(value, cls):
+        raise CompositeDriftError(
+            cls.__name__,
+            f"was not loaded for column {column}, which holds {value!r}: the type was "
+            "created again since the connection registered it",
+        )
+    return value
 
 
 def enum_label(enum: type[_E], value: str, column: str) -> _E:

@@ -1,0 +1,3 @@
+DROP TABLE people;
+DROP TYPE feeling;
+DROP TYPE mood;

@@ -1,0 +1,111 @@
+"""Composite types, compiled and run: a frozen dataclass each, registered by name per connection."""
+
+from __future__ import annotations
+
+import datetime
+from pathlib import Path
+from typing import cast
+
+import psycopg
+import pytest
+
+from connlog.codegen.database import migrate
+from tests.codegen.conftest import CASES, bound_queries, generate_case, import_generated
+
+CASE = CASES / "composite_types"
+
+
+def test_composites_round_trip(fresh_package: Path, empty_db_url: str, flavor: str) -> None:
+    assert generate_case(CASE, fresh_package).code == 0
+    migrate.apply_all(empty_db_url, CASE / "migrations")
+    models = import_generated(fresh_package, "models")
+    money, item = models.MoneyAmount, models.LineItem
+    with bound_queries(fresh_package, "queries", empty_db_url, flavor) as q:
+        total = money("EUR", 1250)
+        items = [item("a", money(None, 5), ["x", None], datetime.date(2024, 1, 1)), None]
+        order = q.insert_order(id=1, total=total, refund=None, items=items)
+        # Nested composites, arrays of them with a NULL element, NULL attributes.
+        assert order == models.Order(1, total, None, items)
+        q.insert_order(id=2, total=money(None, None), refund=money("", 0), items=[])
+        row = q.get_total(id=2)
+        assert row.total == money(None, None) and row.refund == money("", 0)
+        assert row.cents is None
+        assert [r.id for r in q.list_items()] == [1, 2]
+        # A composite parameter, and one built by the query.
+        assert [r.id for r in q.find_by_total(total=total)] == [1]
+        assert q.make_amount(currency="USD", cents=3).amount == money("USD", 3)
+        # Registered once, on the connection: its own queries load the dataclass too.
+        conn = cast("psycopg.Connection[object] | psycopg.AsyncConnection[object]", q.conn)
+        info = conn.adapters.types.get("public.money_amount")
+        assert info is not None and getattr(info, "python_type", None) is money
+
+
+def test_a_naive_datetime_in_a_composite_parameter_is_refused(
+    fresh_package: Path, empty_db_url: str
+) -> None:
+    case = fresh_package.parent / "naive"
+    (case / "migrations").mkdir(parents=True)
+    (case / "migrations" / "0001_at.sql").write_text(
+        "CREATE TYPE stamp AS (at timestamptz);\nCREATE TABLE t (s stamp);\n"
+    )
+    (case / "migrations" / "0001_at.rollback.sql").write_text("DROP TABLE t;\nDROP TYPE stamp;\n")
+    (case / "queries.sql").write_text("-- name: Add :exec\nINSERT INTO t (s) VALUES (@s);\n")
+    assert generate_case(case, fresh_package).code == 0
+    migrate.apply_all(empty_db_url, case / "migrations")
+    models = import_generated(fresh_package, "models")
+    runtime = import_generated(fresh_package, "_runtime")
+    with bound_queries(fresh_package, "queries", empty_db_url, "sync") as q:
+        q.add(s=models.Stamp(datetime.datetime(2024, 1, 1, tzinfo=datetime.UTC)))
+        with pytest.raises(runtime.ArgumentError, match=r"Stamp\.at=.*with a time zone"):
+            q.add(s=models.Stamp(datetime.datetime(2024, 1, 1)))
+
+
+def test_a_drifted_composite_is_a_clear_error(
+    fresh_package: Path, empty_db_url: str, flavor: str
+) -> None:
+    assert generate_case(CASE, fresh_package).code == 0
+    migrate.apply_all(empty_db_url, CASE / "migrations")
+    runtime = import_generated(fresh_package, "_runtime")
+    with psycopg.connect(empty_db_url, autocommit=True) as admin:
+        admin.execute("ALTER TYPE money_amount RENAME ATTRIBUTE cents TO amount")
+    with (
+        bound_queries(fresh_package, "queries", empty_db_url, flavor) as q,
+        pytest.raises(runtime.CompositeDriftError) as caught,
+    ):
+        q.make_amount(currency="USD", cents=3)
+    assert caught.value.composite == "public.money_amount"
+    assert "(currency pg_catalog.text, amount pg_catalog.int8)" in str(caught.value)
+    assert "not those of MoneyAmount (currency pg_catalog.text, cents pg_catalog.int8)" in str(
+        caught.value
+    )
+    assert "regenerate" in str(caught.value)
+
+
+def test_a_composite_created_again_under_an_open_connection_is_a_clear_error(
+    fresh_package: Path, empty_db_url: str
+) -> None:
+    assert generate_case(CASE, fresh_package).code == 0
+    migrate.apply_all(empty_db_url, CASE / "migrations")
+    runtime = import_generated(fresh_package, "_runtime")
+    with bound_queries(fresh_package, "queries", empty_db_url, "sync") as q:
+        conn = cast("psycopg.Connection[object]", q.conn)
+        conn.autocommit = True
+        assert q.make_amount(currency="USD", cents=3).amount.cents == 3
+        # A new OID for the same name: the registration made for the old one no longer applies.
+        conn.execute("DROP TABLE orders; DROP TYPE line_item; DROP TYPE money_amount")
+        conn.execute("CREATE TYPE money_amount AS (currency text, cents int8)")
+        with pytest.raises(runtime.CompositeDriftError, match="'amount' of query MakeAmount"):
+            q.make_amount(currency="USD", cents=3)
+
+
+def test_a_missing_composite_is_a_clear_error(fresh_package: Path, empty_db_url: str) -> None:
+    assert generate_case(CASE, fresh_package).code == 0
+    migrate.apply_all(empty_db_url, CASE / "migrations")
+    runtime = import_generated(fresh_package, "_runtime")
+    with psycopg.connect(empty_db_url, autocommit=True) as admin:
+        admin.execute("DROP TABLE orders; DROP TYPE line_item; DROP TYPE money_amount")
+    with (
+        bound_queries(fresh_package, "queries", empty_db_url, "sync") as q,
+        pytest.raises(runtime.CompositeDriftError, match="does not exist in the database"),
+    ):
+        q.make_amount(currency="USD", cents=3)
