@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 import pytest
 
-from connlog.codegen.model import CodegenError, Location, PgType
+from connlog.codegen.model import CodegenError, CompositeField, Location, PgType
 from connlog.codegen.python.plan import singular
 from connlog.codegen.python.types import (
     AWARE_GUARD,
@@ -182,10 +182,51 @@ def test_extension_types_are_their_text_form(name: str) -> None:
     assert python_type(pg, where=WHERE).annotation == "str"
 
 
-def test_a_pseudo_or_composite_type_stays_an_error() -> None:
-    for pg in (
-        PgType(oid=2249, name="record", schema="pg_catalog", category="P"),
-        PgType(oid=90002, name="pair", schema="public", category="C"),
+def test_a_pseudo_type_or_a_tables_row_type_stays_an_error() -> None:
+    for pg, why in (
+        (PgType(oid=2249, name="record", schema="pg_catalog", category="P"), "no Python mapping"),
+        # A table's row type has no fields recorded: its model's NOT NULL would be a lie.
+        (PgType(oid=90002, name="users", schema="public", category="C"), "a table's row type"),
     ):
-        with pytest.raises(CodegenError, match="has no Python mapping"):
+        with pytest.raises(CodegenError, match=why) as caught:
             python_type(pg, where=WHERE)
+        assert caught.value.location == WHERE and caught.value.hint
+
+
+_MONEY = PgType(
+    90010,
+    "money_amount",
+    "public",
+    "C",
+    fields=(
+        CompositeField("currency", _builtin("text")),
+        CompositeField("cents", _builtin("int8", "N")),
+    ),
+)
+
+
+def test_a_composite_is_its_dataclass_registered_with_the_types_it_nests() -> None:
+    item = PgType(90011, "line_item", "public", "C", fields=(CompositeField("price", _MONEY),))
+    items = PgType(90012, "_line_item", "public", "A", element=item)
+    pytype = python_type(items, where=WHERE, element_nullable=True)
+    assert pytype.annotation == "list[LineItem | None]"
+    assert pytype.composites == ("MONEY_AMOUNT_COMPOSITE", "LINE_ITEM_COMPOSITE")
+    assert pytype.load is not None and "_composite_value(LineItem, x, " in pytype.load
+    # A type override keeps what psycopg loads, so the registration stays.
+    overridden = python_type(_MONEY, where=WHERE, overrides={"money_amount": Override("m.Money")})
+    assert overridden.annotation == "Money"
+    assert overridden.composites == ("MONEY_AMOUNT_COMPOSITE",)
+
+
+def test_a_composite_with_an_enum_attribute_is_an_error_an_override_answers() -> None:
+    mood = PgType(90013, "mood", "public", "E", enum_labels=("happy",))
+    feeling = PgType(90014, "feeling", "public", "C", fields=(CompositeField("mood", mood),))
+    with pytest.raises(CodegenError, match="whose field 'mood' has type 'public.mood'") as caught:
+        python_type(feeling, where=WHERE, subject="column 'f' of query Q")
+    assert caught.value.location == WHERE
+    assert caught.value.hint is not None and '"feeling" = { python' in caught.value.hint
+    # Overridden, the value is psycopg's text form, given to the override's load.
+    loaded = Override("m.Feeling", load="m.feeling_from_text")
+    pytype = python_type(feeling, where=WHERE, overrides={"feeling": loaded})
+    assert pytype.annotation == "Feeling" and pytype.load == "feeling_from_text({})"
+    assert pytype.composites == ()
