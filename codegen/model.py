@@ -241,12 +241,18 @@ class AnalyzedColumn:
     element_nullable: bool = False
 
 
+def table_key(schema: str, table: str) -> str:
+    """How a table's model is named between the stages: ``table``, or ``schema.table``
+    outside schema public."""
+    return table if schema == "public" else f"{schema}.{table}"
+
+
 @dataclass(frozen=True, slots=True)
 class AnalyzedEmbed:
     """``sqlc.embed(name)``: ``count`` result columns from ``start`` are one table's row."""
 
-    name: str  # as written: the table or its alias
-    table: str  # the table (schema public, like every model)
+    name: str  # as written: the table (``billing.invoices`` if qualified) or its alias
+    table: str  # the table's ``table_key``
     start: int  # index in ``AnalyzedQuery.columns`` of its first column
     count: int
     # On the nullable side of an outer join: the embedded row may be absent. ``key`` is
@@ -279,7 +285,7 @@ class AnalyzedQuery:
     row_is_certain: bool  # exactly one row whenever the statement succeeds
     source: str  # the query file's path
     location: Location
-    whole_table: str | None  # the columns are exactly this table's, in order
+    whole_table: str | None  # the columns are exactly this table's (its ``table_key``), in order
     embeds: tuple[AnalyzedEmbed, ...] = ()  # in column order, not overlapping
     copy: AnalyzedCopy | None = None  # set for :copyfrom
     filters: str | None = None  # from ``-- filters: Name`` (parse's; never stored)

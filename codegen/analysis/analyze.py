@@ -46,10 +46,12 @@ from connlog.codegen.model import (
     ParsedQuery,
     PgType,
     SqlFunction,
+    table_key,
 )
 from connlog.codegen.parsing.sqlast import param_number
 
-_MODEL_SCHEMA: Final = "public"
+# pg_class.relkind of the relations models.py declares a dataclass for.
+_TABLE_KINDS: Final = ("r", "p")
 _UNTYPED_PARAMETER: Final = re.compile(r"\$(\d+)")
 
 # What a name in the top-level FROM clause stands for: a table (schema, name), or
@@ -349,6 +351,14 @@ class _Server:
         embeds: list[AnalyzedEmbed] = []
         for name in query.embeds:
             refs = relations.get(name, ())
+            schema, dot, table = name.rpartition(".")
+            if dot:
+                # ``sqlc.embed(billing.invoices)``: the FROM item that is that table, however
+                # it is written there (``FROM billing.invoices``, or found on the search path).
+                wanted = self._regclass((schema, table))
+                refs = tuple(
+                    ref for ref in relations.get(table, ()) if wanted and self._regclass(ref) == wanted
+                )
             oid = self._regclass(refs[0]) if len(refs) == 1 else None
             relation = self._relation(oid) if oid else None
             if len(refs) > 1:
@@ -358,11 +368,11 @@ class _Server:
                     f"{len(refs)} items of the FROM clause",
                     "give each table of the FROM clause its own alias, and embed that",
                 )
-            if oid is None or relation is None or relation.schema != _MODEL_SCHEMA:
+            if oid is None or relation is None or relation.kind not in _TABLE_KINDS:
                 raise CodegenError(
                     query.location,
-                    f"in query {query.name}: sqlc.embed({name}) does not name a table of "
-                    f"schema {_MODEL_SCHEMA!r} in the FROM clause",
+                    f"in query {query.name}: sqlc.embed({name}) does not name a table "
+                    "in the FROM clause",
                     "embed a table (or its alias) of the query, not a CTE, subquery or function",
                 )
             attributes = self._attributes_of(oid)
@@ -381,7 +391,8 @@ class _Server:
             span = columns[start : start + len(numbers)]
             nullable = any(c.nullable and a.not_null for c, a in zip(span, attributes, strict=True))
             key = next((start + i for i, a in enumerate(attributes) if a.not_null), None)
-            embeds.append(AnalyzedEmbed(name, relation.name, start, len(numbers), nullable, key))
+            table_name = table_key(relation.schema, relation.name)
+            embeds.append(AnalyzedEmbed(name, table_name, start, len(numbers), nullable, key))
         return tuple(sorted(embeds, key=lambda e: e.start))
 
     def _regclass(self, name: _FromItem) -> int | None:
@@ -435,7 +446,7 @@ class _Server:
             return None
         oid = sources[0][0]
         relation = self._relation(oid) if oid else None
-        if relation is None or relation.kind not in ("r", "p") or relation.schema != _MODEL_SCHEMA:
+        if relation is None or relation.kind not in _TABLE_KINDS:
             return None
         attributes = self._attributes_of(oid)
         if [number for _, number in sources] != [a.number for a in attributes]:
@@ -444,7 +455,7 @@ class _Server:
             # Renamed, or made nullable by an outer join or a `?` alias: not the model.
             if column.name != attribute.name or column.nullable != (not attribute.not_null):
                 return None
-        return relation.name
+        return table_key(relation.schema, relation.name)
 
     # --- the catalog ----------------------------------------------------------
 
@@ -538,10 +549,17 @@ class _Server:
             SELECT c.oid::int8, n.nspname, c.relname
             FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
             WHERE c.relkind IN ('r', 'p') AND NOT c.relispartition
-              AND n.nspname = %s AND NOT (c.relname = ANY(%s))
+              AND n.nspname NOT IN ('pg_catalog', 'information_schema')
+              AND n.nspname NOT LIKE 'pg\\_%%'
+              AND NOT (c.relname = ANY(%s))
+              -- Outside public, an extension's own tables (pg_cron's cron.job...) are not
+              -- the schema the migrations build.
+              AND (n.nspname = 'public' OR NOT EXISTS (
+                  SELECT FROM pg_depend d
+                  WHERE d.classid = 'pg_class'::regclass AND d.objid = c.oid AND d.deptype = 'e'))
             ORDER BY n.nspname, c.relname
             """,
-            [_MODEL_SCHEMA, list(migrate.YOYO_TABLES)],
+            [list(migrate.YOYO_TABLES)],
         ).fetchall()
         tables: list[AnalyzedTable] = []
         for oid, schema, name in rows:

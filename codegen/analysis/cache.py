@@ -54,7 +54,8 @@ MANIFEST_FILE: Final = "analysis.json"
 # 4: parameter names are SQL names (``userId``), no longer Python ones (``user_id``);
 # 5: stars are expanded to named columns; parameters record their call-time rules;
 # 6: issue 8's nullability (array elements, WHERE/ON narrowing, views, pg_proc, SQL functions);
-# 7: composite types record their fields, and the schema its composite types.
+# 7: composite types record their fields, and the schema its composite types; tables outside
+# schema public are models too (embeds and whole-table results name them ``schema.table``).
 ANALYSIS_VERSION: Final = 7
 # OIDs below this are built in and the same on every server (PostgreSQL's FirstNormalObjectId).
 _FIRST_USER_OID: Final = 16384

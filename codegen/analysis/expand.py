@@ -58,6 +58,7 @@ class _Item:
     renames: bool = False  # a table alias with column names: ``t AS x (a, b)``
     join: bool = False  # an aliased join: its columns include its tables'
     unknown: bool = False  # an item this module does not read (XMLTABLE...): never guessed
+    schema: str | None = None  # the schema written before an unaliased table's name
 
 
 def expand_stars(statement: str, columns_of: ColumnsOf) -> str:
@@ -161,6 +162,9 @@ def _star(
     if qualifier:
         name = qualifier[-1]
         named = [item for item in items if item.name == name]
+        if len(qualifier) > 1 and len(named) > 1:
+            # ``billing.invoices.*`` beside ``public.invoices``: the schema tells them apart.
+            named = [item for item in named if item.schema == qualifier[-2]]
         if len(named) != 1:
             return None  # an outer query's name, or ambiguous: the server says which
         (item,) = named
@@ -232,7 +236,8 @@ def _items(
                         _quote(p, qualifier=True) for p in (written_schema, table) if p
                     )
                     renames = False
-                items.append(_Item(name, qualifier, columns, renames))
+                unaliased_schema = None if isinstance(alias, ast.Alias) else written_schema
+                items.append(_Item(name, qualifier, columns, renames, schema=unaliased_schema))
             case ast.JoinExpr(alias=ast.Alias(aliasname=str(name))):
                 items.append(_Item(name, _quote(name, qualifier=True), None, join=True))
             case ast.JoinExpr(larg=left, rarg=right, usingClause=using, isNatural=natural):

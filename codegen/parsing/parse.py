@@ -396,6 +396,22 @@ def _sqlc_call(
     if len(window) < 3 or window[1] != ".":
         return None, i + 1  # a table or schema that happens to be called sqlc
     func = window[2].lower()
+    qualified = [_text(source, t) for t in toks[i + 3 : i + 8]]
+    if (
+        func == "embed"
+        and len(qualified) == 5
+        and qualified[0] == "("
+        and qualified[2] == "."
+        and qualified[4] == ")"
+        and _is_word(toks[i + 4])
+        and _is_word(toks[i + 6])
+    ):
+        # A schema-qualified table, ``sqlc.embed(billing.invoices)``: named as written.
+        schema, table = _word(qualified[1]), _word(qualified[3])
+        written = f"{qualified[1]}.{qualified[3]}"
+        return _Edit(
+            toks[i].start, toks[i + 7].end + 1, f"{written}.*", embed=f"{schema}.{table}"
+        ), i + 8
     shape_ok = (
         len(window) == 6
         and window[3] == "("

@@ -37,6 +37,7 @@ from connlog.codegen.model import (
     Command,
     Location,
     PgType,
+    table_key,
 )
 from connlog.codegen.python.conversions import (
     convert,
@@ -371,6 +372,19 @@ def plan(
 # --- models.py ----------------------------------------------------------------
 
 
+def model_name(schema: str, table: str) -> str:
+    """A table's model class: ``Invoice`` for public.invoices, ``BillingInvoice`` for
+    billing.invoices (as sqlc names a struct outside the default schema)."""
+    name = class_name(singular(table))
+    return name if schema == "public" else class_name(schema) + name
+
+
+def _model_field(key: str) -> str:
+    """The field holding an embedded table's model: ``invoice``, ``billing_invoice``."""
+    schema, _, table = key.rpartition(".")
+    return f"{schema}_{singular(table)}" if schema else singular(table)
+
+
 def singular(table: str) -> str:
     """The documented singular of a table name (see the module docstring)."""
     for plural in ("ies", "sses", "xes", "ches", "shes", "tuses"):
@@ -434,7 +448,7 @@ def _models(
     tables: list[RowClass] = []
     model_types: dict[str, _Model] = {}
     for table in analysis.tables:
-        name = class_name(singular(table.name))
+        name = model_name(table.schema, table.name)
         claim(name, f"table {table.name!r}")
         try:
             fields, types = _fields(
@@ -450,11 +464,13 @@ def _models(
             name, docstring(f"A row of table {table.schema}.{table.name}."), fields
         )
         tables.append(row_class)
-        model_types[table.name] = _Model(
+        model_types[table_key(table.schema, table.name)] = _Model(
             row_class,
             types,
             tuple(column.nullable for column in table.columns),
-            tuple(f"{table.name}.{column.name}" for column in table.columns),
+            tuple(
+                f"{table_key(table.schema, table.name)}.{column.name}" for column in table.columns
+            ),
         )
     return (
         ModelsModule(
@@ -1040,7 +1056,7 @@ def embed_field_names(query: AnalyzedQuery) -> dict[int, str]:
     """
     tables = [embed.table for embed in query.embeds]
     return {
-        embed.start: embed.name if tables.count(embed.table) > 1 else singular(embed.table)
+        embed.start: embed.name if tables.count(embed.table) > 1 else _model_field(embed.table)
         for embed in query.embeds
     }
 
@@ -1088,7 +1104,7 @@ def _embedded_row(
                 raise CodegenError(
                     query.location,
                     f"query {query.name} embeds table {embed.table!r}, which has no model",
-                    "embed a table of the migrated schema's public schema",
+                    "embed a table the migrations create",
                 )
             imports.add((f".{MODELS_MODULE}", model.row_class.name))
             loaded = _column_loads(

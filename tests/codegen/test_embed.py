@@ -59,3 +59,29 @@ def test_embedded_models_round_trip(fresh_package: Path, empty_db_url: str, flav
             ("Facts", ann, bob),
         ]
         assert [r.author for r in q.only_embed()] == [ann, bob, lonely]
+
+
+def test_tables_outside_public_embed_and_expand(
+    fresh_package: Path, empty_db_url: str, flavor: str
+) -> None:
+    case = CASES / "embed_schema"
+    assert generate_case(case, fresh_package).code == 0
+    migrate.apply_all(empty_db_url, case / "migrations")
+    models = import_generated(fresh_package, "models")
+    queries = import_generated(fresh_package, "queries")
+    invoice, customer = models.BillingInvoice, models.Customer
+    with bound_queries(fresh_package, "queries", empty_db_url, flavor) as q:
+        conn = q.conn
+        run = conn.execute if flavor == "sync" else lambda sql: q.runner.run(conn.execute(sql))
+        run("INSERT INTO customers VALUES (1, 'Ann'), (2, 'Bob')")
+        run("INSERT INTO invoices VALUES (7, 'public')")
+        first = q.insert_invoice(id=10, customer_id=1, amount=5)
+        assert first == invoice(10, 1, 5, None)
+        assert q.get_invoice(id=10) == queries.GetInvoiceRow(first, "Ann")
+        # The alias of billing.invoices on the nullable side: None for Bob, who has none.
+        assert q.customer_invoices() == [
+            queries.CustomerInvoicesRow(customer(1, "Ann"), first),
+            queries.CustomerInvoicesRow(customer(2, "Bob"), None),
+        ]
+        assert q.list_invoices() == [first]
+        assert q.both_invoices() == [queries.BothInvoicesRow(10, 1, 5, None, 7, "public")]

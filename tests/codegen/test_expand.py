@@ -17,6 +17,8 @@ TABLES: dict[str, tuple[str, ...]] = {
 
 
 def columns_of(schema: str | None, table: str) -> Sequence[str] | None:
+    if schema == "billing" and table == "t":
+        return ("id", "amount")  # billing.t: a table of the same name in another schema
     return TABLES.get(table) if schema in (None, "public") else None
 
 
@@ -28,6 +30,16 @@ def columns_of(schema: str | None, table: str) -> Sequence[str] | None:
         # After the dot any keyword is a column name; before it a reserved one is quoted.
         ('SELECT * FROM "user"', 'SELECT "user".id, "user".order FROM "user"'),
         ("SELECT public.t.* FROM public.t", "SELECT public.t.id, public.t.name FROM public.t"),
+        (
+            "SELECT billing.t.* FROM billing.t",
+            "SELECT billing.t.id, billing.t.amount FROM billing.t",
+        ),
+        # Two tables of one name: the schema of the qualifier tells which one.
+        (
+            "SELECT billing.t.*, public.t.* FROM billing.t, public.t",
+            "SELECT billing.t.id, billing.t.amount, public.t.id, public.t.name "
+            "FROM billing.t, public.t",
+        ),
         ("SELECT u.* FROM u", 'SELECT u.id, u.t_id, u."Nick" FROM u'),
         # Not a star: in a string, a comment, count(*).
         ("SELECT '*', count(*) FROM t -- *", "SELECT '*', count(*) FROM t -- *"),
