@@ -356,9 +356,8 @@ class _Server:
                 # ``sqlc.embed(billing.invoices)``: the FROM item that is that table, however
                 # it is written there (``FROM billing.invoices``, or found on the search path).
                 wanted = self._regclass((schema, table))
-                refs = tuple(
-                    ref for ref in relations.get(table, ()) if wanted and self._regclass(ref) == wanted
-                )
+                candidates = relations.get(table, ())
+                refs = tuple(ref for ref in candidates if wanted and self._regclass(ref) == wanted)
             oid = self._regclass(refs[0]) if len(refs) == 1 else None
             relation = self._relation(oid) if oid else None
             if len(refs) > 1:

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import psycopg
+
 from connlog.codegen.database import migrate
 from tests.codegen.conftest import CASES, bound_queries, generate_case, import_generated
 
@@ -70,11 +72,10 @@ def test_tables_outside_public_embed_and_expand(
     models = import_generated(fresh_package, "models")
     queries = import_generated(fresh_package, "queries")
     invoice, customer = models.BillingInvoice, models.Customer
+    with psycopg.connect(empty_db_url, autocommit=True) as conn:
+        conn.execute("INSERT INTO customers VALUES (1, 'Ann'), (2, 'Bob')")
+        conn.execute("INSERT INTO invoices VALUES (7, 'public')")
     with bound_queries(fresh_package, "queries", empty_db_url, flavor) as q:
-        conn = q.conn
-        run = conn.execute if flavor == "sync" else lambda sql: q.runner.run(conn.execute(sql))
-        run("INSERT INTO customers VALUES (1, 'Ann'), (2, 'Bob')")
-        run("INSERT INTO invoices VALUES (7, 'public')")
         first = q.insert_invoice(id=10, customer_id=1, amount=5)
         assert first == invoice(10, 1, 5, None)
         assert q.get_invoice(id=10) == queries.GetInvoiceRow(first, "Ann")

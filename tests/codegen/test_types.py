@@ -221,7 +221,7 @@ def test_a_composite_is_its_dataclass_registered_with_the_types_it_nests() -> No
 def test_a_composite_with_an_enum_attribute_is_an_error_an_override_answers() -> None:
     mood = PgType(90013, "mood", "public", "E", enum_labels=("happy",))
     feeling = PgType(90014, "feeling", "public", "C", fields=(CompositeField("mood", mood),))
-    with pytest.raises(CodegenError, match="whose field 'mood' has type 'public.mood'") as caught:
+    with pytest.raises(CodegenError, match=r"whose field 'mood' has type 'public\.mood'") as caught:
         python_type(feeling, where=WHERE, subject="column 'f' of query Q")
     assert caught.value.location == WHERE
     assert caught.value.hint is not None and '"feeling" = { python' in caught.value.hint
