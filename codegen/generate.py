@@ -10,6 +10,7 @@ a template or override change). Options come from ``codegen.settings``.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import sys
 import time
 from collections.abc import Sequence
@@ -23,9 +24,9 @@ from connlog.codegen import fingerprint, write
 from connlog.codegen.analysis import cache
 from connlog.codegen.analysis.analyze import analyze
 from connlog.codegen.database import embedded, migrate, schema_dump, scratch
-from connlog.codegen.model import Analysis, CodegenError, CodegenErrors, ParsedQuery
+from connlog.codegen.model import Analysis, CodegenError, CodegenErrors, Location, ParsedQuery
 from connlog.codegen.parsing import load, parse
-from connlog.codegen.python.plan import plan
+from connlog.codegen.python.plan import Plan, plan
 from connlog.codegen.python.render import RenderedFile, render
 from connlog.codegen.settings import Settings, locate_key, settings_from
 
@@ -167,29 +168,25 @@ def build(settings: Settings, *, offline: bool = False) -> Build:
     manifest, why_not = cache.load(settings.out)
     split = cache.split(queries, manifest, migrations)
     to_describe = split.to_describe
+    paths = [source.path for source in sources]
     if errors:
-        # Every problem at once: what the server says about the queries that parsed too.
-        if not offline and settings.migrations.is_dir() and to_describe:
-            errors.extend(_describe_errors(settings, to_describe))
-        raise CodegenErrors(errors)
+        # Every problem at once: what the server and the planning say of the queries that
+        # parsed, too.
+        raise CodegenErrors(errors + _later_errors(settings, split, paths, offline))
     schema = _cached_schema(settings.out, split.schema_sql)
     described: Analysis | None = None
     if to_describe or split.schema is None or schema is None:
         if offline:
             raise NeedsDatabase(_stale_reasons(settings, split, why_not, schema is None))
         url = _describe_database(settings)
-        described = analyze(to_describe, url)
+        described, failed = analyze(to_describe, url)
+        if failed:
+            raise CodegenErrors(failed + _plan_errors(settings, split, described, paths))
         if schema is None:
             schema = schema_dump.dump_schema(url)
     analysis = cache.merge(split, described)
     _check_overrides(settings, analysis)
-    planned = plan(
-        analysis,
-        migrations_source=load.display_path(settings.migrations, settings.root) + "/",
-        sources=[source.path for source in sources],
-        overrides=settings.overrides,
-        migration_ids=migrate.ordered_ids(settings.migrations),
-    )
+    planned = _plan(settings, analysis, paths)
     files = write.finish(
         render(planned), project=settings.pyproject, line_length=settings.line_length
     )
@@ -214,14 +211,62 @@ def _describe_database(settings: Settings) -> str:
     return scratch.describe_database(server_url, settings.migrations, root=settings.root)
 
 
-def _describe_errors(settings: Settings, queries: Sequence[ParsedQuery]) -> list[CodegenError]:
-    """The errors describing ``queries`` finds; none when no database can be used."""
+def _plan(settings: Settings, analysis: Analysis, paths: Sequence[str]) -> Plan:
+    return plan(
+        analysis,
+        migrations_source=load.display_path(settings.migrations, settings.root) + "/",
+        sources=paths,
+        overrides=settings.overrides,
+        migration_ids=migrate.ordered_ids(settings.migrations),
+    )
+
+
+def _later_errors(
+    settings: Settings, split: cache.Split, paths: Sequence[str], offline: bool
+) -> list[CodegenError]:
+    """What describing and planning the queries that parsed finds, beside earlier errors.
+
+    Without a database (offline, or none reachable) only the queries the manifest answers
+    are planned.
+    """
+    described: Analysis | None = None
+    errors: list[CodegenError] = []
+    if not offline and settings.migrations.is_dir() and (split.to_describe or not split.schema):
+        try:
+            described, errors = analyze(split.to_describe, _describe_database(settings))
+        except CodegenErrors as exc:
+            return exc.errors  # a migration failed: there is no schema to plan against
+        except _DATABASE_ERRORS:
+            pass  # no server: the other errors are reported without these
+    return errors + _plan_errors(settings, split, described, paths)
+
+
+def _plan_errors(
+    settings: Settings, split: cache.Split, described: Analysis | None, paths: Sequence[str]
+) -> list[CodegenError]:
+    """The errors planning finds in every query that was analyzed (cached or ``described``).
+
+    Overrides are not checked here: one used only by a query left out would look unused.
+    """
+    schema = described or split.schema
+    if schema is None:
+        return []
+    done = {query.location for query in described.queries} if described else set[Location]()
+    keep = [
+        i
+        for i, (query, cached) in enumerate(zip(split.queries, split.cached, strict=True))
+        if cached is not None or query.location in done
+    ]
+    analyzed = dataclasses.replace(
+        split,
+        queries=tuple(split.queries[i] for i in keep),
+        keys=tuple(split.keys[i] for i in keep),
+        cached=tuple(split.cached[i] for i in keep),
+    )
     try:
-        analyze(queries, _describe_database(settings))
+        _plan(settings, cache.merge(analyzed, described), paths)
     except CodegenErrors as exc:
         return exc.errors
-    except _DATABASE_ERRORS:
-        pass  # no server: the other errors are reported without these
     return []
 
 

@@ -38,7 +38,6 @@ from connlog.codegen.model import (
     AnalyzedTable,
     CatalogColumn,
     CodegenError,
-    CodegenErrors,
     Command,
     CompositeField,
     FunctionFacts,
@@ -59,8 +58,13 @@ _UNTYPED_PARAMETER: Final = re.compile(r"\$(\d+)")
 _FromItem = tuple[str | None, str] | None
 
 
-def analyze(queries: Sequence[ParsedQuery], url: str) -> Analysis:
-    """Describe every query on the migrated database at ``url``; all errors at once."""
+def analyze(queries: Sequence[ParsedQuery], url: str) -> tuple[Analysis, list[CodegenError]]:
+    """Describe every query on the migrated database at ``url``.
+
+    The analysis of every query that describes (in order, the others left out) and the
+    errors of the others, all of them: the later stages still plan the first, so that a
+    run reports every error at once.
+    """
     errors: list[CodegenError] = []
     analyzed: list[AnalyzedQuery] = []
     with psycopg.connect(url, autocommit=True) as conn:
@@ -70,9 +74,8 @@ def analyze(queries: Sequence[ParsedQuery], url: str) -> Analysis:
                 analyzed.append(server.describe(query))
             except CodegenError as exc:
                 errors.append(exc)
-        if errors:
-            raise CodegenErrors(errors)
-        return Analysis(tuple(analyzed), server.tables(), server.enums(), server.composites())
+        schema = (server.tables(), server.enums(), server.composites())
+        return Analysis(tuple(analyzed), *schema), errors
 
 
 @dataclass(frozen=True, slots=True)

@@ -109,6 +109,26 @@ def test_parse_and_server_errors_are_reported_together(tmp_path: Path, server_ur
     assert not out.exists()
 
 
+def test_server_and_planning_errors_are_reported_together(tmp_path: Path, server_url: str) -> None:
+    """A query the server rejects does not hide one only planning rejects, nor the reverse."""
+    out = _project(tmp_path)
+    (tmp_path / "queries" / "a_unknown.sql").write_text(
+        "-- name: Unknown :many\nSELECT colour FROM books;\n"
+    )
+    (tmp_path / "queries" / "z_unmapped.sql").write_text(
+        "-- name: Unmapped :one\nSELECT to_tsvector(title) AS doc FROM books;\n"
+    )
+    result = run_codegen("generate", "--database", server_url, cwd=tmp_path)
+    assert result.code == 1
+    lines = [line for line in result.stderr.splitlines() if ": error: " in line]
+    assert [line.split(": error: ")[0] for line in lines] == [
+        "queries/a_unknown.sql:2:8",
+        "queries/z_unmapped.sql:1:1",
+    ], result.stderr
+    assert "'pg_catalog.tsvector', which has no Python mapping" in lines[1]
+    assert not out.exists()
+
+
 @pytest.mark.parametrize(
     ("config", "where", "message"),
     [

@@ -1,1 +1,3 @@
+DROP TABLE tagged;
+DROP TYPE mood;
 DROP TABLE items;
