@@ -35,3 +35,37 @@ def test_broad_case_against_postgresql(fresh_package: Path, empty_db_url: str, f
             queries.ShapesRow(Range(1, 4), spans, "101", "(1,2)"),
             queries.ShapesRow(Range(empty=True), None, None, None),
         ]
+
+
+def test_system_geometric_and_extension_types_are_their_text_form(
+    fresh_package: Path, empty_db_url: str, flavor: str
+) -> None:
+    case = CASES / "broad_types"
+    assert generate_case(case, fresh_package).code == 0
+    migrate.apply_all(empty_db_url, case / "migrations")
+    models = import_generated(fresh_package, "models")
+    with bound_queries(fresh_package, "queries", empty_db_url, flavor) as q:
+        shape = {
+            "flags": "10110",
+            "ref": 1259,
+            "seg": "[(0,0),(1,1)]",
+            "ln": "{1,-1,0}",
+            "bx": "(1,1),(0,0)",
+            "pth": "((0,0),(1,0),(1,1))",
+            "poly": "((0,0),(1,0),(1,1))",
+            "circ": "<(0,0),2>",
+            "label": "Ada",
+            "attrs": '"a"=>"1", "b"=>NULL',
+            "tree": "top.science.physics",
+        }
+        q.add_shape(id=1, **shape)
+        q.add_shape(id=2, **{**shape, "label": "bob", "attrs": None, "tree": "top.arts"})
+        # Each comes back as PostgreSQL writes its text form.
+        assert q.get_shape(id=1) == models.Shape(id=1, **shape)
+        rows = q.system_columns()
+        assert [r.id for r in rows] == [1, 2]
+        assert rows[0].ctid == "(0,1)" and rows[0].xmin.isdigit() and rows[0].cmin == "0"
+        assert rows[0].xact is not None and rows[0].xact.isdigit()
+        # citext compares without case; ltree's <@ finds a subtree.
+        assert [r.id for r in q.by_label(label="ADA")] == [1]
+        assert [r.tree for r in q.subtree(root="top.science")] == ["top.science.physics"]

@@ -1,0 +1,4 @@
+DROP TABLE shapes;
+DROP EXTENSION ltree;
+DROP EXTENSION hstore;
+DROP EXTENSION citext;
