@@ -289,6 +289,7 @@ def _check_overrides(settings: Settings, analysis: Analysis) -> None:
     tables = {table.name for table in analysis.tables}
     used: set[str] = set()
     pending = [
+        *analysis.composites,
         *(c.type for t in analysis.tables for c in t.columns),
         *(c.type for q in analysis.queries for c in q.columns),
         *(p.type for q in analysis.queries for p in q.params),
@@ -298,6 +299,7 @@ def _check_overrides(settings: Settings, analysis: Analysis) -> None:
         if pg.name not in used:
             used |= {pg.name, f"{pg.schema}.{pg.name}"}
             pending.extend(t for t in (pg.element, pg.base) if t is not None)
+            pending.extend(field.type for field in pg.fields)  # a composite's attributes
     errors: list[CodegenError] = []
     for key in sorted(settings.overrides):
         where = locate_key(settings.pyproject, key)

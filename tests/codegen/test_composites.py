@@ -10,7 +10,13 @@ import psycopg
 import pytest
 
 from connlog.codegen.database import migrate
-from tests.codegen.conftest import CASES, bound_queries, generate_case, import_generated
+from tests.codegen.conftest import (
+    CASES,
+    bound_queries,
+    generate_case,
+    import_generated,
+    run_codegen,
+)
 
 CASE = CASES / "composite_types"
 
@@ -66,8 +72,12 @@ def test_a_drifted_composite_is_a_clear_error(
     assert generate_case(CASE, fresh_package).code == 0
     migrate.apply_all(empty_db_url, CASE / "migrations")
     runtime = import_generated(fresh_package, "_runtime")
-    with psycopg.connect(empty_db_url, autocommit=True) as admin:
-        admin.execute("ALTER TYPE money_amount RENAME ATTRIBUTE cents TO amount")
+    with bound_queries(fresh_package, "queries", empty_db_url, flavor) as early:
+        assert early.make_amount(currency="USD", cents=3).amount.cents == 3
+        with psycopg.connect(empty_db_url, autocommit=True) as admin:
+            admin.execute("ALTER TYPE money_amount RENAME ATTRIBUTE cents TO amount")
+        # Looked up once per connection: one that registered it reads on by position.
+        assert early.make_amount(currency="USD", cents=4).amount.cents == 4
     with (
         bound_queries(fresh_package, "queries", empty_db_url, flavor) as q,
         pytest.raises(runtime.CompositeDriftError) as caught,
@@ -109,3 +119,17 @@ def test_a_missing_composite_is_a_clear_error(fresh_package: Path, empty_db_url:
         pytest.raises(runtime.CompositeDriftError, match="does not exist in the database"),
     ):
         q.make_amount(currency="USD", cents=3)
+
+
+def test_an_override_of_a_type_only_a_composite_uses_applies_there(tmp_path: Path) -> None:
+    (tmp_path / "migrations").mkdir()
+    (tmp_path / "migrations" / "0001_t.sql").write_text("CREATE TYPE span AS (d interval);\n")
+    (tmp_path / "migrations" / "0001_t.rollback.sql").write_text("DROP TYPE span;\n")
+    (tmp_path / "queries").mkdir()
+    (tmp_path / "pyproject.toml").write_text(
+        '[tool.codegen]\nmigrations = "migrations"\nqueries = "queries"\nout = "out"\n'
+        '[tool.codegen.overrides]\n"interval" = "datetime.timedelta"\n'
+    )
+    result = run_codegen("generate", cwd=tmp_path)
+    assert result.code == 0, result.stderr
+    assert "    d: timedelta | None\n" in (tmp_path / "out" / "models.py").read_text()
