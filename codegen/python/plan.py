@@ -293,6 +293,7 @@ RUNTIME: Final = RuntimeModule(
             ("typing", "Final"),
             ("typing", "Any"),
             ("typing", "TypeVar"),
+            ("typing", "NamedTuple"),
             ("psycopg.adapt", "Transformer"),
             ("psycopg.pq", "Format"),
             ("collections.abc", "Sequence"),
@@ -512,8 +513,11 @@ def _composite_classes(
     classes: list[CompositeClass] = []
     imports: set[Import] = set()
     for pg in ordered:
+        # Whether its own fields map (under the overrides of their types), even where an
+        # override of the composite itself would answer for it.
+        own = {k: v for k, v in overrides.items() if k not in (pg.name, f"{pg.schema}.{pg.name}")}
         try:
-            python_type(pg, where=None, overrides={}, models_module=".models")
+            python_type(pg, where=None, overrides=own, models_module=".models")
             field_types = [
                 python_type(
                     field.type,

@@ -10,7 +10,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, fields
 from datetime import datetime
 from enum import StrEnum
-from typing import Any, Final, TypeVar
+from typing import Any, Final, NamedTuple, TypeVar
 
 from psycopg import AsyncConnection, Connection
 from psycopg.adapt import Transformer
@@ -119,9 +119,11 @@ class CompositeDriftError(SchemaDriftError):
         self.composite = composite
 
 
-@dataclass(frozen=True, slots=True)
-class Composite:
-    """A composite type as the code was generated from it, and the dataclass psycopg builds."""
+class Composite(NamedTuple):
+    """A composite type as the code was generated from it, and the dataclass psycopg builds.
+
+    Not a dataclass: it describes a row class, it is none (pydantic need not know it).
+    """
 
     schema: str
     name: str
