@@ -14,6 +14,7 @@ _STDLIB: Final = frozenset(
         "datetime",
         "decimal",
         "enum",
+        "functools",
         "ipaddress",
         "itertools",
         "typing",

@@ -72,6 +72,7 @@ from connlog.codegen.python.types import (
     PyType,
     class_name,
     composite_constant,
+    composite_enum,
     python_type,
     runtime_import,
 )
@@ -259,6 +260,8 @@ class CompositeClass:
     schema: str  # Python string literals of the type's schema and name
     name: str
     fields: str  # a tuple literal of (attribute, "schema.type") pairs, in attnum order
+    # (index, StrEnum, is an array) of each enum attribute, "" when there is none.
+    enums: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -294,6 +297,8 @@ RUNTIME: Final = RuntimeModule(
             ("typing", "Any"),
             ("typing", "TypeVar"),
             ("typing", "NamedTuple"),
+            ("collections.abc", "Callable"),
+            ("functools", "cache"),
             ("psycopg.adapt", "Transformer"),
             ("psycopg.pq", "Format"),
             ("collections.abc", "Sequence"),
@@ -532,6 +537,11 @@ def _composite_classes(
             continue
         for pytype in field_types:
             imports |= {(m, n) for m, n in pytype.imports if m != f".{MODELS_MODULE}"}
+        enums = [
+            (index, found)
+            for index, pytype in enumerate(field_types)
+            if (found := composite_enum(pytype)) is not None
+        ]
         names = unique_identifiers((field.name for field in pg.fields), reserved=("self",))
         row_class = RowClass(
             class_name(pg.name),
@@ -553,6 +563,11 @@ def _composite_classes(
                     [tuple_literal([f.name, f"{f.type.schema}.{f.type.name}"]) for f in pg.fields],
                     quote=False,
                 ),
+                tuple_literal(
+                    [f"({index}, {enum}, {array})" for index, (enum, array) in enums], quote=False
+                )
+                if enums
+                else "",
             )
         )
     return tuple(classes), imports

@@ -353,6 +353,18 @@ def composite_constant(pg: PgType) -> str:
     return f"{snake.upper()}_COMPOSITE"
 
 
+def composite_enum(field_type: PyType) -> tuple[str, bool] | None:
+    """The StrEnum of an enum attribute of a composite (and whether it is an array of them).
+
+    psycopg loads it as its label (or the text form of the array) inside the composite:
+    the ``Composite`` constant names the enum, and the runtime converts it.
+    """
+    guard = field_type.guard
+    if guard is None or guard.helper != ENUM_GUARD:
+        return None  # not an enum, or an overridden one
+    return guard.enum, guard.each
+
+
 def _composite(
     pg: PgType, where: Location | None, subject: str, overrides: Overrides, models_module: str
 ) -> PyType:
@@ -360,8 +372,8 @@ def _composite(
 
     psycopg builds the dataclass (``psycopg.types.composite``) once the generated function
     has registered the type on the connection, looked up by name; so a field must be of a
-    type psycopg loads and dumps as its Python type unconverted (no enum, no json, no
-    override with load or dump), or a composite itself.
+    type psycopg loads and dumps as its Python type unconverted (no json, no override with
+    load or dump), an enum (converted by the runtime, ``composite_enum``), or a composite.
     """
     qualified = f"{pg.schema}.{pg.name}"
     if not pg.fields:
@@ -383,13 +395,13 @@ def _composite(
             element_nullable=True,
         )
         converted = field_type.load or field_type.enum_array or field_type.dump
-        if converted and not field_type.composites:
+        if converted and not field_type.composites and composite_enum(field_type) is None:
             raise CodegenError(
                 where,
                 f"{subject} has composite type {qualified!r}, whose field {field.name!r} "
                 f"has type {f'{field.type.schema}.{field.type.name}'!r}: psycopg would load "
-                "and dump it unconverted inside the composite (an enum as its label, json "
-                "unwrapped), so it has no Python mapping there",
+                "and dump it unconverted inside the composite (json unwrapped, an override's "
+                "load or dump not applied), so it has no Python mapping there",
                 f'map the composite in pyproject.toml: [tool.codegen.overrides] "{pg.name}" = '
                 '{ python = "module.Type", load = "module.from_text" } (load gets its text form)',
             )

@@ -133,3 +133,28 @@ def test_an_override_of_a_type_only_a_composite_uses_applies_there(tmp_path: Pat
     result = run_codegen("generate", cwd=tmp_path)
     assert result.code == 0, result.stderr
     assert "    d: timedelta | None\n" in (tmp_path / "out" / "models.py").read_text()
+
+
+def test_enum_attributes_load_as_members_and_a_new_label_is_drift(
+    fresh_package: Path, empty_db_url: str, flavor: str
+) -> None:
+    assert generate_case(CASE, fresh_package).code == 0
+    migrate.apply_all(empty_db_url, CASE / "migrations")
+    models = import_generated(fresh_package, "models")
+    runtime = import_generated(fresh_package, "_runtime")
+    mood, feeling = models.Mood, models.Feeling
+    with bound_queries(fresh_package, "queries", empty_db_url, flavor) as q:
+        q.add_person(id=1, feeling=feeling(mood.HAPPY, [mood.SAD, None]))
+        q.add_person(id=2, feeling=feeling(None, None))
+        got = q.get_feeling(id=1).feeling
+        assert got == feeling(mood.HAPPY, [mood.SAD, None])
+        assert type(got.mood) is mood and type(got.moods[0]) is mood
+        assert q.get_feeling(id=2).feeling == feeling(None, None)
+    with psycopg.connect(empty_db_url, autocommit=True) as admin:
+        admin.execute("ALTER TYPE mood ADD VALUE 'so-so'")
+        admin.execute("UPDATE people SET feeling = ROW('so-so', NULL) WHERE id = 2")
+    with (
+        bound_queries(fresh_package, "queries", empty_db_url, flavor) as q,
+        pytest.raises(runtime.EnumDriftError, match=r"public\.feeling\.mood holds 'so-so'"),
+    ):
+        q.get_feeling(id=2)

@@ -218,13 +218,23 @@ def test_a_composite_is_its_dataclass_registered_with_the_types_it_nests() -> No
     assert overridden.composites == ("MONEY_AMOUNT_COMPOSITE",)
 
 
-def test_a_composite_with_an_enum_attribute_is_an_error_an_override_answers() -> None:
+def test_a_composite_with_a_json_attribute_is_an_error_an_override_answers() -> None:
     mood = PgType(90013, "mood", "public", "E", enum_labels=("happy",))
-    feeling = PgType(90014, "feeling", "public", "C", fields=(CompositeField("mood", mood),))
-    with pytest.raises(CodegenError, match=r"whose field 'mood' has type 'public\.mood'") as caught:
+    jsonb = _builtin("jsonb", "U")
+    feeling = PgType(
+        90014,
+        "feeling",
+        "public",
+        "C",
+        fields=(CompositeField("mood", mood), CompositeField("note", jsonb)),
+    )
+    with pytest.raises(CodegenError, match=r"whose field 'note' has type 'pg_catalog\.jsonb'") as e:
         python_type(feeling, where=WHERE, subject="column 'f' of query Q")
-    assert caught.value.location == WHERE
-    assert caught.value.hint is not None and '"feeling" = { python' in caught.value.hint
+    assert e.value.location == WHERE
+    assert e.value.hint is not None and '"feeling" = { python' in e.value.hint
+    # An enum attribute alone is converted by the runtime: it maps.
+    calm = PgType(90015, "calm", "public", "C", fields=(CompositeField("mood", mood),))
+    assert python_type(calm, where=WHERE).annotation == "Calm"
     # Overridden, the value is psycopg's text form, given to the override's load.
     loaded = Override("m.Feeling", load="m.feeling_from_text")
     pytype = python_type(feeling, where=WHERE, overrides={"feeling": loaded})

@@ -16,3 +16,9 @@ SELECT id FROM orders WHERE total = @total::money_amount ORDER BY id;
 
 -- name: MakeAmount :one
 SELECT ROW(@currency::text, @cents::int8)::money_amount AS amount;
+
+-- name: AddPerson :exec
+INSERT INTO people (id, feeling) VALUES (@id, @feeling);
+
+-- name: GetFeeling :one
+SELECT feeling FROM people WHERE id = @id;

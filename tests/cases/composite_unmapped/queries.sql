@@ -1,5 +1,5 @@
--- A composite with an enum attribute has no mapping (psycopg would load the label as a
--- str inside it); a table's row type has none either (sqlc.embed returns the model).
+-- A composite with a jsonb attribute has no mapping (psycopg would dump a dict inside it
+-- unwrapped); a table's row type has none either (sqlc.embed returns the model).
 
 -- name: GetFeeling :one
 SELECT feeling FROM people WHERE id = @id;

@@ -6,10 +6,11 @@ name: ``from ._runtime import aware as _aware``. Applications import the errors 
 the package itself: ``from generated import ArgumentError``.
 """
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, fields
 from datetime import datetime
 from enum import StrEnum
+from functools import cache
 from typing import Any, Final, NamedTuple, TypeVar
 
 from psycopg import AsyncConnection, Connection
@@ -129,6 +130,9 @@ class Composite(NamedTuple):
     name: str
     cls: type[Any]
     fields: tuple[tuple[str, str], ...]  # (attribute, "schema.type"), in attnum order
+    # (index, StrEnum, is an array) of each enum attribute: psycopg loads its label (or its
+    # array's text form), converted here; EnumDriftError for a label the enum lacks.
+    enums: tuple[tuple[int, type[StrEnum], bool], ...] = ()
 
     @property
     def qualified(self) -> str:
@@ -206,7 +210,31 @@ def _register(
         field_names=[name for name, _ in found],
         field_types=[int(row[3]) for row in rows if row[2] is not None],
     )
-    register_composite(info, conn, composite.cls, make_sequence=_composite_fields)
+    register_composite(
+        info,
+        conn,
+        composite.cls,
+        make_object=_object_maker(composite) if composite.enums else None,
+        make_sequence=_composite_fields,
+    )
+
+
+@cache
+def _object_maker(composite: Composite) -> Callable[[Sequence[Any], CompositeInfo], Any]:
+    """Builds ``composite.cls`` with its enum attributes converted: one per type, as psycopg
+    caches the loader classes it makes by this function."""
+
+    def make_object(values: Sequence[Any], info: CompositeInfo) -> Any:
+        converted = list(values)
+        for index, enum, array in composite.enums:
+            value, where = converted[index], f"{info.name}.{info.field_names[index]}"
+            if value is not None:
+                converted[index] = (
+                    enum_array(enum, value, where) if array else enum_label(enum, value, where)
+                )
+        return composite.cls(*converted)
+
+    return make_object
 
 
 def _composite_fields(obj: Any, info: CompositeInfo) -> Sequence[Any]:

@@ -3,6 +3,7 @@
 
 from dataclasses import dataclass
 from datetime import date
+from enum import StrEnum
 from typing import Final
 
 from typing_extensions import TypeAliasType
@@ -13,6 +14,30 @@ from ._runtime import Composite
 # TypeAliasType rather than a plain recursive alias: pydantic (and so FastAPI) resolves it.
 JsonValue = TypeAliasType(
     "JsonValue", "dict[str, JsonValue] | list[JsonValue] | str | int | float | bool | None"
+)
+
+
+class Mood(StrEnum):
+    """PostgreSQL enum public.mood."""
+
+    HAPPY = "happy"
+    SAD = "sad"
+
+
+@dataclass(frozen=True, slots=True)
+class Feeling:
+    """PostgreSQL composite type public.feeling: any attribute may be NULL."""
+
+    mood: Mood | None
+    moods: list[Mood | None] | None
+
+
+FEELING_COMPOSITE: Final = Composite(
+    "public",
+    "feeling",
+    Feeling,
+    (("mood", "public.mood"), ("moods", "public._mood")),
+    ((0, Mood, False), (1, Mood, True)),
 )
 
 
@@ -63,3 +88,11 @@ class Order:
     total: MoneyAmount
     refund: MoneyAmount | None
     items: list[LineItem | None]
+
+
+@dataclass(frozen=True, slots=True)
+class People:
+    """A row of table public.people."""
+
+    id: int
+    feeling: Feeling | None

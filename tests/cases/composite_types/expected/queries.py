@@ -10,7 +10,15 @@ from psycopg.rows import tuple_row
 from ._runtime import NoRowError as _NoRowError
 from ._runtime import composite_value as _composite_value
 from ._runtime import register_composites as _register_composites
-from .models import LINE_ITEM_COMPOSITE, MONEY_AMOUNT_COMPOSITE, LineItem, MoneyAmount, Order
+from .models import (
+    FEELING_COMPOSITE,
+    LINE_ITEM_COMPOSITE,
+    MONEY_AMOUNT_COMPOSITE,
+    Feeling,
+    LineItem,
+    MoneyAmount,
+    Order,
+)
 
 INSERT_ORDER: Final = """-- name: InsertOrder :one
 INSERT INTO orders (id, total, refund, items) VALUES ($1, $2, $3, $4)
@@ -162,3 +170,49 @@ def make_amount(
     if row is None:
         raise _NoRowError("MakeAmount")
     return MakeAmountRow(_composite_value(MoneyAmount, row[0], "'amount' of query MakeAmount"))
+
+
+ADD_PERSON: Final = """-- name: AddPerson :exec
+INSERT INTO people (id, feeling) VALUES ($1, $2)"""
+
+
+def add_person(
+    conn: psycopg.Connection[object],
+    *,
+    id: int,
+    feeling: Feeling | None,
+) -> None:
+    """Run query AddPerson (tests/cases/composite_types/queries.sql:20:1)."""
+    _register_composites(conn, (FEELING_COMPOSITE,))
+    with psycopg.RawCursor(conn) as cur:
+        cur.execute(ADD_PERSON, (id, feeling))
+
+
+GET_FEELING: Final = """-- name: GetFeeling :one
+SELECT feeling FROM people WHERE id = $1"""
+
+
+@dataclass(frozen=True, slots=True)
+class GetFeelingRow:
+    """A row of GetFeeling."""
+
+    feeling: Feeling | None
+
+
+def get_feeling(
+    conn: psycopg.Connection[object],
+    *,
+    id: int,
+) -> GetFeelingRow | None:
+    """Run query GetFeeling (tests/cases/composite_types/queries.sql:23:1)."""
+    _register_composites(conn, (FEELING_COMPOSITE,))
+    with psycopg.RawCursor(conn, row_factory=tuple_row) as cur:
+        cur.execute(GET_FEELING, (id,))
+        row = cur.fetchone()
+    if row is None:
+        return None
+    return GetFeelingRow(
+        None
+        if row[0] is None
+        else _composite_value(Feeling, row[0], "people.feeling of query GetFeeling")
+    )

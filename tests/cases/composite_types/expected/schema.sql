@@ -7,6 +7,26 @@
 
 
 --
+-- Name: mood; Type: TYPE; Schema: public; Owner: -
+--
+
+CREATE TYPE public.mood AS ENUM (
+    'happy',
+    'sad'
+);
+
+
+--
+-- Name: feeling; Type: TYPE; Schema: public; Owner: -
+--
+
+CREATE TYPE public.feeling AS (
+	mood public.mood,
+	moods public.mood[]
+);
+
+
+--
 -- Name: money_amount; Type: TYPE; Schema: public; Owner: -
 --
 
@@ -41,11 +61,29 @@ CREATE TABLE public.orders (
 
 
 --
+-- Name: people; Type: TABLE; Schema: public; Owner: -
+--
+
+CREATE TABLE public.people (
+    id integer NOT NULL,
+    feeling public.feeling
+);
+
+
+--
 -- Name: orders orders_pkey; Type: CONSTRAINT; Schema: public; Owner: -
 --
 
 ALTER TABLE ONLY public.orders
     ADD CONSTRAINT orders_pkey PRIMARY KEY (id);
+
+
+--
+-- Name: people people_pkey; Type: CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.people
+    ADD CONSTRAINT people_pkey PRIMARY KEY (id);
 
 
 --

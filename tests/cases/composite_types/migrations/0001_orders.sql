@@ -6,3 +6,7 @@ CREATE TABLE orders (
     refund money_amount,
     items line_item[] NOT NULL
 );
+-- Enum attributes: psycopg loads their labels, the generated code converts them.
+CREATE TYPE mood AS ENUM ('happy', 'sad');
+CREATE TYPE feeling AS (mood mood, moods mood[]);
+CREATE TABLE people (id int4 PRIMARY KEY, feeling feeling);

@@ -7,9 +7,26 @@ from psycopg.rows import tuple_row
 from .._runtime import NoRowError as _NoRowError
 from .._runtime import composite_value as _composite_value
 from .._runtime import register_composites_async as _register_composites_async
-from ..models import LINE_ITEM_COMPOSITE, MONEY_AMOUNT_COMPOSITE, LineItem, MoneyAmount, Order
-from ..queries import FIND_BY_TOTAL, GET_TOTAL, INSERT_ORDER, LIST_ITEMS, MAKE_AMOUNT
+from ..models import (
+    FEELING_COMPOSITE,
+    LINE_ITEM_COMPOSITE,
+    MONEY_AMOUNT_COMPOSITE,
+    Feeling,
+    LineItem,
+    MoneyAmount,
+    Order,
+)
+from ..queries import (
+    ADD_PERSON,
+    FIND_BY_TOTAL,
+    GET_FEELING,
+    GET_TOTAL,
+    INSERT_ORDER,
+    LIST_ITEMS,
+    MAKE_AMOUNT,
+)
 from ..queries import FindByTotalRow as FindByTotalRow
+from ..queries import GetFeelingRow as GetFeelingRow
 from ..queries import GetTotalRow as GetTotalRow
 from ..queries import ListItemsRow as ListItemsRow
 from ..queries import MakeAmountRow as MakeAmountRow
@@ -113,3 +130,34 @@ async def make_amount(
     if row is None:
         raise _NoRowError("MakeAmount")
     return MakeAmountRow(_composite_value(MoneyAmount, row[0], "'amount' of query MakeAmount"))
+
+
+async def add_person(
+    conn: psycopg.AsyncConnection[object],
+    *,
+    id: int,
+    feeling: Feeling | None,
+) -> None:
+    """Run query AddPerson (tests/cases/composite_types/queries.sql:20:1)."""
+    await _register_composites_async(conn, (FEELING_COMPOSITE,))
+    async with psycopg.AsyncRawCursor(conn) as cur:
+        await cur.execute(ADD_PERSON, (id, feeling))
+
+
+async def get_feeling(
+    conn: psycopg.AsyncConnection[object],
+    *,
+    id: int,
+) -> GetFeelingRow | None:
+    """Run query GetFeeling (tests/cases/composite_types/queries.sql:23:1)."""
+    await _register_composites_async(conn, (FEELING_COMPOSITE,))
+    async with psycopg.AsyncRawCursor(conn, row_factory=tuple_row) as cur:
+        await cur.execute(GET_FEELING, (id,))
+        row = await cur.fetchone()
+    if row is None:
+        return None
+    return GetFeelingRow(
+        None
+        if row[0] is None
+        else _composite_value(Feeling, row[0], "people.feeling of query GetFeeling")
+    )

@@ -1,3 +1,2 @@
 DROP TABLE people;
 DROP TYPE feeling;
-DROP TYPE mood;
