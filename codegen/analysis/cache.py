@@ -9,8 +9,11 @@ dump for debugging the analyze stage (sqlc's ``internal/codegen/json``).
 Each query is keyed by a hash of what its analysis depends on:
 
 - every file under the migrations directory (names and bytes): the schema;
-- ``ANALYSIS_VERSION``: bump it whenever ``analyze`` (or ``nullability``)
-  would describe the same SQL differently;
+- ``ANALYSIS_DIGEST``, a digest of the generator's own code that analysis
+  runs (``ANALYSIS_CODE``), so any edit of ``analyze``,
+  ``nullability`` or the model they fill invalidates every cached query, with
+  no number to remember to bump (a test checks that the list covers every
+  module ``analyze`` imports);
 - the parsed query, every field but those that only place it (``origins`` and
   every ``Location``, so that a query moving in its file is still cached) or do
   not reach the server (``doc``): the rewritten SQL, its parameters, its
@@ -50,11 +53,41 @@ from connlog.codegen.model import (
 )
 
 MANIFEST_FILE: Final = "analysis.json"
-# 2: parameters record their target column; 3: aggregate SELECTs are certain rows;
-# 4: parameter names are SQL names (``userId``), no longer Python ones (``user_id``);
-# 5: stars are expanded to named columns; parameters record their call-time rules;
-# 6: issue 8's nullability (array elements, WHERE/ON narrowing, views, pg_proc, SQL functions).
-ANALYSIS_VERSION: Final = 6
+_GENERATOR: Final = Path(__file__).resolve().parent.parent
+# The generator's code that decides what a query's analysis is, relative to the package:
+# describing (analysis/), the model it fills and this encoding of it, the SQL helpers it
+# parses with, the migrations tooling it reports through. Not the Python backend: a
+# template edit re-renders from the manifest, without a database.
+ANALYSIS_CODE: Final = (
+    "analysis",
+    "model.py",
+    "parsing",
+    "database/__init__.py",
+    "database/migrate.py",
+)
+
+
+def code_digest(package: Path, parts: Sequence[str]) -> str:
+    """sha256 over the relative name and text of every ``.py`` file of ``parts`` of ``package``.
+
+    Line ends are normalized, so a checkout with CRLF line ends agrees with one with LF.
+    """
+    digest = hashlib.sha256(b"codegen-analysis\0")
+    files = sorted(
+        path
+        for part in parts
+        for path in (
+            (package / part).rglob("*.py") if (package / part).is_dir() else [package / part]
+        )
+    )
+    for path in files:
+        digest.update(f"{path.relative_to(package).as_posix()}\0".encode())
+        digest.update(path.read_bytes().replace(b"\r\n", b"\n"))
+        digest.update(b"\0")
+    return digest.hexdigest()[:16]
+
+
+ANALYSIS_DIGEST: Final = code_digest(_GENERATOR, ANALYSIS_CODE)
 # OIDs below this are built in and the same on every server (PostgreSQL's FirstNormalObjectId).
 _FIRST_USER_OID: Final = 16384
 # ParsedQuery fields that do not change what the server says about the statement.
@@ -102,8 +135,12 @@ class Split:
 
 
 def migrations_hash(directory: Path) -> str:
-    """sha256 over the relative path and bytes of every file under ``directory``."""
-    digest = hashlib.sha256(f"migrations/v{ANALYSIS_VERSION}\0".encode())
+    """sha256 over the relative path and bytes of every file under ``directory``.
+
+    The schema alone: the describe database of these migrations is named after it,
+    and the manifest records the analysis version apart.
+    """
+    digest = hashlib.sha256(b"migrations\0")
     if directory.is_dir():
         for path in sorted(p for p in directory.rglob("*") if p.is_file()):
             name = path.relative_to(directory).as_posix()
@@ -119,7 +156,7 @@ def query_key(query: ParsedQuery, migrations: str) -> str:
         for field in dataclasses.fields(query)
         if field.name not in _NOT_KEYED
     }
-    text = json.dumps([ANALYSIS_VERSION, migrations, keyed], sort_keys=True)
+    text = json.dumps([ANALYSIS_DIGEST, migrations, keyed], sort_keys=True)
     return hashlib.sha256(text.encode()).hexdigest()
 
 
@@ -171,7 +208,7 @@ def dumps(manifest: Manifest) -> str:
     """The manifest's text: sorted keys, indented, no timestamps, paths as given."""
     types: dict[str, object] = {}
     document = {
-        "analysis_version": ANALYSIS_VERSION,
+        "analysis_digest": ANALYSIS_DIGEST,
         "migrations": manifest.migrations,
         "schema_sql": manifest.schema_sql,
         "enums": _encode(manifest.analysis.enums, types),
@@ -194,10 +231,11 @@ def loads(text: str) -> Manifest:
     if not isinstance(document, dict):
         raise ManifestError("not a JSON object")
     fields = typing.cast(dict[str, object], document)
-    if fields.get("analysis_version") != ANALYSIS_VERSION:
+    written_by = fields.get("analysis_digest")
+    if written_by != ANALYSIS_DIGEST:
         raise ManifestError(
-            f"written by analysis version {fields.get('analysis_version')!r}, "
-            f"this is {ANALYSIS_VERSION}"
+            f"written by another version of the analysis code ({written_by!r}, "
+            f"this is {ANALYSIS_DIGEST!r})"
         )
     decoder = _Decoder(_object(fields.get("types")))
     entries = _list(fields.get("queries"))
