@@ -48,18 +48,19 @@ class NeedsDatabase(Exception):
         self.reasons = reasons
 
 
-def run(args: argparse.Namespace, *, prefix: str = "") -> int:
+def run(args: argparse.Namespace, *, prefix: str = "", settings: Settings | None = None) -> int:
     """``generate`` or ``check`` (``args.command``) the ordinary way: build, then write or compare.
 
     When the out directory ends up exactly as ``generate`` makes it, the
     fingerprint of the inputs read is recorded, so that the next run with
     nothing changed answers without importing any of this (``codegen.cli``).
-    ``prefix`` starts the summary line (watch mode says what changed).
+    ``prefix`` starts the summary line (watch mode says what changed);
+    ``settings`` are those of ``args``, when the caller has just read them.
     """
     started = time.monotonic()
     cwd = Path.cwd()
     try:
-        settings = settings_from(args, cwd)
+        settings = settings or settings_from(args, cwd)
         where = fingerprint.Where(
             settings.pyproject, settings.migrations, settings.queries, settings.out
         )
