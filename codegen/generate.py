@@ -19,14 +19,14 @@ from typing import Final
 
 import psycopg
 
-from connlog.codegen import fingerprint, write
+from connlog.codegen import fingerprint, render_cache, write
 from connlog.codegen.analysis import cache
 from connlog.codegen.analysis.analyze import analyze
 from connlog.codegen.database import embedded, migrate, schema_dump, scratch
 from connlog.codegen.model import Analysis, CodegenError, CodegenErrors, ParsedQuery
 from connlog.codegen.parsing import load, parse
 from connlog.codegen.python.plan import plan
-from connlog.codegen.python.render import RenderedFile, render
+from connlog.codegen.python.render import RenderedFile, jobs
 from connlog.codegen.settings import Settings, locate_key, settings_from
 
 
@@ -38,6 +38,8 @@ class Build:
     queries: int  # compiled
     described: int  # of them, on a database
     cached: int  # of them, from the manifest
+    modules: int  # generated modules
+    rendered: int  # of them, rendered by this run (the others as the last run made them)
 
 
 class NeedsDatabase(Exception):
@@ -86,7 +88,8 @@ def run(args: argparse.Namespace, *, prefix: str = "", settings: Settings | None
     seconds = time.monotonic() - started
     print(
         f"codegen: {prefix}{len(written)} files written, {result.queries} queries compiled "
-        f"({result.described} described, {result.cached} cached) "
+        f"({result.described} described, {result.cached} cached), "
+        f"{result.rendered} of {result.modules} modules rendered, "
         f"in {seconds:.2f}s ({_display(settings)})"
     )
     return 0
@@ -184,28 +187,36 @@ def build(settings: Settings, *, offline: bool = False) -> Build:
             schema = schema_dump.dump_schema(url)
     analysis = cache.merge(split, described)
     _check_overrides(settings, analysis)
+    migration_ids = split.migration_ids
+    if migration_ids is None:  # the migrations changed: yoyo orders them
+        migration_ids = tuple(migrate.ordered_ids(settings.migrations))
     planned = plan(
         analysis,
         migrations_source=load.display_path(settings.migrations, settings.root) + "/",
         sources=[source.path for source in sources],
         overrides=settings.overrides,
-        migration_ids=migrate.ordered_ids(settings.migrations),
+        migration_ids=migration_ids,
     )
-    files = write.finish(
-        render(planned), project=settings.pyproject, line_length=settings.line_length
+    modules = render_cache.finish(
+        jobs(planned),
+        out=settings.out,
+        project=settings.pyproject,
+        line_length=settings.line_length,
     )
     manifest_text = cache.dumps(
-        cache.Manifest(migrations, cache.schema_hash(schema), analysis, split.keys)
+        cache.Manifest(migrations, cache.schema_hash(schema), analysis, split.keys, migration_ids)
     )
     return Build(
         (
-            *files,
+            *modules.files,
             RenderedFile(cache.MANIFEST_FILE, manifest_text),
             RenderedFile(write.SCHEMA_FILE, schema),
         ),
         queries=len(queries),
         described=len(to_describe),
         cached=len(queries) - len(to_describe),
+        modules=len(modules.files),
+        rendered=modules.rendered,
     )
 
 

@@ -116,6 +116,9 @@ class Manifest:
     schema_sql: str  # sha256 of schema.sql as generated from those migrations
     analysis: Analysis
     keys: tuple[str, ...]  # the cache key of each of ``analysis.queries``
+    # The migration ids in the order yoyo applies them: known without importing yoyo
+    # while the migrations are unchanged.
+    migration_ids: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -128,6 +131,7 @@ class Split:
     schema: Analysis | None  # tables and enums, when the migrations did not change
     schema_sql: str | None  # sha256 of schema.sql, when the migrations did not change
     stale_reason: str  # why nothing is cached, "" when something is
+    migration_ids: tuple[str, ...] | None = None  # in apply order, when they did not change
 
     @property
     def to_describe(self) -> tuple[ParsedQuery, ...]:
@@ -174,7 +178,15 @@ def split(queries: Sequence[ParsedQuery], manifest: Manifest | None, migrations:
         _refresh(known[key], query) if key in known else None
         for key, query in zip(keys, queries, strict=True)
     )
-    return Split(tuple(queries), keys, cached, manifest.analysis, manifest.schema_sql, "")
+    return Split(
+        tuple(queries),
+        keys,
+        cached,
+        manifest.analysis,
+        manifest.schema_sql,
+        "",
+        manifest.migration_ids,
+    )
 
 
 def merge(split: Split, described: Analysis | None) -> Analysis:
@@ -183,6 +195,8 @@ def merge(split: Split, described: Analysis | None) -> Analysis:
     ``described`` holds the queries of ``split.to_describe`` in order, and the
     schema; it is None only when nothing needed describing.
     """
+    # Only what was described goes through the encoding: the cached part was read from it.
+    described = normalize(described) if described else None
     fresh = iter(described.queries if described else ())
     queries = [
         cached if cached is not None else _refresh(next(fresh), query)
@@ -191,7 +205,7 @@ def merge(split: Split, described: Analysis | None) -> Analysis:
     assert next(fresh, None) is None, "described a query that was not asked for"
     schema = described or split.schema
     assert schema is not None, "neither a described nor a cached schema"
-    return normalize(Analysis(tuple(queries), schema.tables, schema.enums))
+    return Analysis(tuple(queries), schema.tables, schema.enums)
 
 
 def normalize(analysis: Analysis) -> Analysis:
@@ -210,6 +224,7 @@ def dumps(manifest: Manifest) -> str:
     document = {
         "analysis_digest": ANALYSIS_DIGEST,
         "migrations": manifest.migrations,
+        "migration_ids": list(manifest.migration_ids),
         "schema_sql": manifest.schema_sql,
         "enums": _encode(manifest.analysis.enums, types),
         "tables": _encode(manifest.analysis.tables, types),
@@ -262,6 +277,7 @@ def loads(text: str) -> Manifest:
         decoder.read(str, fields.get("schema_sql")),
         analysis,
         tuple(keys),
+        decoder.read(tuple[str, ...], fields.get("migration_ids")),
     )
 
 
