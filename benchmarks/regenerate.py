@@ -19,7 +19,9 @@ the same machine load:
 - watch: ``generate --watch`` running, one query edited: from the file written
   to the watcher's summary line for it (file event, describe, render, write).
 
-Not a test: timings depend on the machine. Each figure is the median of
+Python writes bytecode as it does for a user: ``PYTHONDONTWRITEBYTECODE`` is
+taken out of the environment (with it, every run would compile the generator
+from source). Not a test: timings depend on the machine. Each figure is the median of
 ``--repeat`` runs; the ratio is codegen's median over sqlc's.
 """
 
@@ -233,6 +235,7 @@ def main() -> int:
         [sqlc, "version"], capture_output=True, text=True, check=True
     ).stdout.strip()
     started = time.perf_counter()
+    load_before = os.getloadavg()[0]
 
     with tempfile.TemporaryDirectory(prefix="codegen-bench-") as tmp:
         # As root the server runs as ``postgres``, which must reach the cluster inside.
@@ -241,9 +244,9 @@ def main() -> int:
         build_project(root)
         project = sqlc_project(root)
         env = {
-            **os.environ,
+            **{k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"},
             "CONNLOG_PG_DIR": str(Path(tmp) / "pg"),
-            "XDG_CACHE_HOME": str(Path(tmp) / "cache"),  # fingerprints of this run only
+            "XDG_CACHE_HOME": str(Path(tmp) / "cache"),  # stamps and memos of this run only
         }
         generate, check = codegen(root, env), codegen(root, env, "check")
 
@@ -280,7 +283,8 @@ def main() -> int:
     lines = [
         f"Twenty queries over four tables, median of {args.repeat} runs as a fresh process, "
         f"each followed by `sqlc generate` {sqlc_version} (Python {sys.version.split()[0]}, "
-        f"{os.cpu_count()} CPUs; first ever: one run):",
+        f"{os.cpu_count()} CPUs, load average {load_before:.1f} at the start and "
+        f"{os.getloadavg()[0]:.1f} at the end; first ever: one run):",
         "",
         "| run | codegen s | sqlc s | codegen / sqlc | target |",
         "|---|---:|---:|---:|---|",
