@@ -151,6 +151,15 @@ def watch_edits(root: Path, env: dict[str, str], runs: range) -> tuple[list[floa
     return times, line.strip()
 
 
+def python(code: str, env: dict[str, str]) -> Callable[[], None]:
+    """A fresh Python running ``code``: the floor under a run that needs these imports."""
+
+    def run() -> None:
+        subprocess.run([sys.executable, "-c", code], env=env, check=True, capture_output=True)
+
+    return run
+
+
 def db(action: str, env: dict[str, str]) -> None:
     subprocess.run(
         [sys.executable, "-m", "connlog.codegen", "db", action],
@@ -260,7 +269,9 @@ def main() -> int:
         cold = Row("cold: one query edited, no server running", None)
         start = Row("`codegen db start` alone (start the embedded server)", None)
         watched = Row("watch: one query edited, until its line (vs one `sqlc generate`)", 3.0)
-        rows = [unchanged, unchanged_check, edited, watched, cold, start, first]
+        bare = Row("floor: a fresh Python, nothing imported", None)
+        imports = Row("floor: a fresh Python importing psycopg, pglast and jinja2 only", None)
+        rows = [unchanged, unchanged_check, edited, bare, imports, watched, cold, start, first]
         try:
             first.time(generate, run_sqlc)
             for run in range(1, args.repeat + 1):
@@ -268,6 +279,8 @@ def main() -> int:
                 unchanged_check.time(check, run_sqlc)
                 edit_one_query(root, run)
                 edited.time(generate, run_sqlc)
+                bare.time(python("pass", env), run_sqlc)
+                imports.time(python("import psycopg, pglast, jinja2", env), run_sqlc)
             runs = range(args.repeat + 1, 2 * args.repeat + 1)
             watched.codegen, watched.last = watch_edits(root, env, runs)
             watched.sqlc = [timed(run_sqlc) for _ in runs]
