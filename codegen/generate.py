@@ -181,8 +181,7 @@ def build(settings: Settings, *, offline: bool = False) -> Build:
     if to_describe or split.schema is None or schema is None:
         if offline:
             raise NeedsDatabase(_stale_reasons(settings, split, why_not, schema is None))
-        url = _describe_database(settings)
-        described = analyze(to_describe, url)
+        described, url = _describe(settings, to_describe)
         if schema is None:
             schema = schema_dump.dump_schema(url)
     analysis = cache.merge(split, described)
@@ -220,16 +219,26 @@ def build(settings: Settings, *, offline: bool = False) -> Build:
     )
 
 
-def _describe_database(settings: Settings) -> str:
-    """The migrated, read-only database kept on the server to describe queries in."""
+def _describe(settings: Settings, queries: Sequence[ParsedQuery]) -> tuple[Analysis, str]:
+    """``queries`` described in the migrated, read-only database kept on the server, and its URL.
+
+    That database is tried first without asking whether it exists (one connection less
+    on every run); only when it cannot be used is it built (or found built by another run)
+    and tried again.
+    """
     server_url = settings.database or embedded.ensure_running()
-    return scratch.describe_database(server_url, settings.migrations, root=settings.root)
+    url = scratch.kept_describe_url(server_url, settings.migrations)
+    try:
+        return analyze(queries, url), url
+    except psycopg.OperationalError:
+        url = scratch.describe_database(server_url, settings.migrations, root=settings.root)
+        return analyze(queries, url), url
 
 
 def _describe_errors(settings: Settings, queries: Sequence[ParsedQuery]) -> list[CodegenError]:
     """The errors describing ``queries`` finds; none when no database can be used."""
     try:
-        analyze(queries, _describe_database(settings))
+        _describe(settings, queries)
     except CodegenErrors as exc:
         return exc.errors
     except _DATABASE_ERRORS:

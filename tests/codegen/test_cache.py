@@ -13,9 +13,12 @@ import subprocess
 import sys
 from pathlib import Path
 
+import psycopg
 import pytest
+from psycopg import sql
 
 from connlog.codegen.analysis import cache
+from connlog.codegen.database import scratch
 from connlog.codegen.model import Analysis, Location, SourceFile
 from connlog.codegen.parsing.parse import parse_file
 from tests.codegen.conftest import CASES, Run, analyzed, run_codegen, snapshot
@@ -88,6 +91,21 @@ def test_a_migration_change_invalidates_every_query(tmp_path: Path) -> None:
     assert "the migrations changed: every query must be described again" in stale.stderr
     assert _counts(_run("generate", case, out)) == "5 described, 0 cached"
     assert "more" in (out / "schema.sql").read_text()
+
+
+def test_a_dropped_describe_database_is_built_again(tmp_path: Path) -> None:
+    """A run tries the kept database without asking; gone (``./dev db clean``), it is rebuilt."""
+    case, out = _case(tmp_path), tmp_path / "out"
+    assert _run("generate", case, out).code == 0
+    kept = scratch.kept_describe_url(start_server(), case / "migrations").rsplit("/", 1)[1]
+    with psycopg.connect(start_server(), autocommit=True) as conn:
+        conn.execute(sql.SQL("DROP DATABASE {}").format(sql.Identifier(kept)))
+    sql_file = case / "queries.sql"
+    sql_file.write_text(sql_file.read_text().replace("ORDER BY a.id, b.id", "ORDER BY a.name"))
+    assert _counts(_run("generate", case, out)) == "1 described, 4 cached"
+    with psycopg.connect(start_server(), autocommit=True) as conn:
+        found = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [kept]).fetchall()
+    assert found == [(1,)]
 
 
 def test_check_names_the_stale_query_without_a_database(tmp_path: Path) -> None:
