@@ -142,7 +142,7 @@ def migrations_hash(directory: Path) -> str:
     """sha256 over the relative path and bytes of every file under ``directory``.
 
     The schema alone: the describe database of these migrations is named after it,
-    and the manifest records the analysis version apart.
+    and the manifest records the analysis digest apart.
     """
     digest = hashlib.sha256(b"migrations\0")
     if directory.is_dir():

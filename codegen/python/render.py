@@ -6,6 +6,7 @@ misspelt attribute an error instead of an empty string.
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 from functools import cache
 
@@ -25,13 +26,9 @@ class RenderedFile:
 
 @cache
 def _environment() -> Environment:
-    # Compiling a template costs more than rendering it: the compiled code is kept in the
-    # user's cache, where Jinja checks it against the template's source and its own version.
-    cached = cache_directory() / "jinja"
-    cached.mkdir(parents=True, exist_ok=True)
     return Environment(
         loader=PackageLoader("connlog.codegen.python"),
-        bytecode_cache=FileSystemBytecodeCache(str(cached)),
+        bytecode_cache=_bytecode_cache(),
         undefined=StrictUndefined,
         trim_blocks=True,
         lstrip_blocks=True,
@@ -47,6 +44,20 @@ class Job:
     name: str
     template: str
     context: tuple[tuple[str, object], ...]  # (name, value): the template's variables
+
+
+def _bytecode_cache() -> FileSystemBytecodeCache | None:
+    """Compiled templates kept in the user's cache: compiling costs more than rendering.
+
+    Jinja checks each against the template's source and its own version. None when
+    the cache cannot be written (Jinja would fail the run), so templates compile anew.
+    """
+    directory = cache_directory() / "jinja"
+    try:
+        directory.mkdir(parents=True, exist_ok=True)
+    except OSError:
+        return None
+    return FileSystemBytecodeCache(str(directory)) if os.access(directory, os.W_OK) else None
 
 
 def jobs(plan: Plan) -> tuple[Job, ...]:

@@ -135,3 +135,18 @@ def test_keys_tell_apart_what_repr_does_not_show_and_order() -> None:
     assert key({"a": 1, "b": 2}) != key({"b": 2, "a": 1})  # a template iterates in order
     assert key((1,)) != key(("1",)) != key([1])
     assert key(_Hidden("a", "1")) == key(_Hidden("a", "1"))
+
+
+def test_a_cache_directory_that_cannot_be_written_costs_only_time(tmp_path: Path) -> None:
+    """No stamps, memos or compiled templates can be kept: the run renders all, and succeeds."""
+    root = _project(tmp_path)
+    blocked = tmp_path / "a-file"
+    blocked.write_text("not a directory\n")
+    result = subprocess.run(
+        [sys.executable, "-m", "connlog.codegen", "generate"],
+        cwd=root, capture_output=True, text=True, timeout=120,
+        env={**os.environ, "XDG_CACHE_HOME": str(blocked)},
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    assert f"{MODULES} of {MODULES} modules rendered" in result.stdout
+    assert snapshot(root / "generated") == _from_scratch(root, tmp_path)
