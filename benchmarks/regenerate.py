@@ -19,7 +19,9 @@ the same machine load:
 - watch: ``generate --watch`` running, one query edited: from the file written
   to the watcher's summary line for it (file event, describe, render, write).
 
-Not a test: timings depend on the machine. Each figure is the median of
+Python writes bytecode as it does for a user: ``PYTHONDONTWRITEBYTECODE`` is
+taken out of the environment (with it, every run would compile the generator
+from source). Not a test: timings depend on the machine. Each figure is the median of
 ``--repeat`` runs; the ratio is codegen's median over sqlc's.
 """
 
@@ -149,6 +151,15 @@ def watch_edits(root: Path, env: dict[str, str], runs: range) -> tuple[list[floa
     return times, line.strip()
 
 
+def python(code: str, env: dict[str, str]) -> Callable[[], None]:
+    """A fresh Python running ``code``: the floor under a run that needs these imports."""
+
+    def run() -> None:
+        subprocess.run([sys.executable, "-c", code], env=env, check=True, capture_output=True)
+
+    return run
+
+
 def db(action: str, env: dict[str, str]) -> None:
     subprocess.run(
         [sys.executable, "-m", "connlog.codegen", "db", action],
@@ -233,6 +244,7 @@ def main() -> int:
         [sqlc, "version"], capture_output=True, text=True, check=True
     ).stdout.strip()
     started = time.perf_counter()
+    load_before = os.getloadavg()[0]
 
     with tempfile.TemporaryDirectory(prefix="codegen-bench-") as tmp:
         # As root the server runs as ``postgres``, which must reach the cluster inside.
@@ -241,9 +253,9 @@ def main() -> int:
         build_project(root)
         project = sqlc_project(root)
         env = {
-            **os.environ,
+            **{k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"},
             "CONNLOG_PG_DIR": str(Path(tmp) / "pg"),
-            "XDG_CACHE_HOME": str(Path(tmp) / "cache"),  # fingerprints of this run only
+            "XDG_CACHE_HOME": str(Path(tmp) / "cache"),  # stamps and memos of this run only
         }
         generate, check = codegen(root, env), codegen(root, env, "check")
 
@@ -257,7 +269,9 @@ def main() -> int:
         cold = Row("cold: one query edited, no server running", None)
         start = Row("`codegen db start` alone (start the embedded server)", None)
         watched = Row("watch: one query edited, until its line (vs one `sqlc generate`)", 3.0)
-        rows = [unchanged, unchanged_check, edited, watched, cold, start, first]
+        bare = Row("floor: a fresh Python, nothing imported", None)
+        imports = Row("floor: a fresh Python importing psycopg, pglast and jinja2 only", None)
+        rows = [unchanged, unchanged_check, edited, bare, imports, watched, cold, start, first]
         try:
             first.time(generate, run_sqlc)
             for run in range(1, args.repeat + 1):
@@ -265,6 +279,8 @@ def main() -> int:
                 unchanged_check.time(check, run_sqlc)
                 edit_one_query(root, run)
                 edited.time(generate, run_sqlc)
+                bare.time(python("pass", env), run_sqlc)
+                imports.time(python("import psycopg, pglast, jinja2", env), run_sqlc)
             runs = range(args.repeat + 1, 2 * args.repeat + 1)
             watched.codegen, watched.last = watch_edits(root, env, runs)
             watched.sqlc = [timed(run_sqlc) for _ in runs]
@@ -280,7 +296,8 @@ def main() -> int:
     lines = [
         f"Twenty queries over four tables, median of {args.repeat} runs as a fresh process, "
         f"each followed by `sqlc generate` {sqlc_version} (Python {sys.version.split()[0]}, "
-        f"{os.cpu_count()} CPUs; first ever: one run):",
+        f"{os.cpu_count()} CPUs, load average {load_before:.1f} at the start and "
+        f"{os.getloadavg()[0]:.1f} at the end; first ever: one run):",
         "",
         "| run | codegen s | sqlc s | codegen / sqlc | target |",
         "|---|---:|---:|---:|---|",

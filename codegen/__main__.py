@@ -1,3 +1,3 @@
-from connlog.codegen.cli import main
+from connlog.codegen.cli import console
 
-raise SystemExit(main())
+console()

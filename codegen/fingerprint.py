@@ -84,7 +84,7 @@ def inputs(where: Where) -> Inputs:
     """Every input of a run from the settings ``where``, read now."""
     digest = hashlib.sha256(f"codegen-inputs/{_STAMP_VERSION}\0".encode())
     digest.update(json.dumps([str(path) for path in where], ensure_ascii=False).encode())
-    digest.update(_environment().encode())
+    digest.update(environment().encode())
     written: list[tuple[str, int, int]] = []
     for label, path in _input_files(where):
         _add(digest.update, label, path, written)
@@ -128,7 +128,7 @@ def _fingerprint(read: Inputs, out: Path) -> str:
     return digest.hexdigest()
 
 
-def _environment() -> str:
+def environment() -> str:
     """The Python and installed tools that run the generator, as text."""
     parts = [sys.version, sys.executable]
     for name in _TOOLS:
@@ -149,12 +149,24 @@ def _written(path: str | None) -> str:
     return f"{path}:{stat.st_size}:{stat.st_mtime_ns}"
 
 
-def _input_files(where: Where) -> list[tuple[str, Path | None]]:
-    files: list[tuple[str, Path | None]] = [
+def generator_digest() -> str:
+    """sha256 over the generator's own source and templates (their names and bytes)."""
+    digest = hashlib.sha256(b"codegen-generator\0")
+    for label, path in _generator_files():
+        _add(digest.update, label, path, [])
+    return digest.hexdigest()
+
+
+def _generator_files() -> list[tuple[str, Path | None]]:
+    return [
         (f"generator/{path.relative_to(_GENERATOR).as_posix()}", path)
         for path in sorted(_GENERATOR.rglob("*"))
         if path.suffix in _GENERATOR_SUFFIXES and "__pycache__" not in path.parts
     ]
+
+
+def _input_files(where: Where) -> list[tuple[str, Path | None]]:
+    files = _generator_files()
     if where.pyproject is not None:
         files.append(("pyproject", where.pyproject))
     # A directory's presence is an input too: a missing one is an error, an empty one not.
@@ -211,10 +223,11 @@ def _stamp_path(args: Namespace, cwd: Path) -> Path:
         *(None if value is None else str(value) for value in _options(args)),
     ]
     key = hashlib.sha256(json.dumps(options).encode()).hexdigest()[:32]
-    return _cache_directory() / "fingerprints" / key
+    return cache_directory() / "fingerprints" / key
 
 
-def _cache_directory() -> Path:
+def cache_directory() -> Path:
+    """Where this machine's stamps and memos live: ``$XDG_CACHE_HOME/codegen``."""
     configured = os.environ.get("XDG_CACHE_HOME")
     if configured:
         return Path(configured) / "codegen"

@@ -20,14 +20,14 @@ from typing import Final
 
 import psycopg
 
-from connlog.codegen import fingerprint, write
+from connlog.codegen import fingerprint, render_cache, write
 from connlog.codegen.analysis import cache
 from connlog.codegen.analysis.analyze import analyze
 from connlog.codegen.database import embedded, migrate, schema_dump, scratch
 from connlog.codegen.model import Analysis, CodegenError, CodegenErrors, Location, ParsedQuery
 from connlog.codegen.parsing import load, parse
 from connlog.codegen.python.plan import Plan, plan
-from connlog.codegen.python.render import RenderedFile, render
+from connlog.codegen.python.render import RenderedFile, jobs
 from connlog.codegen.settings import Settings, locate_key, settings_from
 
 
@@ -39,6 +39,8 @@ class Build:
     queries: int  # compiled
     described: int  # of them, on a database
     cached: int  # of them, from the manifest
+    modules: int  # generated modules
+    rendered: int  # of them, rendered by this run (the others as the last run made them)
 
 
 class NeedsDatabase(Exception):
@@ -49,18 +51,19 @@ class NeedsDatabase(Exception):
         self.reasons = reasons
 
 
-def run(args: argparse.Namespace, *, prefix: str = "") -> int:
+def run(args: argparse.Namespace, *, prefix: str = "", settings: Settings | None = None) -> int:
     """``generate`` or ``check`` (``args.command``) the ordinary way: build, then write or compare.
 
     When the out directory ends up exactly as ``generate`` makes it, the
     fingerprint of the inputs read is recorded, so that the next run with
     nothing changed answers without importing any of this (``codegen.cli``).
-    ``prefix`` starts the summary line (watch mode says what changed).
+    ``prefix`` starts the summary line (watch mode says what changed);
+    ``settings`` are those of ``args``, when the caller has just read them.
     """
     started = time.monotonic()
     cwd = Path.cwd()
     try:
-        settings = settings_from(args, cwd)
+        settings = settings or settings_from(args, cwd)
         where = fingerprint.Where(
             settings.pyproject, settings.migrations, settings.queries, settings.out
         )
@@ -86,7 +89,8 @@ def run(args: argparse.Namespace, *, prefix: str = "") -> int:
     seconds = time.monotonic() - started
     print(
         f"codegen: {prefix}{len(written)} files written, {result.queries} queries compiled "
-        f"({result.described} described, {result.cached} cached) "
+        f"({result.described} described, {result.cached} cached), "
+        f"{result.rendered} of {result.modules} modules rendered, "
         f"in {seconds:.2f}s ({_display(settings)})"
     )
     return 0
@@ -178,46 +182,75 @@ def build(settings: Settings, *, offline: bool = False) -> Build:
     if to_describe or split.schema is None or schema is None:
         if offline:
             raise NeedsDatabase(_stale_reasons(settings, split, why_not, schema is None))
-        url = _describe_database(settings)
-        described, failed = analyze(to_describe, url)
+        described, failed, url = _describe(settings, to_describe)
         if failed:
             raise CodegenErrors(failed + _plan_errors(settings, split, described, paths))
         if schema is None:
             schema = schema_dump.dump_schema(url)
     analysis = cache.merge(split, described)
     _check_overrides(settings, analysis)
-    planned = _plan(settings, analysis, paths)
-    files = write.finish(
-        render(planned), project=settings.pyproject, line_length=settings.line_length
+    migration_ids = _migration_ids(settings, split)
+    planned = _plan(settings, analysis, paths, migration_ids)
+    modules = render_cache.finish(
+        jobs(planned),
+        out=settings.out,
+        project=settings.pyproject,
+        line_length=settings.line_length,
     )
     manifest_text = cache.dumps(
-        cache.Manifest(migrations, cache.schema_hash(schema), analysis, split.keys)
+        cache.Manifest(migrations, cache.schema_hash(schema), analysis, split.keys, migration_ids)
     )
     return Build(
         (
-            *files,
+            *modules.files,
             RenderedFile(cache.MANIFEST_FILE, manifest_text),
             RenderedFile(write.SCHEMA_FILE, schema),
         ),
         queries=len(queries),
         described=len(to_describe),
         cached=len(queries) - len(to_describe),
+        modules=len(modules.files),
+        rendered=modules.rendered,
     )
 
 
-def _describe_database(settings: Settings) -> str:
-    """The migrated, read-only database kept on the server to describe queries in."""
+def _describe(
+    settings: Settings, queries: Sequence[ParsedQuery]
+) -> tuple[Analysis, list[CodegenError], str]:
+    """``queries`` described in the migrated, read-only database kept on the server: what
+    described, the errors of the others, and the database's URL.
+
+    That database is tried first without asking whether it exists (one connection less
+    on every run); only when it cannot be used is it built (or found built by another run)
+    and tried again.
+    """
     server_url = settings.database or embedded.ensure_running()
-    return scratch.describe_database(server_url, settings.migrations, root=settings.root)
+    url = scratch.kept_describe_url(server_url, settings.migrations)
+    try:
+        described, failed = analyze(queries, url)
+    except psycopg.OperationalError:
+        url = scratch.describe_database(server_url, settings.migrations, root=settings.root)
+        described, failed = analyze(queries, url)
+    return described, failed, url
 
 
-def _plan(settings: Settings, analysis: Analysis, paths: Sequence[str]) -> Plan:
+def _migration_ids(settings: Settings, split: cache.Split) -> tuple[str, ...]:
+    """The migrations in apply order: as the manifest recorded them, else as yoyo orders them
+    (the migrations changed)."""
+    if split.migration_ids is not None:
+        return split.migration_ids
+    return tuple(migrate.ordered_ids(settings.migrations))
+
+
+def _plan(
+    settings: Settings, analysis: Analysis, paths: Sequence[str], migration_ids: Sequence[str]
+) -> Plan:
     return plan(
         analysis,
         migrations_source=load.display_path(settings.migrations, settings.root) + "/",
         sources=paths,
         overrides=settings.overrides,
-        migration_ids=migrate.ordered_ids(settings.migrations),
+        migration_ids=migration_ids,
     )
 
 
@@ -233,7 +266,7 @@ def _later_errors(
     errors: list[CodegenError] = []
     if not offline and settings.migrations.is_dir() and (split.to_describe or not split.schema):
         try:
-            described, errors = analyze(split.to_describe, _describe_database(settings))
+            described, errors, _ = _describe(settings, split.to_describe)
         except CodegenErrors as exc:
             return exc.errors  # a migration failed: there is no schema to plan against
         except _DATABASE_ERRORS:
@@ -264,7 +297,8 @@ def _plan_errors(
         cached=tuple(split.cached[i] for i in keep),
     )
     try:
-        _plan(settings, cache.merge(analyzed, described), paths)
+        merged = cache.merge(analyzed, described)
+        _plan(settings, merged, paths, _migration_ids(settings, split))
     except CodegenErrors as exc:
         return exc.errors
     return []

@@ -34,24 +34,36 @@ _Watched = tuple[tuple[Path, ...], bool]
 
 
 def run(args: argparse.Namespace) -> int:
-    """Generate now, then again after every change; 0 after Ctrl-C, 1 if settings are broken."""
+    """Generate now, then again after every change; 0 after Ctrl-C, 1 if there is nothing
+    to watch or the settings are broken at the start."""
     cwd = Path.cwd()
     try:
         settings = settings_from(args, cwd)
     except CodegenErrors as exc:
         generate.print_errors(exc)
         return 1
+    current: Settings | None = settings  # None while pyproject.toml is broken
     changed = "started"
     try:
         while True:
+            if not _watched(settings):
+                print(_nothing_to_watch(settings), file=sys.stderr)
+                return 1
             # Watching starts before the run, so nothing saved during a run is missed.
             with _Watcher(settings) as watcher:
                 while True:
-                    generate.run(args, prefix=f"{changed}: ")
+                    if current is not None:
+                        generate.run(args, prefix=f"{changed}: ", settings=current)
                     changed = watcher.next()
-                    now = _settings_or(settings, args, cwd)
-                    moved = _watched(now) != _watched(settings)
-                    settings = now
+                    # Read once per change, and the run uses what was read.
+                    try:
+                        current = settings_from(args, cwd)
+                    except CodegenErrors as exc:
+                        generate.print_errors(exc, f"{changed}: ")
+                        current = None  # the last good ones stay watched
+                        continue
+                    moved = _watched(current) != _watched(settings)
+                    settings = current
                     if moved:
                         break  # other directories (or one created): watch those, then run
     except KeyboardInterrupt:
@@ -59,12 +71,13 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-def _settings_or(settings: Settings, args: argparse.Namespace, cwd: Path) -> Settings:
-    """The settings as they are now; the last good ones while pyproject.toml is broken."""
-    try:
-        return settings_from(args, cwd)
-    except CodegenErrors:
-        return settings  # the run prints why
+def _nothing_to_watch(settings: Settings) -> str:
+    migrations = load.display_path(settings.migrations, settings.root)
+    queries = load.display_path(settings.queries, settings.root)
+    return (
+        f"codegen: error: nothing to watch: neither {migrations}/ nor {queries}/ exists, and "
+        "there is no pyproject.toml; create them, or pass --migrations and --queries"
+    )
 
 
 def _watched(settings: Settings) -> list[_Watched]:

@@ -9,8 +9,11 @@ dump for debugging the analyze stage (sqlc's ``internal/codegen/json``).
 Each query is keyed by a hash of what its analysis depends on:
 
 - every file under the migrations directory (names and bytes): the schema;
-- ``ANALYSIS_VERSION``: bump it whenever ``analyze`` (or ``nullability``)
-  would describe the same SQL differently;
+- ``ANALYSIS_DIGEST``, a digest of the generator's own code that analysis
+  runs (``ANALYSIS_CODE``), so any edit of ``analyze``,
+  ``nullability`` or the model they fill invalidates every cached query, with
+  no number to remember to bump (a test checks that the list covers every
+  module ``analyze`` imports);
 - the parsed query, every field but those that only place it (``origins`` and
   every ``Location``, so that a query moving in its file is still cached) or do
   not reach the server (``doc``): the rewritten SQL, its parameters, its
@@ -50,13 +53,41 @@ from connlog.codegen.model import (
 )
 
 MANIFEST_FILE: Final = "analysis.json"
-# 2: parameters record their target column; 3: aggregate SELECTs are certain rows;
-# 4: parameter names are SQL names (``userId``), no longer Python ones (``user_id``);
-# 5: stars are expanded to named columns; parameters record their call-time rules;
-# 6: issue 8's nullability (array elements, WHERE/ON narrowing, views, pg_proc, SQL functions);
-# 7: composite types record their fields, and the schema its composite types; tables outside
-# schema public are models too (embeds and whole-table results name them ``schema.table``).
-ANALYSIS_VERSION: Final = 7
+_GENERATOR: Final = Path(__file__).resolve().parent.parent
+# The generator's code that decides what a query's analysis is, relative to the package:
+# describing (analysis/), the model it fills and this encoding of it, the SQL helpers it
+# parses with, the migrations tooling it reports through. Not the Python backend: a
+# template edit re-renders from the manifest, without a database.
+ANALYSIS_CODE: Final = (
+    "analysis",
+    "model.py",
+    "parsing",
+    "database/__init__.py",
+    "database/migrate.py",
+)
+
+
+def code_digest(package: Path, parts: Sequence[str]) -> str:
+    """sha256 over the relative name and text of every ``.py`` file of ``parts`` of ``package``.
+
+    Line ends are normalized, so a checkout with CRLF line ends agrees with one with LF.
+    """
+    digest = hashlib.sha256(b"codegen-analysis\0")
+    files = sorted(
+        path
+        for part in parts
+        for path in (
+            (package / part).rglob("*.py") if (package / part).is_dir() else [package / part]
+        )
+    )
+    for path in files:
+        digest.update(f"{path.relative_to(package).as_posix()}\0".encode())
+        digest.update(path.read_bytes().replace(b"\r\n", b"\n"))
+        digest.update(b"\0")
+    return digest.hexdigest()[:16]
+
+
+ANALYSIS_DIGEST: Final = code_digest(_GENERATOR, ANALYSIS_CODE)
 # OIDs below this are built in and the same on every server (PostgreSQL's FirstNormalObjectId).
 _FIRST_USER_OID: Final = 16384
 # ParsedQuery fields that do not change what the server says about the statement.
@@ -85,6 +116,9 @@ class Manifest:
     schema_sql: str  # sha256 of schema.sql as generated from those migrations
     analysis: Analysis
     keys: tuple[str, ...]  # the cache key of each of ``analysis.queries``
+    # The migration ids in the order yoyo applies them: known without importing yoyo
+    # while the migrations are unchanged.
+    migration_ids: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -97,6 +131,7 @@ class Split:
     schema: Analysis | None  # tables and enums, when the migrations did not change
     schema_sql: str | None  # sha256 of schema.sql, when the migrations did not change
     stale_reason: str  # why nothing is cached, "" when something is
+    migration_ids: tuple[str, ...] | None = None  # in apply order, when they did not change
 
     @property
     def to_describe(self) -> tuple[ParsedQuery, ...]:
@@ -104,8 +139,12 @@ class Split:
 
 
 def migrations_hash(directory: Path) -> str:
-    """sha256 over the relative path and bytes of every file under ``directory``."""
-    digest = hashlib.sha256(f"migrations/v{ANALYSIS_VERSION}\0".encode())
+    """sha256 over the relative path and bytes of every file under ``directory``.
+
+    The schema alone: the describe database of these migrations is named after it,
+    and the manifest records the analysis digest apart.
+    """
+    digest = hashlib.sha256(b"migrations\0")
     if directory.is_dir():
         for path in sorted(p for p in directory.rglob("*") if p.is_file()):
             name = path.relative_to(directory).as_posix()
@@ -121,7 +160,7 @@ def query_key(query: ParsedQuery, migrations: str) -> str:
         for field in dataclasses.fields(query)
         if field.name not in _NOT_KEYED
     }
-    text = json.dumps([ANALYSIS_VERSION, migrations, keyed], sort_keys=True)
+    text = json.dumps([ANALYSIS_DIGEST, migrations, keyed], sort_keys=True)
     return hashlib.sha256(text.encode()).hexdigest()
 
 
@@ -139,7 +178,15 @@ def split(queries: Sequence[ParsedQuery], manifest: Manifest | None, migrations:
         _refresh(known[key], query) if key in known else None
         for key, query in zip(keys, queries, strict=True)
     )
-    return Split(tuple(queries), keys, cached, manifest.analysis, manifest.schema_sql, "")
+    return Split(
+        tuple(queries),
+        keys,
+        cached,
+        manifest.analysis,
+        manifest.schema_sql,
+        "",
+        manifest.migration_ids,
+    )
 
 
 def merge(split: Split, described: Analysis | None) -> Analysis:
@@ -148,6 +195,8 @@ def merge(split: Split, described: Analysis | None) -> Analysis:
     ``described`` holds the queries of ``split.to_describe`` in order, and the
     schema; it is None only when nothing needed describing.
     """
+    # Only what was described goes through the encoding: the cached part was read from it.
+    described = normalize(described) if described else None
     fresh = iter(described.queries if described else ())
     queries = [
         cached if cached is not None else _refresh(next(fresh), query)
@@ -156,7 +205,7 @@ def merge(split: Split, described: Analysis | None) -> Analysis:
     assert next(fresh, None) is None, "described a query that was not asked for"
     schema = described or split.schema
     assert schema is not None, "neither a described nor a cached schema"
-    return normalize(Analysis(tuple(queries), schema.tables, schema.enums, schema.composites))
+    return Analysis(tuple(queries), schema.tables, schema.enums, schema.composites)
 
 
 def normalize(analysis: Analysis) -> Analysis:
@@ -173,8 +222,9 @@ def dumps(manifest: Manifest) -> str:
     """The manifest's text: sorted keys, indented, no timestamps, paths as given."""
     types: dict[str, object] = {}
     document = {
-        "analysis_version": ANALYSIS_VERSION,
+        "analysis_digest": ANALYSIS_DIGEST,
         "migrations": manifest.migrations,
+        "migration_ids": list(manifest.migration_ids),
         "schema_sql": manifest.schema_sql,
         "enums": _encode(manifest.analysis.enums, types),
         "composites": _encode(manifest.analysis.composites, types),
@@ -197,10 +247,11 @@ def loads(text: str) -> Manifest:
     if not isinstance(document, dict):
         raise ManifestError("not a JSON object")
     fields = typing.cast(dict[str, object], document)
-    if fields.get("analysis_version") != ANALYSIS_VERSION:
+    written_by = fields.get("analysis_digest")
+    if written_by != ANALYSIS_DIGEST:
         raise ManifestError(
-            f"written by analysis version {fields.get('analysis_version')!r}, "
-            f"this is {ANALYSIS_VERSION}"
+            f"written by another version of the analysis code ({written_by!r}, "
+            f"this is {ANALYSIS_DIGEST!r})"
         )
     decoder = _Decoder(_object(fields.get("types")))
     entries = _list(fields.get("queries"))
@@ -228,6 +279,7 @@ def loads(text: str) -> Manifest:
         decoder.read(str, fields.get("schema_sql")),
         analysis,
         tuple(keys),
+        decoder.read(tuple[str, ...], fields.get("migration_ids")),
     )
 
 

@@ -32,6 +32,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Final
 
+from connlog.codegen.processes import alive
+
 SUPERUSER: Final = "postgres"
 DATABASE: Final = "postgres"
 _SERVICE_ACCOUNT: Final = "postgres"
@@ -91,11 +93,11 @@ def ensure_running(cluster: Cluster | None = None) -> str:
     announce = cluster is None
     cluster = cluster or default_cluster()
     with _locked(cluster):
+        if _is_running(cluster) and cluster.port_file.exists():
+            return url(int(cluster.port_file.read_text()))
         bindir = find_bindir()
         if not (cluster.data / "PG_VERSION").exists():
             _initdb(cluster, bindir)
-        if _is_running(cluster, bindir) and cluster.port_file.exists():
-            return url(int(cluster.port_file.read_text()))
         port = _free_port()
         _start(cluster, bindir, port)
         cluster.port_file.write_text(str(port))
@@ -114,9 +116,9 @@ def stop(cluster: Cluster | None = None) -> bool:
     if not (cluster.data / "PG_VERSION").exists():
         return False
     with _locked(cluster):
-        bindir = find_bindir()
-        if not _is_running(cluster, bindir):
+        if not _is_running(cluster):
             return False
+        bindir = find_bindir()
         _run_as_owner([str(bindir / "pg_ctl"), "-D", str(cluster.data), "-m", "fast", "-w", "stop"])
         return True
 
@@ -229,11 +231,17 @@ def _initdb(cluster: Cluster, bindir: Path) -> None:
     )
 
 
-def _is_running(cluster: Cluster, bindir: Path) -> bool:
-    command = [str(bindir / "pg_ctl"), "-D", str(cluster.data), "status"]
-    if _as_root():
-        command = ["runuser", "-u", _SERVICE_ACCOUNT, "--", *command]
-    return subprocess.run(command, capture_output=True, cwd="/").returncode == 0
+def _is_running(cluster: Cluster) -> bool:
+    """What ``pg_ctl status`` checks: the pid file names a live process.
+
+    Read here rather than by running pg_ctl (as root, through runuser): two
+    processes less on every run that needs the server.
+    """
+    try:
+        pid = int((cluster.data / "postmaster.pid").read_text().split("\n", 1)[0])
+    except (OSError, ValueError):
+        return False
+    return alive(pid)
 
 
 def _start(cluster: Cluster, bindir: Path, port: int) -> None:

@@ -102,6 +102,18 @@ def describe_database(server_url: str, migrations_dir: Path, *, root: Path | Non
     )
 
 
+def kept_describe_url(server_url: str, migrations_dir: Path) -> str:
+    """Where ``describe_database`` keeps the database of ``migrations_dir``, once built.
+
+    No connection is made: a run tries it first, and builds it only when that fails.
+    """
+    return with_database(server_url, f"{DESCRIBE_PREFIX}_{_migrations_key(migrations_dir)}")
+
+
+def _migrations_key(migrations_dir: Path) -> str:
+    return cache.migrations_hash(migrations_dir)[:12]
+
+
 def _migrated(
     server_url: str,
     prefix: str,
@@ -119,7 +131,7 @@ def _migrated(
 
         migrate.apply_all(url, migrations_dir, root=root)
 
-    key = cache.migrations_hash(migrations_dir)[:12]
+    key = _migrations_key(migrations_dir)
     # Host and path: two checkouts never drop each other's databases.
     source = f"{socket.gethostname()}:{migrations_dir.resolve()}"
     return template_database(server_url, prefix, key, source, build, read_only=read_only)

@@ -6,11 +6,13 @@ misspelt attribute an error instead of an empty string.
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 from functools import cache
 
-from jinja2 import Environment, PackageLoader, StrictUndefined
+from jinja2 import Environment, FileSystemBytecodeCache, PackageLoader, StrictUndefined
 
+from connlog.codegen.fingerprint import cache_directory
 from connlog.codegen.python.plan import AIO, AIO_PACKAGE, SYNC, Plan
 
 
@@ -26,6 +28,7 @@ class RenderedFile:
 def _environment() -> Environment:
     return Environment(
         loader=PackageLoader("connlog.codegen.python"),
+        bytecode_cache=_bytecode_cache(),
         undefined=StrictUndefined,
         trim_blocks=True,
         lstrip_blocks=True,
@@ -34,41 +37,65 @@ def _environment() -> Environment:
     )
 
 
-def render(plan: Plan) -> tuple[RenderedFile, ...]:
+@dataclass(frozen=True, slots=True)
+class Job:
+    """One file to render: its name, its template, and all that the template is given."""
+
+    name: str
+    template: str
+    context: tuple[tuple[str, object], ...]  # (name, value): the template's variables
+
+
+def _bytecode_cache() -> FileSystemBytecodeCache | None:
+    """Compiled templates kept in the user's cache: compiling costs more than rendering.
+
+    Jinja checks each against the template's source and its own version. None when
+    the cache cannot be written (Jinja would fail the run), so templates compile anew.
+    """
+    directory = cache_directory() / "jinja"
+    try:
+        directory.mkdir(parents=True, exist_ok=True)
+    except OSError:
+        return None
+    return FileSystemBytecodeCache(str(directory)) if os.access(directory, os.W_OK) else None
+
+
+def jobs(plan: Plan) -> tuple[Job, ...]:
     """Every generated Python module of ``plan``: models, the shared helpers and errors
     (``_runtime.py``), the migrations check, the package's ``__init__.py`` re-exporting
     them, the query modules and their aio twins."""
-    env = _environment()
-    files = [
-        RenderedFile(
-            plan.models.filename, env.get_template("models.py.j2").render(module=plan.models)
-        )
-    ]
-    files.append(
-        RenderedFile(
-            plan.runtime.filename, env.get_template("runtime.py.j2").render(module=plan.runtime)
-        )
-    )
-    files.append(
-        RenderedFile(
-            plan.migrations.filename,
-            env.get_template("migrations.py.j2").render(module=plan.migrations),
-        )
-    )
-    files.append(RenderedFile("__init__.py", env.get_template("package_init.py.j2").render()))
-    queries = env.get_template("queries.py.j2")
-    for m in plan.modules:
-        files.append(
-            RenderedFile(m.filename, queries.render(module=m, flavor=SYNC, imports=m.imports))
-        )
-    # One plan, two renderings: the asyncio twins in their own subpackage.
-    files.append(
-        RenderedFile(f"{AIO_PACKAGE}/__init__.py", env.get_template("aio_init.py.j2").render())
-    )
-    for m in plan.modules:
-        files.append(
-            RenderedFile(
-                m.aio_filename, queries.render(module=m, flavor=AIO, imports=m.aio_imports)
+    return (
+        Job(plan.models.filename, "models.py.j2", (("module", plan.models),)),
+        Job(plan.runtime.filename, "runtime.py.j2", (("module", plan.runtime),)),
+        Job(plan.migrations.filename, "migrations.py.j2", (("module", plan.migrations),)),
+        Job("__init__.py", "package_init.py.j2", ()),
+        *(
+            Job(
+                m.filename,
+                "queries.py.j2",
+                (("module", m), ("flavor", SYNC), ("imports", m.imports)),
             )
-        )
-    return tuple(files)
+            for m in plan.modules
+        ),
+        # One plan, two renderings: the asyncio twins in their own subpackage.
+        Job(f"{AIO_PACKAGE}/__init__.py", "aio_init.py.j2", ()),
+        *(
+            Job(
+                m.aio_filename,
+                "queries.py.j2",
+                (("module", m), ("flavor", AIO), ("imports", m.aio_imports)),
+            )
+            for m in plan.modules
+        ),
+    )
+
+
+def render_job(job: Job) -> RenderedFile:
+    return RenderedFile(
+        job.name, _environment().get_template(job.template).render(dict(job.context))
+    )
+
+
+def render(plan: Plan) -> tuple[RenderedFile, ...]:
+    """Every generated Python module of ``plan`` (``jobs``), rendered."""
+    return tuple(render_job(job) for job in jobs(plan))

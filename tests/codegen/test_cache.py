@@ -13,9 +13,12 @@ import subprocess
 import sys
 from pathlib import Path
 
+import psycopg
 import pytest
+from psycopg import sql
 
 from connlog.codegen.analysis import cache
+from connlog.codegen.database import scratch
 from connlog.codegen.model import Analysis, Location, SourceFile
 from connlog.codegen.parsing.parse import parse_file
 from tests.codegen.conftest import CASES, Run, analyzed, run_codegen, snapshot
@@ -90,6 +93,21 @@ def test_a_migration_change_invalidates_every_query(tmp_path: Path) -> None:
     assert "more" in (out / "schema.sql").read_text()
 
 
+def test_a_dropped_describe_database_is_built_again(tmp_path: Path) -> None:
+    """A run tries the kept database without asking; gone (``./dev db clean``), it is rebuilt."""
+    case, out = _case(tmp_path), tmp_path / "out"
+    assert _run("generate", case, out).code == 0
+    kept = scratch.kept_describe_url(start_server(), case / "migrations").rsplit("/", 1)[1]
+    with psycopg.connect(start_server(), autocommit=True) as conn:
+        conn.execute(sql.SQL("DROP DATABASE {}").format(sql.Identifier(kept)))
+    sql_file = case / "queries.sql"
+    sql_file.write_text(sql_file.read_text().replace("ORDER BY a.id, b.id", "ORDER BY a.name"))
+    assert _counts(_run("generate", case, out)) == "1 described, 4 cached"
+    with psycopg.connect(start_server(), autocommit=True) as conn:
+        found = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [kept]).fetchall()
+    assert found == [(1,)]
+
+
 def test_check_names_the_stale_query_without_a_database(tmp_path: Path) -> None:
     case, out = _case(tmp_path), tmp_path / "out"
     assert _run("generate", case, out).code == 0
@@ -121,6 +139,77 @@ def test_hand_edited_schema_sql_is_stale(tmp_path: Path) -> None:
     assert "schema.sql: missing, or edited since it was generated" in stale.stderr
     assert _counts(_run("generate", case, out)) == "0 described, 5 cached"
     assert "-- edited" not in schema.read_text()
+
+
+def _generator_copy(tmp_path: Path, name: str) -> tuple[Path, dict[str, str]]:
+    """A copy of the generator package, and the environment that imports it instead."""
+    copy = tmp_path / name
+    shutil.copytree(
+        REPO_ROOT / "codegen",
+        copy / "connlog" / "codegen",
+        ignore=shutil.ignore_patterns("__pycache__"),
+    )
+    shutil.copy(REPO_ROOT / "connlog" / "__init__.py", copy / "connlog")
+    # Stamps of its own: the fingerprint (which covers the whole generator) must not answer.
+    environment = {**os.environ, "PYTHONPATH": str(copy), "XDG_CACHE_HOME": str(copy / "cache")}
+    return copy / "connlog" / "codegen", environment
+
+
+def _run_with(environment: dict[str, str], case: Path, out: Path, database: str) -> str:
+    """``generate`` by the generator ``environment`` imports: its counts."""
+    result = subprocess.run(
+        [sys.executable, "-m", "connlog.codegen", "generate",
+         "--migrations", str(case / "migrations"), "--queries", str(case),
+         "--out", str(out), "--database", database],
+        env=environment, cwd=out.parent, capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stdout + result.stderr
+    return result.stdout.split("(", 1)[1].split(")", 1)[0]
+
+
+def test_an_edit_of_the_analysis_code_invalidates_every_query(tmp_path: Path) -> None:
+    """No version to bump: the manifest records a digest of the code that analyses."""
+    case, out = _case(tmp_path), tmp_path / "out"
+    assert _counts(_run("generate", case, out)) == "5 described, 0 cached"
+    backend, backend_env = _generator_copy(tmp_path, "backend-edited")
+    plan = backend / "python" / "plan.py"
+    plan.write_text(plan.read_text() + "\n# a comment: the Python backend, not the analysis\n")
+    assert _run_with(backend_env, case, out, NO_SERVER) == "0 described, 5 cached"
+
+    analysis, analysis_env = _generator_copy(tmp_path, "analysis-edited")
+    nullability = analysis / "analysis" / "nullability.py"
+    nullability.write_text(nullability.read_text() + "\n# a comment, but analysis code\n")
+    stale = subprocess.run(
+        [sys.executable, "-m", "connlog.codegen", "check",
+         "--migrations", str(case / "migrations"), "--queries", str(case),
+         "--out", str(out), "--database", NO_SERVER],
+        env=analysis_env, cwd=tmp_path, capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert stale.returncode == 1
+    assert "written by another version of the analysis code" in stale.stderr
+    assert _run_with(analysis_env, case, out, start_server()) == "5 described, 0 cached"
+
+
+def test_the_analysis_digest_covers_every_module_analyze_imports() -> None:
+    probe = (
+        "import sys\n"
+        "import connlog.codegen.analysis.analyze\n"
+        "print('\\n'.join(sorted(m.__file__ for name, m in sys.modules.items()"
+        " if name.startswith('connlog.codegen.') and m.__file__)))\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, timeout=60, check=True
+    )
+    package = REPO_ROOT / "codegen"
+    covered = [package / part for part in cache.ANALYSIS_CODE]
+    imported = [Path(line).resolve() for line in result.stdout.split()]
+    assert package / "analysis" / "nullability.py" in imported
+    uncovered = [
+        path.relative_to(package).as_posix()
+        for path in imported
+        if not any(path == part or part in path.parents for part in covered)
+    ]
+    assert uncovered == [], f"add them to cache.ANALYSIS_CODE: {uncovered}"
 
 
 def test_an_unreadable_manifest_is_ignored(tmp_path: Path) -> None:

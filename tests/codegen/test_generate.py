@@ -174,5 +174,5 @@ def test_repository_generates_with_its_own_settings(tmp_path: Path, server_url: 
     assert "/tmp" not in fresh[cache.MANIFEST_FILE].decode(), "the manifest holds no local paths"
     for name, data in fresh.items():
         # A differing manifest with unchanged queries means analyze changed under the same
-        # cache keys (ANALYSIS_VERSION not bumped): the next run would trust stale entries.
+        # cache keys: the next run would trust stale entries.
         assert data == committed[name], f"generated/{name} differs: run `./dev generate`"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import os
 import queue
 import shutil
@@ -11,9 +12,12 @@ import sys
 import threading
 import time
 from pathlib import Path
+from typing import Any
 
 import psycopg
+import pytest
 
+from connlog.codegen import generate, settings, watch
 from tests.codegen.conftest import CASES
 from tests.conftest import start_server
 
@@ -111,3 +115,76 @@ def test_watch_regenerates_the_edited_query_and_survives_errors(tmp_path: Path) 
         if process.poll() is None:
             process.kill()
             process.wait()
+
+
+def test_watch_with_nothing_to_watch_says_so_and_exits(tmp_path: Path) -> None:
+    """No migrations or query directory and no pyproject.toml: one line, exit 1, no hang."""
+    assert not any((parent / "pyproject.toml").exists() for parent in tmp_path.parents)
+    result = subprocess.run(
+        [sys.executable, "-m", "connlog.codegen", "generate", "--watch",
+         "--migrations", "migrations", "--queries", "queries"],
+        cwd=tmp_path, capture_output=True, text=True, timeout=TIMEOUT,
+        env={**os.environ, "XDG_CACHE_HOME": str(tmp_path / "cache")},
+    )  # fmt: skip
+    assert result.returncode == 1
+    assert result.stdout == ""
+    assert result.stderr == (
+        "codegen: error: nothing to watch: neither migrations/ nor queries/ exists, and there "
+        "is no pyproject.toml; create them, or pass --migrations and --queries\n"
+    )
+
+
+def test_watch_reads_the_settings_once_per_change(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """In this process (a real watcher and run): the start, then one read per change."""
+    root = tmp_path / "project"
+    shutil.copytree(CASES / "join_left_nullable" / "migrations", root / "migrations")
+    (root / "queries").mkdir()
+    sql = root / "queries" / "books.sql"
+    shutil.copy(CASES / "join_left_nullable" / "queries.sql", sql)
+    (root / "pyproject.toml").write_text(
+        f'[tool.codegen]\nout = "generated"\ndatabase = "{start_server()}"\n'
+    )
+    monkeypatch.chdir(root)
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    reads: list[Path] = []
+
+    def counted(args: argparse.Namespace, cwd: Path) -> settings.Settings:
+        reads.append(cwd)
+        return settings.settings_from(args, cwd)
+
+    monkeypatch.setattr(watch, "settings_from", counted)
+    monkeypatch.setattr(generate, "settings_from", counted)
+    runs: queue.Queue[int] = queue.Queue()
+    real_run = generate.run
+
+    def reported(args: argparse.Namespace, **options: Any) -> int:
+        code = real_run(args, **options)
+        runs.put(code)  # after its summary line
+        return code
+
+    monkeypatch.setattr(generate, "run", reported)
+
+    def edit_then_interrupt() -> None:
+        try:
+            assert runs.get(timeout=TIMEOUT) == 0
+            time.sleep(0.3)  # the watcher waits for the next change
+            sql.write_text(sql.read_text().replace("AuthorsWithBooks", "AuthorsAndBooks"))
+            assert runs.get(timeout=TIMEOUT) == 0
+        finally:
+            os.kill(os.getpid(), signal.SIGINT)  # Ctrl-C: watch.run returns
+
+    editor = threading.Thread(target=edit_then_interrupt)
+    editor.start()
+    args = argparse.Namespace(
+        command="generate", watch=True, migrations=None, queries=None, out=None, database=None
+    )
+    try:
+        assert watch.run(args) == 0
+    finally:
+        editor.join()
+    printed = capsys.readouterr()
+    assert "queries/books.sql changed: " in printed.out, printed
+    assert "def authors_and_books(" in (root / "generated" / "books.py").read_text()
+    assert len(reads) == 2, reads  # the start and the one change

@@ -188,6 +188,7 @@ def test_queries_are_described_in_one_kept_read_only_database(
     name = f"codegen_desc_{cache.migrations_hash(migrations)[:12]}"
     assert url.rsplit("/", 1)[1] == name
     assert scratch.describe_database(empty_db_url, migrations) == url, "built once, then reused"
+    assert scratch.kept_describe_url(empty_db_url, migrations) == url, "where a run tries first"
     with psycopg.connect(url, autocommit=True) as conn:
         assert conn.execute("SELECT to_regclass('t')").fetchone() != (None,)
         with pytest.raises(psycopg.errors.ReadOnlySqlTransaction):

@@ -1,0 +1,141 @@
+"""Render and format only what changed: the last run's files, reused when made from the same.
+
+After one query is edited, only its module and that module's aio twin can come
+out different, yet rendering every module with Jinja and formatting them all
+with ruff was most of such a run. So each file's formatted text is remembered
+under a key over everything it is made from:
+
+- the generator: every ``.py`` and ``.j2`` file of the package (the plan, the
+  templates, render, the formatting step), the Python and the installed tools
+  running it (jinja2, and the ruff that formats: where, size, when written);
+- what ruff formats with: the pyproject.toml's bytes, the line length;
+- the file's name, its template, and the template's variables, encoded in full
+  (every dataclass field, whatever its repr; mappings and sets in iteration
+  order, so a different order is a different key, never the same one).
+
+A file whose key is remembered is taken as it was; the others are rendered and
+formatted, by one ruff run as before. The memo is local, beside the fingerprint
+stamps (``$XDG_CACHE_HOME/codegen/rendered``), one per out directory, rewritten
+by every run with exactly the files of that run: a lost or unreadable memo only
+costs a render of everything.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+import os
+import tempfile
+import typing
+from collections.abc import Iterable, Mapping, Sequence
+from enum import Enum
+from pathlib import Path
+from typing import Final
+
+from connlog.codegen import fingerprint, write
+from connlog.codegen.python.render import Job, RenderedFile, render_job
+
+_MEMO_VERSION: Final = 1
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class Finished:
+    files: tuple[RenderedFile, ...]  # formatted, in the order of the jobs
+    rendered: int  # of them, rendered and formatted by this run (the others remembered)
+
+
+def finish(jobs: Sequence[Job], *, out: Path, project: Path | None, line_length: int) -> Finished:
+    """Every job's file, formatted: remembered when its key is, else rendered now."""
+    environment = _environment(project, line_length)
+    keys = [_key(job, environment) for job in jobs]
+    memo = _load(out)
+    todo = [job for job, key in zip(jobs, keys, strict=True) if key not in memo]
+    fresh = {
+        file.name: file.text
+        for file in write.finish(
+            [render_job(job) for job in todo], project=project, line_length=line_length
+        )
+    }
+    files = tuple(
+        RenderedFile(job.name, memo[key] if key in memo else fresh[job.name])
+        for job, key in zip(jobs, keys, strict=True)
+    )
+    _save(out, {key: file.text for key, file in zip(keys, files, strict=True)})
+    return Finished(files, len(todo))
+
+
+def _environment(project: Path | None, line_length: int) -> str:
+    settings = b"" if project is None else project.read_bytes()
+    return json.dumps(
+        [
+            _MEMO_VERSION,
+            fingerprint.environment(),
+            fingerprint.generator_digest(),
+            hashlib.sha256(settings).hexdigest(),
+            line_length,
+        ]
+    )
+
+
+def _key(job: Job, environment: str) -> str:
+    text = json.dumps([environment, job.name, job.template, _encode(job.context)])
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def _encode(value: object) -> object:
+    """``value`` as JSON data that tells apart any two values a template could render apart."""
+    if isinstance(value, Enum):
+        return [type(value).__qualname__, value.value]
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return [
+            type(value).__qualname__,
+            [[f.name, _encode(getattr(value, f.name))] for f in dataclasses.fields(value)],
+        ]
+    if value is None or isinstance(value, str | int | float):
+        return [type(value).__name__, value]
+    if isinstance(value, Mapping):
+        items = typing.cast(Mapping[object, object], value).items()
+        return ["mapping", [[_encode(k), _encode(v)] for k, v in items]]
+    if isinstance(value, tuple | list | set | frozenset):
+        return [
+            type(value).__name__,
+            [_encode(item) for item in typing.cast(Iterable[object], value)],
+        ]
+    raise AssertionError(f"a template variable the render memo cannot key: {value!r}")
+
+
+def _memo_path(out: Path) -> Path:
+    name = hashlib.sha256(str(out.resolve()).encode()).hexdigest()[:32]
+    return fingerprint.cache_directory() / "rendered" / f"{name}.json"
+
+
+def _load(out: Path) -> dict[str, str]:
+    try:
+        document = json.loads(_memo_path(out).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    if not isinstance(document, dict):
+        return {}
+    fields = typing.cast(dict[str, object], document)
+    files = fields.get("files")
+    if fields.get("version") != _MEMO_VERSION or not isinstance(files, dict):
+        return {}
+    return {
+        str(key): text
+        for key, text in typing.cast(dict[object, object], files).items()
+        if isinstance(text, str)
+    }
+
+
+def _save(out: Path, files: dict[str, str]) -> None:
+    path = _memo_path(out)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with tempfile.NamedTemporaryFile(
+            "w", dir=path.parent, prefix=".memo-", delete=False, encoding="utf-8"
+        ) as handle:
+            json.dump({"version": _MEMO_VERSION, "files": files}, handle)
+        os.replace(handle.name, path)
+    except OSError:
+        pass  # no writable cache: the next run renders everything
