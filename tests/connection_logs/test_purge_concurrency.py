@@ -8,7 +8,6 @@ import hashlib
 import random
 import time
 from collections.abc import Iterator
-from dataclasses import replace
 from datetime import timedelta
 from itertools import islice
 from typing import Any, Final
@@ -22,12 +21,13 @@ from connlog.record import ConnectionEvent, record_events
 from tests.connection_logs.processes import assert_none_failed, barrier, run_processes
 from tests.connection_logs.world import (
     CONNECTED,
-    DISCONNECTED,
     SESSION_TYPES,
     T0,
     World,
+    disconnect_of,
     expected_logs,
     new_session_connect,
+    random_id,
     stored,
 )
 
@@ -97,12 +97,8 @@ def new_sessions(world: World, rnd: random.Random) -> Iterator[ConnectionEvent]:
             rnd, workspace, CUTOFF + timedelta(seconds=rnd.randint(0, 3600))
         )
         yield connect
-        yield replace(
-            connect,
-            id=UUID(int=rnd.getrandbits(128), version=4),
-            time=connect.time + timedelta(seconds=rnd.randint(0, 600)),
-            connection_status=DISCONNECTED,
-            code=0,
+        yield disconnect_of(
+            connect, random_id(rnd), connect.time + timedelta(seconds=rnd.randint(0, 600)), code=0
         )
 
 
@@ -110,13 +106,12 @@ def late_disconnects(world: World, rnd: random.Random, oldest: int) -> list[Conn
     """Late disconnects of old sessions among the ``WINDOW`` oldest from ``oldest`` on: the rows
     the purge is deleting right now."""
     return [
-        replace(
+        disconnect_of(
             old_session(world, n),
-            id=UUID(int=rnd.getrandbits(128), version=4),
-            time=OLDEST + timedelta(seconds=n, minutes=30),
-            connection_status=DISCONNECTED,
+            random_id(rnd),
+            OLDEST + timedelta(seconds=n, minutes=30),
             code=1,
-            disconnect_reason="late",
+            reason="late",
         )
         for n in rnd.sample(range(oldest, min(oldest + WINDOW, OLD_SESSIONS)), BATCH // 2)
     ]
@@ -215,9 +210,7 @@ def test_purging_while_two_processes_record_batches_never_deadlocks(
     assert stored(db) == expected_logs(recorded)
 
 
-def _worker(
-    kind: str, url: str, world: World | None, seed: int, start: Any, purged: Any
-) -> Any:
+def _worker(kind: str, url: str, world: World | None, seed: int, start: Any, purged: Any) -> Any:
     if kind == "purge":
         return purge_while_writing(url, start, purged)
     assert world is not None
