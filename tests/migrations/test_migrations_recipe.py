@@ -58,7 +58,8 @@ def _copy_checkout(destination: Path) -> Path:
             shutil.copy2(source, destination / name)
     # mypy's cache, when a run of the checkout's own left one: mypy rechecks every file whose
     # contents differ from what the cache saw, so it only saves time (some 5 s of CPU).
-    with contextlib.suppress(FileNotFoundError):
+    # (A file mypy replaces mid-copy is left out: shutil.Error.)
+    with contextlib.suppress(FileNotFoundError, shutil.Error):
         shutil.copytree(REPO_ROOT / ".mypy_cache", destination / ".mypy_cache")
     return destination
 
