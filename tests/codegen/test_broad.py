@@ -36,13 +36,13 @@ def test_broad_case_against_postgresql(compiled: Compiled, empty_db_url: str, fl
 
 
 def test_system_geometric_and_extension_types_are_their_text_form(
-    fresh_package: Path, empty_db_url: str, flavor: str
+    compiled: Compiled, empty_db_url: str, flavor: str
 ) -> None:
     case = CASES / "broad_types"
-    assert generate_case(case, fresh_package).code == 0
+    package = compiled(case)
     migrate.apply_all(empty_db_url, case / "migrations")
-    models = import_generated(fresh_package, "models")
-    with bound_queries(fresh_package, "queries", empty_db_url, flavor) as q:
+    models = import_generated(package, "models")
+    with bound_queries(package, "queries", empty_db_url, flavor) as q:
         shape = {
             "flags": "10110",
             "ref": 1259,
