@@ -30,6 +30,14 @@ REPO_ROOT = Path(__file__).resolve().parent.parent
 MIGRATIONS_DIR = REPO_ROOT / "migrations"
 
 
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """The long tests (marked ``slow`` or ``race``) first, so that the two workers start on them
+    together and the short ones fill in around them, rather than one long test ending the run."""
+    items.sort(
+        key=lambda item: (not item.get_closest_marker("slow"), not item.get_closest_marker("race"))
+    )
+
+
 @functools.cache
 def start_server() -> str:
     """The test server's URL: ``$CONNLOG_TEST_DATABASE_URL``, or the embedded one, started now."""

@@ -5,6 +5,7 @@ from __future__ import annotations
 import importlib.util
 import os
 import shutil
+import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -85,3 +86,18 @@ def test_missing_binaries_are_a_clear_error(monkeypatch: pytest.MonkeyPatch) -> 
     monkeypatch.setattr(embedded, "_bindir_candidates", lambda: iter([Path("/nonexistent")]))
     with pytest.raises(embedded.EmbeddedServerError, match="pgserver"):
         embedded.find_bindir()
+
+
+def test_the_checkouts_cluster_lives_in_memory_where_there_is_room(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.delenv("CONNLOG_PG_DIR", raising=False)
+    roomy = tmp_path / "shm"
+    roomy.mkdir()
+    monkeypatch.setattr(embedded, "_MEMORY_BACKED", roomy)
+    assert embedded.default_cluster().base.parent == roomy
+    # Too small (a container's 64 MB /dev/shm), or missing: the temporary directory.
+    monkeypatch.setattr(embedded, "_MEMORY_NEEDED", 2**62)
+    assert embedded.default_cluster().base.parent == Path(tempfile.gettempdir())
+    monkeypatch.setattr(embedded, "_MEMORY_BACKED", tmp_path / "missing")
+    assert embedded.default_cluster().base.parent == Path(tempfile.gettempdir())

@@ -96,7 +96,7 @@ def test_empty_db_url_is_empty_and_keeps_the_servers_settings(
 
 def _pytest(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", *args],
+        [sys.executable, "-m", "pytest", "-q", "-n", "0", "-p", "no:cacheprovider", *args],
         cwd=REPO_ROOT,
         env=env,
         capture_output=True,

@@ -5,9 +5,10 @@ running for this checkout) and returns its URL; ``stop()`` shuts it down.
 
 PostgreSQL refuses to run as root, so when we are root the cluster is owned
 by, and the server runs as, the ``postgres`` system user (through
-``runuser``). The data lives under the system temporary directory, keyed by
-the checkout's path and the user, so clones never share a cluster and the
-``postgres`` user can always reach it (a root home directory is closed).
+``runuser``). The data lives in /dev/shm (memory) where it has room, else under
+the system temporary directory, keyed by the checkout's path and the user, so
+clones never share a cluster and the ``postgres`` user can always reach it (a
+root home directory is closed).
 
 Server binaries come from ``$PG_BINDIR``, ``pg_config --bindir``, Debian's
 ``/usr/lib/postgresql/<version>/bin``, ``PATH``, or the ``pgserver`` wheel,
@@ -67,13 +68,34 @@ class Cluster:
         return self.base.with_name(self.base.name + ".lock")
 
 
+# Memory-backed, where the system has room there: the tests create and drop a few hundred
+# databases a run, some 300 files each, and on a busy ext4 /tmp each new file costs the kernel a
+# long search for a free inode (measured: 0.3-0.4 s of CPU per CREATE DATABASE, 0.04 s on tmpfs).
+_MEMORY_BACKED: Final = Path("/dev/shm")
+_MEMORY_NEEDED: Final = 2 * 1024**3  # what a cluster with its kept templates may grow to, and more
+
+
 def default_cluster() -> Cluster:
     """The cluster for this checkout and this user (``$CONNLOG_PG_DIR`` overrides)."""
     override = os.environ.get("CONNLOG_PG_DIR")
     if override:
         return Cluster(Path(override).resolve())
     key = hashlib.sha256(str(_REPO_ROOT).encode()).hexdigest()[:10]
-    return Cluster(Path(tempfile.gettempdir()) / f"connlog-pg-{os.getuid()}-{key}")
+    return Cluster(_cluster_parent() / f"connlog-pg-{os.getuid()}-{key}")
+
+
+def _cluster_parent() -> Path:
+    """/dev/shm when it is writable with room to spare (a container's is often 64 MB), else the
+    system temporary directory."""
+    try:
+        room = os.statvfs(_MEMORY_BACKED)
+    except OSError:
+        return Path(tempfile.gettempdir())
+    if os.access(_MEMORY_BACKED, os.W_OK | os.X_OK) and room.f_bavail * room.f_frsize >= (
+        _MEMORY_NEEDED
+    ):
+        return _MEMORY_BACKED
+    return Path(tempfile.gettempdir())
 
 
 def url(port: int, database: str = DATABASE) -> str:

@@ -40,8 +40,7 @@ async def newest(conn: psycopg.AsyncConnection[tuple[object, ...]]) -> GetConnec
 def filtered(conn: psycopg.Connection[tuple[object, ...]], owner: str) -> int:
     filters: ConnectionLogFilters = {"workspace_owner": owner, "status": "ongoing"}
     get_connection_logs_offset(conn, **filters, limit=10)
-    counted = count_connection_logs(conn, **filters, count_cap=100)
-    return 0 if counted is None else 1
+    return count_connection_logs(conn, **filters, count_cap=100).count
 
 
 def wrong(row: GetConnectionLogsPageRow) -> int:

@@ -113,6 +113,35 @@ def fresh_package(tmp_path: Path) -> Iterator[Path]:
             del sys.modules[name]
 
 
+# ``compiled(case)``: the package a case folder generates (see the fixture).
+Compiled = Callable[[Path], Path]
+
+
+@pytest.fixture(scope="session")
+def compiled(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Compiled]:
+    """``compiled(case)``: the package ``case`` generates, compiled once a session and importable.
+
+    For tests that run the generated code; a test that generates on its own (other options, an
+    edited case) uses ``fresh_package``.
+    """
+    root = tmp_path_factory.mktemp("compiled")
+    packages: dict[Path, Path] = {}
+
+    def compile_case(case: Path) -> Path:
+        if case not in packages:
+            out = root / f"compiled_{case.name}"
+            result = generate_case(case, out)
+            assert result.code == 0, result.stderr
+            packages[case] = out
+        return packages[case]
+
+    sys.path.insert(0, str(root))
+    try:
+        yield compile_case
+    finally:
+        sys.path.remove(str(root))
+
+
 def import_generated(out: Path, module: str) -> ModuleType:
     importlib.invalidate_caches()
     return importlib.import_module(f"{out.name}.{module}")

@@ -14,17 +14,17 @@ from typing import Any
 import pytest
 
 from connlog.codegen.database import migrate
-from tests.codegen.conftest import CASES, bound_queries, generate_case, import_generated
+from tests.codegen.conftest import CASES, Compiled, bound_queries, import_generated
 
 CASE = CASES / "array_nulls"
 AT = datetime(2024, 1, 1, 12, 0, tzinfo=UTC)
 
 
 @pytest.fixture
-def arrays(fresh_package: Path, empty_db_url: str) -> tuple[Path, str]:
-    assert generate_case(CASE, fresh_package).code == 0
+def arrays(compiled: Compiled, empty_db_url: str) -> tuple[Path, str]:
+    package = compiled(CASE)
     migrate.apply_all(empty_db_url, CASE / "migrations")
-    return fresh_package, empty_db_url
+    return package, empty_db_url
 
 
 def test_null_elements_round_trip(arrays: tuple[Path, str], flavor: str) -> None:

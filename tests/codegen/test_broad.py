@@ -2,23 +2,21 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 from psycopg.types.multirange import Multirange
 from psycopg.types.range import Range
 
 from connlog.codegen.database import migrate
-from tests.codegen.conftest import CASES, bound_queries, generate_case, import_generated
+from tests.codegen.conftest import CASES, Compiled, bound_queries, import_generated
 
 CASE = CASES / "broad_compile"
 
 
-def test_broad_case_against_postgresql(fresh_package: Path, empty_db_url: str, flavor: str) -> None:
-    assert generate_case(CASE, fresh_package).code == 0
+def test_broad_case_against_postgresql(compiled: Compiled, empty_db_url: str, flavor: str) -> None:
+    package = compiled(CASE)
     migrate.apply_all(empty_db_url, CASE / "migrations")
-    queries = import_generated(fresh_package, "queries")
-    runtime = import_generated(fresh_package, "_runtime")
-    with bound_queries(fresh_package, "queries", empty_db_url, flavor) as q:
+    queries = import_generated(package, "queries")
+    runtime = import_generated(package, "_runtime")
+    with bound_queries(package, "queries", empty_db_url, flavor) as q:
         spans = Multirange([Range(1, 3), Range(5, 7)])
         q.add_item(id=1, class_="a", period=Range(1, 4), spans=spans, bits="101", at="(1,2)")
         q.add_item(id=2, class_="b", period=Range(empty=True), spans=None, bits=None, at=None)
@@ -38,13 +36,13 @@ def test_broad_case_against_postgresql(fresh_package: Path, empty_db_url: str, f
 
 
 def test_system_geometric_and_extension_types_are_their_text_form(
-    fresh_package: Path, empty_db_url: str, flavor: str
+    compiled: Compiled, empty_db_url: str, flavor: str
 ) -> None:
     case = CASES / "broad_types"
-    assert generate_case(case, fresh_package).code == 0
+    package = compiled(case)
     migrate.apply_all(empty_db_url, case / "migrations")
-    models = import_generated(fresh_package, "models")
-    with bound_queries(fresh_package, "queries", empty_db_url, flavor) as q:
+    models = import_generated(package, "models")
+    with bound_queries(package, "queries", empty_db_url, flavor) as q:
         shape = {
             "flags": "10110",
             "ref": 1259,

@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 
 from connlog.codegen.database import migrate
-from tests.codegen.conftest import CASES, bound_queries, generate_case, import_generated
+from tests.codegen.conftest import CASES, Compiled, bound_queries, import_generated
 
 BULK = CASES / "bulk"
 ROWS = 30_000  # a stream and a COPY must stay far below the whole result even here
@@ -24,10 +24,10 @@ START = datetime(2024, 1, 1, tzinfo=UTC)
 
 
 @pytest.fixture
-def bulk(fresh_package: Path, empty_db_url: str) -> tuple[Path, str]:
-    assert generate_case(BULK, fresh_package).code == 0
+def bulk(compiled: Compiled, empty_db_url: str) -> tuple[Path, str]:
+    package = compiled(BULK)
     migrate.apply_all(empty_db_url, BULK / "migrations")
-    return fresh_package, empty_db_url
+    return package, empty_db_url
 
 
 def _events(sync: Any, models: Any, count: int) -> Iterator[Any]:

@@ -8,24 +8,23 @@ server, without naming the labels. Both are caught before anything is sent.
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from pathlib import Path
 
 import pytest
 
 from connlog.codegen.database import migrate
-from tests.codegen.conftest import CASES, bound_queries, generate_case, import_generated
+from tests.codegen.conftest import CASES, Compiled, bound_queries, import_generated
 
 BULK = CASES / "bulk"
 NAIVE = datetime(2024, 1, 1, 12, 0)
 
 
 def test_naive_datetimes_and_unknown_labels_are_value_errors(
-    fresh_package: Path, empty_db_url: str, flavor: str
+    compiled: Compiled, empty_db_url: str, flavor: str
 ) -> None:
-    assert generate_case(BULK, fresh_package).code == 0
+    package = compiled(BULK)
     migrate.apply_all(empty_db_url, BULK / "migrations")
-    sync = import_generated(fresh_package, "queries")
-    models = import_generated(fresh_package, "models")
+    sync = import_generated(package, "queries")
+    models = import_generated(package, "models")
 
     def event(**changes: object) -> object:
         fields: dict[str, object] = {
@@ -38,7 +37,7 @@ def test_naive_datetimes_and_unknown_labels_are_value_errors(
         }
         return sync.LoadEventsParams(**{**fields, **changes})
 
-    with bound_queries(fresh_package, "queries", empty_db_url, flavor) as q:
+    with bound_queries(package, "queries", empty_db_url, flavor) as q:
         with pytest.raises(ValueError, match="min_level='loud': expected a Level"):
             q.each("stream_events", lambda _: None, min_level="loud")
         # A label given as a plain string is fine, and so is an aware datetime.
@@ -48,7 +47,7 @@ def test_naive_datetimes_and_unknown_labels_are_value_errors(
         assert levels == [models.Level.ERROR]
     # A bad row stops the COPY, which rolls back the transaction: one connection each.
     with (
-        bound_queries(fresh_package, "queries", empty_db_url, flavor) as q,
+        bound_queries(package, "queries", empty_db_url, flavor) as q,
         pytest.raises(
             ValueError,
             match=r"at=datetime\.datetime\(2024, 1, 1, 12, 0\): expected a datetime with a "
@@ -57,12 +56,12 @@ def test_naive_datetimes_and_unknown_labels_are_value_errors(
     ):
         q.load_events([event(id=2), event(id=3, at=NAIVE)])
     with (
-        bound_queries(fresh_package, "queries", empty_db_url, flavor) as q,
+        bound_queries(package, "queries", empty_db_url, flavor) as q,
         pytest.raises(
             ValueError,
             match=r"level='warning': expected a Level: one of 'debug', 'info', 'error'",
         ),
     ):
         q.load_events([event(id=4, level="warning")])
-    with bound_queries(fresh_package, "queries", empty_db_url, flavor) as q:
+    with bound_queries(package, "queries", empty_db_url, flavor) as q:
         assert q.count_events().total == 1

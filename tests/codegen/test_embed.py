@@ -7,21 +7,19 @@ yields None exactly when the joined row is absent.
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import psycopg
 
 from connlog.codegen.database import migrate
-from tests.codegen.conftest import CASES, bound_queries, generate_case, import_generated
+from tests.codegen.conftest import CASES, Compiled, bound_queries, import_generated
 
 EMBED = CASES / "embed"
 
 
-def test_embedded_models_round_trip(fresh_package: Path, empty_db_url: str, flavor: str) -> None:
-    assert generate_case(EMBED, fresh_package).code == 0
+def test_embedded_models_round_trip(compiled: Compiled, empty_db_url: str, flavor: str) -> None:
+    package = compiled(EMBED)
     migrate.apply_all(empty_db_url, EMBED / "migrations")
-    models = import_generated(fresh_package, "models")
-    with bound_queries(fresh_package, "queries", empty_db_url, flavor) as q:
+    models = import_generated(package, "models")
+    with bound_queries(package, "queries", empty_db_url, flavor) as q:
         ann = q.create_author(name="Ann", bio=None)
         bob = q.create_author(name="Bob", bio="editor")
         lonely = q.create_author(name="Lonely", bio=None)
@@ -64,18 +62,18 @@ def test_embedded_models_round_trip(fresh_package: Path, empty_db_url: str, flav
 
 
 def test_tables_outside_public_embed_and_expand(
-    fresh_package: Path, empty_db_url: str, flavor: str
+    compiled: Compiled, empty_db_url: str, flavor: str
 ) -> None:
     case = CASES / "embed_schema"
-    assert generate_case(case, fresh_package).code == 0
+    package = compiled(case)
     migrate.apply_all(empty_db_url, case / "migrations")
-    models = import_generated(fresh_package, "models")
-    queries = import_generated(fresh_package, "queries")
+    models = import_generated(package, "models")
+    queries = import_generated(package, "queries")
     invoice, customer = models.BillingInvoice, models.Customer
     with psycopg.connect(empty_db_url, autocommit=True) as conn:
         conn.execute("INSERT INTO customers VALUES (1, 'Ann'), (2, 'Bob')")
         conn.execute("INSERT INTO invoices VALUES (7, 'public')")
-    with bound_queries(fresh_package, "queries", empty_db_url, flavor) as q:
+    with bound_queries(package, "queries", empty_db_url, flavor) as q:
         first = q.insert_invoice(id=10, customer_id=1, amount=5)
         assert first == invoice(10, 1, 5, None)
         assert q.get_invoice(id=10) == queries.GetInvoiceRow(first, "Ann")

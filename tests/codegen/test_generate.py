@@ -21,6 +21,7 @@ from connlog.codegen.analysis import cache
 from connlog.codegen.database import migrate
 from tests.codegen.conftest import (
     CASES,
+    Compiled,
     bound_queries,
     generate_case,
     import_generated,
@@ -32,10 +33,10 @@ from tests.conftest import REPO_ROOT
 ALL_TYPES = CASES / "all_types"
 
 
-def test_every_mapped_type_round_trips(fresh_package: Path, empty_db_url: str, flavor: str) -> None:
-    assert generate_case(ALL_TYPES, fresh_package).code == 0
+def test_every_mapped_type_round_trips(compiled: Compiled, empty_db_url: str, flavor: str) -> None:
+    package = compiled(ALL_TYPES)
     migrate.apply_all(empty_db_url, ALL_TYPES / "migrations")
-    models = import_generated(fresh_package, "models")
+    models = import_generated(package, "models")
     values: dict[str, Any] = {
         "id": uuid.uuid4(),
         "i2": 32767,
@@ -66,7 +67,7 @@ def test_every_mapped_type_round_trips(fresh_package: Path, empty_db_url: str, f
         "texts": ["a", "b c", 'quote"d', "comma,"],
         "maybe": None,
     }
-    with bound_queries(fresh_package, "queries", empty_db_url, flavor) as q:
+    with bound_queries(package, "queries", empty_db_url, flavor) as q:
         inserted = q.insert_everything(**values)
         assert isinstance(inserted, models.Everything)
         fetched = q.get_everything(id=values["id"])
@@ -92,13 +93,13 @@ def test_every_mapped_type_round_trips(fresh_package: Path, empty_db_url: str, f
 
 
 def test_left_join_rows_are_nullable_and_models_are_reused(
-    fresh_package: Path, empty_db_url: str, flavor: str
+    compiled: Compiled, empty_db_url: str, flavor: str
 ) -> None:
     case = CASES / "join_left_nullable"
-    assert generate_case(case, fresh_package).code == 0
+    package = compiled(case)
     migrate.apply_all(empty_db_url, case / "migrations")
-    models = import_generated(fresh_package, "models")
-    with bound_queries(fresh_package, "queries", empty_db_url, flavor) as q:
+    models = import_generated(package, "models")
+    with bound_queries(package, "queries", empty_db_url, flavor) as q:
         ann = q.create_author(name="Ann", bio=None)
         bob = q.create_author(name="Bob", bio="writes")
         assert isinstance(ann, models.Author)

@@ -3,24 +3,20 @@
 A case holds ``migrations/`` and ``queries.sql``, and either ``expected/`` (the
 whole out directory) or ``stderr.txt`` (the errors, with exit status 1 and the
 out directory untouched). ``pytest tests/codegen --update-golden`` rewrites them.
+Every ``expected/`` is type-checked with the tree, by mypy and pyright in tests/test_quality.py.
 """
 
 from __future__ import annotations
 
 import itertools
 import shutil
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
 from tests.codegen.conftest import CASES, generate_case, snapshot
-from tests.conftest import REPO_ROOT
 
 ALL_CASES = sorted(path for path in CASES.iterdir() if (path / "queries.sql").is_file())
-CODE_CASES = [case for case in ALL_CASES if not (case / "stderr.txt").exists()]
-BIN = Path(sys.executable).parent
 
 
 @pytest.mark.parametrize("case", ALL_CASES, ids=[case.name for case in ALL_CASES])
@@ -96,26 +92,3 @@ def test_update_golden_drops_the_stale_expectation(tmp_path: Path) -> None:
     # And both pass as they are now.
     check(now_succeeds, update_golden=False)
     check(now_fails, update_golden=False)
-
-
-@pytest.mark.parametrize("checker", ["mypy", "pyright"])
-def test_expected_output_type_checks(checker: str) -> None:
-    """Every golden package passes mypy --strict and pyright strict (the repo's settings).
-
-    One run of each checker over all of them: each ``expected/`` is its own package,
-    ``tests.cases.<case>.expected`` to mypy (``--explicit-package-bases``).
-    """
-    packages = [str((case / "expected").relative_to(REPO_ROOT)) for case in CODE_CASES]
-    command = (
-        [str(BIN / "mypy"), "--strict", "--explicit-package-bases", *packages]
-        if checker == "mypy"
-        else [str(BIN / "pyright"), *packages]
-    )
-    result = subprocess.run(command, cwd=REPO_ROOT, capture_output=True, text=True)
-    assert result.returncode == 0, f"{' '.join(command)}\n{result.stdout}{result.stderr}"
-    if checker == "mypy":
-        assert f"no issues found in {len(list(_modules(packages)))} source files" in result.stdout
-
-
-def _modules(packages: list[str]) -> list[Path]:
-    return [path for package in packages for path in (REPO_ROOT / package).rglob("*.py")]

@@ -4,24 +4,23 @@ from __future__ import annotations
 
 import inspect
 import uuid
-from pathlib import Path
 
 from connlog.codegen.database import migrate
-from tests.codegen.conftest import CASES, bound_queries, generate_case, import_generated
+from tests.codegen.conftest import CASES, Compiled, bound_queries, import_generated
 
 SLICE = CASES / "slice"
 
 
-def test_slices_against_postgresql(fresh_package: Path, empty_db_url: str, flavor: str) -> None:
-    assert generate_case(SLICE, fresh_package).code == 0
+def test_slices_against_postgresql(compiled: Compiled, empty_db_url: str, flavor: str) -> None:
+    package = compiled(SLICE)
     migrate.apply_all(empty_db_url, SLICE / "migrations")
-    queries = import_generated(fresh_package, "queries")
-    models = import_generated(fresh_package, "models")
+    queries = import_generated(package, "queries")
+    models = import_generated(package, "models")
     signature = inspect.signature(queries.items_by_ids)
     assert signature.parameters["ids"].annotation == list[int] | list[int | None]
     tokens = [uuid.uuid4() for _ in range(3)]
     colors = [models.Color.RED, models.Color.GREEN, models.Color.BLUE]
-    with bound_queries(fresh_package, "queries", empty_db_url, flavor) as q:
+    with bound_queries(package, "queries", empty_db_url, flavor) as q:
         for n, (token, color) in enumerate(zip(tokens, colors, strict=True), start=1):
             q.add_item(id=n, token=token, color=color, label=None)
         assert [i.id for i in q.items_by_ids(ids=[3, 1, 99])] == [1, 3]

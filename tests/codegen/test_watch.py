@@ -72,11 +72,17 @@ def test_watch_regenerates_the_edited_query_and_survives_errors(tmp_path: Path) 
         f'[tool.codegen]\nout = "generated"\ndatabase = "{start_server()}"\n'
     )
     module = root / "generated" / "books.py"
-    process = subprocess.Popen(
-        [sys.executable, "-m", "connlog.codegen", "generate", "--watch"],
-        cwd=root, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-        env={**os.environ, "XDG_CACHE_HOME": str(tmp_path / "cache")},
-    )  # fmt: skip
+    # A shell's background job (`./dev test &`) runs with SIGINT ignored, and a child inherits
+    # that: the watcher would never hear the Ctrl-C below. It starts with the default instead.
+    ignored = signal.signal(signal.SIGINT, signal.SIG_DFL)
+    try:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "connlog.codegen", "generate", "--watch"],
+            cwd=root, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+            env={**os.environ, "XDG_CACHE_HOME": str(tmp_path / "cache")},
+        )  # fmt: skip
+    finally:
+        signal.signal(signal.SIGINT, ignored)
     try:
         lines = Lines(process)
         assert "files written" in lines.until("codegen: started: ")

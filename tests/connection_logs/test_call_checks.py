@@ -140,7 +140,15 @@ def test_a_cursor_id_without_its_time_is_refused(db: psycopg.Connection[Any], wo
             (r.connection_log.connect_time, r.connection_log.id) < (last.connect_time, last.id)
             for r in after
         )
-        assert page(after_connect_time=last.connect_time) is not None
+        strictly_before = [
+            r.connection_log.id
+            for r in page(limit=100)
+            if r.connection_log.connect_time < last.connect_time
+        ][:3]
+        assert strictly_before, "the cursor is the oldest row: nothing left to page to"
+        assert [
+            r.connection_log.id for r in page(after_connect_time=last.connect_time)
+        ] == strictly_before
 
 
 def test_the_asyncio_twins_check_the_same(db_url: str) -> None:

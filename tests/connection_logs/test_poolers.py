@@ -17,8 +17,8 @@ from connlog.generated.connection_logs import count_connection_logs, get_connect
 from connlog.purge import PurgeResult, purge
 from connlog.record import ConnectionEvent, record_event, record_events
 from tests.connection_logs import pooler
-from tests.connection_logs.test_purge import CUTOFF
 from tests.connection_logs.world import (
+    CUTOFF,
     PURGE_LOCK_HELD,
     World,
     example_events,

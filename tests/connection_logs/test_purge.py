@@ -22,9 +22,15 @@ from connlog.generated.models import AuditAction
 from connlog.purge import PurgeResult, purge
 from connlog.record import record_events
 from tests.conftest import REPO_ROOT
-from tests.connection_logs.world import PURGE_LOCK_HELD, T0, World, example_events, stored
+from tests.connection_logs.world import (
+    CUTOFF,
+    PURGE_LOCK_HELD,
+    T0,
+    World,
+    example_events,
+    stored,
+)
 
-CUTOFF = T0 + timedelta(hours=5)
 INSERT_AUDIT_LOG = """
     INSERT INTO audit_logs (id, time, user_id, organization_id, resource_type, resource_id,
                             resource_target, action, status_code, request_id)

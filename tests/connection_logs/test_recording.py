@@ -22,6 +22,7 @@ from tests.connection_logs.world import (
     T0,
     World,
     deliveries,
+    disconnect_of,
     expected_logs,
     fresh,
     row_id,
@@ -98,13 +99,8 @@ def test_a_disconnect_before_its_connect_is_merged(
     db: psycopg.Connection[Any], world: World
 ) -> None:
     connect = a_connect(world, ConnectionType.SSH)
-    disconnect = replace(
-        connect,
-        id=UUID(int=2),
-        time=T0 + timedelta(minutes=5),
-        connection_status=DISCONNECTED,
-        code=130,
-        disconnect_reason="client hung up",
+    disconnect = disconnect_of(
+        connect, UUID(int=2), T0 + timedelta(minutes=5), code=130, reason="client hung up"
     )
 
     ended = record_event(db, disconnect)

@@ -6,10 +6,8 @@ from __future__ import annotations
 
 import random
 import time
-from dataclasses import replace
 from datetime import timedelta
 from typing import Any
-from uuid import UUID
 
 import psycopg
 import pytest
@@ -17,11 +15,12 @@ import pytest
 from connlog.record import ConnectionEvent, record_event, record_events
 from tests.connection_logs.processes import assert_none_failed, barrier, run_processes
 from tests.connection_logs.world import (
-    DISCONNECTED,
     T0,
     World,
+    disconnect_of,
     expected_logs,
     new_session_connect,
+    random_id,
     stored,
 )
 
@@ -37,22 +36,22 @@ def a_round_of_sessions(world: World, rnd: random.Random, n: int) -> list[Connec
     events: list[ConnectionEvent] = []
     for _ in range(SESSIONS_PER_ROUND):
         connect = new_session_connect(rnd, workspace, T0 + timedelta(seconds=rnd.randint(0, 3)))
-        disconnect = replace(
+        disconnect = disconnect_of(
             connect,
-            id=UUID(int=rnd.getrandbits(128), version=4),
-            time=connect.time + timedelta(seconds=rnd.randint(0, 3)),
-            connection_status=DISCONNECTED,
+            random_id(rnd),
+            connect.time + timedelta(seconds=rnd.randint(0, 3)),
             code=rnd.choice([0, 1, 130]),
-            disconnect_reason=rnd.choice(["exit", "timeout", None]),
+            reason=rnd.choice(["exit", "timeout", None]),
         )
         events += [connect, disconnect]
         if rnd.random() < 0.5:
             events.append(
-                replace(
-                    disconnect,
-                    id=UUID(int=rnd.getrandbits(128), version=4),
-                    time=disconnect.time + timedelta(seconds=1),
+                disconnect_of(
+                    connect,
+                    random_id(rnd),
+                    disconnect.time + timedelta(seconds=1),
                     code=0,
+                    reason=disconnect.disconnect_reason,
                 )
             )
     return events

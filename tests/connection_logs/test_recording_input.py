@@ -3,9 +3,10 @@ naming the event's position and the field, whether it reaches record.py or the S
 
 from __future__ import annotations
 
-from dataclasses import replace
+import inspect
+from dataclasses import MISSING, fields, replace
 from datetime import datetime
-from typing import Any, cast
+from typing import Any, Final, cast
 
 import psycopg
 import pytest
@@ -75,14 +76,24 @@ def test_the_longest_agent_name_allowed_is_stored(
     assert {log.agent_name for log in stored(db)} == {name}
 
 
+# The generated function takes one array per event field, named as the field: read from its
+# signature, so a parameter a query edit adds or drops is not silently left out here.
+ARRAYS: Final = [
+    name
+    for name, parameter in inspect.signature(batch_upsert_connection_logs).parameters.items()
+    if parameter.kind is inspect.Parameter.KEYWORD_ONLY
+]
+# The fields every event must have (no default in ConnectionEvent).
+REQUIRED: Final = [field.name for field in fields(ConnectionEvent) if field.default is MISSING]
+
+
 def columns(events: list[ConnectionEvent]) -> dict[str, list[Any]]:
     """The generated function's arguments for ``events``, as record_events builds them."""
-    names = [
-        "id", "time", "organization_id", "workspace_owner_id", "workspace_id", "workspace_name",
-        "agent_name", "type", "code", "ip", "user_agent", "user_id", "slug_or_port",
-        "connection_id", "disconnect_reason", "connection_status",
-    ]  # fmt: skip
-    return {name: [getattr(e, name) for e in events] for name in names}
+    return {name: [getattr(e, name) for e in events] for name in ARRAYS}
+
+
+def test_the_arrays_are_the_event_fields() -> None:
+    assert sorted(ARRAYS) == sorted(field.name for field in fields(ConnectionEvent))
 
 
 def test_the_sql_refuses_arrays_of_unequal_length(
@@ -101,11 +112,7 @@ def test_the_sql_refuses_arrays_of_unequal_length(
     assert stored(db) == []
 
 
-@pytest.mark.parametrize(
-    "field",
-    ["id", "time", "organization_id", "workspace_owner_id", "workspace_id", "workspace_name",
-     "agent_name", "type", "connection_status"],
-)  # fmt: skip
+@pytest.mark.parametrize("field", REQUIRED)
 def test_the_sql_refuses_a_null_in_a_required_array(
     db: psycopg.Connection[Any], world: World, field: str
 ) -> None:

@@ -29,6 +29,8 @@ DISCONNECTED: Final = ConnectionStatus.DISCONNECTED
 SESSION_TYPES: Final = tuple(t for t in ConnectionType if t not in WEB_TYPES)
 WEB: Final = tuple(t for t in ConnectionType if t in WEB_TYPES)
 T0: Final = datetime(2024, 5, 1, tzinfo=UTC)
+# A purge cutoff halfway through example_events' ten hours: some of their rows are older.
+CUTOFF: Final = T0 + timedelta(hours=5)
 
 INSERT_ORGANIZATION: Final = (
     "INSERT INTO organizations (id, name, display_name, icon) VALUES (%s, %s, %s, %s)"
@@ -322,8 +324,28 @@ def new_session_connect(
     )
 
 
-def with_time(event: ConnectionEvent, time: datetime) -> ConnectionEvent:
-    return replace(event, time=time)
+def random_id(rnd: random.Random) -> UUID:
+    return UUID(int=rnd.getrandbits(128), version=4)
+
+
+def disconnect_of(
+    connect: ConnectionEvent,
+    event_id: UUID,
+    time: datetime,
+    *,
+    code: int | None,
+    reason: str | None = None,
+) -> ConnectionEvent:
+    """The event ending ``connect``'s session at ``time``: the same session and agent, an event
+    id of its own, the exit ``code`` and ``reason``."""
+    return replace(
+        connect,
+        id=event_id,
+        time=time,
+        connection_status=DISCONNECTED,
+        code=code,
+        disconnect_reason=reason,
+    )
 
 
 # --- plain examples, for tests that need data but no search ------------------------------------
@@ -359,13 +381,12 @@ def example_events(
         events.append(event)
         if not is_web and rnd.random() < 0.7:
             events.append(
-                replace(
+                disconnect_of(
                     event,
-                    id=UUID(int=rnd.getrandbits(128), version=4),
-                    time=event.time + timedelta(minutes=rnd.randint(0, 90)),
-                    connection_status=DISCONNECTED,
+                    random_id(rnd),
+                    event.time + timedelta(minutes=rnd.randint(0, 90)),
                     code=rnd.choice([0, 1, 130]),
-                    disconnect_reason=rnd.choice(["exit", "timeout", None]),
+                    reason=rnd.choice(["exit", "timeout", None]),
                 )
             )
     return events

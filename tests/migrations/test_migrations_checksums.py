@@ -2,33 +2,14 @@
 
 from __future__ import annotations
 
-import shutil
-import subprocess
-import sys
 from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
 from connlog.codegen.database import checksums
-from tests.migrations.migration_support import MIGRATIONS_DIR, REPO_ROOT
-
-
-@pytest.fixture
-def migrations_copy(tmp_path: Path) -> Path:
-    """A scratch copy of migrations/ (with its sum file) to tamper with."""
-    copy = tmp_path / "migrations"
-    shutil.copytree(MIGRATIONS_DIR, copy)
-    return copy
-
-
-def _codegen(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "connlog.codegen", *args],
-        cwd=REPO_ROOT,
-        capture_output=True,
-        text=True,
-    )
+from tests.codegen.conftest import run_codegen
+from tests.migrations.migration_support import MIGRATIONS_DIR
 
 
 def test_the_sum_file_is_exactly_what_the_sum_command_writes() -> None:
@@ -85,14 +66,14 @@ def test_a_change_without_a_new_sum_is_caught_and_named(
 
 def test_the_sum_command_accepts_a_change_and_check_then_passes(migrations_copy: Path) -> None:
     _append("0002_connection_logs.sql")(migrations_copy)
-    stale = _codegen("sum", "--check", "--migrations", str(migrations_copy))
-    assert stale.returncode == 1
+    stale = run_codegen("sum", "--check", "--migrations", str(migrations_copy))
+    assert stale.code == 1
     assert "0002_connection_logs.sql: changed since migrations.sum was written" in stale.stderr
     assert "hint:" in stale.stderr
 
-    assert _codegen("sum", "--migrations", str(migrations_copy)).returncode == 0
-    fresh = _codegen("sum", "--check", "--migrations", str(migrations_copy))
-    assert fresh.returncode == 0, fresh.stderr
+    assert run_codegen("sum", "--migrations", str(migrations_copy)).code == 0
+    fresh = run_codegen("sum", "--check", "--migrations", str(migrations_copy))
+    assert fresh.code == 0, fresh.stderr
 
 
 def test_a_missing_sum_file_is_an_error_with_a_hint(migrations_copy: Path) -> None:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 
 import psycopg
@@ -28,13 +27,6 @@ ROLLBACK = """DROP TABLE half_done;
 ALTER TABLE connection_logs DROP COLUMN half_done_id;
 COMMENT ON TABLE organizations IS NULL;
 """
-
-
-@pytest.fixture
-def migrations_copy(tmp_path: Path) -> Path:
-    copy = tmp_path / "migrations"
-    shutil.copytree(MIGRATIONS_DIR, copy)
-    return copy
 
 
 def _add_migration(folder: Path, body: str) -> None:
