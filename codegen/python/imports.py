@@ -45,7 +45,8 @@ def import_lines(imports: Iterable[Import]) -> tuple[str, ...]:
         # isort's order-by-type: CONSTANTS, then Classes, then everything else.
         name = name.split(" as ")[0]
         kind = 0 if name.isupper() and len(name) > 1 else 1 if name[:1].isupper() else 2
-        return kind, name
+        # Case-insensitive within a kind, as isort (and ruff): EVENT_ROWS before EVENTS_BETWEEN.
+        return kind, name.lower()
 
     def from_lines(module: str) -> list[str]:
         # Each ``name as alias`` is a statement of its own (isort's combine-as-imports is
