@@ -9,7 +9,9 @@ endpoint here commits inside its own body (``async with conn.transaction()``), s
 is sent only after COMMIT succeeded: a client that got 201 holds a stored event, and one whose
 COMMIT failed (a deferred constraint, a killed backend) gets an error, never a success. The
 generated code's own errors map in one handler each: an ``ArgumentError`` (a ``ValueError``
-naming the parameter) is the client's 422. Leaving
+naming the parameter) is the client's 422, and so is an event ``connlog.record.check_event``
+refuses (``InvalidEvent``, naming the field), checked before the generated function runs as
+``record_event`` checks it. Leaving
 the commit to the pool's return of the connection (a dependency's exit) would run it after the
 response is on its way.
 """
