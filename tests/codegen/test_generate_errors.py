@@ -184,7 +184,7 @@ def test_a_ruff_failure_names_the_config_and_says_why(tmp_path: Path) -> None:
         no-such-setting = 1
         """)
     )
-    with pytest.raises(write.FormatError, match="ruff format failed") as failed:
+    with pytest.raises(write.FormatError, match="ruff check --select I --fix failed") as failed:
         write.finish([RenderedFile("x.py", "x = 1\n")], project=project)
     assert str(project) in str(failed.value)
     assert "no-such-setting" in str(failed.value)
