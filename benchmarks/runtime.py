@@ -15,7 +15,13 @@ running the same SQL on the same connection:
   ``RawCursor`` executing ``UPSERT_CONNECTION_LOG`` with the same parameters.
 
 Hand-written reads come three ways: tuple rows (the baseline every ratio is
-against), ``class_row`` of a dataclass, and ``dict_row``. A floor beside them,
+against), ``class_row`` of a dataclass, and ``dict_row``. The joined listing is
+also built, from the same tuples, into the row types the generator could emit
+instead (a frozen dataclass through dataclass's own ``__init__``, as the rows
+were built before; ``typing.NamedTuple``; a frozen ``msgspec.Struct`` when
+msgspec is installed), and the generated function runs on a second connection
+where psycopg loads the enum itself (``psycopg.types.enum.register_enum``). A
+floor beside them,
 ``execute`` alone, is the server, the wire and libpq with no Python row built
 (psycopg holds the whole result once ``execute`` returns). Every connection keeps
 psycopg's default ``prepare_threshold`` (5), and every variant is warmed up past
@@ -33,6 +39,7 @@ Not a test: timings depend on the machine; the ratios are what to read.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import gc
 import importlib
 import os
@@ -46,16 +53,19 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from ipaddress import IPv4Address, IPv6Address, ip_address
 from pathlib import Path
-from typing import Any, Final
+from typing import Any, Final, NamedTuple
 from uuid import UUID, uuid4
 
 import psycopg
 from psycopg.rows import class_row, dict_row
+from psycopg.types.enum import EnumInfo, register_enum
 
 from connlog.codegen.database import embedded, scratch
+from connlog.generated._runtime import enum_label
 from connlog.generated.connection_logs import (
     GET_CONNECTION_LOGS_OFFSET,
     UPSERT_CONNECTION_LOG,
+    GetConnectionLogsOffsetRow,
     get_connection_logs_offset,
     upsert_connection_log,
 )
@@ -116,6 +126,44 @@ class OffsetRow:
     organization_name: str
     organization_display_name: str
     organization_icon: str
+
+
+# The joined row as the other candidate types (nested like the generated one: a log and seven
+# more columns). Type checking does not reach inside them: msgspec is optional here.
+_LOG_FIELDS: Final = [f.name for f in dataclasses.fields(ConnectionLog)]
+_ROW_FIELDS: Final = [f.name for f in dataclasses.fields(GetConnectionLogsOffsetRow)]
+FrozenLog: Any = dataclasses.make_dataclass(
+    "FrozenLog", _LOG_FIELDS, frozen=True, slots=True
+)  # dataclass's own __init__: object.__setattr__ by name for each field
+FrozenRow: Any = dataclasses.make_dataclass("FrozenRow", _ROW_FIELDS, frozen=True, slots=True)
+TupleLog: Any = NamedTuple("TupleLog", [(name, Any) for name in _LOG_FIELDS])  # type: ignore[misc]
+TupleRow: Any = NamedTuple("TupleRow", [(name, Any) for name in _ROW_FIELDS])  # type: ignore[misc]
+try:
+    import msgspec
+
+    StructLog: Any = msgspec.defstruct("StructLog", _LOG_FIELDS, frozen=True)
+    StructRow: Any = msgspec.defstruct("StructRow", _ROW_FIELDS, frozen=True)
+except ImportError:  # not a dependency: pip install msgspec to see it
+    StructLog = StructRow = None
+
+
+def nested(row_class: Any, log_class: Any, enum_column: str) -> Callable[[Any], list[Any]]:
+    """Build the joined rows from tuple rows as ``row_class`` holding a ``log_class``."""
+
+    def build(rows: list[tuple[Any, ...]]) -> list[Any]:
+        return [
+            row_class(
+                log_class(
+                    *row[:7],
+                    enum_label(ConnectionType, row[7], enum_column),
+                    *row[8:16],
+                ),
+                *row[16:],
+            )
+            for row in rows
+        ]
+
+    return build
 
 
 @dataclass(frozen=True, slots=True)
@@ -239,7 +287,15 @@ def main() -> int:
         with (
             scratch.migrated_database(server_url, MIGRATIONS, prefix="bench_runtime") as url,
             psycopg.connect(url, autocommit=True) as conn,
+            psycopg.connect(url, autocommit=True) as enum_conn,
         ):
+            # The enum loaded by psycopg itself, once per connection.
+            info = EnumInfo.fetch(enum_conn, "connection_type")
+            assert info is not None
+            # By label: psycopg maps members by name by default.
+            register_enum(
+                info, enum_conn, ConnectionType, mapping={m: m.value for m in ConnectionType}
+            )
             platform = seed(conn, rng)
             ids = [row[0] for row in conn.execute("SELECT id FROM connection_logs")]
             key = rng.choice(ids)
@@ -286,6 +342,15 @@ def main() -> int:
 
             offset_params = (None,) * 13 + (MANY, 0)
 
+            def offset_tuples(connection: Connection = conn) -> list[tuple[Any, ...]]:
+                cursor = psycopg.RawCursor(connection)
+                return cursor.execute(GET_CONNECTION_LOGS_OFFSET, offset_params).fetchall()
+
+            label = "connection_logs.type of query GetConnectionLogsOffset"
+            as_frozen = nested(FrozenRow, FrozenLog, label)
+            as_tuples = nested(TupleRow, TupleLog, label)
+            as_structs = None if StructLog is None else nested(StructRow, StructLog, label)
+
             joined = [
                 (
                     "generated get_connection_logs_offset",
@@ -320,6 +385,21 @@ def main() -> int:
                         .execute(GET_CONNECTION_LOGS_OFFSET, offset_params)
                         .fetchall()
                     ),
+                ),
+                (
+                    "frozen dataclass, dataclass's __init__ (the rows before)",
+                    lambda: as_frozen(offset_tuples()),
+                ),
+                ("typing.NamedTuple rows", lambda: as_tuples(offset_tuples())),
+                *(
+                    [("msgspec.Struct(frozen=True) rows", lambda: as_structs(offset_tuples()))]
+                    if as_structs is not None
+                    else []
+                ),
+                (
+                    # psycopg loads the enum; the row's look-up of the label still runs.
+                    "generated, on a connection with register_enum",
+                    lambda: get_connection_logs_offset(enum_conn, limit=MANY),
                 ),
             ]
             results.append(

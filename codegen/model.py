@@ -112,6 +112,9 @@ class ParsedQuery:
     embeds: tuple[str, ...] = ()
     # ``-- filters: Name`` under the annotation: the typed filter object it shares, if any.
     filters: str | None = None
+    # ``-- params: rows`` under the annotation: its array parameters are the columns of one
+    # sequence of parameter rows, which the generated function transposes.
+    param_rows: bool = False
 
     def locate(self, offset: int) -> Location:
         """The file location of character ``offset`` (0-based) of ``sql``."""
@@ -289,6 +292,7 @@ class AnalyzedQuery:
     embeds: tuple[AnalyzedEmbed, ...] = ()  # in column order, not overlapping
     copy: AnalyzedCopy | None = None  # set for :copyfrom
     filters: str | None = None  # from ``-- filters: Name`` (parse's; never stored)
+    param_rows: bool = False  # from ``-- params: rows`` (parse's; never stored)
 
 
 @dataclass(frozen=True, slots=True)

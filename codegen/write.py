@@ -214,20 +214,27 @@ def _ruff_format(texts: dict[str, str], project: Path | None) -> dict[str, str]:
         for name, path in paths.items():
             path.parent.mkdir(parents=True, exist_ok=True)
             path.write_text(texts[name], encoding="utf-8")
-        command = [*ruff_command(), "format", "--no-cache", "--quiet"]
-        if project is not None:
-            command += ["--config", str(project)]
-        command += ["--", *(str(paths[name]) for name in sorted(paths))]
-        try:
-            result = subprocess.run(command, capture_output=True, text=True)
-        except OSError as exc:
-            raise FormatError(f"cannot run ruff ({command[0]}): {exc}") from exc
-        if result.returncode != 0:
-            config = f"with --config {project}" if project is not None else "with no config"
-            raise FormatError(
-                f"ruff format failed (exit {result.returncode}, {config}):\n"
-                f"{(result.stderr or result.stdout).strip()}\n"
-                "hint: a [tool.ruff] mistake in that file, or a generated module ruff cannot "
-                "parse (a bug in the generator: please report it)"
-            )
+        config = ["--config", str(project)] if project is not None else []
+        files = ["--", *(str(paths[name]) for name in sorted(paths))]
+        # The imports are sorted by ruff's own isort rules (under the project's settings),
+        # then the whole file is formatted: plan says only which names a module imports.
+        _ruff(["check", "--select", "I", "--fix"], [*config, *files], project)
+        _ruff(["format"], [*config, *files], project)
         return {name: path.read_text(encoding="utf-8") for name, path in paths.items()}
+
+
+def _ruff(subcommand: list[str], arguments: list[str], project: Path | None) -> None:
+    """Run ``ruff <subcommand> <arguments>``; FormatError, saying what to fix, if it fails."""
+    command = [*ruff_command(), *subcommand, "--no-cache", "--quiet", *arguments]
+    try:
+        result = subprocess.run(command, capture_output=True, text=True)
+    except OSError as exc:
+        raise FormatError(f"cannot run ruff ({command[0]}): {exc}") from exc
+    if result.returncode != 0:
+        config = f"with --config {project}" if project is not None else "with no config"
+        raise FormatError(
+            f"ruff {' '.join(subcommand)} failed (exit {result.returncode}, {config}):\n"
+            f"{(result.stderr or result.stdout).strip()}\n"
+            "hint: a [tool.ruff] mistake in that file, or a generated module ruff cannot "
+            "parse (a bug in the generator: please report it)"
+        )

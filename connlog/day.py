@@ -146,8 +146,8 @@ def run(conn: psycopg.Connection[object]) -> None:
 
     total = count_connection_logs(conn)
     capped = count_connection_logs(conn, count_cap=25)
-    shown = "25+" if capped.count > 25 else str(capped.count)
-    print(f"\ncount: {total.count} rows; with count_cap=25: {shown}")
+    shown = "25+" if capped > 25 else str(capped)
+    print(f"\ncount: {total} rows; with count_cap=25: {shown}")
 
     pages, cursor = 0, None
     while True:

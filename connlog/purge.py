@@ -87,8 +87,8 @@ def purge(
         # Batches until one deletes nothing, each under the lock in its own transaction.
         while True:
             with _unprepared(conn), conn.transaction():
-                lock = try_lock_purge(conn, idle_timeout_ms=idle_timeout_ms)
-                if lock is None or not lock.acquired:
+                acquired = try_lock_purge(conn, idle_timeout_ms=idle_timeout_ms)
+                if not acquired:
                     return PurgeResult(True, connection_logs=totals[0], audit_logs=totals[1])
                 deleted = delete_batch()
             if deleted == 0:

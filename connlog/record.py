@@ -1,24 +1,29 @@
 """Recording connection events: one at a time, or many in one round trip.
 
-``ConnectionEvent`` is one event as an agent or the web proxy reports it. ``record_event`` and
-``record_events`` store events through the generated ``UpsertConnectionLog`` and
-``BatchUpsertConnectionLogs`` queries; both give the same rows, whatever the order, grouping or
-repetition of the events (the rules are in queries/connection_logs.sql).
+``ConnectionEvent`` is one event as an agent or the web proxy reports it: the parameter row of
+the generated ``BatchUpsertConnectionLogs``. ``record_event`` and ``record_events`` check events
+and store them through the generated ``UpsertConnectionLog`` and ``BatchUpsertConnectionLogs``
+queries; both give the same rows, whatever the order, grouping or repetition of the events (the
+rules are in queries/connection_logs.sql).
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass, fields
+from dataclasses import fields
 from datetime import datetime
 from enum import StrEnum
-from ipaddress import IPv4Address, IPv6Address
+from ipaddress import IPv4Address, IPv4Interface, IPv6Address, IPv6Interface
 from typing import Final, cast
 from uuid import UUID
 
 import psycopg
 
-from connlog.generated.connection_logs import batch_upsert_connection_logs, upsert_connection_log
+from connlog.generated.connection_logs import (
+    BatchUpsertConnectionLogsParams,
+    batch_upsert_connection_logs,
+    upsert_connection_log,
+)
 from connlog.generated.models import ConnectionLog, ConnectionStatus, ConnectionType
 
 WEB_TYPES = frozenset({ConnectionType.WORKSPACE_APP, ConnectionType.PORT_FORWARDING})
@@ -30,34 +35,15 @@ MAX_AGENT_NAME_BYTES: Final = 2048
 _INT4: Final = range(-(2**31), 2**31)
 
 
-@dataclass(frozen=True, slots=True)
-class ConnectionEvent:
-    """One connect or disconnect of a session, or one web request (workspace app, port forward).
+# One connect or disconnect of a session, or one web request (workspace app, port forward). A
+# session's events share ``connection_id`` (with ``workspace_id`` and ``agent_name``); a web
+# event has none. ``time`` must be timezone-aware. Keyword-only, frozen.
+ConnectionEvent = BatchUpsertConnectionLogsParams
 
-    A session's events share ``connection_id`` (with ``workspace_id`` and ``agent_name``); a web
-    event has none. ``time`` must be timezone-aware.
-    """
 
-    id: UUID
-    time: datetime
-    organization_id: UUID
-    workspace_owner_id: UUID
-    workspace_id: UUID
-    workspace_name: str
-    agent_name: str
-    type: ConnectionType
-    connection_status: ConnectionStatus
-    ip: IPv4Address | IPv6Address | None = None
-    code: int | None = None
-    user_agent: str | None = None
-    user_id: UUID | None = None
-    slug_or_port: str | None = None
-    connection_id: UUID | None = None
-    disconnect_reason: str | None = None
-
-    @property
-    def is_web(self) -> bool:
-        return self.type in WEB_TYPES
+def is_web(event: ConnectionEvent) -> bool:
+    """A web event (workspace app, port forward): one row of its own, no session."""
+    return event.type in WEB_TYPES
 
 
 class InvalidEvent(ValueError):
@@ -85,7 +71,7 @@ _FIELD_TYPES: Final[dict[str, tuple[tuple[type, ...], bool]]] = {
     "agent_name": ((str,), False),
     "type": ((ConnectionType,), False),
     "connection_status": ((ConnectionStatus,), False),
-    "ip": ((IPv4Address, IPv6Address), True),
+    "ip": ((IPv4Address, IPv6Address, IPv4Interface, IPv6Interface), True),
     "code": ((int,), True),
     "user_agent": ((str,), True),
     "user_id": ((UUID,), True),
@@ -174,23 +160,4 @@ def record_events(
         return []
     for index, event in enumerate(batch):
         check_event(event, index)
-    return batch_upsert_connection_logs(
-        conn,
-        id=[e.id for e in batch],
-        time=[e.time for e in batch],
-        organization_id=[e.organization_id for e in batch],
-        workspace_owner_id=[e.workspace_owner_id for e in batch],
-        workspace_id=[e.workspace_id for e in batch],
-        workspace_name=[e.workspace_name for e in batch],
-        agent_name=[e.agent_name for e in batch],
-        type=[e.type for e in batch],
-        connection_status=[e.connection_status for e in batch],
-        # These arrays hold NULLs: an array parameter is list[T] | list[T | None].
-        code=[e.code for e in batch],
-        ip=[e.ip for e in batch],
-        user_agent=[e.user_agent for e in batch],
-        user_id=[e.user_id for e in batch],
-        slug_or_port=[e.slug_or_port for e in batch],
-        connection_id=[e.connection_id for e in batch],
-        disconnect_reason=[e.disconnect_reason for e in batch],
-    )
+    return batch_upsert_connection_logs(conn, batch)

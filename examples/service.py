@@ -9,7 +9,9 @@ endpoint here commits inside its own body (``async with conn.transaction()``), s
 is sent only after COMMIT succeeded: a client that got 201 holds a stored event, and one whose
 COMMIT failed (a deferred constraint, a killed backend) gets an error, never a success. The
 generated code's own errors map in one handler each: an ``ArgumentError`` (a ``ValueError``
-naming the parameter) is the client's 422. Leaving
+naming the parameter) is the client's 422, and so is an event ``connlog.record.check_event``
+refuses (``InvalidEvent``, naming the field), checked before the generated function runs as
+``record_event`` checks it. Leaving
 the commit to the pool's return of the connection (a dependency's exit) would run it after the
 response is on its way.
 """
@@ -36,6 +38,7 @@ from connlog.generated.aio.connection_logs import (
     upsert_connection_log,
 )
 from connlog.generated.models import ConnectionLog, ConnectionStatus, ConnectionType
+from connlog.record import ConnectionEvent, InvalidEvent, check_event
 
 
 class Event(BaseModel):
@@ -90,6 +93,12 @@ def create_app(conninfo: str | None = None) -> FastAPI:
             status_code=422,
         )
 
+    @app.exception_handler(InvalidEvent)
+    async def bad_event(_: Request, exc: InvalidEvent) -> JSONResponse:
+        # What connlog.record refuses (a NUL in a name, a name too long for the session index)
+        # before anything is sent; PostgreSQL's own error would be a 503 naming no field.
+        return JSONResponse({"detail": str(exc), "field": exc.field}, status_code=422)
+
     @app.exception_handler(psycopg.Error)
     async def database_error(_: Request, exc: psycopg.Error) -> JSONResponse:
         # Not stored: the client may retry (recording the same event twice is harmless).
@@ -98,6 +107,8 @@ def create_app(conninfo: str | None = None) -> FastAPI:
     @app.post("/events", status_code=201)
     async def record(event: Event, conn: Connection) -> ConnectionLog:
         # COMMIT happens when this block ends, before FastAPI sends the response.
+        # The checks record_event makes: this service records through the async functions.
+        check_event(ConnectionEvent(**event.model_dump()))
         async with conn.transaction():
             return await upsert_connection_log(conn, **event.model_dump())
 

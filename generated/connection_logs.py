@@ -2,10 +2,10 @@
 # ruff: noqa: E501
 """The queries of queries/connection_logs.sql."""
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from ipaddress import IPv4Address, IPv4Interface, IPv6Address, IPv6Interface
-from typing import Final, Literal, TypedDict
+from typing import Any, Final, Literal, TypedDict, cast
 from uuid import UUID
 
 import psycopg
@@ -18,7 +18,16 @@ from ._runtime import enum_value as _enum_value
 from ._runtime import non_negative as _non_negative
 from ._runtime import one_of as _one_of
 from ._runtime import requires as _requires
-from .models import ConnectionLog, ConnectionStatus, ConnectionType
+from ._runtime import sequence as _sequence
+from ._runtime import slot_setters as _slot_setters
+from .models import (
+    ConnectionLog,
+    ConnectionStatus,
+    ConnectionStatusLabel,
+    ConnectionType,
+    ConnectionTypeLabel,
+    Inet,
+)
 
 
 class ConnectionLogFilters(TypedDict, total=False):
@@ -28,7 +37,7 @@ class ConnectionLogFilters(TypedDict, total=False):
     workspace_owner: str | None
     workspace_owner_id: UUID | None
     workspace_owner_email: str | None
-    types: list[ConnectionType] | list[ConnectionType | None] | None
+    types: Sequence[ConnectionType | ConnectionTypeLabel | None] | None
     user_id: UUID | None
     username: str | None
     user_email: str | None
@@ -207,7 +216,7 @@ RETURNING cl.id,
 def upsert_connection_log(
     conn: psycopg.Connection[object],
     *,
-    type: ConnectionType,
+    type: ConnectionType | ConnectionTypeLabel,
     id: UUID,
     workspace_id: UUID,
     agent_name: str,
@@ -215,9 +224,9 @@ def upsert_connection_log(
     organization_id: UUID,
     workspace_owner_id: UUID,
     workspace_name: str,
-    connection_status: ConnectionStatus,
+    connection_status: ConnectionStatus | ConnectionStatusLabel,
     connection_id: UUID | None = None,
-    ip: IPv4Address | IPv6Address | IPv4Interface | IPv6Interface | None = None,
+    ip: Inet | None = None,
     code: int | None = None,
     user_agent: str | None = None,
     user_id: UUID | None = None,
@@ -253,24 +262,31 @@ def upsert_connection_log(
         row = cur.fetchone()
     if row is None:
         raise _NoRowError("UpsertConnectionLog")
-    return ConnectionLog(
-        row[0],
-        row[1],
-        row[2],
-        row[3],
-        row[4],
-        row[5],
-        row[6],
+    return _load_upsert_connection_log(row)
+
+
+def _load_upsert_connection_log(row: tuple[Any, ...]) -> ConnectionLog:
+    built = object.__new__(ConnectionLog)
+    _CONNECTION_LOG_SLOTS[0](built, row[0])
+    _CONNECTION_LOG_SLOTS[1](built, row[1])
+    _CONNECTION_LOG_SLOTS[2](built, row[2])
+    _CONNECTION_LOG_SLOTS[3](built, row[3])
+    _CONNECTION_LOG_SLOTS[4](built, row[4])
+    _CONNECTION_LOG_SLOTS[5](built, row[5])
+    _CONNECTION_LOG_SLOTS[6](built, row[6])
+    _CONNECTION_LOG_SLOTS[7](
+        built,
         _enum_label(ConnectionType, row[7], "connection_logs.type of query UpsertConnectionLog"),
-        row[8],
-        row[9],
-        row[10],
-        row[11],
-        row[12],
-        row[13],
-        row[14],
-        row[15],
     )
+    _CONNECTION_LOG_SLOTS[8](built, row[8])
+    _CONNECTION_LOG_SLOTS[9](built, row[9])
+    _CONNECTION_LOG_SLOTS[10](built, row[10])
+    _CONNECTION_LOG_SLOTS[11](built, row[11])
+    _CONNECTION_LOG_SLOTS[12](built, row[12])
+    _CONNECTION_LOG_SLOTS[13](built, row[13])
+    _CONNECTION_LOG_SLOTS[14](built, row[14])
+    _CONNECTION_LOG_SLOTS[15](built, row[15])
+    return built
 
 
 BATCH_UPSERT_CONNECTION_LOGS: Final = """-- name: BatchUpsertConnectionLogs :many
@@ -574,81 +590,91 @@ RETURNING cl.id,
           cl.disconnect_reason"""
 
 
+@dataclass(frozen=True, slots=True, kw_only=True)
+class BatchUpsertConnectionLogsParams:
+    """The parameters of one BatchUpsertConnectionLogs."""
+
+    id: UUID
+    time: datetime
+    organization_id: UUID
+    workspace_owner_id: UUID
+    workspace_id: UUID
+    workspace_name: str
+    agent_name: str
+    type: ConnectionType | ConnectionTypeLabel
+    connection_status: ConnectionStatus | ConnectionStatusLabel
+    code: int | None = None
+    ip: Inet | None = None
+    user_agent: str | None = None
+    user_id: UUID | None = None
+    slug_or_port: str | None = None
+    connection_id: UUID | None = None
+    disconnect_reason: str | None = None
+
+
 def batch_upsert_connection_logs(
     conn: psycopg.Connection[object],
-    *,
-    id: list[UUID] | list[UUID | None],
-    time: list[datetime] | list[datetime | None],
-    organization_id: list[UUID] | list[UUID | None],
-    workspace_owner_id: list[UUID] | list[UUID | None],
-    workspace_id: list[UUID] | list[UUID | None],
-    workspace_name: list[str] | list[str | None],
-    agent_name: list[str] | list[str | None],
-    type: list[ConnectionType] | list[ConnectionType | None],
-    code: list[int] | list[int | None],
-    ip: list[IPv4Address | IPv6Address | IPv4Interface | IPv6Interface]
-    | list[IPv4Address | IPv6Address | IPv4Interface | IPv6Interface | None],
-    user_agent: list[str] | list[str | None],
-    user_id: list[UUID] | list[UUID | None],
-    slug_or_port: list[str] | list[str | None],
-    connection_id: list[UUID] | list[UUID | None],
-    disconnect_reason: list[str] | list[str | None],
-    connection_status: list[ConnectionStatus] | list[ConnectionStatus | None],
+    params: Sequence[BatchUpsertConnectionLogsParams],
 ) -> list[ConnectionLog]:
     """Records many connection events in one round trip: the n-th element of every array is the n-th event (all arrays must be equally long, and the arrays of required fields hold no NULL, or nothing is stored and the error names the array). The outcome is exactly that of recording the events one by one, in any order: events of one row are first merged here by the same rules (a single INSERT ... ON CONFLICT cannot touch a row twice), then merged into the stored row.
 
     Returns each touched row as stored, once.
     """
+    # One array per field, the n-th element of each from the n-th row.
+    rows: list[BatchUpsertConnectionLogsParams] = _sequence(params, "params")
     with psycopg.RawCursor(conn, row_factory=tuple_row) as cur:
         cur.execute(
             BATCH_UPSERT_CONNECTION_LOGS,
             (
-                id,
-                [None if x is None else _aware(x, "time") for x in time],
-                organization_id,
-                workspace_owner_id,
-                workspace_id,
-                workspace_name,
-                agent_name,
-                [None if x is None else _enum_value(ConnectionType, x, "type") for x in type],
-                code,
-                ip,
-                user_agent,
-                user_id,
-                slug_or_port,
-                connection_id,
-                disconnect_reason,
+                [p.id for p in rows],
+                [_aware(p.time, "time") for p in rows],
+                [p.organization_id for p in rows],
+                [p.workspace_owner_id for p in rows],
+                [p.workspace_id for p in rows],
+                [p.workspace_name for p in rows],
+                [p.agent_name for p in rows],
+                [_enum_value(ConnectionType, p.type, "type") for p in rows],
+                [p.code for p in rows],
+                [p.ip for p in rows],
+                [p.user_agent for p in rows],
+                [p.user_id for p in rows],
+                [p.slug_or_port for p in rows],
+                [p.connection_id for p in rows],
+                [p.disconnect_reason for p in rows],
                 [
-                    None if x is None else _enum_value(ConnectionStatus, x, "connection_status")
-                    for x in connection_status
+                    _enum_value(ConnectionStatus, p.connection_status, "connection_status")
+                    for p in rows
                 ],
             ),
         )
-        return [
-            ConnectionLog(
-                row[0],
-                row[1],
-                row[2],
-                row[3],
-                row[4],
-                row[5],
-                row[6],
-                _enum_label(
-                    ConnectionType,
-                    row[7],
-                    "connection_logs.type of query BatchUpsertConnectionLogs",
-                ),
-                row[8],
-                row[9],
-                row[10],
-                row[11],
-                row[12],
-                row[13],
-                row[14],
-                row[15],
-            )
-            for row in cur
-        ]
+        # fetchall() loads every row in one call, where iterating the cursor is a call per row.
+        return [_load_batch_upsert_connection_logs(row) for row in cur.fetchall()]
+
+
+def _load_batch_upsert_connection_logs(row: tuple[Any, ...]) -> ConnectionLog:
+    built = object.__new__(ConnectionLog)
+    _CONNECTION_LOG_SLOTS[0](built, row[0])
+    _CONNECTION_LOG_SLOTS[1](built, row[1])
+    _CONNECTION_LOG_SLOTS[2](built, row[2])
+    _CONNECTION_LOG_SLOTS[3](built, row[3])
+    _CONNECTION_LOG_SLOTS[4](built, row[4])
+    _CONNECTION_LOG_SLOTS[5](built, row[5])
+    _CONNECTION_LOG_SLOTS[6](built, row[6])
+    _CONNECTION_LOG_SLOTS[7](
+        built,
+        _enum_label(
+            ConnectionType, row[7], "connection_logs.type of query BatchUpsertConnectionLogs"
+        ),
+    )
+    _CONNECTION_LOG_SLOTS[8](built, row[8])
+    _CONNECTION_LOG_SLOTS[9](built, row[9])
+    _CONNECTION_LOG_SLOTS[10](built, row[10])
+    _CONNECTION_LOG_SLOTS[11](built, row[11])
+    _CONNECTION_LOG_SLOTS[12](built, row[12])
+    _CONNECTION_LOG_SLOTS[13](built, row[13])
+    _CONNECTION_LOG_SLOTS[14](built, row[14])
+    _CONNECTION_LOG_SLOTS[15](built, row[15])
+    return built
 
 
 GET_CONNECTION_LOGS_OFFSET: Final = """-- name: GetConnectionLogsOffset :many
@@ -765,7 +791,7 @@ def get_connection_logs_offset(
     workspace_owner: str | None = None,
     workspace_owner_id: UUID | None = None,
     workspace_owner_email: str | None = None,
-    types: list[ConnectionType] | list[ConnectionType | None] | None = None,
+    types: Sequence[ConnectionType | ConnectionTypeLabel | None] | None = None,
     user_id: UUID | None = None,
     username: str | None = None,
     user_email: str | None = None,
@@ -796,7 +822,8 @@ def get_connection_logs_offset(
                 None
                 if types is None
                 else [
-                    None if x is None else _enum_value(ConnectionType, x, "types") for x in types
+                    None if x is None else _enum_value(ConnectionType, x, "types")
+                    for x in _sequence(types, "types")
                 ],
                 user_id,
                 username,
@@ -810,40 +837,49 @@ def get_connection_logs_offset(
                 None if offset is None else _non_negative(offset, "offset"),
             ),
         )
-        return [
-            GetConnectionLogsOffsetRow(
-                ConnectionLog(
-                    row[0],
-                    row[1],
-                    row[2],
-                    row[3],
-                    row[4],
-                    row[5],
-                    row[6],
-                    _enum_label(
-                        ConnectionType,
-                        row[7],
-                        "connection_logs.type of query GetConnectionLogsOffset",
-                    ),
-                    row[8],
-                    row[9],
-                    row[10],
-                    row[11],
-                    row[12],
-                    row[13],
-                    row[14],
-                    row[15],
-                ),
-                row[16],
-                row[17],
-                row[18],
-                row[19],
-                row[20],
-                row[21],
-                row[22],
-            )
-            for row in cur
-        ]
+        # fetchall() loads every row in one call, where iterating the cursor is a call per row.
+        return [_load_get_connection_logs_offset(row) for row in cur.fetchall()]
+
+
+def _load_get_connection_logs_offset_connection_log(row: tuple[Any, ...]) -> ConnectionLog:
+    built = object.__new__(ConnectionLog)
+    _CONNECTION_LOG_SLOTS[0](built, row[0])
+    _CONNECTION_LOG_SLOTS[1](built, row[1])
+    _CONNECTION_LOG_SLOTS[2](built, row[2])
+    _CONNECTION_LOG_SLOTS[3](built, row[3])
+    _CONNECTION_LOG_SLOTS[4](built, row[4])
+    _CONNECTION_LOG_SLOTS[5](built, row[5])
+    _CONNECTION_LOG_SLOTS[6](built, row[6])
+    _CONNECTION_LOG_SLOTS[7](
+        built,
+        _enum_label(
+            ConnectionType, row[7], "connection_logs.type of query GetConnectionLogsOffset"
+        ),
+    )
+    _CONNECTION_LOG_SLOTS[8](built, row[8])
+    _CONNECTION_LOG_SLOTS[9](built, row[9])
+    _CONNECTION_LOG_SLOTS[10](built, row[10])
+    _CONNECTION_LOG_SLOTS[11](built, row[11])
+    _CONNECTION_LOG_SLOTS[12](built, row[12])
+    _CONNECTION_LOG_SLOTS[13](built, row[13])
+    _CONNECTION_LOG_SLOTS[14](built, row[14])
+    _CONNECTION_LOG_SLOTS[15](built, row[15])
+    return built
+
+
+def _load_get_connection_logs_offset(row: tuple[Any, ...]) -> GetConnectionLogsOffsetRow:
+    built = object.__new__(GetConnectionLogsOffsetRow)
+    _GET_CONNECTION_LOGS_OFFSET_ROW_SLOTS[0](
+        built, _load_get_connection_logs_offset_connection_log(row)
+    )
+    _GET_CONNECTION_LOGS_OFFSET_ROW_SLOTS[1](built, row[16])
+    _GET_CONNECTION_LOGS_OFFSET_ROW_SLOTS[2](built, row[17])
+    _GET_CONNECTION_LOGS_OFFSET_ROW_SLOTS[3](built, row[18])
+    _GET_CONNECTION_LOGS_OFFSET_ROW_SLOTS[4](built, row[19])
+    _GET_CONNECTION_LOGS_OFFSET_ROW_SLOTS[5](built, row[20])
+    _GET_CONNECTION_LOGS_OFFSET_ROW_SLOTS[6](built, row[21])
+    _GET_CONNECTION_LOGS_OFFSET_ROW_SLOTS[7](built, row[22])
+    return built
 
 
 GET_CONNECTION_LOGS_PAGE: Final = """-- name: GetConnectionLogsPage :many
@@ -956,7 +992,7 @@ def get_connection_logs_page(
     workspace_owner: str | None = None,
     workspace_owner_id: UUID | None = None,
     workspace_owner_email: str | None = None,
-    types: list[ConnectionType] | list[ConnectionType | None] | None = None,
+    types: Sequence[ConnectionType | ConnectionTypeLabel | None] | None = None,
     user_id: UUID | None = None,
     username: str | None = None,
     user_email: str | None = None,
@@ -988,7 +1024,8 @@ def get_connection_logs_page(
                 None
                 if types is None
                 else [
-                    None if x is None else _enum_value(ConnectionType, x, "types") for x in types
+                    None if x is None else _enum_value(ConnectionType, x, "types")
+                    for x in _sequence(types, "types")
                 ],
                 user_id,
                 username,
@@ -1007,40 +1044,47 @@ def get_connection_logs_page(
                 None if limit is None else _non_negative(limit, "limit"),
             ),
         )
-        return [
-            GetConnectionLogsPageRow(
-                ConnectionLog(
-                    row[0],
-                    row[1],
-                    row[2],
-                    row[3],
-                    row[4],
-                    row[5],
-                    row[6],
-                    _enum_label(
-                        ConnectionType,
-                        row[7],
-                        "connection_logs.type of query GetConnectionLogsPage",
-                    ),
-                    row[8],
-                    row[9],
-                    row[10],
-                    row[11],
-                    row[12],
-                    row[13],
-                    row[14],
-                    row[15],
-                ),
-                row[16],
-                row[17],
-                row[18],
-                row[19],
-                row[20],
-                row[21],
-                row[22],
-            )
-            for row in cur
-        ]
+        # fetchall() loads every row in one call, where iterating the cursor is a call per row.
+        return [_load_get_connection_logs_page(row) for row in cur.fetchall()]
+
+
+def _load_get_connection_logs_page_connection_log(row: tuple[Any, ...]) -> ConnectionLog:
+    built = object.__new__(ConnectionLog)
+    _CONNECTION_LOG_SLOTS[0](built, row[0])
+    _CONNECTION_LOG_SLOTS[1](built, row[1])
+    _CONNECTION_LOG_SLOTS[2](built, row[2])
+    _CONNECTION_LOG_SLOTS[3](built, row[3])
+    _CONNECTION_LOG_SLOTS[4](built, row[4])
+    _CONNECTION_LOG_SLOTS[5](built, row[5])
+    _CONNECTION_LOG_SLOTS[6](built, row[6])
+    _CONNECTION_LOG_SLOTS[7](
+        built,
+        _enum_label(ConnectionType, row[7], "connection_logs.type of query GetConnectionLogsPage"),
+    )
+    _CONNECTION_LOG_SLOTS[8](built, row[8])
+    _CONNECTION_LOG_SLOTS[9](built, row[9])
+    _CONNECTION_LOG_SLOTS[10](built, row[10])
+    _CONNECTION_LOG_SLOTS[11](built, row[11])
+    _CONNECTION_LOG_SLOTS[12](built, row[12])
+    _CONNECTION_LOG_SLOTS[13](built, row[13])
+    _CONNECTION_LOG_SLOTS[14](built, row[14])
+    _CONNECTION_LOG_SLOTS[15](built, row[15])
+    return built
+
+
+def _load_get_connection_logs_page(row: tuple[Any, ...]) -> GetConnectionLogsPageRow:
+    built = object.__new__(GetConnectionLogsPageRow)
+    _GET_CONNECTION_LOGS_PAGE_ROW_SLOTS[0](
+        built, _load_get_connection_logs_page_connection_log(row)
+    )
+    _GET_CONNECTION_LOGS_PAGE_ROW_SLOTS[1](built, row[16])
+    _GET_CONNECTION_LOGS_PAGE_ROW_SLOTS[2](built, row[17])
+    _GET_CONNECTION_LOGS_PAGE_ROW_SLOTS[3](built, row[18])
+    _GET_CONNECTION_LOGS_PAGE_ROW_SLOTS[4](built, row[19])
+    _GET_CONNECTION_LOGS_PAGE_ROW_SLOTS[5](built, row[20])
+    _GET_CONNECTION_LOGS_PAGE_ROW_SLOTS[6](built, row[21])
+    _GET_CONNECTION_LOGS_PAGE_ROW_SLOTS[7](built, row[22])
+    return built
 
 
 COUNT_CONNECTION_LOGS: Final = """-- name: CountConnectionLogs :one
@@ -1103,13 +1147,6 @@ FROM (
 ) AS counted"""
 
 
-@dataclass(frozen=True, slots=True)
-class CountConnectionLogsRow:
-    """A row of CountConnectionLogs."""
-
-    count: int
-
-
 def count_connection_logs(
     conn: psycopg.Connection[object],
     *,
@@ -1117,7 +1154,7 @@ def count_connection_logs(
     workspace_owner: str | None = None,
     workspace_owner_id: UUID | None = None,
     workspace_owner_email: str | None = None,
-    types: list[ConnectionType] | list[ConnectionType | None] | None = None,
+    types: Sequence[ConnectionType | ConnectionTypeLabel | None] | None = None,
     user_id: UUID | None = None,
     username: str | None = None,
     user_email: str | None = None,
@@ -1127,7 +1164,7 @@ def count_connection_logs(
     connection_id: UUID | None = None,
     status: Literal["ongoing", "completed"] | None = None,
     count_cap: int | None = None,
-) -> CountConnectionLogsRow:
+) -> int:
     """How many connection logs match the filters. With count_cap, counting stops at count_cap + 1 rows: a result above count_cap means "more than count_cap".
 
     Filters (each optional, None for "any"): organization_id; workspace_owner (username, any case);
@@ -1146,7 +1183,8 @@ def count_connection_logs(
                 None
                 if types is None
                 else [
-                    None if x is None else _enum_value(ConnectionType, x, "types") for x in types
+                    None if x is None else _enum_value(ConnectionType, x, "types")
+                    for x in _sequence(types, "types")
                 ],
                 user_id,
                 username,
@@ -1162,7 +1200,7 @@ def count_connection_logs(
         row = cur.fetchone()
     if row is None:
         raise _NoRowError("CountConnectionLogs")
-    return CountConnectionLogsRow(row[0])
+    return cast("int", row[0])
 
 
 GET_AUTHORIZED_CONNECTION_LOGS_OFFSET: Final = """-- name: GetAuthorizedConnectionLogsOffset :many
@@ -1268,12 +1306,12 @@ def get_authorized_connection_logs_offset(
     conn: psycopg.Connection[object],
     *,
     site_wide: bool,
-    readable_organization_ids: list[UUID] | list[UUID | None],
+    readable_organization_ids: Sequence[UUID | None],
     organization_id: UUID | None = None,
     workspace_owner: str | None = None,
     workspace_owner_id: UUID | None = None,
     workspace_owner_email: str | None = None,
-    types: list[ConnectionType] | list[ConnectionType | None] | None = None,
+    types: Sequence[ConnectionType | ConnectionTypeLabel | None] | None = None,
     user_id: UUID | None = None,
     username: str | None = None,
     user_email: str | None = None,
@@ -1305,7 +1343,8 @@ def get_authorized_connection_logs_offset(
                 None
                 if types is None
                 else [
-                    None if x is None else _enum_value(ConnectionType, x, "types") for x in types
+                    None if x is None else _enum_value(ConnectionType, x, "types")
+                    for x in _sequence(types, "types")
                 ],
                 user_id,
                 username,
@@ -1316,45 +1355,60 @@ def get_authorized_connection_logs_offset(
                 connection_id,
                 None if status is None else _one_of(status, ("ongoing", "completed"), "status"),
                 site_wide,
-                readable_organization_ids,
+                _sequence(readable_organization_ids, "readable_organization_ids"),
                 None if limit is None else _non_negative(limit, "limit"),
                 None if offset is None else _non_negative(offset, "offset"),
             ),
         )
-        return [
-            GetAuthorizedConnectionLogsOffsetRow(
-                ConnectionLog(
-                    row[0],
-                    row[1],
-                    row[2],
-                    row[3],
-                    row[4],
-                    row[5],
-                    row[6],
-                    _enum_label(
-                        ConnectionType,
-                        row[7],
-                        "connection_logs.type of query GetAuthorizedConnectionLogsOffset",
-                    ),
-                    row[8],
-                    row[9],
-                    row[10],
-                    row[11],
-                    row[12],
-                    row[13],
-                    row[14],
-                    row[15],
-                ),
-                row[16],
-                row[17],
-                row[18],
-                row[19],
-                row[20],
-                row[21],
-                row[22],
-            )
-            for row in cur
-        ]
+        # fetchall() loads every row in one call, where iterating the cursor is a call per row.
+        return [_load_get_authorized_connection_logs_offset(row) for row in cur.fetchall()]
+
+
+def _load_get_authorized_connection_logs_offset_connection_log(
+    row: tuple[Any, ...],
+) -> ConnectionLog:
+    built = object.__new__(ConnectionLog)
+    _CONNECTION_LOG_SLOTS[0](built, row[0])
+    _CONNECTION_LOG_SLOTS[1](built, row[1])
+    _CONNECTION_LOG_SLOTS[2](built, row[2])
+    _CONNECTION_LOG_SLOTS[3](built, row[3])
+    _CONNECTION_LOG_SLOTS[4](built, row[4])
+    _CONNECTION_LOG_SLOTS[5](built, row[5])
+    _CONNECTION_LOG_SLOTS[6](built, row[6])
+    _CONNECTION_LOG_SLOTS[7](
+        built,
+        _enum_label(
+            ConnectionType,
+            row[7],
+            "connection_logs.type of query GetAuthorizedConnectionLogsOffset",
+        ),
+    )
+    _CONNECTION_LOG_SLOTS[8](built, row[8])
+    _CONNECTION_LOG_SLOTS[9](built, row[9])
+    _CONNECTION_LOG_SLOTS[10](built, row[10])
+    _CONNECTION_LOG_SLOTS[11](built, row[11])
+    _CONNECTION_LOG_SLOTS[12](built, row[12])
+    _CONNECTION_LOG_SLOTS[13](built, row[13])
+    _CONNECTION_LOG_SLOTS[14](built, row[14])
+    _CONNECTION_LOG_SLOTS[15](built, row[15])
+    return built
+
+
+def _load_get_authorized_connection_logs_offset(
+    row: tuple[Any, ...],
+) -> GetAuthorizedConnectionLogsOffsetRow:
+    built = object.__new__(GetAuthorizedConnectionLogsOffsetRow)
+    _GET_AUTHORIZED_CONNECTION_LOGS_OFFSET_ROW_SLOTS[0](
+        built, _load_get_authorized_connection_logs_offset_connection_log(row)
+    )
+    _GET_AUTHORIZED_CONNECTION_LOGS_OFFSET_ROW_SLOTS[1](built, row[16])
+    _GET_AUTHORIZED_CONNECTION_LOGS_OFFSET_ROW_SLOTS[2](built, row[17])
+    _GET_AUTHORIZED_CONNECTION_LOGS_OFFSET_ROW_SLOTS[3](built, row[18])
+    _GET_AUTHORIZED_CONNECTION_LOGS_OFFSET_ROW_SLOTS[4](built, row[19])
+    _GET_AUTHORIZED_CONNECTION_LOGS_OFFSET_ROW_SLOTS[5](built, row[20])
+    _GET_AUTHORIZED_CONNECTION_LOGS_OFFSET_ROW_SLOTS[6](built, row[21])
+    _GET_AUTHORIZED_CONNECTION_LOGS_OFFSET_ROW_SLOTS[7](built, row[22])
+    return built
 
 
 GET_AUTHORIZED_CONNECTION_LOGS_PAGE: Final = """-- name: GetAuthorizedConnectionLogsPage :many
@@ -1467,12 +1521,12 @@ def get_authorized_connection_logs_page(
     conn: psycopg.Connection[object],
     *,
     site_wide: bool,
-    readable_organization_ids: list[UUID] | list[UUID | None],
+    readable_organization_ids: Sequence[UUID | None],
     organization_id: UUID | None = None,
     workspace_owner: str | None = None,
     workspace_owner_id: UUID | None = None,
     workspace_owner_email: str | None = None,
-    types: list[ConnectionType] | list[ConnectionType | None] | None = None,
+    types: Sequence[ConnectionType | ConnectionTypeLabel | None] | None = None,
     user_id: UUID | None = None,
     username: str | None = None,
     user_email: str | None = None,
@@ -1505,7 +1559,8 @@ def get_authorized_connection_logs_page(
                 None
                 if types is None
                 else [
-                    None if x is None else _enum_value(ConnectionType, x, "types") for x in types
+                    None if x is None else _enum_value(ConnectionType, x, "types")
+                    for x in _sequence(types, "types")
                 ],
                 user_id,
                 username,
@@ -1516,7 +1571,7 @@ def get_authorized_connection_logs_page(
                 connection_id,
                 None if status is None else _one_of(status, ("ongoing", "completed"), "status"),
                 site_wide,
-                readable_organization_ids,
+                _sequence(readable_organization_ids, "readable_organization_ids"),
                 None
                 if after_connect_time is None
                 else _aware(after_connect_time, "after_connect_time"),
@@ -1526,40 +1581,51 @@ def get_authorized_connection_logs_page(
                 None if limit is None else _non_negative(limit, "limit"),
             ),
         )
-        return [
-            GetAuthorizedConnectionLogsPageRow(
-                ConnectionLog(
-                    row[0],
-                    row[1],
-                    row[2],
-                    row[3],
-                    row[4],
-                    row[5],
-                    row[6],
-                    _enum_label(
-                        ConnectionType,
-                        row[7],
-                        "connection_logs.type of query GetAuthorizedConnectionLogsPage",
-                    ),
-                    row[8],
-                    row[9],
-                    row[10],
-                    row[11],
-                    row[12],
-                    row[13],
-                    row[14],
-                    row[15],
-                ),
-                row[16],
-                row[17],
-                row[18],
-                row[19],
-                row[20],
-                row[21],
-                row[22],
-            )
-            for row in cur
-        ]
+        # fetchall() loads every row in one call, where iterating the cursor is a call per row.
+        return [_load_get_authorized_connection_logs_page(row) for row in cur.fetchall()]
+
+
+def _load_get_authorized_connection_logs_page_connection_log(row: tuple[Any, ...]) -> ConnectionLog:
+    built = object.__new__(ConnectionLog)
+    _CONNECTION_LOG_SLOTS[0](built, row[0])
+    _CONNECTION_LOG_SLOTS[1](built, row[1])
+    _CONNECTION_LOG_SLOTS[2](built, row[2])
+    _CONNECTION_LOG_SLOTS[3](built, row[3])
+    _CONNECTION_LOG_SLOTS[4](built, row[4])
+    _CONNECTION_LOG_SLOTS[5](built, row[5])
+    _CONNECTION_LOG_SLOTS[6](built, row[6])
+    _CONNECTION_LOG_SLOTS[7](
+        built,
+        _enum_label(
+            ConnectionType, row[7], "connection_logs.type of query GetAuthorizedConnectionLogsPage"
+        ),
+    )
+    _CONNECTION_LOG_SLOTS[8](built, row[8])
+    _CONNECTION_LOG_SLOTS[9](built, row[9])
+    _CONNECTION_LOG_SLOTS[10](built, row[10])
+    _CONNECTION_LOG_SLOTS[11](built, row[11])
+    _CONNECTION_LOG_SLOTS[12](built, row[12])
+    _CONNECTION_LOG_SLOTS[13](built, row[13])
+    _CONNECTION_LOG_SLOTS[14](built, row[14])
+    _CONNECTION_LOG_SLOTS[15](built, row[15])
+    return built
+
+
+def _load_get_authorized_connection_logs_page(
+    row: tuple[Any, ...],
+) -> GetAuthorizedConnectionLogsPageRow:
+    built = object.__new__(GetAuthorizedConnectionLogsPageRow)
+    _GET_AUTHORIZED_CONNECTION_LOGS_PAGE_ROW_SLOTS[0](
+        built, _load_get_authorized_connection_logs_page_connection_log(row)
+    )
+    _GET_AUTHORIZED_CONNECTION_LOGS_PAGE_ROW_SLOTS[1](built, row[16])
+    _GET_AUTHORIZED_CONNECTION_LOGS_PAGE_ROW_SLOTS[2](built, row[17])
+    _GET_AUTHORIZED_CONNECTION_LOGS_PAGE_ROW_SLOTS[3](built, row[18])
+    _GET_AUTHORIZED_CONNECTION_LOGS_PAGE_ROW_SLOTS[4](built, row[19])
+    _GET_AUTHORIZED_CONNECTION_LOGS_PAGE_ROW_SLOTS[5](built, row[20])
+    _GET_AUTHORIZED_CONNECTION_LOGS_PAGE_ROW_SLOTS[6](built, row[21])
+    _GET_AUTHORIZED_CONNECTION_LOGS_PAGE_ROW_SLOTS[7](built, row[22])
+    return built
 
 
 COUNT_AUTHORIZED_CONNECTION_LOGS: Final = """-- name: CountAuthorizedConnectionLogs :one
@@ -1624,20 +1690,17 @@ FROM (
     LIMIT $16::bigint + 1  -- LIMIT NULL: no limit
 ) AS counted"""
 
-# The same columns as CountConnectionLogsRow: one class under two names.
-CountAuthorizedConnectionLogsRow = CountConnectionLogsRow
-
 
 def count_authorized_connection_logs(
     conn: psycopg.Connection[object],
     *,
     site_wide: bool,
-    readable_organization_ids: list[UUID] | list[UUID | None],
+    readable_organization_ids: Sequence[UUID | None],
     organization_id: UUID | None = None,
     workspace_owner: str | None = None,
     workspace_owner_id: UUID | None = None,
     workspace_owner_email: str | None = None,
-    types: list[ConnectionType] | list[ConnectionType | None] | None = None,
+    types: Sequence[ConnectionType | ConnectionTypeLabel | None] | None = None,
     user_id: UUID | None = None,
     username: str | None = None,
     user_email: str | None = None,
@@ -1647,7 +1710,7 @@ def count_authorized_connection_logs(
     connection_id: UUID | None = None,
     status: Literal["ongoing", "completed"] | None = None,
     count_cap: int | None = None,
-) -> CountAuthorizedConnectionLogsRow:
+) -> int:
     """How many connection logs match the filters. With count_cap, counting stops at count_cap + 1 rows: a result above count_cap means "more than count_cap".
 
     Authorized: only rows the reader may read, site_wide or in readable_organization_ids.
@@ -1667,7 +1730,8 @@ def count_authorized_connection_logs(
                 None
                 if types is None
                 else [
-                    None if x is None else _enum_value(ConnectionType, x, "types") for x in types
+                    None if x is None else _enum_value(ConnectionType, x, "types")
+                    for x in _sequence(types, "types")
                 ],
                 user_id,
                 username,
@@ -1678,14 +1742,14 @@ def count_authorized_connection_logs(
                 connection_id,
                 None if status is None else _one_of(status, ("ongoing", "completed"), "status"),
                 site_wide,
-                readable_organization_ids,
+                _sequence(readable_organization_ids, "readable_organization_ids"),
                 None if count_cap is None else _non_negative(count_cap, "count_cap"),
             ),
         )
         row = cur.fetchone()
     if row is None:
         raise _NoRowError("CountAuthorizedConnectionLogs")
-    return CountAuthorizedConnectionLogsRow(row[0])
+    return cast("int", row[0])
 
 
 DELETE_OLD_CONNECTION_LOGS: Final = """-- name: DeleteOldConnectionLogs :execrows
@@ -1726,22 +1790,28 @@ SELECT set_config('idle_in_transaction_session_timeout', $1::integer::text, true
 FROM pg_try_advisory_xact_lock(27988542784040807) AS lock (taken)"""
 
 
-@dataclass(frozen=True, slots=True)
-class TryLockPurgeRow:
-    """A row of TryLockPurge."""
-
-    acquired: bool
-
-
 def try_lock_purge(
     conn: psycopg.Connection[object],
     *,
     idle_timeout_ms: int,
-) -> TryLockPurgeRow | None:
+) -> bool | None:
     """Takes the purge lock for this transaction if no one holds it; true when taken. Sets this transaction's idle_in_transaction_session_timeout and lock_timeout to idle_timeout_ms, so a batch whose client stopped, or that waits on a lock inside the server, cannot keep the purge lock (and the rows it holds) longer than that."""
     with psycopg.RawCursor(conn, row_factory=tuple_row) as cur:
         cur.execute(TRY_LOCK_PURGE, (idle_timeout_ms,))
         row = cur.fetchone()
     if row is None:
         return None
-    return TryLockPurgeRow(row[0])
+    return cast("bool", row[0])
+
+
+# What the loaders above set each slot with (rather than a frozen dataclass's __init__,
+# which goes through object.__setattr__ by name): see _runtime.slot_setters.
+_CONNECTION_LOG_SLOTS: Final = _slot_setters(ConnectionLog)
+_GET_AUTHORIZED_CONNECTION_LOGS_OFFSET_ROW_SLOTS: Final = _slot_setters(
+    GetAuthorizedConnectionLogsOffsetRow
+)
+_GET_AUTHORIZED_CONNECTION_LOGS_PAGE_ROW_SLOTS: Final = _slot_setters(
+    GetAuthorizedConnectionLogsPageRow
+)
+_GET_CONNECTION_LOGS_OFFSET_ROW_SLOTS: Final = _slot_setters(GetConnectionLogsOffsetRow)
+_GET_CONNECTION_LOGS_PAGE_ROW_SLOTS: Final = _slot_setters(GetConnectionLogsPageRow)

@@ -4,7 +4,15 @@
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
-from ipaddress import IPv4Address, IPv4Interface, IPv6Address, IPv6Interface
+from ipaddress import (
+    IPv4Address,
+    IPv4Interface,
+    IPv4Network,
+    IPv6Address,
+    IPv6Interface,
+    IPv6Network,
+)
+from typing import Literal, TypeAlias
 from uuid import UUID
 
 from typing_extensions import TypeAliasType
@@ -14,6 +22,9 @@ from typing_extensions import TypeAliasType
 JsonValue = TypeAliasType(
     "JsonValue", "dict[str, JsonValue] | list[JsonValue] | str | int | float | bool | None"
 )
+# What psycopg loads inet as (an interface when it has a netmask), and cidr as.
+Inet: TypeAlias = IPv4Address | IPv6Address | IPv4Interface | IPv6Interface
+Cidr: TypeAlias = IPv4Network | IPv6Network
 
 
 class AuditAction(StrEnum):
@@ -33,11 +44,32 @@ class AuditAction(StrEnum):
     CLOSE = "close"
 
 
+# The labels of AuditAction: parameters take a member or its label.
+AuditActionLabel: TypeAlias = Literal[
+    "create",
+    "write",
+    "delete",
+    "start",
+    "stop",
+    "login",
+    "logout",
+    "register",
+    "connect",
+    "disconnect",
+    "open",
+    "close",
+]
+
+
 class ConnectionStatus(StrEnum):
     """PostgreSQL enum public.connection_status."""
 
     CONNECTED = "connected"
     DISCONNECTED = "disconnected"
+
+
+# The labels of ConnectionStatus: parameters take a member or its label.
+ConnectionStatusLabel: TypeAlias = Literal["connected", "disconnected"]
 
 
 class ConnectionType(StrEnum):
@@ -51,6 +83,12 @@ class ConnectionType(StrEnum):
     PORT_FORWARDING = "port_forwarding"
 
 
+# The labels of ConnectionType: parameters take a member or its label.
+ConnectionTypeLabel: TypeAlias = Literal[
+    "ssh", "vscode", "jetbrains", "reconnecting_pty", "workspace_app", "port_forwarding"
+]
+
+
 class LoginType(StrEnum):
     """PostgreSQL enum public.login_type."""
 
@@ -61,12 +99,20 @@ class LoginType(StrEnum):
     NONE = "none"
 
 
+# The labels of LoginType: parameters take a member or its label.
+LoginTypeLabel: TypeAlias = Literal["password", "github", "oidc", "token", "none"]
+
+
 class UserStatus(StrEnum):
     """PostgreSQL enum public.user_status."""
 
     ACTIVE = "active"
     DORMANT = "dormant"
     SUSPENDED = "suspended"
+
+
+# The labels of UserStatus: parameters take a member or its label.
+UserStatusLabel: TypeAlias = Literal["active", "dormant", "suspended"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -77,7 +123,7 @@ class AuditLog:
     time: datetime
     user_id: UUID
     organization_id: UUID
-    ip: IPv4Address | IPv6Address | IPv4Interface | IPv6Interface | None
+    ip: Inet | None
     user_agent: str
     resource_type: str
     resource_id: UUID
@@ -102,7 +148,7 @@ class ConnectionLog:
     workspace_name: str
     agent_name: str
     type: ConnectionType
-    ip: IPv4Address | IPv6Address | IPv4Interface | IPv6Interface | None
+    ip: Inet | None
     code: int | None
     user_agent: str | None
     user_id: UUID | None

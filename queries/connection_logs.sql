@@ -182,6 +182,7 @@ ON CONFLICT (id) DO UPDATE SET
 RETURNING *;
 
 -- name: BatchUpsertConnectionLogs :many
+-- params: rows
 -- Records many connection events in one round trip: the n-th element of every array is the n-th
 -- event (all arrays must be equally long, and the arrays of required fields hold no NULL, or
 -- nothing is stored and the error names the array). The outcome is exactly that of recording
@@ -242,13 +243,13 @@ event AS (
         @workspace_name::text[],
         @agent_name::text[],
         @type::connection_type[],
-        @code::integer[],
-        @ip::inet[],
-        @user_agent::text[],
-        @user_id::uuid[],
-        @slug_or_port::text[],
-        @connection_id::uuid[],
-        @disconnect_reason::text[],
+        sqlc.narg(code)::integer[],
+        sqlc.narg(ip)::inet[],
+        sqlc.narg(user_agent)::text[],
+        sqlc.narg(user_id)::uuid[],
+        sqlc.narg(slug_or_port)::text[],
+        sqlc.narg(connection_id)::uuid[],
+        sqlc.narg(disconnect_reason)::text[],
         @connection_status::connection_status[]
     ) AS e (
         id, time, organization_id, workspace_owner_id, workspace_id, workspace_name, agent_name,

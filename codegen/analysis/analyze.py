@@ -253,6 +253,7 @@ class _Server:
             command=query.command,
             doc=query.doc,
             filters=query.filters,
+            param_rows=query.param_rows,
             sql=statement,
             params=tuple(params),
             columns=tuple(columns),

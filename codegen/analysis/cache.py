@@ -91,10 +91,10 @@ ANALYSIS_DIGEST: Final = code_digest(_GENERATOR, ANALYSIS_CODE)
 # OIDs below this are built in and the same on every server (PostgreSQL's FirstNormalObjectId).
 _FIRST_USER_OID: Final = 16384
 # ParsedQuery fields that do not change what the server says about the statement.
-_NOT_KEYED: Final = frozenset({"location", "origins", "doc", "filters"})
+_NOT_KEYED: Final = frozenset({"location", "origins", "doc", "filters", "param_rows"})
 # AnalyzedQuery (and AnalyzedParam) fields copied from the parsed query on every run:
 # not stored.
-_NOT_STORED: Final = frozenset({"location", "doc", "filters"})
+_NOT_STORED: Final = frozenset({"location", "doc", "filters", "param_rows"})
 _NOT_STORED_PARAM: Final = frozenset({"location"})
 _NO_PLACE: Final = {"path": "", "line": 0, "column": 0}
 
@@ -265,7 +265,8 @@ def loads(text: str) -> Manifest:
         stored["params"] = [
             {"location": _NO_PLACE, **_object(p)} for p in _list(stored.get("params"))
         ]
-        defaults = {"doc": "", "filters": None, "location": _NO_PLACE}  # taken from parse
+        # Taken from parse.
+        defaults = {"doc": "", "filters": None, "param_rows": False, "location": _NO_PLACE}
         queries.append(decoder.read(AnalyzedQuery, {**defaults, **stored}))
         keys.append(key)
     analysis = Analysis(
@@ -314,6 +315,7 @@ def _refresh(analyzed: AnalyzedQuery, query: ParsedQuery) -> AnalyzedQuery:
         command=query.command,
         doc=query.doc,
         filters=query.filters,
+        param_rows=query.param_rows,
         # Not the parsed SQL: the stored one has its stars expanded (``expand``); the key
         # covers the parsed SQL, so the stored one is what describing it gives.
         source=query.location.path,

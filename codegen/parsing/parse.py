@@ -264,6 +264,8 @@ def _annotation(
 
 
 _FILTERS: Final = "filters:"
+_PARAMS: Final = "params:"
+_PARAM_ROWS: Final = "rows"  # ``-- params: rows``, the one spelling
 
 
 def _filters_name(line: str, where: Location, errors: list[CodegenError]) -> str | None:
@@ -281,6 +283,21 @@ def _filters_name(line: str, where: Location, errors: list[CodegenError]) -> str
     return None
 
 
+def _param_rows(line: str, where: Location, errors: list[CodegenError]) -> bool:
+    """``params: rows``: the query's array parameters come as one sequence of rows."""
+    value = line.removeprefix(_PARAMS).strip()
+    if value == _PARAM_ROWS:
+        return True
+    errors.append(
+        CodegenError(
+            where,
+            f"unknown parameter style {value!r}",
+            "write `-- params: rows` to take the array parameters as one sequence of rows",
+        )
+    )
+    return False
+
+
 def _parse_block(
     source: str, block: _Block, lines: _Lines, errors: list[CodegenError]
 ) -> ParsedQuery | None:
@@ -291,6 +308,7 @@ def _parse_block(
         line.strip() for line in _comment_text(source, block.annotation).strip().split("\n")[1:]
     ]
     filters: str | None = None
+    param_rows = False
     body = list(block.body)
     while body and _is_comment(body[0]):
         token = body.pop(0)
@@ -300,6 +318,8 @@ def _parse_block(
         line = text[2:].removeprefix(" ").rstrip()
         if line.startswith(_FILTERS):
             filters = _filters_name(line, lines.at(token.start), errors)
+        elif line.startswith(_PARAMS):
+            param_rows = _param_rows(line, lines.at(token.start), errors)
         else:
             doc_lines.append(line)
     while body and (body[-1].name == "ASCII_59" or _is_comment(body[-1])):
@@ -331,6 +351,7 @@ def _parse_block(
         origins=origins,
         embeds=tuple(e.embed for e in edits if e.embed is not None),
         filters=filters,
+        param_rows=param_rows,
     )
     try:
         statements = parse_sql(sql)

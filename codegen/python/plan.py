@@ -59,20 +59,26 @@ from connlog.codegen.python.literals import (
 from connlog.codegen.python.names import (
     function_name,
     python_identifier,
+    snake_case,
     unique_identifiers,
 )
 from connlog.codegen.python.types import (
+    CIDR,
     ENUM_ARRAY_LOADER,
+    INET,
     LABELS_GUARD,
     NO_ROW_ERROR,
     NON_NEGATIVE_GUARD,
     REQUIRES_GUARD,
+    SEQUENCE_GUARD,
+    SLOT_SETTERS,
     Import,
     Overrides,
     PyType,
     class_name,
     composite_constant,
     composite_enum,
+    enum_labels_name,
     python_type,
     runtime_import,
 )
@@ -140,6 +146,30 @@ class RowClass:
 
 
 @dataclass(frozen=True, slots=True)
+class Loader:
+    """A function of the query module building one row object from the tuple ``row``.
+
+    It sets each slot of a new ``cls`` through the slot's own setter (``setters[i]``, from
+    ``_runtime.slot_setters``): a frozen dataclass's ``__init__`` goes through
+    ``object.__setattr__`` by name for every field, which made a 1000-row listing cost 1.35x
+    the same rows as plain tuples.
+    """
+
+    name: str
+    cls: str
+    values: tuple[str, ...]  # the expression of each field, in field order
+
+    @property
+    def setters(self) -> str:
+        return slot_setters_name(self.cls)
+
+
+def slot_setters_name(cls: str) -> str:
+    """The module constant holding the slots' setters of ``cls``: ``_CONNECTION_LOG_SLOTS``."""
+    return f"_{snake_case(cls).upper()}_SLOTS"
+
+
+@dataclass(frozen=True, slots=True)
 class Argument:
     """One keyword-only parameter of a generated function."""
 
@@ -163,9 +193,12 @@ class Function:
     query_name: str
     row_class: RowClass | None  # declared in this module, when not a model
     row_type: str = "None"  # the class of one row
+    loaders: tuple[Loader, ...] = ()  # what ``row`` calls, the embedded tables' first
     # :copyfrom and :batch*: a ``<QueryName>Params`` per call, and the parameters tuple
     # built from one of them, ``p``.
     params_class: RowClass | None = None
+    # ``-- params: rows``: a sequence of ``params_class``, sent as one array per field.
+    transposes: bool = False
     item_values: str = ""
     empty_result: str = ""  # :batch*: what an empty iterable returns, without a round trip
     rows_annotation: str = ""  # :batchone and :batchmany: the list of results built
@@ -189,6 +222,8 @@ class QueryModule:
     aio_filename: str
     aio_imports: tuple[str, ...]
     cursor_ids: bool = False  # an :iter function names its server cursors from a counter
+    # (constant, class) of each class the loaders build, for its slots' setters.
+    slot_setters: tuple[tuple[str, str], ...] = ()
     # ``-- filters: Name``: one TypedDict of the optional parameters its queries share.
     filters: tuple[RowClass, ...] = ()
 
@@ -249,6 +284,8 @@ class EnumClass:
     name: str
     doc: str  # docstring body, already escaped
     members: tuple[EnumMember, ...]
+    labels_name: str  # the ``Literal`` alias of its labels, which parameters accept too
+    labels: str  # ``Literal[...]`` of its labels
 
 
 @dataclass(frozen=True, slots=True)
@@ -290,7 +327,11 @@ RUNTIME: Final = RuntimeModule(
     f"{RUNTIME_MODULE}.py",
     import_lines(
         {
+            ("collections.abc", "Callable"),
+            ("collections.abc", "Mapping"),
+            ("collections.abc", "Sequence"),
             ("dataclasses", "dataclass"),
+            ("dataclasses", "fields"),
             ("datetime", "datetime"),
             ("enum", "StrEnum"),
             ("typing", "Final"),
@@ -299,6 +340,7 @@ RUNTIME: Final = RuntimeModule(
             ("typing", "NamedTuple"),
             ("collections.abc", "Callable"),
             ("functools", "cache"),
+            ("typing", "cast"),
             ("psycopg.adapt", "Transformer"),
             ("psycopg.pq", "Format"),
             ("collections.abc", "Sequence"),
@@ -407,10 +449,18 @@ def _models(
     overrides: Overrides,
     errors: list[CodegenError],
 ) -> tuple[ModelsModule, dict[str, _Model]]:
-    # JsonValue is always declared: query modules import it for json parameters too.
-    imports: set[Import] = {("typing_extensions", "TypeAliasType")}
+    # JsonValue, Inet and Cidr are always declared: query modules import them for parameters too.
+    imports: set[Import] = {
+        ("typing_extensions", "TypeAliasType"),
+        ("typing", "TypeAlias"),
+        *(
+            ("ipaddress", name)
+            for name in ("IPv4Address", "IPv6Address", "IPv4Interface", "IPv6Interface")
+        ),
+        *(("ipaddress", name) for name in ("IPv4Network", "IPv6Network")),
+    }
     if analysis.enums:
-        imports.add(("enum", "StrEnum"))
+        imports |= {("enum", "StrEnum"), ("typing", "Literal")}
     if analysis.tables:
         imports.add(("dataclasses", "dataclass"))
     names: dict[str, str] = {}  # class name -> what it was made from, for collisions
@@ -432,6 +482,8 @@ def _models(
         name = class_name(enum.name)
         claim(name, f"enum {enum.name!r}")
         members = unique_identifiers(enum.enum_labels)
+        labels_name = enum_labels_name(name)
+        claim(labels_name, f"the labels of enum {enum.name!r}")
         enums.append(
             EnumClass(
                 name,
@@ -440,6 +492,8 @@ def _models(
                     EnumMember(member.upper(), string(label))
                     for member, label in zip(members, enum.enum_labels, strict=True)
                 ),
+                labels_name,
+                f"Literal[{', '.join(string(label) for label in enum.enum_labels)}]",
             )
         )
     claim("JsonValue", "the JSON value type")
@@ -450,6 +504,8 @@ def _models(
     if composites:
         imports |= {("typing", "Final"), (f".{RUNTIME_MODULE}", "Composite")}
         imports.add(("dataclasses", "dataclass"))
+    claim(INET, "the inet type")
+    claim(CIDR, "the cidr type")
 
     tables: list[RowClass] = []
     model_types: dict[str, _Model] = {}
@@ -670,6 +726,9 @@ def _query_module(
             aio_only.add(runtime_import(AIO.register_composites))
     if row_classes:
         declared.add(("dataclasses", "dataclass"))
+    built = sorted({loader.cls for f in functions for loader in f.loaders})
+    if built:
+        common |= {("typing", "Any"), ("typing", "Final"), runtime_import(SLOT_SETTERS)}
     no_rows = (Shape.NOTHING, Shape.ROWCOUNT, Shape.RESULT, Shape.COPY, Shape.BATCH_EXEC)
     if any(f.shape not in no_rows for f in functions):
         common.add(("psycopg.rows", "tuple_row"))
@@ -701,6 +760,7 @@ def _query_module(
         aio_imports=import_lines(from_subpackage(common | shared | aio_only)),
         cursor_ids=cursor_ids,
         filters=tuple(filters),
+        slot_setters=tuple((slot_setters_name(cls), cls) for cls in built),
     )
 
 
@@ -829,18 +889,33 @@ def _function(query: AnalyzedQuery, models: Mapping[str, _Model], overrides: Ove
             overrides=overrides,
             column=param,
         )
+        if query.param_rows:
+            argument, value, field_needs = _row_field(query, param, pytype, ident)
+            arguments.append(argument)
+            values.append(value)
+            item_values[param.number] = value
+            imports |= field_needs.imports
+            declared |= field_needs.declared
+            guards |= field_needs.guards
+            continue
         # A batch's parameter types are named only by its Params class.
         imports |= pytype.dump_imports
         if batch is None:
-            imports |= pytype.imports
+            imports |= pytype.imports | pytype.param_imports
         else:
-            declared |= pytype.imports
-        dump = pytype.dump
+            declared |= pytype.imports | pytype.param_imports
+        check: str | None = None  # a template on ``{}``, applied before ``dump``
+        if pytype.array:
+            check = f"{SEQUENCE_GUARD}({{}}, {string(ident)})"
+            guards.add(SEQUENCE_GUARD)
         if pytype.guard is not None:
-            check = guard_check(pytype.guard, ident)
+            guarded = guard_check(pytype.guard, ident)
+            check = guarded if check is None else guarded.format(check)
             guards.add(pytype.guard.helper)
             if pytype.guard.enum:
                 imports |= pytype.imports  # the enum class the check converts to
+        dump = pytype.dump
+        if check is not None:
             dump = check if dump is None else dump.format(check)
         rules = _rule_checks(param, pytype, ident, named)
         guards |= rules.helpers
@@ -865,21 +940,32 @@ def _function(query: AnalyzedQuery, models: Mapping[str, _Model], overrides: Ove
     arguments.sort(key=lambda argument: bool(argument.default))
     row_class: RowClass | None = None
     row_expr = ""
+    loaders: tuple[Loader, ...] = ()
     row_type = "None"
     enum_array = False
     if query.command in _ROW_COMMANDS:
         model = models.get(query.whole_table) if query.whole_table else None
         if query.embeds:
             row_type = class_name(query.name) + "Row"
-            row_class, row_expr, needs, declared, enum_array = _embedded_row(
-                query, row_type, models, overrides
+            row_class, loaders, needs, declared, enum_array = _embedded_row(
+                query, row_type, models, overrides, f"_load_{name}"
             )
+            row_expr = f"{loaders[-1].name}(row)"
             imports |= needs
         else:
+            scalar = model is None and len(query.columns) == 1
             if model is not None:
                 row_type = model.row_class.name
                 imports.add((f".{MODELS_MODULE}", row_type))
                 types = model.types
+            elif scalar:
+                # One column: the value itself, as sqlc returns it (``count(...) -> int``).
+                column = query.columns[0]
+                _, types = _fields(
+                    query.columns, query.location, overrides, ".models", f"query {query.name}"
+                )
+                row_type = optional(types[0].annotation, column.nullable)
+                imports |= types[0].imports
             else:
                 row_type = class_name(query.name) + "Row"
                 fields, types = _fields(
@@ -897,14 +983,24 @@ def _function(query: AnalyzedQuery, models: Mapping[str, _Model], overrides: Ove
                 for pytype in types:
                     declared |= pytype.imports
             enum_array = loads.enum_array
-            # No columns: the row is the empty tuple, passed on so that it is used.
-            row_expr = f"{row_type}({', '.join(loads.exprs) or '*row'})"
+            if scalar:
+                row_expr = loads.exprs[0]
+                if row_expr == "row[0]":
+                    # A tuple row's field is Any: returned as is, mypy --strict refuses it.
+                    row_expr = f"cast({string(row_type)}, row[0])"
+                    imports.add(("typing", "cast"))
+            elif loads.exprs:
+                loaders = (Loader(f"_load_{name}", row_type, loads.exprs),)
+                row_expr = f"_load_{name}(row)"
+            else:
+                # No columns: the row is the empty tuple, passed on so that it is used.
+                row_expr = f"{row_type}(*row)"
 
     if query.command is Command.ONE:
         shape = Shape.ROW if query.row_is_certain else Shape.OPTIONAL_ROW
         if shape is Shape.ROW:
             guards.add(NO_ROW_ERROR)
-        returns = row_type if query.row_is_certain else f"{row_type} | None"
+        returns = row_type if query.row_is_certain else _or_none(row_type)
     elif query.command is Command.MANY:
         shape, returns = Shape.ROWS, f"list[{row_type}]"
     elif query.command is Command.EXECROWS:
@@ -918,7 +1014,7 @@ def _function(query: AnalyzedQuery, models: Mapping[str, _Model], overrides: Ove
     elif query.command is Command.COPYFROM:
         shape, returns = Shape.COPY, "int"
     elif query.command is Command.BATCHONE:
-        shape, returns = Shape.BATCH_ONE, f"list[{row_type} | None]"
+        shape, returns = Shape.BATCH_ONE, f"list[{_or_none(row_type)}]"
     elif query.command is Command.BATCHMANY:
         shape, returns = Shape.BATCH_MANY, f"list[list[{row_type}]]"
     else:
@@ -930,8 +1026,12 @@ def _function(query: AnalyzedQuery, models: Mapping[str, _Model], overrides: Ove
     params_class: RowClass | None = None
     copy_constant = copy_sql = copy_types = ""
     ordered = [param.number for param in query.params]
-    if batch is not None:
+    if query.param_rows:
+        imports.add(("collections.abc", "Sequence"))
+        guards.add(SEQUENCE_GUARD)
+    elif batch is not None:
         imports.add(("collections.abc", "Iterable"))
+    if batch is not None or query.param_rows:
         params_class = RowClass(
             class_name(query.name) + "Params",
             docstring(f"The parameters of one {query.name}."),
@@ -969,10 +1069,12 @@ def _function(query: AnalyzedQuery, models: Mapping[str, _Model], overrides: Ove
         returns={SYNC.name: returns, AIO.name: aio_returns},
         shape=shape,
         row=row_expr,
+        loaders=loaders,
         query_name=query.name,
         row_class=row_class,
         row_type=row_type,
         params_class=params_class,
+        transposes=query.param_rows,
         item_values=tuple_literal(item_tuple, quote=False),
         empty_result=empty_result.get(shape, ""),
         rows_annotation=rows_annotation,
@@ -999,6 +1101,60 @@ def composites_needed(query: AnalyzedQuery, overrides: Overrides) -> tuple[str, 
             continue
         needed.extend(c for c in pytype.composites if c not in needed)
     return tuple(needed)
+
+
+def _or_none(annotation: str) -> str:
+    """``annotation | None``, once: a nullable one-column result already says it."""
+    return annotation if annotation.endswith(" | None") else f"{annotation} | None"
+
+
+@dataclass(frozen=True, slots=True)
+class _Needs:
+    """What an expression of a generated function needs: imports and ``_runtime`` helpers."""
+
+    imports: frozenset[Import]  # named by the function body (both renderings)
+    declared: frozenset[Import]  # named by the declarations (the Params class)
+    guards: frozenset[str]
+
+
+def _row_field(
+    query: AnalyzedQuery, param: AnalyzedParam, pytype: PyType, ident: str
+) -> tuple[Argument, str, _Needs]:
+    """A field of a ``-- params: rows`` query's Params class, and the array built from it.
+
+    The array parameter ``@x::T[]`` becomes the field ``x: T`` of each row, ``T | None =
+    None`` when written ``sqlc.narg(x)``; the array sent is ``[p.x for p in rows]``, each
+    element checked and dumped as a parameter of type ``T`` would be.
+    """
+    element_pg = param.type.element
+    if not pytype.array or element_pg is None:
+        raise CodegenError(
+            param.location,
+            f"query {query.name} takes `-- params: rows`, but parameter {param.name!r} "
+            "is not an array",
+            f"write it as an array of one value per row (@{param.name}::type[]), "
+            "or drop `-- params: rows`",
+        )
+    element = python_type(
+        element_pg,
+        where=query.location,
+        subject=f"parameter {param.name!r} of query {query.name}",
+    )
+    imports = set(element.dump_imports)
+    guards: set[str] = set()
+    template = element.dump
+    if element.guard is not None:
+        check = guard_check(element.guard, ident)
+        template = check if template is None else template.format(check)
+        guards.add(element.guard.helper)
+        if element.guard.enum:
+            imports |= element.imports  # the enum class the check converts to
+    item = convert(template, f"p.{ident}", param.narg)
+    argument = Argument(
+        ident, optional(element.parameter, param.narg), "", " = None" if param.narg else ""
+    )
+    needs = _Needs(frozenset(imports), element.imports | element.param_imports, frozenset(guards))
+    return argument, f"[{item} for p in rows]", needs
 
 
 @dataclass(frozen=True, slots=True)
@@ -1081,13 +1237,19 @@ def embed_field_names(query: AnalyzedQuery) -> dict[int, str]:
 
 
 def _embedded_row(
-    query: AnalyzedQuery, row_type: str, models: Mapping[str, _Model], overrides: Overrides
-) -> tuple[RowClass, str, set[Import], set[Import], bool]:
+    query: AnalyzedQuery,
+    row_type: str,
+    models: Mapping[str, _Model],
+    overrides: Overrides,
+    loader: str,
+) -> tuple[RowClass, tuple[Loader, ...], set[Import], set[Import], bool]:
     """A row class whose ``sqlc.embed`` columns are one field each, holding the model.
 
-    Returns it, the expression building it, what that expression and what the
-    class's fields need imported, and whether it loads an enum array.
+    Returns it, its loaders (``loader``, the row's, last; one per embedded table before
+    it), what they and what the class's fields need imported, and whether it loads an
+    enum array.
     """
+    embedded: list[Loader] = []
     imports: set[Import] = set()
     declared: set[Import] = set()
     embeds = {embed.start: embed for embed in query.embeds}
@@ -1132,7 +1294,9 @@ def _embedded_row(
                 index,
                 [f"{column} of query {query.name}" for column in model.columns],
             )
-            built = f"{model.row_class.name}({', '.join(loaded.exprs)})"
+            field_name = embed_names[index]
+            embedded.append(Loader(f"{loader}_{field_name}", model.row_class.name, loaded.exprs))
+            built = f"{embedded[-1].name}(row)"
             if embed.nullable:
                 # Absent (the outer join found no row): its NOT NULL column is NULL.
                 absent = (
@@ -1141,7 +1305,7 @@ def _embedded_row(
                     else f"all(v is None for v in row[{index}:{index + embed.count}])"
                 )
                 built = f"None if {absent} else {built}"
-            names.append(embed_names[index])
+            names.append(field_name)
             annotations.append(optional(model.row_class.name, embed.nullable))
             index += embed.count
         imports |= loaded.imports
@@ -1154,4 +1318,5 @@ def _embedded_row(
         )
     )
     row_class = RowClass(row_type, docstring(f"A row of {query.name}."), fields)
-    return row_class, f"{row_type}({', '.join(loads)})", imports, declared, enum_array
+    loaders = (*embedded, Loader(loader, row_type, tuple(loads)))
+    return row_class, loaders, imports, declared, enum_array

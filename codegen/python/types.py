@@ -32,9 +32,10 @@ import path, with optional ``load``/``dump`` callables (import paths too)::
 - Arrays: a result is ``list[T | None]``, since any PostgreSQL array may hold NULLs
   whatever its column's NOT NULL says, and ``list[T]`` only where analysis proved the
   elements not NULL (``element_nullable`` false: ``array_agg`` of a not-null column); a
-  parameter is ``list[T] | list[T | None]`` (``PyType.parameter``), and its None
-  elements are SQL NULLs, neither checked nor converted. Not a tuple (psycopg
-  sends one as a record) nor a Sequence (a str would pass).
+  parameter is ``Sequence[T | None]`` (``PyType.parameter``), and its None
+  elements are SQL NULLs, neither checked nor converted. A str (a sequence of str)
+  is refused at the call, and any sequence is sent as a list (psycopg sends a
+  tuple as a record).
 - Columns: result columns taken straight from the table (and the table's model
   in models.py), and parameters inserted into or assigned to it (``INSERT``
   values, ``UPDATE ... SET``, ``ON CONFLICT DO UPDATE SET``).
@@ -63,6 +64,8 @@ ENUM_LOADER: Final = "_enum_label"  # the helper loading an enum label, EnumDrif
 NON_NEGATIVE_GUARD: Final = "_non_negative"  # a LIMIT or OFFSET parameter is at least 0
 LABELS_GUARD: Final = "_one_of"  # a parameter only compared with fixed labels is one of them
 REQUIRES_GUARD: Final = "_requires"  # a parameter read only when another one is given
+SLOT_SETTERS: Final = "_slot_setters"  # a row class's slots' setters, for its fast __init__
+SEQUENCE_GUARD: Final = "_sequence"  # an array parameter is a sequence (not a str), as a list
 NO_ROW_ERROR: Final = "_NoRowError"  # raised by a :one whose row is certain, when none came
 # Loads a composite column: the value psycopg built is the composite's dataclass, or the
 # type changed under the connection (CompositeDriftError).
@@ -103,12 +106,15 @@ class PyType:
     enum_array: str | None = None  # the StrEnum of an enum array: loaded from text by plan
     load_imports: frozenset[Import] = frozenset()  # what ``load`` names beyond ``imports``
     guard: Guard | None = None  # the call-time check of a parameter of this type
-    # Of a parameter, when it differs from ``annotation``: an array parameter may hold
-    # None elements (SQL NULLs), ``list[T] | list[T | None]``; a result stays ``list[T]``.
+    # Of a parameter, when it differs from ``annotation``: an array parameter is any
+    # sequence and may hold None elements (SQL NULLs), ``Sequence[T | None]``, where a
+    # result is ``list[T]``; an enum parameter takes the member or its label.
     param_annotation: str | None = None
     # The composite types (their ``Composite`` constants in models.py) psycopg must be taught
     # on the connection before a value of this type is loaded or dumped: nested ones first.
     composites: tuple[str, ...] = ()
+    param_imports: frozenset[Import] = frozenset()  # what ``param_annotation`` names
+    array: bool = False  # a parameter of this type is checked to be a sequence, sent as a list
 
     @property
     def parameter(self) -> str:
@@ -143,17 +149,11 @@ def _simple(annotation: str, module: str | None = None) -> PyType:
     return PyType(annotation, imports)
 
 
-_INET: Final = PyType(
-    "IPv4Address | IPv6Address | IPv4Interface | IPv6Interface",
-    frozenset(
-        ("ipaddress", name)
-        for name in ("IPv4Address", "IPv6Address", "IPv4Interface", "IPv6Interface")
-    ),
-)
-_CIDR: Final = PyType(
-    "IPv4Network | IPv6Network",
-    frozenset(("ipaddress", name) for name in ("IPv4Network", "IPv6Network")),
-)
+# Unions named once, in models.py (``Inet = IPv4Address | ...``), and used by name.
+INET: Final = "Inet"
+CIDR: Final = "Cidr"
+_INET: Final = PyType(INET, frozenset({(".models", INET)}))
+_CIDR: Final = PyType(CIDR, frozenset({(".models", CIDR)}))
 
 # Built-in types psycopg returns as their text form: bits, system identifiers, geometry.
 _TEXT_FORM: Final = (
@@ -230,6 +230,11 @@ BUILTIN: Final[Mapping[str, PyType]] = {
 }
 
 
+def enum_labels_name(enum_class: str) -> str:
+    """The ``Literal`` alias of an enum's labels in models.py: ``ConnectionTypeLabel``."""
+    return f"{enum_class}Label"
+
+
 def class_name(snake: str) -> str:
     """CamelCase of a snake_case (or any non-alphanumeric separated) name."""
     parts = [part for part in "".join(c if c.isalnum() else "_" for c in snake).split("_") if part]
@@ -286,8 +291,9 @@ def python_type(
             else None
         )
         guard = None if element.guard is None else replace(element.guard, each=True)
-        parameter = element.parameter
-        param_annotation = f"list[{parameter}] | list[{parameter} | None]"
+        # Any sequence but a str (checked at the call: ``SEQUENCE_GUARD``).
+        param_annotation = f"Sequence[{element.parameter} | None]"
+        param_imports = element.param_imports | {("collections.abc", "Sequence")}
         # A result's elements are ``T | None`` unless analysis proved them not NULL.
         item = f"{element.annotation} | None" if element_nullable else element.annotation
         if pg.element.category == "E":
@@ -304,6 +310,8 @@ def python_type(
                 load_imports=element.load_imports - {runtime_import(ENUM_LOADER)},
                 guard=guard,
                 param_annotation=param_annotation,
+                param_imports=param_imports,
+                array=True,
             )
         load = None
         if element.load is not None:
@@ -320,6 +328,8 @@ def python_type(
             guard=guard,
             param_annotation=param_annotation,
             composites=element.composites,
+            param_imports=param_imports,
+            array=True,
         )
     if pg.category == "E":
         name = class_name(pg.name)
@@ -329,6 +339,9 @@ def python_type(
             load=f"{ENUM_LOADER}({name}, {{}}, {COLUMN_MARK})",
             load_imports=frozenset({runtime_import(ENUM_LOADER)}),
             guard=Guard(ENUM_GUARD, name),
+            # The member or its label (``type="ssh"``), checked at the call.
+            param_annotation=f"{name} | {enum_labels_name(name)}",
+            param_imports=frozenset({(models_module, enum_labels_name(name))}),
         )
     if pg.category == "C" and pg.schema not in ("pg_catalog", "information_schema"):
         return _composite(pg, where, subject, overrides, models_module)

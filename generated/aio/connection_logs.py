@@ -2,9 +2,9 @@
 # ruff: noqa: E501
 """The queries of queries/connection_logs.sql, for asyncio."""
 
+from collections.abc import Sequence
 from datetime import datetime
-from ipaddress import IPv4Address, IPv4Interface, IPv6Address, IPv6Interface
-from typing import Literal
+from typing import Any, Final, Literal, cast
 from uuid import UUID
 
 import psycopg
@@ -17,6 +17,8 @@ from .._runtime import enum_value as _enum_value
 from .._runtime import non_negative as _non_negative
 from .._runtime import one_of as _one_of
 from .._runtime import requires as _requires
+from .._runtime import sequence as _sequence
+from .._runtime import slot_setters as _slot_setters
 from ..connection_logs import (
     BATCH_UPSERT_CONNECTION_LOGS,
     COUNT_AUTHORIZED_CONNECTION_LOGS,
@@ -29,9 +31,8 @@ from ..connection_logs import (
     TRY_LOCK_PURGE,
     UPSERT_CONNECTION_LOG,
 )
+from ..connection_logs import BatchUpsertConnectionLogsParams as BatchUpsertConnectionLogsParams
 from ..connection_logs import ConnectionLogFilters as ConnectionLogFilters
-from ..connection_logs import CountAuthorizedConnectionLogsRow as CountAuthorizedConnectionLogsRow
-from ..connection_logs import CountConnectionLogsRow as CountConnectionLogsRow
 from ..connection_logs import (
     GetAuthorizedConnectionLogsOffsetRow as GetAuthorizedConnectionLogsOffsetRow,
 )
@@ -40,14 +41,20 @@ from ..connection_logs import (
 )
 from ..connection_logs import GetConnectionLogsOffsetRow as GetConnectionLogsOffsetRow
 from ..connection_logs import GetConnectionLogsPageRow as GetConnectionLogsPageRow
-from ..connection_logs import TryLockPurgeRow as TryLockPurgeRow
-from ..models import ConnectionLog, ConnectionStatus, ConnectionType
+from ..models import (
+    ConnectionLog,
+    ConnectionStatus,
+    ConnectionStatusLabel,
+    ConnectionType,
+    ConnectionTypeLabel,
+    Inet,
+)
 
 
 async def upsert_connection_log(
     conn: psycopg.AsyncConnection[object],
     *,
-    type: ConnectionType,
+    type: ConnectionType | ConnectionTypeLabel,
     id: UUID,
     workspace_id: UUID,
     agent_name: str,
@@ -55,9 +62,9 @@ async def upsert_connection_log(
     organization_id: UUID,
     workspace_owner_id: UUID,
     workspace_name: str,
-    connection_status: ConnectionStatus,
+    connection_status: ConnectionStatus | ConnectionStatusLabel,
     connection_id: UUID | None = None,
-    ip: IPv4Address | IPv6Address | IPv4Interface | IPv6Interface | None = None,
+    ip: Inet | None = None,
     code: int | None = None,
     user_agent: str | None = None,
     user_id: UUID | None = None,
@@ -93,101 +100,96 @@ async def upsert_connection_log(
         row = await cur.fetchone()
     if row is None:
         raise _NoRowError("UpsertConnectionLog")
-    return ConnectionLog(
-        row[0],
-        row[1],
-        row[2],
-        row[3],
-        row[4],
-        row[5],
-        row[6],
+    return _load_upsert_connection_log(row)
+
+
+def _load_upsert_connection_log(row: tuple[Any, ...]) -> ConnectionLog:
+    built = object.__new__(ConnectionLog)
+    _CONNECTION_LOG_SLOTS[0](built, row[0])
+    _CONNECTION_LOG_SLOTS[1](built, row[1])
+    _CONNECTION_LOG_SLOTS[2](built, row[2])
+    _CONNECTION_LOG_SLOTS[3](built, row[3])
+    _CONNECTION_LOG_SLOTS[4](built, row[4])
+    _CONNECTION_LOG_SLOTS[5](built, row[5])
+    _CONNECTION_LOG_SLOTS[6](built, row[6])
+    _CONNECTION_LOG_SLOTS[7](
+        built,
         _enum_label(ConnectionType, row[7], "connection_logs.type of query UpsertConnectionLog"),
-        row[8],
-        row[9],
-        row[10],
-        row[11],
-        row[12],
-        row[13],
-        row[14],
-        row[15],
     )
+    _CONNECTION_LOG_SLOTS[8](built, row[8])
+    _CONNECTION_LOG_SLOTS[9](built, row[9])
+    _CONNECTION_LOG_SLOTS[10](built, row[10])
+    _CONNECTION_LOG_SLOTS[11](built, row[11])
+    _CONNECTION_LOG_SLOTS[12](built, row[12])
+    _CONNECTION_LOG_SLOTS[13](built, row[13])
+    _CONNECTION_LOG_SLOTS[14](built, row[14])
+    _CONNECTION_LOG_SLOTS[15](built, row[15])
+    return built
 
 
 async def batch_upsert_connection_logs(
     conn: psycopg.AsyncConnection[object],
-    *,
-    id: list[UUID] | list[UUID | None],
-    time: list[datetime] | list[datetime | None],
-    organization_id: list[UUID] | list[UUID | None],
-    workspace_owner_id: list[UUID] | list[UUID | None],
-    workspace_id: list[UUID] | list[UUID | None],
-    workspace_name: list[str] | list[str | None],
-    agent_name: list[str] | list[str | None],
-    type: list[ConnectionType] | list[ConnectionType | None],
-    code: list[int] | list[int | None],
-    ip: list[IPv4Address | IPv6Address | IPv4Interface | IPv6Interface]
-    | list[IPv4Address | IPv6Address | IPv4Interface | IPv6Interface | None],
-    user_agent: list[str] | list[str | None],
-    user_id: list[UUID] | list[UUID | None],
-    slug_or_port: list[str] | list[str | None],
-    connection_id: list[UUID] | list[UUID | None],
-    disconnect_reason: list[str] | list[str | None],
-    connection_status: list[ConnectionStatus] | list[ConnectionStatus | None],
+    params: Sequence[BatchUpsertConnectionLogsParams],
 ) -> list[ConnectionLog]:
     """Records many connection events in one round trip: the n-th element of every array is the n-th event (all arrays must be equally long, and the arrays of required fields hold no NULL, or nothing is stored and the error names the array). The outcome is exactly that of recording the events one by one, in any order: events of one row are first merged here by the same rules (a single INSERT ... ON CONFLICT cannot touch a row twice), then merged into the stored row.
 
     Returns each touched row as stored, once.
     """
+    # One array per field, the n-th element of each from the n-th row.
+    rows: list[BatchUpsertConnectionLogsParams] = _sequence(params, "params")
     async with psycopg.AsyncRawCursor(conn, row_factory=tuple_row) as cur:
         await cur.execute(
             BATCH_UPSERT_CONNECTION_LOGS,
             (
-                id,
-                [None if x is None else _aware(x, "time") for x in time],
-                organization_id,
-                workspace_owner_id,
-                workspace_id,
-                workspace_name,
-                agent_name,
-                [None if x is None else _enum_value(ConnectionType, x, "type") for x in type],
-                code,
-                ip,
-                user_agent,
-                user_id,
-                slug_or_port,
-                connection_id,
-                disconnect_reason,
+                [p.id for p in rows],
+                [_aware(p.time, "time") for p in rows],
+                [p.organization_id for p in rows],
+                [p.workspace_owner_id for p in rows],
+                [p.workspace_id for p in rows],
+                [p.workspace_name for p in rows],
+                [p.agent_name for p in rows],
+                [_enum_value(ConnectionType, p.type, "type") for p in rows],
+                [p.code for p in rows],
+                [p.ip for p in rows],
+                [p.user_agent for p in rows],
+                [p.user_id for p in rows],
+                [p.slug_or_port for p in rows],
+                [p.connection_id for p in rows],
+                [p.disconnect_reason for p in rows],
                 [
-                    None if x is None else _enum_value(ConnectionStatus, x, "connection_status")
-                    for x in connection_status
+                    _enum_value(ConnectionStatus, p.connection_status, "connection_status")
+                    for p in rows
                 ],
             ),
         )
-        return [
-            ConnectionLog(
-                row[0],
-                row[1],
-                row[2],
-                row[3],
-                row[4],
-                row[5],
-                row[6],
-                _enum_label(
-                    ConnectionType,
-                    row[7],
-                    "connection_logs.type of query BatchUpsertConnectionLogs",
-                ),
-                row[8],
-                row[9],
-                row[10],
-                row[11],
-                row[12],
-                row[13],
-                row[14],
-                row[15],
-            )
-            async for row in cur
-        ]
+        # fetchall() loads every row in one call, where iterating the cursor is a call per row.
+        return [_load_batch_upsert_connection_logs(row) for row in await cur.fetchall()]
+
+
+def _load_batch_upsert_connection_logs(row: tuple[Any, ...]) -> ConnectionLog:
+    built = object.__new__(ConnectionLog)
+    _CONNECTION_LOG_SLOTS[0](built, row[0])
+    _CONNECTION_LOG_SLOTS[1](built, row[1])
+    _CONNECTION_LOG_SLOTS[2](built, row[2])
+    _CONNECTION_LOG_SLOTS[3](built, row[3])
+    _CONNECTION_LOG_SLOTS[4](built, row[4])
+    _CONNECTION_LOG_SLOTS[5](built, row[5])
+    _CONNECTION_LOG_SLOTS[6](built, row[6])
+    _CONNECTION_LOG_SLOTS[7](
+        built,
+        _enum_label(
+            ConnectionType, row[7], "connection_logs.type of query BatchUpsertConnectionLogs"
+        ),
+    )
+    _CONNECTION_LOG_SLOTS[8](built, row[8])
+    _CONNECTION_LOG_SLOTS[9](built, row[9])
+    _CONNECTION_LOG_SLOTS[10](built, row[10])
+    _CONNECTION_LOG_SLOTS[11](built, row[11])
+    _CONNECTION_LOG_SLOTS[12](built, row[12])
+    _CONNECTION_LOG_SLOTS[13](built, row[13])
+    _CONNECTION_LOG_SLOTS[14](built, row[14])
+    _CONNECTION_LOG_SLOTS[15](built, row[15])
+    return built
 
 
 async def get_connection_logs_offset(
@@ -197,7 +199,7 @@ async def get_connection_logs_offset(
     workspace_owner: str | None = None,
     workspace_owner_id: UUID | None = None,
     workspace_owner_email: str | None = None,
-    types: list[ConnectionType] | list[ConnectionType | None] | None = None,
+    types: Sequence[ConnectionType | ConnectionTypeLabel | None] | None = None,
     user_id: UUID | None = None,
     username: str | None = None,
     user_email: str | None = None,
@@ -228,7 +230,8 @@ async def get_connection_logs_offset(
                 None
                 if types is None
                 else [
-                    None if x is None else _enum_value(ConnectionType, x, "types") for x in types
+                    None if x is None else _enum_value(ConnectionType, x, "types")
+                    for x in _sequence(types, "types")
                 ],
                 user_id,
                 username,
@@ -242,40 +245,49 @@ async def get_connection_logs_offset(
                 None if offset is None else _non_negative(offset, "offset"),
             ),
         )
-        return [
-            GetConnectionLogsOffsetRow(
-                ConnectionLog(
-                    row[0],
-                    row[1],
-                    row[2],
-                    row[3],
-                    row[4],
-                    row[5],
-                    row[6],
-                    _enum_label(
-                        ConnectionType,
-                        row[7],
-                        "connection_logs.type of query GetConnectionLogsOffset",
-                    ),
-                    row[8],
-                    row[9],
-                    row[10],
-                    row[11],
-                    row[12],
-                    row[13],
-                    row[14],
-                    row[15],
-                ),
-                row[16],
-                row[17],
-                row[18],
-                row[19],
-                row[20],
-                row[21],
-                row[22],
-            )
-            async for row in cur
-        ]
+        # fetchall() loads every row in one call, where iterating the cursor is a call per row.
+        return [_load_get_connection_logs_offset(row) for row in await cur.fetchall()]
+
+
+def _load_get_connection_logs_offset_connection_log(row: tuple[Any, ...]) -> ConnectionLog:
+    built = object.__new__(ConnectionLog)
+    _CONNECTION_LOG_SLOTS[0](built, row[0])
+    _CONNECTION_LOG_SLOTS[1](built, row[1])
+    _CONNECTION_LOG_SLOTS[2](built, row[2])
+    _CONNECTION_LOG_SLOTS[3](built, row[3])
+    _CONNECTION_LOG_SLOTS[4](built, row[4])
+    _CONNECTION_LOG_SLOTS[5](built, row[5])
+    _CONNECTION_LOG_SLOTS[6](built, row[6])
+    _CONNECTION_LOG_SLOTS[7](
+        built,
+        _enum_label(
+            ConnectionType, row[7], "connection_logs.type of query GetConnectionLogsOffset"
+        ),
+    )
+    _CONNECTION_LOG_SLOTS[8](built, row[8])
+    _CONNECTION_LOG_SLOTS[9](built, row[9])
+    _CONNECTION_LOG_SLOTS[10](built, row[10])
+    _CONNECTION_LOG_SLOTS[11](built, row[11])
+    _CONNECTION_LOG_SLOTS[12](built, row[12])
+    _CONNECTION_LOG_SLOTS[13](built, row[13])
+    _CONNECTION_LOG_SLOTS[14](built, row[14])
+    _CONNECTION_LOG_SLOTS[15](built, row[15])
+    return built
+
+
+def _load_get_connection_logs_offset(row: tuple[Any, ...]) -> GetConnectionLogsOffsetRow:
+    built = object.__new__(GetConnectionLogsOffsetRow)
+    _GET_CONNECTION_LOGS_OFFSET_ROW_SLOTS[0](
+        built, _load_get_connection_logs_offset_connection_log(row)
+    )
+    _GET_CONNECTION_LOGS_OFFSET_ROW_SLOTS[1](built, row[16])
+    _GET_CONNECTION_LOGS_OFFSET_ROW_SLOTS[2](built, row[17])
+    _GET_CONNECTION_LOGS_OFFSET_ROW_SLOTS[3](built, row[18])
+    _GET_CONNECTION_LOGS_OFFSET_ROW_SLOTS[4](built, row[19])
+    _GET_CONNECTION_LOGS_OFFSET_ROW_SLOTS[5](built, row[20])
+    _GET_CONNECTION_LOGS_OFFSET_ROW_SLOTS[6](built, row[21])
+    _GET_CONNECTION_LOGS_OFFSET_ROW_SLOTS[7](built, row[22])
+    return built
 
 
 async def get_connection_logs_page(
@@ -285,7 +297,7 @@ async def get_connection_logs_page(
     workspace_owner: str | None = None,
     workspace_owner_id: UUID | None = None,
     workspace_owner_email: str | None = None,
-    types: list[ConnectionType] | list[ConnectionType | None] | None = None,
+    types: Sequence[ConnectionType | ConnectionTypeLabel | None] | None = None,
     user_id: UUID | None = None,
     username: str | None = None,
     user_email: str | None = None,
@@ -317,7 +329,8 @@ async def get_connection_logs_page(
                 None
                 if types is None
                 else [
-                    None if x is None else _enum_value(ConnectionType, x, "types") for x in types
+                    None if x is None else _enum_value(ConnectionType, x, "types")
+                    for x in _sequence(types, "types")
                 ],
                 user_id,
                 username,
@@ -336,40 +349,47 @@ async def get_connection_logs_page(
                 None if limit is None else _non_negative(limit, "limit"),
             ),
         )
-        return [
-            GetConnectionLogsPageRow(
-                ConnectionLog(
-                    row[0],
-                    row[1],
-                    row[2],
-                    row[3],
-                    row[4],
-                    row[5],
-                    row[6],
-                    _enum_label(
-                        ConnectionType,
-                        row[7],
-                        "connection_logs.type of query GetConnectionLogsPage",
-                    ),
-                    row[8],
-                    row[9],
-                    row[10],
-                    row[11],
-                    row[12],
-                    row[13],
-                    row[14],
-                    row[15],
-                ),
-                row[16],
-                row[17],
-                row[18],
-                row[19],
-                row[20],
-                row[21],
-                row[22],
-            )
-            async for row in cur
-        ]
+        # fetchall() loads every row in one call, where iterating the cursor is a call per row.
+        return [_load_get_connection_logs_page(row) for row in await cur.fetchall()]
+
+
+def _load_get_connection_logs_page_connection_log(row: tuple[Any, ...]) -> ConnectionLog:
+    built = object.__new__(ConnectionLog)
+    _CONNECTION_LOG_SLOTS[0](built, row[0])
+    _CONNECTION_LOG_SLOTS[1](built, row[1])
+    _CONNECTION_LOG_SLOTS[2](built, row[2])
+    _CONNECTION_LOG_SLOTS[3](built, row[3])
+    _CONNECTION_LOG_SLOTS[4](built, row[4])
+    _CONNECTION_LOG_SLOTS[5](built, row[5])
+    _CONNECTION_LOG_SLOTS[6](built, row[6])
+    _CONNECTION_LOG_SLOTS[7](
+        built,
+        _enum_label(ConnectionType, row[7], "connection_logs.type of query GetConnectionLogsPage"),
+    )
+    _CONNECTION_LOG_SLOTS[8](built, row[8])
+    _CONNECTION_LOG_SLOTS[9](built, row[9])
+    _CONNECTION_LOG_SLOTS[10](built, row[10])
+    _CONNECTION_LOG_SLOTS[11](built, row[11])
+    _CONNECTION_LOG_SLOTS[12](built, row[12])
+    _CONNECTION_LOG_SLOTS[13](built, row[13])
+    _CONNECTION_LOG_SLOTS[14](built, row[14])
+    _CONNECTION_LOG_SLOTS[15](built, row[15])
+    return built
+
+
+def _load_get_connection_logs_page(row: tuple[Any, ...]) -> GetConnectionLogsPageRow:
+    built = object.__new__(GetConnectionLogsPageRow)
+    _GET_CONNECTION_LOGS_PAGE_ROW_SLOTS[0](
+        built, _load_get_connection_logs_page_connection_log(row)
+    )
+    _GET_CONNECTION_LOGS_PAGE_ROW_SLOTS[1](built, row[16])
+    _GET_CONNECTION_LOGS_PAGE_ROW_SLOTS[2](built, row[17])
+    _GET_CONNECTION_LOGS_PAGE_ROW_SLOTS[3](built, row[18])
+    _GET_CONNECTION_LOGS_PAGE_ROW_SLOTS[4](built, row[19])
+    _GET_CONNECTION_LOGS_PAGE_ROW_SLOTS[5](built, row[20])
+    _GET_CONNECTION_LOGS_PAGE_ROW_SLOTS[6](built, row[21])
+    _GET_CONNECTION_LOGS_PAGE_ROW_SLOTS[7](built, row[22])
+    return built
 
 
 async def count_connection_logs(
@@ -379,7 +399,7 @@ async def count_connection_logs(
     workspace_owner: str | None = None,
     workspace_owner_id: UUID | None = None,
     workspace_owner_email: str | None = None,
-    types: list[ConnectionType] | list[ConnectionType | None] | None = None,
+    types: Sequence[ConnectionType | ConnectionTypeLabel | None] | None = None,
     user_id: UUID | None = None,
     username: str | None = None,
     user_email: str | None = None,
@@ -389,7 +409,7 @@ async def count_connection_logs(
     connection_id: UUID | None = None,
     status: Literal["ongoing", "completed"] | None = None,
     count_cap: int | None = None,
-) -> CountConnectionLogsRow:
+) -> int:
     """How many connection logs match the filters. With count_cap, counting stops at count_cap + 1 rows: a result above count_cap means "more than count_cap".
 
     Filters (each optional, None for "any"): organization_id; workspace_owner (username, any case);
@@ -408,7 +428,8 @@ async def count_connection_logs(
                 None
                 if types is None
                 else [
-                    None if x is None else _enum_value(ConnectionType, x, "types") for x in types
+                    None if x is None else _enum_value(ConnectionType, x, "types")
+                    for x in _sequence(types, "types")
                 ],
                 user_id,
                 username,
@@ -424,19 +445,19 @@ async def count_connection_logs(
         row = await cur.fetchone()
     if row is None:
         raise _NoRowError("CountConnectionLogs")
-    return CountConnectionLogsRow(row[0])
+    return cast("int", row[0])
 
 
 async def get_authorized_connection_logs_offset(
     conn: psycopg.AsyncConnection[object],
     *,
     site_wide: bool,
-    readable_organization_ids: list[UUID] | list[UUID | None],
+    readable_organization_ids: Sequence[UUID | None],
     organization_id: UUID | None = None,
     workspace_owner: str | None = None,
     workspace_owner_id: UUID | None = None,
     workspace_owner_email: str | None = None,
-    types: list[ConnectionType] | list[ConnectionType | None] | None = None,
+    types: Sequence[ConnectionType | ConnectionTypeLabel | None] | None = None,
     user_id: UUID | None = None,
     username: str | None = None,
     user_email: str | None = None,
@@ -468,7 +489,8 @@ async def get_authorized_connection_logs_offset(
                 None
                 if types is None
                 else [
-                    None if x is None else _enum_value(ConnectionType, x, "types") for x in types
+                    None if x is None else _enum_value(ConnectionType, x, "types")
+                    for x in _sequence(types, "types")
                 ],
                 user_id,
                 username,
@@ -479,57 +501,72 @@ async def get_authorized_connection_logs_offset(
                 connection_id,
                 None if status is None else _one_of(status, ("ongoing", "completed"), "status"),
                 site_wide,
-                readable_organization_ids,
+                _sequence(readable_organization_ids, "readable_organization_ids"),
                 None if limit is None else _non_negative(limit, "limit"),
                 None if offset is None else _non_negative(offset, "offset"),
             ),
         )
-        return [
-            GetAuthorizedConnectionLogsOffsetRow(
-                ConnectionLog(
-                    row[0],
-                    row[1],
-                    row[2],
-                    row[3],
-                    row[4],
-                    row[5],
-                    row[6],
-                    _enum_label(
-                        ConnectionType,
-                        row[7],
-                        "connection_logs.type of query GetAuthorizedConnectionLogsOffset",
-                    ),
-                    row[8],
-                    row[9],
-                    row[10],
-                    row[11],
-                    row[12],
-                    row[13],
-                    row[14],
-                    row[15],
-                ),
-                row[16],
-                row[17],
-                row[18],
-                row[19],
-                row[20],
-                row[21],
-                row[22],
-            )
-            async for row in cur
-        ]
+        # fetchall() loads every row in one call, where iterating the cursor is a call per row.
+        return [_load_get_authorized_connection_logs_offset(row) for row in await cur.fetchall()]
+
+
+def _load_get_authorized_connection_logs_offset_connection_log(
+    row: tuple[Any, ...],
+) -> ConnectionLog:
+    built = object.__new__(ConnectionLog)
+    _CONNECTION_LOG_SLOTS[0](built, row[0])
+    _CONNECTION_LOG_SLOTS[1](built, row[1])
+    _CONNECTION_LOG_SLOTS[2](built, row[2])
+    _CONNECTION_LOG_SLOTS[3](built, row[3])
+    _CONNECTION_LOG_SLOTS[4](built, row[4])
+    _CONNECTION_LOG_SLOTS[5](built, row[5])
+    _CONNECTION_LOG_SLOTS[6](built, row[6])
+    _CONNECTION_LOG_SLOTS[7](
+        built,
+        _enum_label(
+            ConnectionType,
+            row[7],
+            "connection_logs.type of query GetAuthorizedConnectionLogsOffset",
+        ),
+    )
+    _CONNECTION_LOG_SLOTS[8](built, row[8])
+    _CONNECTION_LOG_SLOTS[9](built, row[9])
+    _CONNECTION_LOG_SLOTS[10](built, row[10])
+    _CONNECTION_LOG_SLOTS[11](built, row[11])
+    _CONNECTION_LOG_SLOTS[12](built, row[12])
+    _CONNECTION_LOG_SLOTS[13](built, row[13])
+    _CONNECTION_LOG_SLOTS[14](built, row[14])
+    _CONNECTION_LOG_SLOTS[15](built, row[15])
+    return built
+
+
+def _load_get_authorized_connection_logs_offset(
+    row: tuple[Any, ...],
+) -> GetAuthorizedConnectionLogsOffsetRow:
+    built = object.__new__(GetAuthorizedConnectionLogsOffsetRow)
+    _GET_AUTHORIZED_CONNECTION_LOGS_OFFSET_ROW_SLOTS[0](
+        built, _load_get_authorized_connection_logs_offset_connection_log(row)
+    )
+    _GET_AUTHORIZED_CONNECTION_LOGS_OFFSET_ROW_SLOTS[1](built, row[16])
+    _GET_AUTHORIZED_CONNECTION_LOGS_OFFSET_ROW_SLOTS[2](built, row[17])
+    _GET_AUTHORIZED_CONNECTION_LOGS_OFFSET_ROW_SLOTS[3](built, row[18])
+    _GET_AUTHORIZED_CONNECTION_LOGS_OFFSET_ROW_SLOTS[4](built, row[19])
+    _GET_AUTHORIZED_CONNECTION_LOGS_OFFSET_ROW_SLOTS[5](built, row[20])
+    _GET_AUTHORIZED_CONNECTION_LOGS_OFFSET_ROW_SLOTS[6](built, row[21])
+    _GET_AUTHORIZED_CONNECTION_LOGS_OFFSET_ROW_SLOTS[7](built, row[22])
+    return built
 
 
 async def get_authorized_connection_logs_page(
     conn: psycopg.AsyncConnection[object],
     *,
     site_wide: bool,
-    readable_organization_ids: list[UUID] | list[UUID | None],
+    readable_organization_ids: Sequence[UUID | None],
     organization_id: UUID | None = None,
     workspace_owner: str | None = None,
     workspace_owner_id: UUID | None = None,
     workspace_owner_email: str | None = None,
-    types: list[ConnectionType] | list[ConnectionType | None] | None = None,
+    types: Sequence[ConnectionType | ConnectionTypeLabel | None] | None = None,
     user_id: UUID | None = None,
     username: str | None = None,
     user_email: str | None = None,
@@ -562,7 +599,8 @@ async def get_authorized_connection_logs_page(
                 None
                 if types is None
                 else [
-                    None if x is None else _enum_value(ConnectionType, x, "types") for x in types
+                    None if x is None else _enum_value(ConnectionType, x, "types")
+                    for x in _sequence(types, "types")
                 ],
                 user_id,
                 username,
@@ -573,7 +611,7 @@ async def get_authorized_connection_logs_page(
                 connection_id,
                 None if status is None else _one_of(status, ("ongoing", "completed"), "status"),
                 site_wide,
-                readable_organization_ids,
+                _sequence(readable_organization_ids, "readable_organization_ids"),
                 None
                 if after_connect_time is None
                 else _aware(after_connect_time, "after_connect_time"),
@@ -583,52 +621,63 @@ async def get_authorized_connection_logs_page(
                 None if limit is None else _non_negative(limit, "limit"),
             ),
         )
-        return [
-            GetAuthorizedConnectionLogsPageRow(
-                ConnectionLog(
-                    row[0],
-                    row[1],
-                    row[2],
-                    row[3],
-                    row[4],
-                    row[5],
-                    row[6],
-                    _enum_label(
-                        ConnectionType,
-                        row[7],
-                        "connection_logs.type of query GetAuthorizedConnectionLogsPage",
-                    ),
-                    row[8],
-                    row[9],
-                    row[10],
-                    row[11],
-                    row[12],
-                    row[13],
-                    row[14],
-                    row[15],
-                ),
-                row[16],
-                row[17],
-                row[18],
-                row[19],
-                row[20],
-                row[21],
-                row[22],
-            )
-            async for row in cur
-        ]
+        # fetchall() loads every row in one call, where iterating the cursor is a call per row.
+        return [_load_get_authorized_connection_logs_page(row) for row in await cur.fetchall()]
+
+
+def _load_get_authorized_connection_logs_page_connection_log(row: tuple[Any, ...]) -> ConnectionLog:
+    built = object.__new__(ConnectionLog)
+    _CONNECTION_LOG_SLOTS[0](built, row[0])
+    _CONNECTION_LOG_SLOTS[1](built, row[1])
+    _CONNECTION_LOG_SLOTS[2](built, row[2])
+    _CONNECTION_LOG_SLOTS[3](built, row[3])
+    _CONNECTION_LOG_SLOTS[4](built, row[4])
+    _CONNECTION_LOG_SLOTS[5](built, row[5])
+    _CONNECTION_LOG_SLOTS[6](built, row[6])
+    _CONNECTION_LOG_SLOTS[7](
+        built,
+        _enum_label(
+            ConnectionType, row[7], "connection_logs.type of query GetAuthorizedConnectionLogsPage"
+        ),
+    )
+    _CONNECTION_LOG_SLOTS[8](built, row[8])
+    _CONNECTION_LOG_SLOTS[9](built, row[9])
+    _CONNECTION_LOG_SLOTS[10](built, row[10])
+    _CONNECTION_LOG_SLOTS[11](built, row[11])
+    _CONNECTION_LOG_SLOTS[12](built, row[12])
+    _CONNECTION_LOG_SLOTS[13](built, row[13])
+    _CONNECTION_LOG_SLOTS[14](built, row[14])
+    _CONNECTION_LOG_SLOTS[15](built, row[15])
+    return built
+
+
+def _load_get_authorized_connection_logs_page(
+    row: tuple[Any, ...],
+) -> GetAuthorizedConnectionLogsPageRow:
+    built = object.__new__(GetAuthorizedConnectionLogsPageRow)
+    _GET_AUTHORIZED_CONNECTION_LOGS_PAGE_ROW_SLOTS[0](
+        built, _load_get_authorized_connection_logs_page_connection_log(row)
+    )
+    _GET_AUTHORIZED_CONNECTION_LOGS_PAGE_ROW_SLOTS[1](built, row[16])
+    _GET_AUTHORIZED_CONNECTION_LOGS_PAGE_ROW_SLOTS[2](built, row[17])
+    _GET_AUTHORIZED_CONNECTION_LOGS_PAGE_ROW_SLOTS[3](built, row[18])
+    _GET_AUTHORIZED_CONNECTION_LOGS_PAGE_ROW_SLOTS[4](built, row[19])
+    _GET_AUTHORIZED_CONNECTION_LOGS_PAGE_ROW_SLOTS[5](built, row[20])
+    _GET_AUTHORIZED_CONNECTION_LOGS_PAGE_ROW_SLOTS[6](built, row[21])
+    _GET_AUTHORIZED_CONNECTION_LOGS_PAGE_ROW_SLOTS[7](built, row[22])
+    return built
 
 
 async def count_authorized_connection_logs(
     conn: psycopg.AsyncConnection[object],
     *,
     site_wide: bool,
-    readable_organization_ids: list[UUID] | list[UUID | None],
+    readable_organization_ids: Sequence[UUID | None],
     organization_id: UUID | None = None,
     workspace_owner: str | None = None,
     workspace_owner_id: UUID | None = None,
     workspace_owner_email: str | None = None,
-    types: list[ConnectionType] | list[ConnectionType | None] | None = None,
+    types: Sequence[ConnectionType | ConnectionTypeLabel | None] | None = None,
     user_id: UUID | None = None,
     username: str | None = None,
     user_email: str | None = None,
@@ -638,7 +687,7 @@ async def count_authorized_connection_logs(
     connection_id: UUID | None = None,
     status: Literal["ongoing", "completed"] | None = None,
     count_cap: int | None = None,
-) -> CountAuthorizedConnectionLogsRow:
+) -> int:
     """How many connection logs match the filters. With count_cap, counting stops at count_cap + 1 rows: a result above count_cap means "more than count_cap".
 
     Authorized: only rows the reader may read, site_wide or in readable_organization_ids.
@@ -658,7 +707,8 @@ async def count_authorized_connection_logs(
                 None
                 if types is None
                 else [
-                    None if x is None else _enum_value(ConnectionType, x, "types") for x in types
+                    None if x is None else _enum_value(ConnectionType, x, "types")
+                    for x in _sequence(types, "types")
                 ],
                 user_id,
                 username,
@@ -669,14 +719,14 @@ async def count_authorized_connection_logs(
                 connection_id,
                 None if status is None else _one_of(status, ("ongoing", "completed"), "status"),
                 site_wide,
-                readable_organization_ids,
+                _sequence(readable_organization_ids, "readable_organization_ids"),
                 None if count_cap is None else _non_negative(count_cap, "count_cap"),
             ),
         )
         row = await cur.fetchone()
     if row is None:
         raise _NoRowError("CountAuthorizedConnectionLogs")
-    return CountAuthorizedConnectionLogsRow(row[0])
+    return cast("int", row[0])
 
 
 async def delete_old_connection_logs(
@@ -698,11 +748,24 @@ async def try_lock_purge(
     conn: psycopg.AsyncConnection[object],
     *,
     idle_timeout_ms: int,
-) -> TryLockPurgeRow | None:
+) -> bool | None:
     """Takes the purge lock for this transaction if no one holds it; true when taken. Sets this transaction's idle_in_transaction_session_timeout and lock_timeout to idle_timeout_ms, so a batch whose client stopped, or that waits on a lock inside the server, cannot keep the purge lock (and the rows it holds) longer than that."""
     async with psycopg.AsyncRawCursor(conn, row_factory=tuple_row) as cur:
         await cur.execute(TRY_LOCK_PURGE, (idle_timeout_ms,))
         row = await cur.fetchone()
     if row is None:
         return None
-    return TryLockPurgeRow(row[0])
+    return cast("bool", row[0])
+
+
+# What the loaders above set each slot with (rather than a frozen dataclass's __init__,
+# which goes through object.__setattr__ by name): see _runtime.slot_setters.
+_CONNECTION_LOG_SLOTS: Final = _slot_setters(ConnectionLog)
+_GET_AUTHORIZED_CONNECTION_LOGS_OFFSET_ROW_SLOTS: Final = _slot_setters(
+    GetAuthorizedConnectionLogsOffsetRow
+)
+_GET_AUTHORIZED_CONNECTION_LOGS_PAGE_ROW_SLOTS: Final = _slot_setters(
+    GetAuthorizedConnectionLogsPageRow
+)
+_GET_CONNECTION_LOGS_OFFSET_ROW_SLOTS: Final = _slot_setters(GetConnectionLogsOffsetRow)
+_GET_CONNECTION_LOGS_PAGE_ROW_SLOTS: Final = _slot_setters(GetConnectionLogsPageRow)

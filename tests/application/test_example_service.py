@@ -138,6 +138,22 @@ def test_an_argument_the_generated_code_refuses_is_the_clients_422(
     _serve(db_url, scenario)
 
 
+def test_an_event_record_py_refuses_is_the_clients_422_and_nothing_is_sent(
+    db: psycopg.Connection[Any], db_url: str
+) -> None:
+    _load_world(db)
+    nul = _event(agent_name="ma\x00in")
+
+    async def scenario(client: httpx.AsyncClient) -> None:
+        response = await client.post("/events", json=nul)
+        # PostgreSQL refuses a NUL in text too, but as a database error naming no field (503).
+        assert response.status_code == 422, response.text
+        assert response.json()["field"] == "agent_name"
+
+    _serve(db_url, scenario)
+    assert _stored(db_url, nul["connection_id"]) == 0
+
+
 def test_the_openapi_schema_has_the_generated_rows(db_url: str) -> None:
     schema = create_app(db_url).openapi()
     components = schema["components"]["schemas"]

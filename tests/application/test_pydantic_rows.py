@@ -99,4 +99,3 @@ def test_identical_results_are_one_class() -> None:
         is queries.GetAuthorizedConnectionLogsOffsetRow
         is queries.GetAuthorizedConnectionLogsPageRow
     )
-    assert queries.CountConnectionLogsRow is queries.CountAuthorizedConnectionLogsRow

@@ -1,8 +1,9 @@
 """Array parameters may hold None elements: SQL NULLs, never checked or converted.
 
-Parameters are typed ``list[T] | list[T | None]``; rows ``list[T | None]`` (any
-PostgreSQL array may hold NULLs, whatever its column's NOT NULL says), and ``list[T]``
-only where analysis proved the elements not NULL (``array_agg`` of a NOT NULL column).
+Parameters are typed ``Sequence[T | None]`` (any sequence but a str, sent as a list); rows
+``list[T | None]`` (any PostgreSQL array may hold NULLs, whatever its column's NOT NULL
+says), and ``list[T]`` only where analysis proved the elements not NULL (``array_agg`` of a
+NOT NULL column).
 """
 
 from __future__ import annotations
@@ -51,12 +52,12 @@ def test_null_elements_round_trip(arrays: tuple[Path, str], flavor: str) -> None
         assert row == expected
         assert q.get_lists(id=1) == expected
         # None is SQL NULL, not the JSON value null.
-        assert q.first_null_doc(id=1).position == 2
+        assert q.first_null_doc(id=1) == 2
 
         q.set_lists([sync.SetListsParams(moods=[None], times=[None, AT], docs=[None], id=1)])
         got: Any = q.get_lists(id=1)
         assert (got.moods, got.times, got.docs) == ([None], [None, AT], [None])
-        assert q.first_null_doc(id=1).position == 1
+        assert q.first_null_doc(id=1) == 1
 
 
 def test_elements_are_still_checked(arrays: tuple[Path, str], flavor: str) -> None:
@@ -69,11 +70,27 @@ def test_elements_are_still_checked(arrays: tuple[Path, str], flavor: str) -> No
             q.insert_lists(moods=[None, "meh"], times=[], **lists)
 
 
+def test_any_sequence_is_an_array_but_a_str_is_refused(
+    arrays: tuple[Path, str], flavor: str
+) -> None:
+    package, url = arrays
+    with bound_queries(package, "queries", url, flavor) as q:
+        lists: dict[str, Any] = {"id": 1, "moods": (), "times": (), "docs": ()}
+        # A tuple is sent as an array (psycopg alone would send it as a record).
+        row: Any = q.insert_lists(ints=(1, None), texts=("a",), **{**lists, "id": 2})
+        assert (row.ints, row.texts, row.moods) == ([1, None], ["a"], [])
+        # A str is a sequence of str: PostgreSQL would have parsed '{x,y}' as an array literal.
+        with pytest.raises(ValueError, match=r"texts='\{x,y\}': expected a sequence"):
+            q.insert_lists(ints=[], texts="{x,y}", **lists)
+        with pytest.raises(ValueError, match=r"ints=5: expected a sequence"):
+            q.insert_lists(ints=5, texts=[], **lists)
+
+
 def test_parameter_and_row_annotations(arrays: tuple[Path, str]) -> None:
     package, _ = arrays
     text = (package / "queries.py").read_text()
-    assert "moods: list[Mood] | list[Mood | None]," in text
-    assert "times: list[datetime] | list[datetime | None]," in text
+    assert "moods: Sequence[Mood | MoodLabel | None]," in text
+    assert "times: Sequence[datetime | None]," in text
     models = (package / "models.py").read_text()
     assert "moods: list[Mood | None]\n" in models
     assert "ids: list[int] | None\n" in text  # array_agg(id): elements proven, NULL over no rows

@@ -184,7 +184,34 @@ def test_a_ruff_failure_names_the_config_and_says_why(tmp_path: Path) -> None:
         no-such-setting = 1
         """)
     )
-    with pytest.raises(write.FormatError, match="ruff format failed") as failed:
+    with pytest.raises(write.FormatError, match="ruff check --select I --fix failed") as failed:
         write.finish([RenderedFile("x.py", "x = 1\n")], project=project)
     assert str(project) in str(failed.value)
     assert "no-such-setting" in str(failed.value)
+
+
+def test_params_rows_needs_array_parameters_and_knows_one_spelling(
+    tmp_path: Path, server_url: str
+) -> None:
+    out = _project(tmp_path)
+    (tmp_path / "queries" / "books.sql").write_text(
+        textwrap.dedent("""\
+            -- name: AddBooks :exec
+            -- params: rows
+            INSERT INTO books (id, title)
+            SELECT id, @title::text FROM unnest(@ids::int8[]) AS id;
+
+            -- name: GetBooks :many
+            -- params: columns
+            SELECT * FROM books WHERE id = ANY(@ids::int8[]);
+            """)
+    )
+    result = run_codegen("generate", "--database", server_url, cwd=tmp_path)
+    assert result.code == 1
+    lines = result.stderr.splitlines()
+    assert (
+        "queries/books.sql:4:12: error: query AddBooks takes `-- params: rows`, "
+        "but parameter 'title' is not an array" in lines
+    ), result.stderr
+    assert "queries/books.sql:7:1: error: unknown parameter style 'columns'" in lines, result.stderr
+    assert not out.exists()

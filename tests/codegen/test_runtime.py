@@ -30,7 +30,8 @@ def test_a_query_file_named_like_the_runtime_is_an_error() -> None:
     assert "cannot become the module '_runtime.py'" in str(failed.value.errors[0])
 
 
-def test_aliased_imports_are_ordered_as_ruff_orders_them() -> None:
+def test_imports_are_sorted_by_ruff_in_the_formatting_run() -> None:
+    # plan only groups names by module, in no particular order; ruff's isort rules sort them.
     lines = import_lines(
         [
             ("._runtime", "enum_value as _enum_value"),
@@ -39,15 +40,25 @@ def test_aliased_imports_are_ordered_as_ruff_orders_them() -> None:
             ("._runtime", "zeta"),
             ("._runtime", "ENUM as _E"),
             (".models", "Mood"),
+            ("psycopg", ""),
+            ("uuid", "UUID"),
         ]
     )
-    assert lines == (
+    source = (
+        "\n".join(lines) + "\n\nX = (_E, Beta, zeta, _aware, _enum_value, Mood, psycopg, UUID)\n"
+    )
+    formatted = write._ruff_format({"m.py": source}, None)["m.py"]  # pyright: ignore[reportPrivateUsage]
+    assert formatted.split("\n\nX")[0].split("\n") == [
+        "from uuid import UUID",
+        "",
+        "import psycopg",
+        "",
         "from ._runtime import ENUM as _E",
         "from ._runtime import Beta, zeta",
         "from ._runtime import aware as _aware",
         "from ._runtime import enum_value as _enum_value",
         "from .models import Mood",
-    )
+    ]
 
 
 def test_write_replaces_the_runtime_and_removes_only_a_generated_stale_one(

@@ -44,8 +44,8 @@ def _builtin(name: str, category: str = "S") -> PgType:
         ("interval", "timedelta"),
         ("bytea", "bytes"),
         ("jsonb", "JsonValue"),
-        ("inet", "IPv4Address | IPv6Address | IPv4Interface | IPv6Interface"),
-        ("cidr", "IPv4Network | IPv6Network"),
+        ("inet", "Inet"),
+        ("cidr", "Cidr"),
     ],
 )
 def test_builtin_types(pg: str, annotation: str) -> None:
@@ -170,7 +170,8 @@ def test_guards_are_set_by_the_type_and_cleared_by_overrides() -> None:
     same_name = {"mood": Override("myapp.Mood")}
     assert python_type(mood, where=None, overrides=same_name).guard is None
     assert python_type(moods, where=None, overrides=same_name).guard is None
-    assert python_type(moods, where=None).parameter == "list[Mood] | list[Mood | None]"
+    assert python_type(moods, where=None).parameter == "Sequence[Mood | MoodLabel | None]"
+    assert python_type(mood, where=None).parameter == "Mood | MoodLabel"
     assert python_type(moods, where=None).annotation == "list[Mood]"
 
 

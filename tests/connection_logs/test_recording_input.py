@@ -3,7 +3,7 @@ naming the event's position and the field, whether it reaches record.py or the S
 
 from __future__ import annotations
 
-import inspect
+import json
 from dataclasses import MISSING, fields, replace
 from datetime import datetime
 from typing import Any, Final, cast
@@ -11,7 +11,10 @@ from typing import Any, Final, cast
 import psycopg
 import pytest
 
-from connlog.generated.connection_logs import batch_upsert_connection_logs
+from connlog.generated.connection_logs import (
+    BATCH_UPSERT_CONNECTION_LOGS,
+    batch_upsert_connection_logs,
+)
 from connlog.record import (
     MAX_AGENT_NAME_BYTES,
     ConnectionEvent,
@@ -19,6 +22,7 @@ from connlog.record import (
     record_event,
     record_events,
 )
+from tests.conftest import REPO_ROOT
 from tests.connection_logs.world import DISCONNECTED, World, example_events, expected_logs, stored
 
 
@@ -76,24 +80,33 @@ def test_the_longest_agent_name_allowed_is_stored(
     assert {log.agent_name for log in stored(db)} == {name}
 
 
-# The generated function takes one array per event field, named as the field: read from its
-# signature, so a parameter a query edit adds or drops is not silently left out here.
+# The SQL's parameters in $n order, one array per event field, as the generator recorded them
+# in the manifest: a parameter a query edit adds or drops is not silently left out here.
 ARRAYS: Final = [
-    name
-    for name, parameter in inspect.signature(batch_upsert_connection_logs).parameters.items()
-    if parameter.kind is inspect.Parameter.KEYWORD_ONLY
+    parameter["name"]
+    for query in json.loads((REPO_ROOT / "generated" / "analysis.json").read_text())["queries"]
+    if query["name"] == "BatchUpsertConnectionLogs"
+    for parameter in query["params"]
 ]
 # The fields every event must have (no default in ConnectionEvent).
 REQUIRED: Final = [field.name for field in fields(ConnectionEvent) if field.default is MISSING]
 
 
 def columns(events: list[ConnectionEvent]) -> dict[str, list[Any]]:
-    """The generated function's arguments for ``events``, as record_events builds them."""
+    """The SQL's arrays for ``events``, in its parameters' order, as the generated function
+    builds them (the SQL's own checks are for any other caller of it)."""
     return {name: [getattr(e, name) for e in events] for name in ARRAYS}
 
 
 def test_the_arrays_are_the_event_fields() -> None:
     assert sorted(ARRAYS) == sorted(field.name for field in fields(ConnectionEvent))
+
+
+def send(db: psycopg.Connection[Any], arrays: dict[str, list[Any]]) -> list[Any]:
+    """BatchUpsertConnectionLogs's SQL run with ``arrays`` as they are."""
+    with psycopg.RawCursor(db) as cur:
+        cur.execute(BATCH_UPSERT_CONNECTION_LOGS, list(arrays.values()))
+        return cur.fetchall()
 
 
 def test_the_sql_refuses_arrays_of_unequal_length(
@@ -107,7 +120,7 @@ def test_the_sql_refuses_arrays_of_unequal_length(
         psycopg.errors.InvalidParameterValue,
         match=f"connection_status has {n - 1} elements but id has {n}: every array needs one",
     ):
-        batch_upsert_connection_logs(db, **arguments)
+        send(db, arguments)
     db.rollback()
     assert stored(db) == []
 
@@ -122,7 +135,7 @@ def test_the_sql_refuses_a_null_in_a_required_array(
         psycopg.errors.InvalidParameterValue,
         match=rf"BatchUpsertConnectionLogs: {field}\[4\] is NULL: every event needs a {field}",
     ):
-        batch_upsert_connection_logs(db, **arguments)
+        send(db, arguments)
     db.rollback()
     assert stored(db) == []
 
@@ -133,5 +146,20 @@ def test_the_sql_takes_nulls_where_a_field_is_optional(
     events = a_batch(world)
     arguments = columns(events)
     assert None in arguments["code"] and None in arguments["connection_id"]
-    rows = batch_upsert_connection_logs(db, **arguments)
+    rows = batch_upsert_connection_logs(db, events)
     assert sorted(rows, key=lambda r: r.id) == stored(db) == expected_logs(events)
+
+
+def test_a_direct_call_of_the_generated_function_cannot_drop_an_event(
+    db: psycopg.Connection[Any], world: World
+) -> None:
+    # Past record.py's checks: the generated function checks what it can, the SQL the rest.
+    events = a_batch(world)
+    naive = replace(events[3], time=datetime(2024, 1, 1))
+    with pytest.raises(ValueError, match=r"time=datetime\.datetime\(2024, 1, 1, 0, 0\)"):
+        batch_upsert_connection_logs(db, [*events[:3], naive])
+    no_id = replace(events[3], id=cast("Any", None))
+    with pytest.raises(psycopg.errors.InvalidParameterValue, match=r"id\[4\] is NULL"):
+        batch_upsert_connection_logs(db, [*events[:3], no_id])
+    db.rollback()
+    assert stored(db) == []

@@ -22,7 +22,7 @@ from hypothesis import strategies as st
 from psycopg import sql
 
 from connlog.generated.models import ConnectionLog, ConnectionStatus, ConnectionType
-from connlog.record import WEB_TYPES, ConnectionEvent
+from connlog.record import WEB_TYPES, ConnectionEvent, is_web
 
 CONNECTED: Final = ConnectionStatus.CONNECTED
 DISCONNECTED: Final = ConnectionStatus.DISCONNECTED
@@ -248,7 +248,7 @@ def _ip_key(ip: IPv4Address | IPv6Address | None) -> tuple[bool, Any]:
 
 
 def row_id(event: ConnectionEvent) -> UUID:
-    if event.is_web or event.connection_id is None:
+    if is_web(event) or event.connection_id is None:
         return event.id
     key = f"{event.connection_id}/{event.workspace_id}/{event.agent_name}"
     return UUID(hashlib.md5(key.encode()).hexdigest())
@@ -265,7 +265,7 @@ def expected_logs(events: Iterable[ConnectionEvent]) -> list[ConnectionLog]:
 def _merge(rid: UUID, group: list[ConnectionEvent]) -> ConnectionLog:
     def descriptive(e: ConnectionEvent) -> tuple[Any, ...]:
         return (
-            _TYPE_ORDER[e.type],
+            _TYPE_ORDER[ConnectionType(e.type)],
             e.organization_id,
             e.workspace_owner_id,
             e.workspace_id,
@@ -275,11 +275,11 @@ def _merge(rid: UUID, group: list[ConnectionEvent]) -> ConnectionLog:
             _last(e.user_agent),
             _last(e.user_id),
             _last(e.slug_or_port),
-            _last(e.code if e.is_web else None),
+            _last(e.code if is_web(e) else None),
         )
 
     first = min(group, key=descriptive)
-    ends = [e for e in group if not e.is_web and e.connection_status is DISCONNECTED]
+    ends = [e for e in group if not is_web(e) and e.connection_status is DISCONNECTED]
     ended = min(
         ends, key=lambda e: (e.time, _last(e.disconnect_reason), _last(e.code)), default=None
     )
@@ -293,11 +293,11 @@ def _merge(rid: UUID, group: list[ConnectionEvent]) -> ConnectionLog:
         agent_name=first.agent_name,
         type=first.type,
         ip=first.ip,
-        code=first.code if first.is_web else (ended.code if ended else None),
+        code=first.code if is_web(first) else (ended.code if ended else None),
         user_agent=first.user_agent,
         user_id=first.user_id,
         slug_or_port=first.slug_or_port,
-        connection_id=None if first.is_web else first.connection_id,
+        connection_id=None if is_web(first) else first.connection_id,
         disconnect_time=ended.time if ended else None,
         disconnect_reason=ended.disconnect_reason if ended else None,
     )
@@ -360,7 +360,7 @@ def example_events(
     for i in range(sessions + web):
         workspace = rnd.choice(world.workspaces)
         user = rnd.choice((None, *world.users))
-        is_web = i >= sessions
+        web_kind = i >= sessions
         event = ConnectionEvent(
             id=UUID(int=rnd.getrandbits(128), version=4),
             time=T0 + timedelta(minutes=rnd.randint(0, 600)),
@@ -369,17 +369,17 @@ def example_events(
             workspace_id=workspace.id,
             workspace_name=workspace.name,
             agent_name="main",
-            type=rnd.choice(WEB if is_web else SESSION_TYPES),
+            type=rnd.choice(WEB if web_kind else SESSION_TYPES),
             connection_status=CONNECTED,
             ip=rnd.choice(IPS),
-            code=200 if is_web else None,
-            user_agent="Mozilla/5.0" if is_web else None,
-            user_id=user.id if is_web and user else None,
-            slug_or_port="code-server" if is_web else None,
-            connection_id=None if is_web else UUID(int=rnd.getrandbits(128), version=4),
+            code=200 if web_kind else None,
+            user_agent="Mozilla/5.0" if web_kind else None,
+            user_id=user.id if web_kind and user else None,
+            slug_or_port="code-server" if web_kind else None,
+            connection_id=None if web_kind else UUID(int=rnd.getrandbits(128), version=4),
         )
         events.append(event)
-        if not is_web and rnd.random() < 0.7:
+        if not web_kind and rnd.random() < 0.7:
             events.append(
                 disconnect_of(
                     event,

@@ -24,3 +24,10 @@ SELECT count(*) AS total FROM events;
 
 -- name: ListAll :many
 SELECT * FROM events ORDER BY id;
+
+-- name: EventRows :many
+-- params: rows
+-- Each Params row, sent as one array per field and read back as a table.
+SELECT e.id, e.at, e.level, e.note
+FROM unnest(@id::int8[], @at::timestamptz[], @level::level[], sqlc.narg(note)::text[])
+    AS e (id, at, level, note);

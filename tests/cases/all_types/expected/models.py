@@ -13,6 +13,7 @@ from ipaddress import (
     IPv6Interface,
     IPv6Network,
 )
+from typing import Literal, TypeAlias
 from uuid import UUID
 
 from typing_extensions import TypeAliasType
@@ -22,6 +23,9 @@ from typing_extensions import TypeAliasType
 JsonValue = TypeAliasType(
     "JsonValue", "dict[str, JsonValue] | list[JsonValue] | str | int | float | bool | None"
 )
+# What psycopg loads inet as (an interface when it has a netmask), and cidr as.
+Inet: TypeAlias = IPv4Address | IPv6Address | IPv4Interface | IPv6Interface
+Cidr: TypeAlias = IPv4Network | IPv6Network
 
 
 class Mood(StrEnum):
@@ -30,6 +34,10 @@ class Mood(StrEnum):
     HAPPY = "happy"
     SAD = "sad"
     SO_SO = "so-so"
+
+
+# The labels of Mood: parameters take a member or its label.
+MoodLabel: TypeAlias = Literal["happy", "sad", "so-so"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,8 +64,8 @@ class Everything:
     by: bytes
     js: JsonValue
     jsb: JsonValue
-    ip: IPv4Address | IPv6Address | IPv4Interface | IPv6Interface
-    net: IPv4Network | IPv6Network
+    ip: Inet
+    net: Cidr
     pos: int
     mood: Mood
     moods: list[Mood | None]

@@ -4,6 +4,15 @@
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
+from ipaddress import (
+    IPv4Address,
+    IPv4Interface,
+    IPv4Network,
+    IPv6Address,
+    IPv6Interface,
+    IPv6Network,
+)
+from typing import Literal, TypeAlias
 
 from typing_extensions import TypeAliasType
 
@@ -12,6 +21,9 @@ from typing_extensions import TypeAliasType
 JsonValue = TypeAliasType(
     "JsonValue", "dict[str, JsonValue] | list[JsonValue] | str | int | float | bool | None"
 )
+# What psycopg loads inet as (an interface when it has a netmask), and cidr as.
+Inet: TypeAlias = IPv4Address | IPv6Address | IPv4Interface | IPv6Interface
+Cidr: TypeAlias = IPv4Network | IPv6Network
 
 
 class Mood(StrEnum):
@@ -19,6 +31,10 @@ class Mood(StrEnum):
 
     HAPPY = "happy"
     SAD = "sad"
+
+
+# The labels of Mood: parameters take a member or its label.
+MoodLabel: TypeAlias = Literal["happy", "sad"]
 
 
 @dataclass(frozen=True, slots=True)

@@ -2,11 +2,12 @@
 """The queries of tests/cases/broad_types/queries.sql."""
 
 from dataclasses import dataclass
-from typing import Final
+from typing import Any, Final, cast
 
 import psycopg
 from psycopg.rows import tuple_row
 
+from ._runtime import slot_setters as _slot_setters
 from .models import Shape
 
 ADD_SHAPE: Final = """-- name: AddShape :exec
@@ -61,20 +62,24 @@ def get_shape(
         row = cur.fetchone()
     if row is None:
         return None
-    return Shape(
-        row[0],
-        row[1],
-        row[2],
-        row[3],
-        row[4],
-        row[5],
-        row[6],
-        row[7],
-        row[8],
-        row[9],
-        row[10],
-        row[11],
-    )
+    return _load_get_shape(row)
+
+
+def _load_get_shape(row: tuple[Any, ...]) -> Shape:
+    built = object.__new__(Shape)
+    _SHAPE_SLOTS[0](built, row[0])
+    _SHAPE_SLOTS[1](built, row[1])
+    _SHAPE_SLOTS[2](built, row[2])
+    _SHAPE_SLOTS[3](built, row[3])
+    _SHAPE_SLOTS[4](built, row[4])
+    _SHAPE_SLOTS[5](built, row[5])
+    _SHAPE_SLOTS[6](built, row[6])
+    _SHAPE_SLOTS[7](built, row[7])
+    _SHAPE_SLOTS[8](built, row[8])
+    _SHAPE_SLOTS[9](built, row[9])
+    _SHAPE_SLOTS[10](built, row[10])
+    _SHAPE_SLOTS[11](built, row[11])
+    return built
 
 
 SYSTEM_COLUMNS: Final = """-- name: SystemColumns :many
@@ -98,29 +103,34 @@ def system_columns(
     """tid, xid and cid: a row's ctid, xmin and cmin; xid8: the transaction's id."""
     with psycopg.RawCursor(conn, row_factory=tuple_row) as cur:
         cur.execute(SYSTEM_COLUMNS)
-        return [SystemColumnsRow(row[0], row[1], row[2], row[3], row[4]) for row in cur]
+        # fetchall() loads every row in one call, where iterating the cursor is a call per row.
+        return [_load_system_columns(row) for row in cur.fetchall()]
+
+
+def _load_system_columns(row: tuple[Any, ...]) -> SystemColumnsRow:
+    built = object.__new__(SystemColumnsRow)
+    _SYSTEM_COLUMNS_ROW_SLOTS[0](built, row[0])
+    _SYSTEM_COLUMNS_ROW_SLOTS[1](built, row[1])
+    _SYSTEM_COLUMNS_ROW_SLOTS[2](built, row[2])
+    _SYSTEM_COLUMNS_ROW_SLOTS[3](built, row[3])
+    _SYSTEM_COLUMNS_ROW_SLOTS[4](built, row[4])
+    return built
 
 
 BY_LABEL: Final = """-- name: ByLabel :many
 SELECT id FROM shapes WHERE label = $1 ORDER BY id"""
 
 
-@dataclass(frozen=True, slots=True)
-class ByLabelRow:
-    """A row of ByLabel."""
-
-    id: int
-
-
 def by_label(
     conn: psycopg.Connection[object],
     *,
     label: str,
-) -> list[ByLabelRow]:
+) -> list[int]:
     """citext compares without case."""
     with psycopg.RawCursor(conn, row_factory=tuple_row) as cur:
         cur.execute(BY_LABEL, (label,))
-        return [ByLabelRow(row[0]) for row in cur]
+        # fetchall() loads every row in one call, where iterating the cursor is a call per row.
+        return [cast("int", row[0]) for row in cur.fetchall()]
 
 
 SUBTREE: Final = """-- name: Subtree :many
@@ -143,4 +153,19 @@ def subtree(
     """Run query Subtree (tests/cases/broad_types/queries.sql:19:1)."""
     with psycopg.RawCursor(conn, row_factory=tuple_row) as cur:
         cur.execute(SUBTREE, (root,))
-        return [SubtreeRow(row[0], row[1]) for row in cur]
+        # fetchall() loads every row in one call, where iterating the cursor is a call per row.
+        return [_load_subtree(row) for row in cur.fetchall()]
+
+
+def _load_subtree(row: tuple[Any, ...]) -> SubtreeRow:
+    built = object.__new__(SubtreeRow)
+    _SUBTREE_ROW_SLOTS[0](built, row[0])
+    _SUBTREE_ROW_SLOTS[1](built, row[1])
+    return built
+
+
+# What the loaders above set each slot with (rather than a frozen dataclass's __init__,
+# which goes through object.__setattr__ by name): see _runtime.slot_setters.
+_SHAPE_SLOTS: Final = _slot_setters(Shape)
+_SUBTREE_ROW_SLOTS: Final = _slot_setters(SubtreeRow)
+_SYSTEM_COLUMNS_ROW_SLOTS: Final = _slot_setters(SystemColumnsRow)

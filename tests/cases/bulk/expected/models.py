@@ -4,6 +4,15 @@
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
+from ipaddress import (
+    IPv4Address,
+    IPv4Interface,
+    IPv4Network,
+    IPv6Address,
+    IPv6Interface,
+    IPv6Network,
+)
+from typing import Literal, TypeAlias
 from uuid import UUID
 
 from typing_extensions import TypeAliasType
@@ -13,6 +22,9 @@ from typing_extensions import TypeAliasType
 JsonValue = TypeAliasType(
     "JsonValue", "dict[str, JsonValue] | list[JsonValue] | str | int | float | bool | None"
 )
+# What psycopg loads inet as (an interface when it has a netmask), and cidr as.
+Inet: TypeAlias = IPv4Address | IPv6Address | IPv4Interface | IPv6Interface
+Cidr: TypeAlias = IPv4Network | IPv6Network
 
 
 class Level(StrEnum):
@@ -21,6 +33,10 @@ class Level(StrEnum):
     DEBUG = "debug"
     INFO = "info"
     ERROR = "error"
+
+
+# The labels of Level: parameters take a member or its label.
+LevelLabel: TypeAlias = Literal["debug", "info", "error"]
 
 
 @dataclass(frozen=True, slots=True)

@@ -2,10 +2,10 @@
 """The queries of tests/cases/bulk/queries.sql."""
 
 import itertools
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Final
+from typing import Any, Final, cast
 from uuid import UUID
 
 import psycopg
@@ -16,7 +16,9 @@ from ._runtime import NoRowError as _NoRowError
 from ._runtime import aware as _aware
 from ._runtime import enum_label as _enum_label
 from ._runtime import enum_value as _enum_value
-from .models import Event, JsonValue, Level
+from ._runtime import sequence as _sequence
+from ._runtime import slot_setters as _slot_setters
+from .models import Event, JsonValue, Level, LevelLabel
 
 # Server-side cursors of :iter functions are named uniquely within the session.
 _CURSOR_IDS: Final = itertools.count(1)
@@ -35,7 +37,7 @@ class LoadEventsParams:
 
     id: int
     at: datetime
-    level: Level
+    level: Level | LevelLabel
     source: UUID
     payload: JsonValue | None
     note: str | None
@@ -79,7 +81,7 @@ class StreamEventsRow:
 def stream_events(
     conn: psycopg.Connection[object],
     *,
-    min_level: Level,
+    min_level: Level | LevelLabel,
 ) -> Iterator[StreamEventsRow]:
     """Every event at or above a level, streamed from a server-side cursor."""
     with psycopg.RawServerCursor(
@@ -87,9 +89,17 @@ def stream_events(
     ) as cur:
         cur.execute(STREAM_EVENTS, (_enum_value(Level, min_level, "min_level"),))
         for row in cur:
-            yield StreamEventsRow(
-                row[0], _enum_label(Level, row[1], "events.level of query StreamEvents"), row[2]
-            )
+            yield _load_stream_events(row)
+
+
+def _load_stream_events(row: tuple[Any, ...]) -> StreamEventsRow:
+    built = object.__new__(StreamEventsRow)
+    _STREAM_EVENTS_ROW_SLOTS[0](built, row[0])
+    _STREAM_EVENTS_ROW_SLOTS[1](
+        built, _enum_label(Level, row[1], "events.level of query StreamEvents")
+    )
+    _STREAM_EVENTS_ROW_SLOTS[2](built, row[2])
+    return built
 
 
 STREAM_ALL: Final = """-- name: StreamAll :iter
@@ -110,14 +120,18 @@ def stream_all(
     ) as cur:
         cur.execute(STREAM_ALL)
         for row in cur:
-            yield Event(
-                row[0],
-                row[1],
-                _enum_label(Level, row[2], "events.level of query StreamAll"),
-                row[3],
-                row[4],
-                row[5],
-            )
+            yield _load_stream_all(row)
+
+
+def _load_stream_all(row: tuple[Any, ...]) -> Event:
+    built = object.__new__(Event)
+    _EVENT_SLOTS[0](built, row[0])
+    _EVENT_SLOTS[1](built, row[1])
+    _EVENT_SLOTS[2](built, _enum_label(Level, row[2], "events.level of query StreamAll"))
+    _EVENT_SLOTS[3](built, row[3])
+    _EVENT_SLOTS[4](built, row[4])
+    _EVENT_SLOTS[5](built, row[5])
+    return built
 
 
 SET_NOTES: Final = """-- name: SetNotes :batchexec
@@ -173,19 +187,19 @@ def get_events(
         cur.executemany(GET_EVENTS, values, returning=True)
         for _ in cur.results():
             row = cur.fetchone()
-            rows.append(
-                None
-                if row is None
-                else Event(
-                    row[0],
-                    row[1],
-                    _enum_label(Level, row[2], "events.level of query GetEvents"),
-                    row[3],
-                    row[4],
-                    row[5],
-                )
-            )
+            rows.append(None if row is None else _load_get_events(row))
     return rows
+
+
+def _load_get_events(row: tuple[Any, ...]) -> Event:
+    built = object.__new__(Event)
+    _EVENT_SLOTS[0](built, row[0])
+    _EVENT_SLOTS[1](built, row[1])
+    _EVENT_SLOTS[2](built, _enum_label(Level, row[2], "events.level of query GetEvents"))
+    _EVENT_SLOTS[3](built, row[3])
+    _EVENT_SLOTS[4](built, row[4])
+    _EVENT_SLOTS[5](built, row[5])
+    return built
 
 
 EVENTS_BETWEEN: Final = """-- name: EventsBetween :batchmany
@@ -200,26 +214,19 @@ class EventsBetweenParams:
     high: int
 
 
-@dataclass(frozen=True, slots=True)
-class EventsBetweenRow:
-    """A row of EventsBetween."""
-
-    id: int
-
-
 def events_between(
     conn: psycopg.Connection[object],
     params: Iterable[EventsBetweenParams],
-) -> list[list[EventsBetweenRow]]:
+) -> list[list[int]]:
     """Run query EventsBetween (tests/cases/bulk/queries.sql:19:1)."""
     values = [(p.low, p.high) for p in params]
     if not values:
         return []
-    rows: list[list[EventsBetweenRow]] = []
+    rows: list[list[int]] = []
     with psycopg.RawCursor(conn, row_factory=tuple_row) as cur:
         cur.executemany(EVENTS_BETWEEN, values, returning=True)
         for _ in cur.results():
-            rows.append([EventsBetweenRow(row[0]) for row in cur.fetchall()])
+            rows.append([cast("int", row[0]) for row in cur.fetchall()])
     return rows
 
 
@@ -227,23 +234,16 @@ COUNT_EVENTS: Final = """-- name: CountEvents :one
 SELECT count(*) AS total FROM events"""
 
 
-@dataclass(frozen=True, slots=True)
-class CountEventsRow:
-    """A row of CountEvents."""
-
-    total: int
-
-
 def count_events(
     conn: psycopg.Connection[object],
-) -> CountEventsRow:
+) -> int:
     """Run query CountEvents (tests/cases/bulk/queries.sql:22:1)."""
     with psycopg.RawCursor(conn, row_factory=tuple_row) as cur:
         cur.execute(COUNT_EVENTS)
         row = cur.fetchone()
     if row is None:
         raise _NoRowError("CountEvents")
-    return CountEventsRow(row[0])
+    return cast("int", row[0])
 
 
 LIST_ALL: Final = """-- name: ListAll :many
@@ -261,14 +261,81 @@ def list_all(
     """Run query ListAll (tests/cases/bulk/queries.sql:25:1)."""
     with psycopg.RawCursor(conn, row_factory=tuple_row) as cur:
         cur.execute(LIST_ALL)
-        return [
-            Event(
-                row[0],
-                row[1],
-                _enum_label(Level, row[2], "events.level of query ListAll"),
-                row[3],
-                row[4],
-                row[5],
-            )
-            for row in cur
-        ]
+        # fetchall() loads every row in one call, where iterating the cursor is a call per row.
+        return [_load_list_all(row) for row in cur.fetchall()]
+
+
+def _load_list_all(row: tuple[Any, ...]) -> Event:
+    built = object.__new__(Event)
+    _EVENT_SLOTS[0](built, row[0])
+    _EVENT_SLOTS[1](built, row[1])
+    _EVENT_SLOTS[2](built, _enum_label(Level, row[2], "events.level of query ListAll"))
+    _EVENT_SLOTS[3](built, row[3])
+    _EVENT_SLOTS[4](built, row[4])
+    _EVENT_SLOTS[5](built, row[5])
+    return built
+
+
+EVENT_ROWS: Final = """-- name: EventRows :many
+SELECT e.id, e.at, e.level, e.note
+FROM unnest($1::int8[], $2::timestamptz[], $3::level[], $4::text[])
+    AS e (id, at, level, note)"""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class EventRowsParams:
+    """The parameters of one EventRows."""
+
+    id: int
+    at: datetime
+    level: Level | LevelLabel
+    note: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class EventRowsRow:
+    """A row of EventRows."""
+
+    id: int | None
+    at: datetime | None
+    level: Level | None
+    note: str | None
+
+
+def event_rows(
+    conn: psycopg.Connection[object],
+    params: Sequence[EventRowsParams],
+) -> list[EventRowsRow]:
+    """Each Params row, sent as one array per field and read back as a table."""
+    # One array per field, the n-th element of each from the n-th row.
+    rows: list[EventRowsParams] = _sequence(params, "params")
+    with psycopg.RawCursor(conn, row_factory=tuple_row) as cur:
+        cur.execute(
+            EVENT_ROWS,
+            (
+                [p.id for p in rows],
+                [_aware(p.at, "at") for p in rows],
+                [_enum_value(Level, p.level, "level") for p in rows],
+                [p.note for p in rows],
+            ),
+        )
+        # fetchall() loads every row in one call, where iterating the cursor is a call per row.
+        return [_load_event_rows(row) for row in cur.fetchall()]
+
+
+def _load_event_rows(row: tuple[Any, ...]) -> EventRowsRow:
+    built = object.__new__(EventRowsRow)
+    _EVENT_ROWS_ROW_SLOTS[0](built, row[0])
+    _EVENT_ROWS_ROW_SLOTS[1](built, row[1])
+    _EVENT_ROWS_ROW_SLOTS[2](
+        built, None if row[2] is None else _enum_label(Level, row[2], "'level' of query EventRows")
+    )
+    _EVENT_ROWS_ROW_SLOTS[3](built, row[3])
+    return built
+
+
+# What the loaders above set each slot with (rather than a frozen dataclass's __init__,
+# which goes through object.__setattr__ by name): see _runtime.slot_setters.
+_EVENT_SLOTS: Final = _slot_setters(Event)
+_EVENT_ROWS_ROW_SLOTS: Final = _slot_setters(EventRowsRow)
+_STREAM_EVENTS_ROW_SLOTS: Final = _slot_setters(StreamEventsRow)

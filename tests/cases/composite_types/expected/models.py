@@ -4,7 +4,15 @@
 from dataclasses import dataclass
 from datetime import date
 from enum import StrEnum
-from typing import Final
+from ipaddress import (
+    IPv4Address,
+    IPv4Interface,
+    IPv4Network,
+    IPv6Address,
+    IPv6Interface,
+    IPv6Network,
+)
+from typing import Final, Literal, TypeAlias
 
 from typing_extensions import TypeAliasType
 
@@ -15,6 +23,9 @@ from ._runtime import Composite
 JsonValue = TypeAliasType(
     "JsonValue", "dict[str, JsonValue] | list[JsonValue] | str | int | float | bool | None"
 )
+# What psycopg loads inet as (an interface when it has a netmask), and cidr as.
+Inet: TypeAlias = IPv4Address | IPv6Address | IPv4Interface | IPv6Interface
+Cidr: TypeAlias = IPv4Network | IPv6Network
 
 
 class Mood(StrEnum):
@@ -22,6 +33,10 @@ class Mood(StrEnum):
 
     HAPPY = "happy"
     SAD = "sad"
+
+
+# The labels of Mood: parameters take a member or its label.
+MoodLabel: TypeAlias = Literal["happy", "sad"]
 
 
 @dataclass(frozen=True, slots=True)

@@ -4,12 +4,13 @@
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
-from typing import Final
+from typing import Any, Final, cast
 
 import psycopg
 from psycopg.rows import tuple_row
 
 from ._runtime import NoRowError as _NoRowError
+from ._runtime import slot_setters as _slot_setters
 
 ECHO: Final = """-- name: Echo :one
 SELECT $1::text AS handle, now() AS at"""
@@ -34,7 +35,14 @@ def echo(
         row = cur.fetchone()
     if row is None:
         raise _NoRowError("Echo")
-    return EchoRow(row[0], row[1])
+    return _load_echo(row)
+
+
+def _load_echo(row: tuple[Any, ...]) -> EchoRow:
+    built = object.__new__(EchoRow)
+    _ECHO_ROW_SLOTS[0](built, row[0])
+    _ECHO_ROW_SLOTS[1](built, row[1])
+    return built
 
 
 WITH_EMAIL: Final = """-- name: WithEmail :many
@@ -55,7 +63,15 @@ def with_email(
     """WHERE x IS NOT NULL proves x."""
     with psycopg.RawCursor(conn, row_factory=tuple_row) as cur:
         cur.execute(WITH_EMAIL)
-        return [WithEmailRow(row[0], row[1]) for row in cur]
+        # fetchall() loads every row in one call, where iterating the cursor is a call per row.
+        return [_load_with_email(row) for row in cur.fetchall()]
+
+
+def _load_with_email(row: tuple[Any, ...]) -> WithEmailRow:
+    built = object.__new__(WithEmailRow)
+    _WITH_EMAIL_ROW_SLOTS[0](built, row[0])
+    _WITH_EMAIL_ROW_SLOTS[1](built, row[1])
+    return built
 
 
 PAID: Final = """-- name: Paid :many
@@ -82,7 +98,17 @@ def paid(
     """A strict condition on the nullable side of a LEFT JOIN makes it an inner join."""
     with psycopg.RawCursor(conn, row_factory=tuple_row) as cur:
         cur.execute(PAID, (minimum,))
-        return [PaidRow(row[0], row[1], row[2], row[3]) for row in cur]
+        # fetchall() loads every row in one call, where iterating the cursor is a call per row.
+        return [_load_paid(row) for row in cur.fetchall()]
+
+
+def _load_paid(row: tuple[Any, ...]) -> PaidRow:
+    built = object.__new__(PaidRow)
+    _PAID_ROW_SLOTS[0](built, row[0])
+    _PAID_ROW_SLOTS[1](built, row[1])
+    _PAID_ROW_SLOTS[2](built, row[2])
+    _PAID_ROW_SLOTS[3](built, row[3])
+    return built
 
 
 UNPAID: Final = """-- name: Unpaid :many
@@ -103,7 +129,15 @@ def unpaid(
     """Without such a condition the joined side stays nullable."""
     with psycopg.RawCursor(conn, row_factory=tuple_row) as cur:
         cur.execute(UNPAID)
-        return [UnpaidRow(row[0], row[1]) for row in cur]
+        # fetchall() loads every row in one call, where iterating the cursor is a call per row.
+        return [_load_unpaid(row) for row in cur.fetchall()]
+
+
+def _load_unpaid(row: tuple[Any, ...]) -> UnpaidRow:
+    built = object.__new__(UnpaidRow)
+    _UNPAID_ROW_SLOTS[0](built, row[0])
+    _UNPAID_ROW_SLOTS[1](built, row[1])
+    return built
 
 
 REACHABLE: Final = """-- name: Reachable :many
@@ -127,7 +161,17 @@ def reachable(
     """A view is as precise as its definition, and a view on a view as well."""
     with psycopg.RawCursor(conn, row_factory=tuple_row) as cur:
         cur.execute(REACHABLE)
-        return [ReachableRow(row[0], row[1], row[2], row[3]) for row in cur]
+        # fetchall() loads every row in one call, where iterating the cursor is a call per row.
+        return [_load_reachable(row) for row in cur.fetchall()]
+
+
+def _load_reachable(row: tuple[Any, ...]) -> ReachableRow:
+    built = object.__new__(ReachableRow)
+    _REACHABLE_ROW_SLOTS[0](built, row[0])
+    _REACHABLE_ROW_SLOTS[1](built, row[1])
+    _REACHABLE_ROW_SLOTS[2](built, row[2])
+    _REACHABLE_ROW_SLOTS[3](built, row[3])
+    return built
 
 
 PAYMENT_COUNTS: Final = """-- name: PaymentCounts :many
@@ -152,7 +196,16 @@ def payment_counts(
     """A scalar subquery that always returns one row takes its value's nullability."""
     with psycopg.RawCursor(conn, row_factory=tuple_row) as cur:
         cur.execute(PAYMENT_COUNTS)
-        return [PaymentCountsRow(row[0], row[1], row[2]) for row in cur]
+        # fetchall() loads every row in one call, where iterating the cursor is a call per row.
+        return [_load_payment_counts(row) for row in cur.fetchall()]
+
+
+def _load_payment_counts(row: tuple[Any, ...]) -> PaymentCountsRow:
+    built = object.__new__(PaymentCountsRow)
+    _PAYMENT_COUNTS_ROW_SLOTS[0](built, row[0])
+    _PAYMENT_COUNTS_ROW_SLOTS[1](built, row[1])
+    _PAYMENT_COUNTS_ROW_SLOTS[2](built, row[2])
+    return built
 
 
 TOTALS: Final = """-- name: Totals :one
@@ -176,7 +229,14 @@ def totals(
         row = cur.fetchone()
     if row is None:
         raise _NoRowError("Totals")
-    return TotalsRow(row[0], row[1])
+    return _load_totals(row)
+
+
+def _load_totals(row: tuple[Any, ...]) -> TotalsRow:
+    built = object.__new__(TotalsRow)
+    _TOTALS_ROW_SLOTS[0](built, row[0])
+    _TOTALS_ROW_SLOTS[1](built, row[1])
+    return built
 
 
 LABELS: Final = """-- name: Labels :many
@@ -201,27 +261,31 @@ def labels(
     """A SQL-language function: its body, given its arguments' nullability."""
     with psycopg.RawCursor(conn, row_factory=tuple_row) as cur:
         cur.execute(LABELS)
-        return [LabelsRow(row[0], row[1], row[2], row[3]) for row in cur]
+        # fetchall() loads every row in one call, where iterating the cursor is a call per row.
+        return [_load_labels(row) for row in cur.fetchall()]
+
+
+def _load_labels(row: tuple[Any, ...]) -> LabelsRow:
+    built = object.__new__(LabelsRow)
+    _LABELS_ROW_SLOTS[0](built, row[0])
+    _LABELS_ROW_SLOTS[1](built, row[1])
+    _LABELS_ROW_SLOTS[2](built, row[2])
+    _LABELS_ROW_SLOTS[3](built, row[3])
+    return built
 
 
 SHADOWED: Final = """-- name: Shadowed :many
 SELECT lower(handle) AS folded FROM accounts"""
 
 
-@dataclass(frozen=True, slots=True)
-class ShadowedRow:
-    """A row of Shadowed."""
-
-    folded: str | None
-
-
 def shadowed(
     conn: psycopg.Connection[object],
-) -> list[ShadowedRow]:
+) -> list[str | None]:
     """lower() has a user-defined overload here: the call may mean it, so nullable."""
     with psycopg.RawCursor(conn, row_factory=tuple_row) as cur:
         cur.execute(SHADOWED)
-        return [ShadowedRow(row[0]) for row in cur]
+        # fetchall() loads every row in one call, where iterating the cursor is a call per row.
+        return [cast("str | None", row[0]) for row in cur.fetchall()]
 
 
 NOTED_PAYMENTS: Final = """-- name: NotedPayments :many
@@ -242,4 +306,25 @@ def noted_payments(
     """An inner join keeps only rows whose ON held: email and note are not null."""
     with psycopg.RawCursor(conn, row_factory=tuple_row) as cur:
         cur.execute(NOTED_PAYMENTS)
-        return [NotedPaymentsRow(row[0], row[1]) for row in cur]
+        # fetchall() loads every row in one call, where iterating the cursor is a call per row.
+        return [_load_noted_payments(row) for row in cur.fetchall()]
+
+
+def _load_noted_payments(row: tuple[Any, ...]) -> NotedPaymentsRow:
+    built = object.__new__(NotedPaymentsRow)
+    _NOTED_PAYMENTS_ROW_SLOTS[0](built, row[0])
+    _NOTED_PAYMENTS_ROW_SLOTS[1](built, row[1])
+    return built
+
+
+# What the loaders above set each slot with (rather than a frozen dataclass's __init__,
+# which goes through object.__setattr__ by name): see _runtime.slot_setters.
+_ECHO_ROW_SLOTS: Final = _slot_setters(EchoRow)
+_LABELS_ROW_SLOTS: Final = _slot_setters(LabelsRow)
+_NOTED_PAYMENTS_ROW_SLOTS: Final = _slot_setters(NotedPaymentsRow)
+_PAID_ROW_SLOTS: Final = _slot_setters(PaidRow)
+_PAYMENT_COUNTS_ROW_SLOTS: Final = _slot_setters(PaymentCountsRow)
+_REACHABLE_ROW_SLOTS: Final = _slot_setters(ReachableRow)
+_TOTALS_ROW_SLOTS: Final = _slot_setters(TotalsRow)
+_UNPAID_ROW_SLOTS: Final = _slot_setters(UnpaidRow)
+_WITH_EMAIL_ROW_SLOTS: Final = _slot_setters(WithEmailRow)

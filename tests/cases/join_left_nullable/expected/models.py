@@ -3,6 +3,15 @@
 
 from dataclasses import dataclass
 from enum import StrEnum
+from ipaddress import (
+    IPv4Address,
+    IPv4Interface,
+    IPv4Network,
+    IPv6Address,
+    IPv6Interface,
+    IPv6Network,
+)
+from typing import Literal, TypeAlias
 
 from typing_extensions import TypeAliasType
 
@@ -11,6 +20,9 @@ from typing_extensions import TypeAliasType
 JsonValue = TypeAliasType(
     "JsonValue", "dict[str, JsonValue] | list[JsonValue] | str | int | float | bool | None"
 )
+# What psycopg loads inet as (an interface when it has a netmask), and cidr as.
+Inet: TypeAlias = IPv4Address | IPv6Address | IPv4Interface | IPv6Interface
+Cidr: TypeAlias = IPv4Network | IPv6Network
 
 
 class Genre(StrEnum):
@@ -18,6 +30,10 @@ class Genre(StrEnum):
 
     FICTION = "fiction"
     NON_FICTION = "non-fiction"
+
+
+# The labels of Genre: parameters take a member or its label.
+GenreLabel: TypeAlias = Literal["fiction", "non-fiction"]
 
 
 @dataclass(frozen=True, slots=True)

@@ -2,7 +2,7 @@
 """The queries of tests/cases/join_left_nullable/queries.sql."""
 
 from dataclasses import dataclass
-from typing import Final
+from typing import Any, Final, cast
 
 import psycopg
 from psycopg.rows import tuple_row
@@ -10,7 +10,8 @@ from psycopg.rows import tuple_row
 from ._runtime import NoRowError as _NoRowError
 from ._runtime import enum_label as _enum_label
 from ._runtime import enum_value as _enum_value
-from .models import Author, Genre
+from ._runtime import slot_setters as _slot_setters
+from .models import Author, Genre, GenreLabel
 
 CREATE_AUTHOR: Final = """-- name: CreateAuthor :one
 INSERT INTO authors (name, bio) VALUES ($1, $2) RETURNING authors.id, authors.name, authors.bio"""
@@ -28,7 +29,15 @@ def create_author(
         row = cur.fetchone()
     if row is None:
         raise _NoRowError("CreateAuthor")
-    return Author(row[0], row[1], row[2])
+    return _load_create_author(row)
+
+
+def _load_create_author(row: tuple[Any, ...]) -> Author:
+    built = object.__new__(Author)
+    _AUTHOR_SLOTS[0](built, row[0])
+    _AUTHOR_SLOTS[1](built, row[1])
+    _AUTHOR_SLOTS[2](built, row[2])
+    return built
 
 
 ADD_BOOK: Final = """-- name: AddBook :one
@@ -36,27 +45,20 @@ INSERT INTO books (author_id, title, genre) VALUES ($1, $2, $3)
 RETURNING id"""
 
 
-@dataclass(frozen=True, slots=True)
-class AddBookRow:
-    """A row of AddBook."""
-
-    id: int
-
-
 def add_book(
     conn: psycopg.Connection[object],
     *,
     author_id: int,
     title: str,
-    genre: Genre,
-) -> AddBookRow:
+    genre: Genre | GenreLabel,
+) -> int:
     """Run query AddBook (tests/cases/join_left_nullable/queries.sql:4:1)."""
     with psycopg.RawCursor(conn, row_factory=tuple_row) as cur:
         cur.execute(ADD_BOOK, (author_id, title, _enum_value(Genre, genre, "genre")))
         row = cur.fetchone()
     if row is None:
         raise _NoRowError("AddBook")
-    return AddBookRow(row[0])
+    return cast("int", row[0])
 
 
 AUTHORS_WITH_BOOKS: Final = """-- name: AuthorsWithBooks :many
@@ -82,17 +84,22 @@ def authors_with_books(
     """Every author, with their books' titles when they have any."""
     with psycopg.RawCursor(conn, row_factory=tuple_row) as cur:
         cur.execute(AUTHORS_WITH_BOOKS)
-        return [
-            AuthorsWithBooksRow(
-                row[0],
-                row[1],
-                row[2],
-                None
-                if row[3] is None
-                else _enum_label(Genre, row[3], "books.genre of query AuthorsWithBooks"),
-            )
-            for row in cur
-        ]
+        # fetchall() loads every row in one call, where iterating the cursor is a call per row.
+        return [_load_authors_with_books(row) for row in cur.fetchall()]
+
+
+def _load_authors_with_books(row: tuple[Any, ...]) -> AuthorsWithBooksRow:
+    built = object.__new__(AuthorsWithBooksRow)
+    _AUTHORS_WITH_BOOKS_ROW_SLOTS[0](built, row[0])
+    _AUTHORS_WITH_BOOKS_ROW_SLOTS[1](built, row[1])
+    _AUTHORS_WITH_BOOKS_ROW_SLOTS[2](built, row[2])
+    _AUTHORS_WITH_BOOKS_ROW_SLOTS[3](
+        built,
+        None
+        if row[3] is None
+        else _enum_label(Genre, row[3], "books.genre of query AuthorsWithBooks"),
+    )
+    return built
 
 
 GET_AUTHOR: Final = """-- name: GetAuthor :one
@@ -110,7 +117,15 @@ def get_author(
         row = cur.fetchone()
     if row is None:
         return None
-    return Author(row[0], row[1], row[2])
+    return _load_get_author(row)
+
+
+def _load_get_author(row: tuple[Any, ...]) -> Author:
+    built = object.__new__(Author)
+    _AUTHOR_SLOTS[0](built, row[0])
+    _AUTHOR_SLOTS[1](built, row[1])
+    _AUTHOR_SLOTS[2](built, row[2])
+    return built
 
 
 COUNT_BOOKS: Final = """-- name: CountBooks :one
@@ -134,4 +149,18 @@ def count_books(
         row = cur.fetchone()
     if row is None:
         raise _NoRowError("CountBooks")
-    return CountBooksRow(row[0], row[1])
+    return _load_count_books(row)
+
+
+def _load_count_books(row: tuple[Any, ...]) -> CountBooksRow:
+    built = object.__new__(CountBooksRow)
+    _COUNT_BOOKS_ROW_SLOTS[0](built, row[0])
+    _COUNT_BOOKS_ROW_SLOTS[1](built, row[1])
+    return built
+
+
+# What the loaders above set each slot with (rather than a frozen dataclass's __init__,
+# which goes through object.__setattr__ by name): see _runtime.slot_setters.
+_AUTHOR_SLOTS: Final = _slot_setters(Author)
+_AUTHORS_WITH_BOOKS_ROW_SLOTS: Final = _slot_setters(AuthorsWithBooksRow)
+_COUNT_BOOKS_ROW_SLOTS: Final = _slot_setters(CountBooksRow)

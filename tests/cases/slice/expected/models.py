@@ -3,6 +3,15 @@
 
 from dataclasses import dataclass
 from enum import StrEnum
+from ipaddress import (
+    IPv4Address,
+    IPv4Interface,
+    IPv4Network,
+    IPv6Address,
+    IPv6Interface,
+    IPv6Network,
+)
+from typing import Literal, TypeAlias
 from uuid import UUID
 
 from typing_extensions import TypeAliasType
@@ -12,6 +21,9 @@ from typing_extensions import TypeAliasType
 JsonValue = TypeAliasType(
     "JsonValue", "dict[str, JsonValue] | list[JsonValue] | str | int | float | bool | None"
 )
+# What psycopg loads inet as (an interface when it has a netmask), and cidr as.
+Inet: TypeAlias = IPv4Address | IPv6Address | IPv4Interface | IPv6Interface
+Cidr: TypeAlias = IPv4Network | IPv6Network
 
 
 class Color(StrEnum):
@@ -20,6 +32,10 @@ class Color(StrEnum):
     RED = "red"
     GREEN = "green"
     BLUE = "blue"
+
+
+# The labels of Color: parameters take a member or its label.
+ColorLabel: TypeAlias = Literal["red", "green", "blue"]
 
 
 @dataclass(frozen=True, slots=True)

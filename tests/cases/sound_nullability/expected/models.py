@@ -2,6 +2,15 @@
 """The enums and tables of the schema that the migrations build."""
 
 from dataclasses import dataclass
+from ipaddress import (
+    IPv4Address,
+    IPv4Interface,
+    IPv4Network,
+    IPv6Address,
+    IPv6Interface,
+    IPv6Network,
+)
+from typing import TypeAlias
 
 from psycopg.types.range import Range
 from typing_extensions import TypeAliasType
@@ -11,6 +20,9 @@ from typing_extensions import TypeAliasType
 JsonValue = TypeAliasType(
     "JsonValue", "dict[str, JsonValue] | list[JsonValue] | str | int | float | bool | None"
 )
+# What psycopg loads inet as (an interface when it has a netmask), and cidr as.
+Inet: TypeAlias = IPv4Address | IPv6Address | IPv4Interface | IPv6Interface
+Cidr: TypeAlias = IPv4Network | IPv6Network
 
 
 @dataclass(frozen=True, slots=True)

@@ -2,12 +2,16 @@
 # ruff: noqa: E501
 """The queries of tests/cases/sound_nullability/queries.sql."""
 
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Final
+from typing import Any, Final, cast
 
 import psycopg
 from psycopg.rows import tuple_row
 from psycopg.types.range import Range
+
+from ._runtime import sequence as _sequence
+from ._runtime import slot_setters as _slot_setters
 
 SAME_AS: Final = """-- name: SameAs :many
 SELECT (id, email) = (1, 'x') AS same, (id, name) = (1, 'x') AS same_name FROM people"""
@@ -27,7 +31,15 @@ def same_as(
     """A row comparison is NULL when any field is: email may be NULL."""
     with psycopg.RawCursor(conn, row_factory=tuple_row) as cur:
         cur.execute(SAME_AS)
-        return [SameAsRow(row[0], row[1]) for row in cur]
+        # fetchall() loads every row in one call, where iterating the cursor is a call per row.
+        return [_load_same_as(row) for row in cur.fetchall()]
+
+
+def _load_same_as(row: tuple[Any, ...]) -> SameAsRow:
+    built = object.__new__(SameAsRow)
+    _SAME_AS_ROW_SLOTS[0](built, row[0])
+    _SAME_AS_ROW_SLOTS[1](built, row[1])
+    return built
 
 
 BOUNDS: Final = """-- name: Bounds :many
@@ -49,27 +61,30 @@ def bounds(
     """lower() of an empty or unbounded range is NULL; upper_inf() never is."""
     with psycopg.RawCursor(conn, row_factory=tuple_row) as cur:
         cur.execute(BOUNDS)
-        return [BoundsRow(row[0], row[1], row[2]) for row in cur]
+        # fetchall() loads every row in one call, where iterating the cursor is a call per row.
+        return [_load_bounds(row) for row in cur.fetchall()]
+
+
+def _load_bounds(row: tuple[Any, ...]) -> BoundsRow:
+    built = object.__new__(BoundsRow)
+    _BOUNDS_ROW_SLOTS[0](built, row[0])
+    _BOUNDS_ROW_SLOTS[1](built, row[1])
+    _BOUNDS_ROW_SLOTS[2](built, row[2])
+    return built
 
 
 MATCHES: Final = """-- name: Matches :many
 SELECT substring(name from 'x+') AS xs FROM people"""
 
 
-@dataclass(frozen=True, slots=True)
-class MatchesRow:
-    """A row of Matches."""
-
-    xs: str | None
-
-
 def matches(
     conn: psycopg.Connection[object],
-) -> list[MatchesRow]:
+) -> list[str | None]:
     """substring() with a pattern is NULL when nothing matches."""
     with psycopg.RawCursor(conn, row_factory=tuple_row) as cur:
         cur.execute(MATCHES)
-        return [MatchesRow(row[0]) for row in cur]
+        # fetchall() loads every row in one call, where iterating the cursor is a call per row.
+        return [cast("str | None", row[0]) for row in cur.fetchall()]
 
 
 ADD_PERSON: Final = """-- name: AddPerson :one
@@ -96,15 +111,22 @@ def add_person(
     name: str,
     email: str | None,
     period: Range[int],
-    tags: list[str] | list[str | None],
+    tags: Sequence[str | None],
 ) -> AddPersonRow | None:
     """Parameters written into nullable columns inside a data-modifying CTE accept None."""
     with psycopg.RawCursor(conn, row_factory=tuple_row) as cur:
-        cur.execute(ADD_PERSON, (id, name, email, period, tags))
+        cur.execute(ADD_PERSON, (id, name, email, period, _sequence(tags, "tags")))
         row = cur.fetchone()
     if row is None:
         return None
-    return AddPersonRow(row[0], row[1])
+    return _load_add_person(row)
+
+
+def _load_add_person(row: tuple[Any, ...]) -> AddPersonRow:
+    built = object.__new__(AddPersonRow)
+    _ADD_PERSON_ROW_SLOTS[0](built, row[0])
+    _ADD_PERSON_ROW_SLOTS[1](built, row[1])
+    return built
 
 
 SET_EMAIL: Final = """-- name: SetEmail :many
@@ -124,7 +146,15 @@ def set_email(
     """Run query SetEmail (tests/cases/sound_nullability/queries.sql:24:1)."""
     with psycopg.RawCursor(conn, row_factory=tuple_row) as cur:
         cur.execute(SET_EMAIL, (email, id))
-        return [SetEmailRow(row[0], row[1]) for row in cur]
+        # fetchall() loads every row in one call, where iterating the cursor is a call per row.
+        return [_load_set_email(row) for row in cur.fetchall()]
+
+
+def _load_set_email(row: tuple[Any, ...]) -> SetEmailRow:
+    built = object.__new__(SetEmailRow)
+    _SET_EMAIL_ROW_SLOTS[0](built, row[0])
+    _SET_EMAIL_ROW_SLOTS[1](built, row[1])
+    return built
 
 
 TAGS: Final = """-- name: Tags :many
@@ -146,4 +176,22 @@ def tags(
     """Array elements may be NULL whatever the column says; array_agg of a NOT NULL column proves its elements."""
     with psycopg.RawCursor(conn, row_factory=tuple_row) as cur:
         cur.execute(TAGS)
-        return [TagsRow(row[0], row[1], row[2]) for row in cur]
+        # fetchall() loads every row in one call, where iterating the cursor is a call per row.
+        return [_load_tags(row) for row in cur.fetchall()]
+
+
+def _load_tags(row: tuple[Any, ...]) -> TagsRow:
+    built = object.__new__(TagsRow)
+    _TAGS_ROW_SLOTS[0](built, row[0])
+    _TAGS_ROW_SLOTS[1](built, row[1])
+    _TAGS_ROW_SLOTS[2](built, row[2])
+    return built
+
+
+# What the loaders above set each slot with (rather than a frozen dataclass's __init__,
+# which goes through object.__setattr__ by name): see _runtime.slot_setters.
+_ADD_PERSON_ROW_SLOTS: Final = _slot_setters(AddPersonRow)
+_BOUNDS_ROW_SLOTS: Final = _slot_setters(BoundsRow)
+_SAME_AS_ROW_SLOTS: Final = _slot_setters(SameAsRow)
+_SET_EMAIL_ROW_SLOTS: Final = _slot_setters(SetEmailRow)
+_TAGS_ROW_SLOTS: Final = _slot_setters(TagsRow)

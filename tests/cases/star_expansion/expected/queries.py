@@ -3,12 +3,13 @@
 """The queries of tests/cases/star_expansion/queries.sql."""
 
 from dataclasses import dataclass
-from typing import Final
+from typing import Any, Final, cast
 
 import psycopg
 from psycopg.rows import tuple_row
 
 from ._runtime import NoRowError as _NoRowError
+from ._runtime import slot_setters as _slot_setters
 from .models import Team, User
 
 ALL_USERS: Final = """-- name: AllUsers :many
@@ -21,7 +22,17 @@ def all_users(
     """Run query AllUsers (tests/cases/star_expansion/queries.sql:4:1)."""
     with psycopg.RawCursor(conn, row_factory=tuple_row) as cur:
         cur.execute(ALL_USERS)
-        return [User(row[0], row[1], row[2], row[3]) for row in cur]
+        # fetchall() loads every row in one call, where iterating the cursor is a call per row.
+        return [_load_all_users(row) for row in cur.fetchall()]
+
+
+def _load_all_users(row: tuple[Any, ...]) -> User:
+    built = object.__new__(User)
+    _USER_SLOTS[0](built, row[0])
+    _USER_SLOTS[1](built, row[1])
+    _USER_SLOTS[2](built, row[2])
+    _USER_SLOTS[3](built, row[3])
+    return built
 
 
 USERS_WITH_TEAMS: Final = """-- name: UsersWithTeams :many
@@ -47,7 +58,18 @@ def users_with_teams(
     """Run query UsersWithTeams (tests/cases/star_expansion/queries.sql:7:1)."""
     with psycopg.RawCursor(conn, row_factory=tuple_row) as cur:
         cur.execute(USERS_WITH_TEAMS)
-        return [UsersWithTeamsRow(row[0], row[1], row[2], row[3], row[4]) for row in cur]
+        # fetchall() loads every row in one call, where iterating the cursor is a call per row.
+        return [_load_users_with_teams(row) for row in cur.fetchall()]
+
+
+def _load_users_with_teams(row: tuple[Any, ...]) -> UsersWithTeamsRow:
+    built = object.__new__(UsersWithTeamsRow)
+    _USERS_WITH_TEAMS_ROW_SLOTS[0](built, row[0])
+    _USERS_WITH_TEAMS_ROW_SLOTS[1](built, row[1])
+    _USERS_WITH_TEAMS_ROW_SLOTS[2](built, row[2])
+    _USERS_WITH_TEAMS_ROW_SLOTS[3](built, row[3])
+    _USERS_WITH_TEAMS_ROW_SLOTS[4](built, row[4])
+    return built
 
 
 EVERYTHING_JOINED: Final = """-- name: EverythingJoined :many
@@ -75,7 +97,19 @@ def everything_joined(
     """Run query EverythingJoined (tests/cases/star_expansion/queries.sql:12:1)."""
     with psycopg.RawCursor(conn, row_factory=tuple_row) as cur:
         cur.execute(EVERYTHING_JOINED)
-        return [EverythingJoinedRow(row[0], row[1], row[2], row[3], row[4], row[5]) for row in cur]
+        # fetchall() loads every row in one call, where iterating the cursor is a call per row.
+        return [_load_everything_joined(row) for row in cur.fetchall()]
+
+
+def _load_everything_joined(row: tuple[Any, ...]) -> EverythingJoinedRow:
+    built = object.__new__(EverythingJoinedRow)
+    _EVERYTHING_JOINED_ROW_SLOTS[0](built, row[0])
+    _EVERYTHING_JOINED_ROW_SLOTS[1](built, row[1])
+    _EVERYTHING_JOINED_ROW_SLOTS[2](built, row[2])
+    _EVERYTHING_JOINED_ROW_SLOTS[3](built, row[3])
+    _EVERYTHING_JOINED_ROW_SLOTS[4](built, row[4])
+    _EVERYTHING_JOINED_ROW_SLOTS[5](built, row[5])
+    return built
 
 
 RECENT_TEAMS: Final = """-- name: RecentTeams :many
@@ -105,7 +139,17 @@ def recent_teams(
     """Run query RecentTeams (tests/cases/star_expansion/queries.sql:18:1)."""
     with psycopg.RawCursor(conn, row_factory=tuple_row) as cur:
         cur.execute(RECENT_TEAMS, (after,))
-        return [RecentTeamsRow(row[0], row[1], row[2], row[3]) for row in cur]
+        # fetchall() loads every row in one call, where iterating the cursor is a call per row.
+        return [_load_recent_teams(row) for row in cur.fetchall()]
+
+
+def _load_recent_teams(row: tuple[Any, ...]) -> RecentTeamsRow:
+    built = object.__new__(RecentTeamsRow)
+    _RECENT_TEAMS_ROW_SLOTS[0](built, row[0])
+    _RECENT_TEAMS_ROW_SLOTS[1](built, row[1])
+    _RECENT_TEAMS_ROW_SLOTS[2](built, row[2])
+    _RECENT_TEAMS_ROW_SLOTS[3](built, row[3])
+    return built
 
 
 RENAME_TEAM: Final = """-- name: RenameTeam :one
@@ -125,29 +169,38 @@ def rename_team(
         row = cur.fetchone()
     if row is None:
         return None
-    return Team(row[0], row[1])
+    return _load_rename_team(row)
+
+
+def _load_rename_team(row: tuple[Any, ...]) -> Team:
+    built = object.__new__(Team)
+    _TEAM_SLOTS[0](built, row[0])
+    _TEAM_SLOTS[1](built, row[1])
+    return built
 
 
 EXISTS_QUALIFIED: Final = """-- name: ExistsQualified :one
 SELECT EXISTS (SELECT public.teams.id, public.teams.name FROM public.teams WHERE id = $1) AS found"""
 
 
-@dataclass(frozen=True, slots=True)
-class ExistsQualifiedRow:
-    """A row of ExistsQualified."""
-
-    found: bool
-
-
 def exists_qualified(
     conn: psycopg.Connection[object],
     *,
     id: int,
-) -> ExistsQualifiedRow:
+) -> bool:
     """Run query ExistsQualified (tests/cases/star_expansion/queries.sql:30:1)."""
     with psycopg.RawCursor(conn, row_factory=tuple_row) as cur:
         cur.execute(EXISTS_QUALIFIED, (id,))
         row = cur.fetchone()
     if row is None:
         raise _NoRowError("ExistsQualified")
-    return ExistsQualifiedRow(row[0])
+    return cast("bool", row[0])
+
+
+# What the loaders above set each slot with (rather than a frozen dataclass's __init__,
+# which goes through object.__setattr__ by name): see _runtime.slot_setters.
+_EVERYTHING_JOINED_ROW_SLOTS: Final = _slot_setters(EverythingJoinedRow)
+_RECENT_TEAMS_ROW_SLOTS: Final = _slot_setters(RecentTeamsRow)
+_TEAM_SLOTS: Final = _slot_setters(Team)
+_USER_SLOTS: Final = _slot_setters(User)
+_USERS_WITH_TEAMS_ROW_SLOTS: Final = _slot_setters(UsersWithTeamsRow)

@@ -2,8 +2,9 @@
 # ruff: noqa: E501
 """The queries of tests/cases/array_nulls/queries.sql, for asyncio."""
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from datetime import datetime
+from typing import Any, Final, cast
 
 import psycopg
 from psycopg.rows import tuple_row
@@ -13,10 +14,11 @@ from .._runtime import NoRowError as _NoRowError
 from .._runtime import aware as _aware
 from .._runtime import enum_array as _enum_array
 from .._runtime import enum_value as _enum_value
-from ..models import JsonValue, List, Mood
+from .._runtime import sequence as _sequence
+from .._runtime import slot_setters as _slot_setters
+from ..models import JsonValue, List, Mood, MoodLabel
 from ..queries import AGGREGATE_LISTS, FIRST_NULL_DOC, GET_LISTS, INSERT_LISTS, SET_LISTS
 from ..queries import AggregateListsRow as AggregateListsRow
-from ..queries import FirstNullDocRow as FirstNullDocRow
 from ..queries import SetListsParams as SetListsParams
 
 
@@ -24,11 +26,11 @@ async def insert_lists(
     conn: psycopg.AsyncConnection[object],
     *,
     id: int,
-    moods: list[Mood] | list[Mood | None],
-    ints: list[int] | list[int | None],
-    texts: list[str] | list[str | None],
-    times: list[datetime] | list[datetime | None],
-    docs: list[JsonValue] | list[JsonValue | None],
+    moods: Sequence[Mood | MoodLabel | None],
+    ints: Sequence[int | None],
+    texts: Sequence[str | None],
+    times: Sequence[datetime | None],
+    docs: Sequence[JsonValue | None],
 ) -> List:
     """Array parameters may hold None elements, sent as SQL NULLs."""
     async with psycopg.AsyncRawCursor(conn, row_factory=tuple_row) as cur:
@@ -36,24 +38,31 @@ async def insert_lists(
             INSERT_LISTS,
             (
                 id,
-                [None if x is None else _enum_value(Mood, x, "moods") for x in moods],
-                ints,
-                texts,
-                [None if x is None else _aware(x, "times") for x in times],
-                [None if x is None else Jsonb(x) for x in docs],
+                [
+                    None if x is None else _enum_value(Mood, x, "moods")
+                    for x in _sequence(moods, "moods")
+                ],
+                _sequence(ints, "ints"),
+                _sequence(texts, "texts"),
+                [None if x is None else _aware(x, "times") for x in _sequence(times, "times")],
+                [None if x is None else Jsonb(x) for x in _sequence(docs, "docs")],
             ),
         )
         row = await cur.fetchone()
     if row is None:
         raise _NoRowError("InsertLists")
-    return List(
-        row[0],
-        _enum_array(Mood, row[1], "lists.moods of query InsertLists"),
-        row[2],
-        row[3],
-        row[4],
-        row[5],
-    )
+    return _load_insert_lists(row)
+
+
+def _load_insert_lists(row: tuple[Any, ...]) -> List:
+    built = object.__new__(List)
+    _LIST_SLOTS[0](built, row[0])
+    _LIST_SLOTS[1](built, _enum_array(Mood, row[1], "lists.moods of query InsertLists"))
+    _LIST_SLOTS[2](built, row[2])
+    _LIST_SLOTS[3](built, row[3])
+    _LIST_SLOTS[4](built, row[4])
+    _LIST_SLOTS[5](built, row[5])
+    return built
 
 
 async def get_lists(
@@ -67,14 +76,18 @@ async def get_lists(
         row = await cur.fetchone()
     if row is None:
         return None
-    return List(
-        row[0],
-        _enum_array(Mood, row[1], "lists.moods of query GetLists"),
-        row[2],
-        row[3],
-        row[4],
-        row[5],
-    )
+    return _load_get_lists(row)
+
+
+def _load_get_lists(row: tuple[Any, ...]) -> List:
+    built = object.__new__(List)
+    _LIST_SLOTS[0](built, row[0])
+    _LIST_SLOTS[1](built, _enum_array(Mood, row[1], "lists.moods of query GetLists"))
+    _LIST_SLOTS[2](built, row[2])
+    _LIST_SLOTS[3](built, row[3])
+    _LIST_SLOTS[4](built, row[4])
+    _LIST_SLOTS[5](built, row[5])
+    return built
 
 
 async def set_lists(
@@ -84,9 +97,12 @@ async def set_lists(
     """Run query SetLists (tests/cases/array_nulls/queries.sql:10:1)."""
     values = [
         (
-            [None if x is None else _enum_value(Mood, x, "moods") for x in p.moods],
-            [None if x is None else _aware(x, "times") for x in p.times],
-            [None if x is None else Jsonb(x) for x in p.docs],
+            [
+                None if x is None else _enum_value(Mood, x, "moods")
+                for x in _sequence(p.moods, "moods")
+            ],
+            [None if x is None else _aware(x, "times") for x in _sequence(p.times, "times")],
+            [None if x is None else Jsonb(x) for x in _sequence(p.docs, "docs")],
             p.id,
         )
         for p in params
@@ -101,14 +117,14 @@ async def first_null_doc(
     conn: psycopg.AsyncConnection[object],
     *,
     id: int,
-) -> FirstNullDocRow | None:
+) -> int | None:
     """The position of the first SQL NULL in docs: a JSON null is not one."""
     async with psycopg.AsyncRawCursor(conn, row_factory=tuple_row) as cur:
         await cur.execute(FIRST_NULL_DOC, (id,))
         row = await cur.fetchone()
     if row is None:
         return None
-    return FirstNullDocRow(row[0])
+    return cast("int | None", row[0])
 
 
 async def aggregate_lists(
@@ -120,7 +136,20 @@ async def aggregate_lists(
         row = await cur.fetchone()
     if row is None:
         raise _NoRowError("AggregateLists")
-    return AggregateListsRow(
-        row[0],
+    return _load_aggregate_lists(row)
+
+
+def _load_aggregate_lists(row: tuple[Any, ...]) -> AggregateListsRow:
+    built = object.__new__(AggregateListsRow)
+    _AGGREGATE_LISTS_ROW_SLOTS[0](built, row[0])
+    _AGGREGATE_LISTS_ROW_SLOTS[1](
+        built,
         None if row[1] is None else _enum_array(Mood, row[1], "'moods' of query AggregateLists"),
     )
+    return built
+
+
+# What the loaders above set each slot with (rather than a frozen dataclass's __init__,
+# which goes through object.__setattr__ by name): see _runtime.slot_setters.
+_AGGREGATE_LISTS_ROW_SLOTS: Final = _slot_setters(AggregateListsRow)
+_LIST_SLOTS: Final = _slot_setters(List)

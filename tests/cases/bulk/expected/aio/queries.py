@@ -2,8 +2,8 @@
 """The queries of tests/cases/bulk/queries.sql, for asyncio."""
 
 import itertools
-from collections.abc import AsyncIterator, Iterable
-from typing import Final
+from collections.abc import AsyncIterator, Iterable, Sequence
+from typing import Any, Final, cast
 
 import psycopg
 from psycopg.rows import tuple_row
@@ -13,9 +13,12 @@ from .._runtime import NoRowError as _NoRowError
 from .._runtime import aware as _aware
 from .._runtime import enum_label as _enum_label
 from .._runtime import enum_value as _enum_value
-from ..models import Event, Level
+from .._runtime import sequence as _sequence
+from .._runtime import slot_setters as _slot_setters
+from ..models import Event, Level, LevelLabel
 from ..queries import (
     COUNT_EVENTS,
+    EVENT_ROWS,
     EVENTS_BETWEEN,
     GET_EVENTS,
     LIST_ALL,
@@ -24,9 +27,9 @@ from ..queries import (
     STREAM_ALL,
     STREAM_EVENTS,
 )
-from ..queries import CountEventsRow as CountEventsRow
+from ..queries import EventRowsParams as EventRowsParams
+from ..queries import EventRowsRow as EventRowsRow
 from ..queries import EventsBetweenParams as EventsBetweenParams
-from ..queries import EventsBetweenRow as EventsBetweenRow
 from ..queries import GetEventsParams as GetEventsParams
 from ..queries import LoadEventsParams as LoadEventsParams
 from ..queries import SetNotesParams as SetNotesParams
@@ -61,7 +64,7 @@ async def load_events(
 async def stream_events(
     conn: psycopg.AsyncConnection[object],
     *,
-    min_level: Level,
+    min_level: Level | LevelLabel,
 ) -> AsyncIterator[StreamEventsRow]:
     """Every event at or above a level, streamed from a server-side cursor."""
     async with psycopg.AsyncRawServerCursor(
@@ -69,9 +72,17 @@ async def stream_events(
     ) as cur:
         await cur.execute(STREAM_EVENTS, (_enum_value(Level, min_level, "min_level"),))
         async for row in cur:
-            yield StreamEventsRow(
-                row[0], _enum_label(Level, row[1], "events.level of query StreamEvents"), row[2]
-            )
+            yield _load_stream_events(row)
+
+
+def _load_stream_events(row: tuple[Any, ...]) -> StreamEventsRow:
+    built = object.__new__(StreamEventsRow)
+    _STREAM_EVENTS_ROW_SLOTS[0](built, row[0])
+    _STREAM_EVENTS_ROW_SLOTS[1](
+        built, _enum_label(Level, row[1], "events.level of query StreamEvents")
+    )
+    _STREAM_EVENTS_ROW_SLOTS[2](built, row[2])
+    return built
 
 
 async def stream_all(
@@ -83,14 +94,18 @@ async def stream_all(
     ) as cur:
         await cur.execute(STREAM_ALL)
         async for row in cur:
-            yield Event(
-                row[0],
-                row[1],
-                _enum_label(Level, row[2], "events.level of query StreamAll"),
-                row[3],
-                row[4],
-                row[5],
-            )
+            yield _load_stream_all(row)
+
+
+def _load_stream_all(row: tuple[Any, ...]) -> Event:
+    built = object.__new__(Event)
+    _EVENT_SLOTS[0](built, row[0])
+    _EVENT_SLOTS[1](built, row[1])
+    _EVENT_SLOTS[2](built, _enum_label(Level, row[2], "events.level of query StreamAll"))
+    _EVENT_SLOTS[3](built, row[3])
+    _EVENT_SLOTS[4](built, row[4])
+    _EVENT_SLOTS[5](built, row[5])
+    return built
 
 
 async def set_notes(
@@ -118,47 +133,47 @@ async def get_events(
         await cur.executemany(GET_EVENTS, values, returning=True)
         async for _ in cur.results():
             row = await cur.fetchone()
-            rows.append(
-                None
-                if row is None
-                else Event(
-                    row[0],
-                    row[1],
-                    _enum_label(Level, row[2], "events.level of query GetEvents"),
-                    row[3],
-                    row[4],
-                    row[5],
-                )
-            )
+            rows.append(None if row is None else _load_get_events(row))
     return rows
+
+
+def _load_get_events(row: tuple[Any, ...]) -> Event:
+    built = object.__new__(Event)
+    _EVENT_SLOTS[0](built, row[0])
+    _EVENT_SLOTS[1](built, row[1])
+    _EVENT_SLOTS[2](built, _enum_label(Level, row[2], "events.level of query GetEvents"))
+    _EVENT_SLOTS[3](built, row[3])
+    _EVENT_SLOTS[4](built, row[4])
+    _EVENT_SLOTS[5](built, row[5])
+    return built
 
 
 async def events_between(
     conn: psycopg.AsyncConnection[object],
     params: Iterable[EventsBetweenParams],
-) -> list[list[EventsBetweenRow]]:
+) -> list[list[int]]:
     """Run query EventsBetween (tests/cases/bulk/queries.sql:19:1)."""
     values = [(p.low, p.high) for p in params]
     if not values:
         return []
-    rows: list[list[EventsBetweenRow]] = []
+    rows: list[list[int]] = []
     async with psycopg.AsyncRawCursor(conn, row_factory=tuple_row) as cur:
         await cur.executemany(EVENTS_BETWEEN, values, returning=True)
         async for _ in cur.results():
-            rows.append([EventsBetweenRow(row[0]) for row in await cur.fetchall()])
+            rows.append([cast("int", row[0]) for row in await cur.fetchall()])
     return rows
 
 
 async def count_events(
     conn: psycopg.AsyncConnection[object],
-) -> CountEventsRow:
+) -> int:
     """Run query CountEvents (tests/cases/bulk/queries.sql:22:1)."""
     async with psycopg.AsyncRawCursor(conn, row_factory=tuple_row) as cur:
         await cur.execute(COUNT_EVENTS)
         row = await cur.fetchone()
     if row is None:
         raise _NoRowError("CountEvents")
-    return CountEventsRow(row[0])
+    return cast("int", row[0])
 
 
 async def list_all(
@@ -167,14 +182,55 @@ async def list_all(
     """Run query ListAll (tests/cases/bulk/queries.sql:25:1)."""
     async with psycopg.AsyncRawCursor(conn, row_factory=tuple_row) as cur:
         await cur.execute(LIST_ALL)
-        return [
-            Event(
-                row[0],
-                row[1],
-                _enum_label(Level, row[2], "events.level of query ListAll"),
-                row[3],
-                row[4],
-                row[5],
-            )
-            async for row in cur
-        ]
+        # fetchall() loads every row in one call, where iterating the cursor is a call per row.
+        return [_load_list_all(row) for row in await cur.fetchall()]
+
+
+def _load_list_all(row: tuple[Any, ...]) -> Event:
+    built = object.__new__(Event)
+    _EVENT_SLOTS[0](built, row[0])
+    _EVENT_SLOTS[1](built, row[1])
+    _EVENT_SLOTS[2](built, _enum_label(Level, row[2], "events.level of query ListAll"))
+    _EVENT_SLOTS[3](built, row[3])
+    _EVENT_SLOTS[4](built, row[4])
+    _EVENT_SLOTS[5](built, row[5])
+    return built
+
+
+async def event_rows(
+    conn: psycopg.AsyncConnection[object],
+    params: Sequence[EventRowsParams],
+) -> list[EventRowsRow]:
+    """Each Params row, sent as one array per field and read back as a table."""
+    # One array per field, the n-th element of each from the n-th row.
+    rows: list[EventRowsParams] = _sequence(params, "params")
+    async with psycopg.AsyncRawCursor(conn, row_factory=tuple_row) as cur:
+        await cur.execute(
+            EVENT_ROWS,
+            (
+                [p.id for p in rows],
+                [_aware(p.at, "at") for p in rows],
+                [_enum_value(Level, p.level, "level") for p in rows],
+                [p.note for p in rows],
+            ),
+        )
+        # fetchall() loads every row in one call, where iterating the cursor is a call per row.
+        return [_load_event_rows(row) for row in await cur.fetchall()]
+
+
+def _load_event_rows(row: tuple[Any, ...]) -> EventRowsRow:
+    built = object.__new__(EventRowsRow)
+    _EVENT_ROWS_ROW_SLOTS[0](built, row[0])
+    _EVENT_ROWS_ROW_SLOTS[1](built, row[1])
+    _EVENT_ROWS_ROW_SLOTS[2](
+        built, None if row[2] is None else _enum_label(Level, row[2], "'level' of query EventRows")
+    )
+    _EVENT_ROWS_ROW_SLOTS[3](built, row[3])
+    return built
+
+
+# What the loaders above set each slot with (rather than a frozen dataclass's __init__,
+# which goes through object.__setattr__ by name): see _runtime.slot_setters.
+_EVENT_SLOTS: Final = _slot_setters(Event)
+_EVENT_ROWS_ROW_SLOTS: Final = _slot_setters(EventRowsRow)
+_STREAM_EVENTS_ROW_SLOTS: Final = _slot_setters(StreamEventsRow)

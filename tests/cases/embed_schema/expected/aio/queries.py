@@ -2,11 +2,13 @@
 """The queries of tests/cases/embed_schema/queries.sql, for asyncio."""
 
 from decimal import Decimal
+from typing import Any, Final
 
 import psycopg
 from psycopg.rows import tuple_row
 
 from .._runtime import NoRowError as _NoRowError
+from .._runtime import slot_setters as _slot_setters
 from ..models import BillingInvoice, Customer
 from ..queries import BOTH_INVOICES, CUSTOMER_INVOICES, GET_INVOICE, INSERT_INVOICE, LIST_INVOICES
 from ..queries import BothInvoicesRow as BothInvoicesRow
@@ -25,7 +27,23 @@ async def get_invoice(
         row = await cur.fetchone()
     if row is None:
         return None
-    return GetInvoiceRow(BillingInvoice(row[0], row[1], row[2], row[3]), row[4])
+    return _load_get_invoice(row)
+
+
+def _load_get_invoice_billing_invoice(row: tuple[Any, ...]) -> BillingInvoice:
+    built = object.__new__(BillingInvoice)
+    _BILLING_INVOICE_SLOTS[0](built, row[0])
+    _BILLING_INVOICE_SLOTS[1](built, row[1])
+    _BILLING_INVOICE_SLOTS[2](built, row[2])
+    _BILLING_INVOICE_SLOTS[3](built, row[3])
+    return built
+
+
+def _load_get_invoice(row: tuple[Any, ...]) -> GetInvoiceRow:
+    built = object.__new__(GetInvoiceRow)
+    _GET_INVOICE_ROW_SLOTS[0](built, _load_get_invoice_billing_invoice(row))
+    _GET_INVOICE_ROW_SLOTS[1](built, row[4])
+    return built
 
 
 async def customer_invoices(
@@ -34,13 +52,33 @@ async def customer_invoices(
     """An alias of a schema-qualified table, on the nullable side of a LEFT JOIN."""
     async with psycopg.AsyncRawCursor(conn, row_factory=tuple_row) as cur:
         await cur.execute(CUSTOMER_INVOICES)
-        return [
-            CustomerInvoicesRow(
-                Customer(row[0], row[1]),
-                None if row[2] is None else BillingInvoice(row[2], row[3], row[4], row[5]),
-            )
-            async for row in cur
-        ]
+        # fetchall() loads every row in one call, where iterating the cursor is a call per row.
+        return [_load_customer_invoices(row) for row in await cur.fetchall()]
+
+
+def _load_customer_invoices_customer(row: tuple[Any, ...]) -> Customer:
+    built = object.__new__(Customer)
+    _CUSTOMER_SLOTS[0](built, row[0])
+    _CUSTOMER_SLOTS[1](built, row[1])
+    return built
+
+
+def _load_customer_invoices_billing_invoice(row: tuple[Any, ...]) -> BillingInvoice:
+    built = object.__new__(BillingInvoice)
+    _BILLING_INVOICE_SLOTS[0](built, row[2])
+    _BILLING_INVOICE_SLOTS[1](built, row[3])
+    _BILLING_INVOICE_SLOTS[2](built, row[4])
+    _BILLING_INVOICE_SLOTS[3](built, row[5])
+    return built
+
+
+def _load_customer_invoices(row: tuple[Any, ...]) -> CustomerInvoicesRow:
+    built = object.__new__(CustomerInvoicesRow)
+    _CUSTOMER_INVOICES_ROW_SLOTS[0](built, _load_customer_invoices_customer(row))
+    _CUSTOMER_INVOICES_ROW_SLOTS[1](
+        built, None if row[2] is None else _load_customer_invoices_billing_invoice(row)
+    )
+    return built
 
 
 async def list_invoices(
@@ -49,7 +87,17 @@ async def list_invoices(
     """A star over a schema-qualified table: its whole row, as its model."""
     async with psycopg.AsyncRawCursor(conn, row_factory=tuple_row) as cur:
         await cur.execute(LIST_INVOICES)
-        return [BillingInvoice(row[0], row[1], row[2], row[3]) async for row in cur]
+        # fetchall() loads every row in one call, where iterating the cursor is a call per row.
+        return [_load_list_invoices(row) for row in await cur.fetchall()]
+
+
+def _load_list_invoices(row: tuple[Any, ...]) -> BillingInvoice:
+    built = object.__new__(BillingInvoice)
+    _BILLING_INVOICE_SLOTS[0](built, row[0])
+    _BILLING_INVOICE_SLOTS[1](built, row[1])
+    _BILLING_INVOICE_SLOTS[2](built, row[2])
+    _BILLING_INVOICE_SLOTS[3](built, row[3])
+    return built
 
 
 async def both_invoices(
@@ -58,9 +106,19 @@ async def both_invoices(
     """Two tables of one name: the schema tells their stars apart."""
     async with psycopg.AsyncRawCursor(conn, row_factory=tuple_row) as cur:
         await cur.execute(BOTH_INVOICES)
-        return [
-            BothInvoicesRow(row[0], row[1], row[2], row[3], row[4], row[5]) async for row in cur
-        ]
+        # fetchall() loads every row in one call, where iterating the cursor is a call per row.
+        return [_load_both_invoices(row) for row in await cur.fetchall()]
+
+
+def _load_both_invoices(row: tuple[Any, ...]) -> BothInvoicesRow:
+    built = object.__new__(BothInvoicesRow)
+    _BOTH_INVOICES_ROW_SLOTS[0](built, row[0])
+    _BOTH_INVOICES_ROW_SLOTS[1](built, row[1])
+    _BOTH_INVOICES_ROW_SLOTS[2](built, row[2])
+    _BOTH_INVOICES_ROW_SLOTS[3](built, row[3])
+    _BOTH_INVOICES_ROW_SLOTS[4](built, row[4])
+    _BOTH_INVOICES_ROW_SLOTS[5](built, row[5])
+    return built
 
 
 async def insert_invoice(
@@ -76,4 +134,22 @@ async def insert_invoice(
         row = await cur.fetchone()
     if row is None:
         raise _NoRowError("InsertInvoice")
-    return BillingInvoice(row[0], row[1], row[2], row[3])
+    return _load_insert_invoice(row)
+
+
+def _load_insert_invoice(row: tuple[Any, ...]) -> BillingInvoice:
+    built = object.__new__(BillingInvoice)
+    _BILLING_INVOICE_SLOTS[0](built, row[0])
+    _BILLING_INVOICE_SLOTS[1](built, row[1])
+    _BILLING_INVOICE_SLOTS[2](built, row[2])
+    _BILLING_INVOICE_SLOTS[3](built, row[3])
+    return built
+
+
+# What the loaders above set each slot with (rather than a frozen dataclass's __init__,
+# which goes through object.__setattr__ by name): see _runtime.slot_setters.
+_BILLING_INVOICE_SLOTS: Final = _slot_setters(BillingInvoice)
+_BOTH_INVOICES_ROW_SLOTS: Final = _slot_setters(BothInvoicesRow)
+_CUSTOMER_SLOTS: Final = _slot_setters(Customer)
+_CUSTOMER_INVOICES_ROW_SLOTS: Final = _slot_setters(CustomerInvoicesRow)
+_GET_INVOICE_ROW_SLOTS: Final = _slot_setters(GetInvoiceRow)

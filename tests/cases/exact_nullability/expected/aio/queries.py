@@ -2,11 +2,13 @@
 """The queries of tests/cases/exact_nullability/queries.sql, for asyncio."""
 
 from decimal import Decimal
+from typing import Any, Final, cast
 
 import psycopg
 from psycopg.rows import tuple_row
 
 from .._runtime import NoRowError as _NoRowError
+from .._runtime import slot_setters as _slot_setters
 from ..queries import (
     ECHO,
     LABELS,
@@ -25,7 +27,6 @@ from ..queries import NotedPaymentsRow as NotedPaymentsRow
 from ..queries import PaidRow as PaidRow
 from ..queries import PaymentCountsRow as PaymentCountsRow
 from ..queries import ReachableRow as ReachableRow
-from ..queries import ShadowedRow as ShadowedRow
 from ..queries import TotalsRow as TotalsRow
 from ..queries import UnpaidRow as UnpaidRow
 from ..queries import WithEmailRow as WithEmailRow
@@ -42,7 +43,14 @@ async def echo(
         row = await cur.fetchone()
     if row is None:
         raise _NoRowError("Echo")
-    return EchoRow(row[0], row[1])
+    return _load_echo(row)
+
+
+def _load_echo(row: tuple[Any, ...]) -> EchoRow:
+    built = object.__new__(EchoRow)
+    _ECHO_ROW_SLOTS[0](built, row[0])
+    _ECHO_ROW_SLOTS[1](built, row[1])
+    return built
 
 
 async def with_email(
@@ -51,7 +59,15 @@ async def with_email(
     """WHERE x IS NOT NULL proves x."""
     async with psycopg.AsyncRawCursor(conn, row_factory=tuple_row) as cur:
         await cur.execute(WITH_EMAIL)
-        return [WithEmailRow(row[0], row[1]) async for row in cur]
+        # fetchall() loads every row in one call, where iterating the cursor is a call per row.
+        return [_load_with_email(row) for row in await cur.fetchall()]
+
+
+def _load_with_email(row: tuple[Any, ...]) -> WithEmailRow:
+    built = object.__new__(WithEmailRow)
+    _WITH_EMAIL_ROW_SLOTS[0](built, row[0])
+    _WITH_EMAIL_ROW_SLOTS[1](built, row[1])
+    return built
 
 
 async def paid(
@@ -62,7 +78,17 @@ async def paid(
     """A strict condition on the nullable side of a LEFT JOIN makes it an inner join."""
     async with psycopg.AsyncRawCursor(conn, row_factory=tuple_row) as cur:
         await cur.execute(PAID, (minimum,))
-        return [PaidRow(row[0], row[1], row[2], row[3]) async for row in cur]
+        # fetchall() loads every row in one call, where iterating the cursor is a call per row.
+        return [_load_paid(row) for row in await cur.fetchall()]
+
+
+def _load_paid(row: tuple[Any, ...]) -> PaidRow:
+    built = object.__new__(PaidRow)
+    _PAID_ROW_SLOTS[0](built, row[0])
+    _PAID_ROW_SLOTS[1](built, row[1])
+    _PAID_ROW_SLOTS[2](built, row[2])
+    _PAID_ROW_SLOTS[3](built, row[3])
+    return built
 
 
 async def unpaid(
@@ -71,7 +97,15 @@ async def unpaid(
     """Without such a condition the joined side stays nullable."""
     async with psycopg.AsyncRawCursor(conn, row_factory=tuple_row) as cur:
         await cur.execute(UNPAID)
-        return [UnpaidRow(row[0], row[1]) async for row in cur]
+        # fetchall() loads every row in one call, where iterating the cursor is a call per row.
+        return [_load_unpaid(row) for row in await cur.fetchall()]
+
+
+def _load_unpaid(row: tuple[Any, ...]) -> UnpaidRow:
+    built = object.__new__(UnpaidRow)
+    _UNPAID_ROW_SLOTS[0](built, row[0])
+    _UNPAID_ROW_SLOTS[1](built, row[1])
+    return built
 
 
 async def reachable(
@@ -80,7 +114,17 @@ async def reachable(
     """A view is as precise as its definition, and a view on a view as well."""
     async with psycopg.AsyncRawCursor(conn, row_factory=tuple_row) as cur:
         await cur.execute(REACHABLE)
-        return [ReachableRow(row[0], row[1], row[2], row[3]) async for row in cur]
+        # fetchall() loads every row in one call, where iterating the cursor is a call per row.
+        return [_load_reachable(row) for row in await cur.fetchall()]
+
+
+def _load_reachable(row: tuple[Any, ...]) -> ReachableRow:
+    built = object.__new__(ReachableRow)
+    _REACHABLE_ROW_SLOTS[0](built, row[0])
+    _REACHABLE_ROW_SLOTS[1](built, row[1])
+    _REACHABLE_ROW_SLOTS[2](built, row[2])
+    _REACHABLE_ROW_SLOTS[3](built, row[3])
+    return built
 
 
 async def payment_counts(
@@ -89,7 +133,16 @@ async def payment_counts(
     """A scalar subquery that always returns one row takes its value's nullability."""
     async with psycopg.AsyncRawCursor(conn, row_factory=tuple_row) as cur:
         await cur.execute(PAYMENT_COUNTS)
-        return [PaymentCountsRow(row[0], row[1], row[2]) async for row in cur]
+        # fetchall() loads every row in one call, where iterating the cursor is a call per row.
+        return [_load_payment_counts(row) for row in await cur.fetchall()]
+
+
+def _load_payment_counts(row: tuple[Any, ...]) -> PaymentCountsRow:
+    built = object.__new__(PaymentCountsRow)
+    _PAYMENT_COUNTS_ROW_SLOTS[0](built, row[0])
+    _PAYMENT_COUNTS_ROW_SLOTS[1](built, row[1])
+    _PAYMENT_COUNTS_ROW_SLOTS[2](built, row[2])
+    return built
 
 
 async def totals(
@@ -101,7 +154,14 @@ async def totals(
         row = await cur.fetchone()
     if row is None:
         raise _NoRowError("Totals")
-    return TotalsRow(row[0], row[1])
+    return _load_totals(row)
+
+
+def _load_totals(row: tuple[Any, ...]) -> TotalsRow:
+    built = object.__new__(TotalsRow)
+    _TOTALS_ROW_SLOTS[0](built, row[0])
+    _TOTALS_ROW_SLOTS[1](built, row[1])
+    return built
 
 
 async def labels(
@@ -110,16 +170,27 @@ async def labels(
     """A SQL-language function: its body, given its arguments' nullability."""
     async with psycopg.AsyncRawCursor(conn, row_factory=tuple_row) as cur:
         await cur.execute(LABELS)
-        return [LabelsRow(row[0], row[1], row[2], row[3]) async for row in cur]
+        # fetchall() loads every row in one call, where iterating the cursor is a call per row.
+        return [_load_labels(row) for row in await cur.fetchall()]
+
+
+def _load_labels(row: tuple[Any, ...]) -> LabelsRow:
+    built = object.__new__(LabelsRow)
+    _LABELS_ROW_SLOTS[0](built, row[0])
+    _LABELS_ROW_SLOTS[1](built, row[1])
+    _LABELS_ROW_SLOTS[2](built, row[2])
+    _LABELS_ROW_SLOTS[3](built, row[3])
+    return built
 
 
 async def shadowed(
     conn: psycopg.AsyncConnection[object],
-) -> list[ShadowedRow]:
+) -> list[str | None]:
     """lower() has a user-defined overload here: the call may mean it, so nullable."""
     async with psycopg.AsyncRawCursor(conn, row_factory=tuple_row) as cur:
         await cur.execute(SHADOWED)
-        return [ShadowedRow(row[0]) async for row in cur]
+        # fetchall() loads every row in one call, where iterating the cursor is a call per row.
+        return [cast("str | None", row[0]) for row in await cur.fetchall()]
 
 
 async def noted_payments(
@@ -128,4 +199,25 @@ async def noted_payments(
     """An inner join keeps only rows whose ON held: email and note are not null."""
     async with psycopg.AsyncRawCursor(conn, row_factory=tuple_row) as cur:
         await cur.execute(NOTED_PAYMENTS)
-        return [NotedPaymentsRow(row[0], row[1]) async for row in cur]
+        # fetchall() loads every row in one call, where iterating the cursor is a call per row.
+        return [_load_noted_payments(row) for row in await cur.fetchall()]
+
+
+def _load_noted_payments(row: tuple[Any, ...]) -> NotedPaymentsRow:
+    built = object.__new__(NotedPaymentsRow)
+    _NOTED_PAYMENTS_ROW_SLOTS[0](built, row[0])
+    _NOTED_PAYMENTS_ROW_SLOTS[1](built, row[1])
+    return built
+
+
+# What the loaders above set each slot with (rather than a frozen dataclass's __init__,
+# which goes through object.__setattr__ by name): see _runtime.slot_setters.
+_ECHO_ROW_SLOTS: Final = _slot_setters(EchoRow)
+_LABELS_ROW_SLOTS: Final = _slot_setters(LabelsRow)
+_NOTED_PAYMENTS_ROW_SLOTS: Final = _slot_setters(NotedPaymentsRow)
+_PAID_ROW_SLOTS: Final = _slot_setters(PaidRow)
+_PAYMENT_COUNTS_ROW_SLOTS: Final = _slot_setters(PaymentCountsRow)
+_REACHABLE_ROW_SLOTS: Final = _slot_setters(ReachableRow)
+_TOTALS_ROW_SLOTS: Final = _slot_setters(TotalsRow)
+_UNPAID_ROW_SLOTS: Final = _slot_setters(UnpaidRow)
+_WITH_EMAIL_ROW_SLOTS: Final = _slot_setters(WithEmailRow)

@@ -2,14 +2,18 @@
 # ruff: noqa: E501
 """The queries of tests/cases/sound_nullability/queries.sql, for asyncio."""
 
+from collections.abc import Sequence
+from typing import Any, Final, cast
+
 import psycopg
 from psycopg.rows import tuple_row
 from psycopg.types.range import Range
 
+from .._runtime import sequence as _sequence
+from .._runtime import slot_setters as _slot_setters
 from ..queries import ADD_PERSON, BOUNDS, MATCHES, SAME_AS, SET_EMAIL, TAGS
 from ..queries import AddPersonRow as AddPersonRow
 from ..queries import BoundsRow as BoundsRow
-from ..queries import MatchesRow as MatchesRow
 from ..queries import SameAsRow as SameAsRow
 from ..queries import SetEmailRow as SetEmailRow
 from ..queries import TagsRow as TagsRow
@@ -21,7 +25,15 @@ async def same_as(
     """A row comparison is NULL when any field is: email may be NULL."""
     async with psycopg.AsyncRawCursor(conn, row_factory=tuple_row) as cur:
         await cur.execute(SAME_AS)
-        return [SameAsRow(row[0], row[1]) async for row in cur]
+        # fetchall() loads every row in one call, where iterating the cursor is a call per row.
+        return [_load_same_as(row) for row in await cur.fetchall()]
+
+
+def _load_same_as(row: tuple[Any, ...]) -> SameAsRow:
+    built = object.__new__(SameAsRow)
+    _SAME_AS_ROW_SLOTS[0](built, row[0])
+    _SAME_AS_ROW_SLOTS[1](built, row[1])
+    return built
 
 
 async def bounds(
@@ -30,16 +42,26 @@ async def bounds(
     """lower() of an empty or unbounded range is NULL; upper_inf() never is."""
     async with psycopg.AsyncRawCursor(conn, row_factory=tuple_row) as cur:
         await cur.execute(BOUNDS)
-        return [BoundsRow(row[0], row[1], row[2]) async for row in cur]
+        # fetchall() loads every row in one call, where iterating the cursor is a call per row.
+        return [_load_bounds(row) for row in await cur.fetchall()]
+
+
+def _load_bounds(row: tuple[Any, ...]) -> BoundsRow:
+    built = object.__new__(BoundsRow)
+    _BOUNDS_ROW_SLOTS[0](built, row[0])
+    _BOUNDS_ROW_SLOTS[1](built, row[1])
+    _BOUNDS_ROW_SLOTS[2](built, row[2])
+    return built
 
 
 async def matches(
     conn: psycopg.AsyncConnection[object],
-) -> list[MatchesRow]:
+) -> list[str | None]:
     """substring() with a pattern is NULL when nothing matches."""
     async with psycopg.AsyncRawCursor(conn, row_factory=tuple_row) as cur:
         await cur.execute(MATCHES)
-        return [MatchesRow(row[0]) async for row in cur]
+        # fetchall() loads every row in one call, where iterating the cursor is a call per row.
+        return [cast("str | None", row[0]) for row in await cur.fetchall()]
 
 
 async def add_person(
@@ -49,15 +71,22 @@ async def add_person(
     name: str,
     email: str | None,
     period: Range[int],
-    tags: list[str] | list[str | None],
+    tags: Sequence[str | None],
 ) -> AddPersonRow | None:
     """Parameters written into nullable columns inside a data-modifying CTE accept None."""
     async with psycopg.AsyncRawCursor(conn, row_factory=tuple_row) as cur:
-        await cur.execute(ADD_PERSON, (id, name, email, period, tags))
+        await cur.execute(ADD_PERSON, (id, name, email, period, _sequence(tags, "tags")))
         row = await cur.fetchone()
     if row is None:
         return None
-    return AddPersonRow(row[0], row[1])
+    return _load_add_person(row)
+
+
+def _load_add_person(row: tuple[Any, ...]) -> AddPersonRow:
+    built = object.__new__(AddPersonRow)
+    _ADD_PERSON_ROW_SLOTS[0](built, row[0])
+    _ADD_PERSON_ROW_SLOTS[1](built, row[1])
+    return built
 
 
 async def set_email(
@@ -69,7 +98,15 @@ async def set_email(
     """Run query SetEmail (tests/cases/sound_nullability/queries.sql:24:1)."""
     async with psycopg.AsyncRawCursor(conn, row_factory=tuple_row) as cur:
         await cur.execute(SET_EMAIL, (email, id))
-        return [SetEmailRow(row[0], row[1]) async for row in cur]
+        # fetchall() loads every row in one call, where iterating the cursor is a call per row.
+        return [_load_set_email(row) for row in await cur.fetchall()]
+
+
+def _load_set_email(row: tuple[Any, ...]) -> SetEmailRow:
+    built = object.__new__(SetEmailRow)
+    _SET_EMAIL_ROW_SLOTS[0](built, row[0])
+    _SET_EMAIL_ROW_SLOTS[1](built, row[1])
+    return built
 
 
 async def tags(
@@ -78,4 +115,22 @@ async def tags(
     """Array elements may be NULL whatever the column says; array_agg of a NOT NULL column proves its elements."""
     async with psycopg.AsyncRawCursor(conn, row_factory=tuple_row) as cur:
         await cur.execute(TAGS)
-        return [TagsRow(row[0], row[1], row[2]) async for row in cur]
+        # fetchall() loads every row in one call, where iterating the cursor is a call per row.
+        return [_load_tags(row) for row in await cur.fetchall()]
+
+
+def _load_tags(row: tuple[Any, ...]) -> TagsRow:
+    built = object.__new__(TagsRow)
+    _TAGS_ROW_SLOTS[0](built, row[0])
+    _TAGS_ROW_SLOTS[1](built, row[1])
+    _TAGS_ROW_SLOTS[2](built, row[2])
+    return built
+
+
+# What the loaders above set each slot with (rather than a frozen dataclass's __init__,
+# which goes through object.__setattr__ by name): see _runtime.slot_setters.
+_ADD_PERSON_ROW_SLOTS: Final = _slot_setters(AddPersonRow)
+_BOUNDS_ROW_SLOTS: Final = _slot_setters(BoundsRow)
+_SAME_AS_ROW_SLOTS: Final = _slot_setters(SameAsRow)
+_SET_EMAIL_ROW_SLOTS: Final = _slot_setters(SetEmailRow)
+_TAGS_ROW_SLOTS: Final = _slot_setters(TagsRow)
