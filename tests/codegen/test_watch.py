@@ -181,6 +181,9 @@ def test_watch_reads_the_settings_once_per_change(
         finally:
             os.kill(os.getpid(), signal.SIGINT)  # Ctrl-C: watch.run returns
 
+    # Ctrl-C must raise KeyboardInterrupt here even when the suite runs as a shell's background
+    # job, where SIGINT is ignored (the watcher would otherwise wait for ever).
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
     editor = threading.Thread(target=edit_then_interrupt)
     editor.start()
     args = argparse.Namespace(
@@ -190,6 +193,7 @@ def test_watch_reads_the_settings_once_per_change(
         assert watch.run(args) == 0
     finally:
         editor.join()
+        signal.signal(signal.SIGINT, previous)
     printed = capsys.readouterr()
     assert "queries/books.sql changed: " in printed.out, printed
     assert "def authors_and_books(" in (root / "generated" / "books.py").read_text()
