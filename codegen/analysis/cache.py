@@ -55,8 +55,9 @@ MANIFEST_FILE: Final = "analysis.json"
 # 5: stars are expanded to named columns; parameters record their call-time rules;
 # 6: issue 8's nullability (array elements, WHERE/ON narrowing, views, pg_proc, SQL functions);
 # 7: composite types record their fields, and the schema its composite types; tables outside
-# schema public are models too (embeds and whole-table results name them ``schema.table``).
-ANALYSIS_VERSION: Final = 7
+# schema public are models too (embeds and whole-table results name them ``schema.table``);
+# 8: the call-time rules read the arguments of functions in FROM too.
+ANALYSIS_VERSION: Final = 8
 # OIDs below this are built in and the same on every server (PostgreSQL's FirstNormalObjectId).
 _FIRST_USER_OID: Final = 16384
 # ParsedQuery fields that do not change what the server says about the statement.

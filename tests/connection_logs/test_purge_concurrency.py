@@ -190,7 +190,11 @@ def test_purging_while_two_processes_record_batches_never_deadlocks(
     checked = db.execute(CHECK_OLD_ROWS, {"oldest": OLDEST, "cutoff": CUTOFF}).fetchone()
     db.commit()
     late, wrong = checked or (0, 0)
-    assert late > 0, "no late disconnect was recorded: the race was not exercised"
+    # Late disconnects met the purge: closing rows it had not reached yet (left, if the writers
+    # outlasted it) or making rows again for sessions it had deleted (it deleted those too). Which
+    # of the two shows depends only on whether the purge or the writing ends first.
+    remade = sum(p.connection_logs for p in purges) - OLD_SESSIONS
+    assert late + remade > 0, "no late disconnect met the purge: the race was not exercised"
     assert wrong == 0, f"{wrong} old rows hold a disconnect that is not their session's"
 
     # Late disconnects of sessions already purged made old rows again: the next purge takes
