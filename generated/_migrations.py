@@ -14,6 +14,7 @@ MIGRATIONS: Final[tuple[str, ...]] = (
     "0002_connection_logs",
     "0003_connection_logs_ip_nullable",
     "0004_connection_log_functions",
+    "0005_connection_log_scale",
 )
 
 # yoyo's record of applied migrations, which does not exist before the first one.

@@ -114,12 +114,11 @@ VALUES (
             THEN $16::text
     END
 )
--- Merging is a join of two candidates, the stored row and the new one (BatchUpsertConnectionLogs
--- repeats this clause verbatim): the earliest start, the first event by the column order, and the
--- first disconnect by (time, reason, code).
+-- Merging into the stored row: connection_log_merged() (migration 0005), which
+-- BatchUpsertConnectionLogs calls the same way.
 ON CONFLICT (id) DO UPDATE SET
-    connect_time = LEAST(cl.connect_time, excluded.connect_time),
     (
+        connect_time,
         organization_id,
         workspace_owner_id,
         workspace_id,
@@ -135,65 +134,21 @@ ON CONFLICT (id) DO UPDATE SET
         disconnect_reason
     ) = (
         SELECT
-            first.organization_id,
-            first.workspace_owner_id,
-            first.workspace_id,
-            first.workspace_name,
-            first.agent_name,
-            first.type,
-            first.ip,
-            first.user_agent,
-            first.user_id,
-            first.slug_or_port,
-            CASE
-                WHEN first.type IN ('workspace_app', 'port_forwarding') THEN first.code
-                ELSE ended.code
-            END,
-            ended.disconnect_time,
-            ended.disconnect_reason
-        FROM (
-            SELECT *
-            FROM (
-                VALUES
-                    (excluded.organization_id, excluded.workspace_owner_id, excluded.workspace_id,
-                     excluded.workspace_name, excluded.agent_name, excluded.type, excluded.ip,
-                     excluded.user_agent, excluded.user_id, excluded.slug_or_port, excluded.code),
-                    (cl.organization_id, cl.workspace_owner_id, cl.workspace_id,
-                     cl.workspace_name, cl.agent_name, cl.type, cl.ip,
-                     cl.user_agent, cl.user_id, cl.slug_or_port, cl.code)
-            ) AS candidate (
-                organization_id, workspace_owner_id, workspace_id, workspace_name, agent_name,
-                type, ip, user_agent, user_id, slug_or_port, code
-            )
-            ORDER BY
-                type,
-                organization_id,
-                workspace_owner_id,
-                workspace_id,
-                workspace_name COLLATE "C",
-                agent_name COLLATE "C",
-                ip NULLS LAST,
-                user_agent COLLATE "C" NULLS LAST,
-                user_id NULLS LAST,
-                slug_or_port COLLATE "C" NULLS LAST,
-                -- A session's stored code is its disconnect's, which is no part of this choice.
-                CASE WHEN type IN ('workspace_app', 'port_forwarding') THEN code END NULLS LAST
-            LIMIT 1
-        ) AS first
-        LEFT JOIN LATERAL (
-            SELECT *
-            FROM (
-                VALUES
-                    (excluded.disconnect_time, excluded.disconnect_reason, excluded.code),
-                    (cl.disconnect_time, cl.disconnect_reason, cl.code)
-            ) AS candidate (disconnect_time, disconnect_reason, code)
-            WHERE candidate.disconnect_time IS NOT NULL
-            ORDER BY
-                disconnect_time,
-                disconnect_reason COLLATE "C" NULLS LAST,
-                code NULLS LAST
-            LIMIT 1
-        ) AS ended ON true
+            merged.connect_time,
+            merged.organization_id,
+            merged.workspace_owner_id,
+            merged.workspace_id,
+            merged.workspace_name,
+            merged.agent_name,
+            merged.type,
+            merged.ip,
+            merged.user_agent,
+            merged.user_id,
+            merged.slug_or_port,
+            merged.code,
+            merged.disconnect_time,
+            merged.disconnect_reason
+        FROM connection_log_merged(cl, excluded) AS merged
     )
 RETURNING cl.id,
           cl.connect_time,
@@ -495,8 +450,8 @@ FROM merged
 -- concurrent batches cannot deadlock each other.
 ORDER BY id
 ON CONFLICT (id) DO UPDATE SET
-    connect_time = LEAST(cl.connect_time, excluded.connect_time),
     (
+        connect_time,
         organization_id,
         workspace_owner_id,
         workspace_id,
@@ -512,65 +467,21 @@ ON CONFLICT (id) DO UPDATE SET
         disconnect_reason
     ) = (
         SELECT
-            first.organization_id,
-            first.workspace_owner_id,
-            first.workspace_id,
-            first.workspace_name,
-            first.agent_name,
-            first.type,
-            first.ip,
-            first.user_agent,
-            first.user_id,
-            first.slug_or_port,
-            CASE
-                WHEN first.type IN ('workspace_app', 'port_forwarding') THEN first.code
-                ELSE ended.code
-            END,
-            ended.disconnect_time,
-            ended.disconnect_reason
-        FROM (
-            SELECT *
-            FROM (
-                VALUES
-                    (excluded.organization_id, excluded.workspace_owner_id, excluded.workspace_id,
-                     excluded.workspace_name, excluded.agent_name, excluded.type, excluded.ip,
-                     excluded.user_agent, excluded.user_id, excluded.slug_or_port, excluded.code),
-                    (cl.organization_id, cl.workspace_owner_id, cl.workspace_id,
-                     cl.workspace_name, cl.agent_name, cl.type, cl.ip,
-                     cl.user_agent, cl.user_id, cl.slug_or_port, cl.code)
-            ) AS candidate (
-                organization_id, workspace_owner_id, workspace_id, workspace_name, agent_name,
-                type, ip, user_agent, user_id, slug_or_port, code
-            )
-            ORDER BY
-                type,
-                organization_id,
-                workspace_owner_id,
-                workspace_id,
-                workspace_name COLLATE "C",
-                agent_name COLLATE "C",
-                ip NULLS LAST,
-                user_agent COLLATE "C" NULLS LAST,
-                user_id NULLS LAST,
-                slug_or_port COLLATE "C" NULLS LAST,
-                -- A session's stored code is its disconnect's, which is no part of this choice.
-                CASE WHEN type IN ('workspace_app', 'port_forwarding') THEN code END NULLS LAST
-            LIMIT 1
-        ) AS first
-        LEFT JOIN LATERAL (
-            SELECT *
-            FROM (
-                VALUES
-                    (excluded.disconnect_time, excluded.disconnect_reason, excluded.code),
-                    (cl.disconnect_time, cl.disconnect_reason, cl.code)
-            ) AS candidate (disconnect_time, disconnect_reason, code)
-            WHERE candidate.disconnect_time IS NOT NULL
-            ORDER BY
-                disconnect_time,
-                disconnect_reason COLLATE "C" NULLS LAST,
-                code NULLS LAST
-            LIMIT 1
-        ) AS ended ON true
+            merged.connect_time,
+            merged.organization_id,
+            merged.workspace_owner_id,
+            merged.workspace_id,
+            merged.workspace_name,
+            merged.agent_name,
+            merged.type,
+            merged.ip,
+            merged.user_agent,
+            merged.user_id,
+            merged.slug_or_port,
+            merged.code,
+            merged.disconnect_time,
+            merged.disconnect_reason
+        FROM connection_log_merged(cl, excluded) AS merged
     )
 RETURNING cl.id,
           cl.connect_time,
@@ -710,60 +621,32 @@ LEFT JOIN users ON users.id = connection_logs.user_id
 -- The page: the ids of the matching rows, found in connection_logs alone (see above), then
 -- fetched by primary key.
 WHERE connection_logs.id = ANY(ARRAY(
-    SELECT matching.id
-    FROM connection_logs AS matching
-    WHERE
-        CASE WHEN $1::uuid IS NULL THEN true
-            ELSE matching.organization_id = $1 END
-        AND CASE WHEN $2::text IS NULL THEN true
-            ELSE matching.workspace_owner_id = ANY(ARRAY(
-                SELECT users.id
-                FROM users
-                WHERE lower(users.username) = lower($2)))
-            END
-        AND CASE WHEN $3::uuid IS NULL THEN true
-            ELSE matching.workspace_owner_id = $3 END
-        AND CASE WHEN $4::text IS NULL THEN true
-            ELSE matching.workspace_owner_id = ANY(ARRAY(
-                SELECT users.id
-                FROM users
-                WHERE lower(users.email) = lower($4)))
-            END
-        AND CASE WHEN $5::connection_type[] IS NULL THEN true
-            ELSE matching.type = ANY($5) END
-        AND CASE WHEN $6::uuid IS NULL THEN true
-            ELSE matching.user_id = $6 END
-        -- The connecting user: sessions have none (user_id NULL), so never match these.
-        AND CASE WHEN $7::text IS NULL THEN true
-            ELSE matching.user_id = ANY(ARRAY(
-                SELECT users.id
-                FROM users
-                WHERE lower(users.username) = lower($7)))
-            END
-        AND CASE WHEN $8::text IS NULL THEN true
-            ELSE matching.user_id = ANY(ARRAY(
-                SELECT users.id
-                FROM users
-                WHERE lower(users.email) = lower($8)))
-            END
-        AND CASE WHEN $9::timestamptz IS NULL THEN true
-            ELSE matching.connect_time >= $9 END
-        -- A bound the connect_time index starts from, even in a generic plan.
-        AND matching.connect_time <= COALESCE($10::timestamptz, 'infinity')
-        AND CASE WHEN $11::uuid IS NULL THEN true
-            ELSE matching.workspace_id = $11 END
-        AND CASE WHEN $12::uuid IS NULL THEN true
-            ELSE matching.connection_id = $12 END
-        -- Only sessions have a status: web events match neither value (nor does any other value).
-        AND CASE WHEN $13::text IS NULL THEN true
-            ELSE matching.type NOT IN ('workspace_app', 'port_forwarding')
-                AND CASE $13
-                    WHEN 'ongoing' THEN matching.disconnect_time IS NULL
-                    WHEN 'completed' THEN matching.disconnect_time IS NOT NULL
-                    ELSE false
-                END
-            END
-    ORDER BY matching.connect_time DESC, matching.id DESC
+    SELECT newest.id
+    FROM connection_logs_newest(
+        $1::uuid,
+        $2::text,
+        $3::uuid,
+        $4::text,
+        $5::connection_type[],
+        $6::uuid,
+        $7::text,
+        $8::text,
+        $9::timestamptz,
+        $10::timestamptz,
+        $11::uuid,
+        $12::uuid,
+        -- status: 'ongoing' or 'completed' (the function takes it as those two tests)
+        $13::text = 'ongoing',
+        $13::text = 'completed',
+        -- Every row is readable.
+        true,
+        NULL,
+        -- No cursor.
+        NULL,
+        NULL,
+        COALESCE($14::integer, 100) + COALESCE($15::integer, 0)
+    ) AS newest
+    ORDER BY newest.connect_time DESC, newest.id DESC
     LIMIT COALESCE($14::integer, 100)
     OFFSET COALESCE($15::integer, 0)
 ))
@@ -915,68 +798,33 @@ LEFT JOIN users ON users.id = connection_logs.user_id
 -- The page: the ids of the matching rows, found in connection_logs alone (see above), then
 -- fetched by primary key.
 WHERE connection_logs.id = ANY(ARRAY(
-    SELECT matching.id
-    FROM connection_logs AS matching
-    WHERE
-        CASE WHEN $1::uuid IS NULL THEN true
-            ELSE matching.organization_id = $1 END
-        AND CASE WHEN $2::text IS NULL THEN true
-            ELSE matching.workspace_owner_id = ANY(ARRAY(
-                SELECT users.id
-                FROM users
-                WHERE lower(users.username) = lower($2)))
-            END
-        AND CASE WHEN $3::uuid IS NULL THEN true
-            ELSE matching.workspace_owner_id = $3 END
-        AND CASE WHEN $4::text IS NULL THEN true
-            ELSE matching.workspace_owner_id = ANY(ARRAY(
-                SELECT users.id
-                FROM users
-                WHERE lower(users.email) = lower($4)))
-            END
-        AND CASE WHEN $5::connection_type[] IS NULL THEN true
-            ELSE matching.type = ANY($5) END
-        AND CASE WHEN $6::uuid IS NULL THEN true
-            ELSE matching.user_id = $6 END
-        -- The connecting user: sessions have none (user_id NULL), so never match these.
-        AND CASE WHEN $7::text IS NULL THEN true
-            ELSE matching.user_id = ANY(ARRAY(
-                SELECT users.id
-                FROM users
-                WHERE lower(users.username) = lower($7)))
-            END
-        AND CASE WHEN $8::text IS NULL THEN true
-            ELSE matching.user_id = ANY(ARRAY(
-                SELECT users.id
-                FROM users
-                WHERE lower(users.email) = lower($8)))
-            END
-        AND CASE WHEN $9::timestamptz IS NULL THEN true
-            ELSE matching.connect_time >= $9 END
-        -- A bound the connect_time index starts from, even in a generic plan.
-        AND matching.connect_time <= COALESCE($10::timestamptz, 'infinity')
-        AND CASE WHEN $11::uuid IS NULL THEN true
-            ELSE matching.workspace_id = $11 END
-        AND CASE WHEN $12::uuid IS NULL THEN true
-            ELSE matching.connection_id = $12 END
-        -- Only sessions have a status: web events match neither value (nor does any other value).
-        AND CASE WHEN $13::text IS NULL THEN true
-            ELSE matching.type NOT IN ('workspace_app', 'port_forwarding')
-                AND CASE $13
-                    WHEN 'ongoing' THEN matching.disconnect_time IS NULL
-                    WHEN 'completed' THEN matching.disconnect_time IS NOT NULL
-                    ELSE false
-                END
-            END
-        -- After the cursor (the previous page's last row) in the listing order. The first bound is
-        -- implied by the second but is one the connect_time index can start from, so a deep page
-        -- costs what the first does. A cursor without after_id means "strictly before the time".
-        AND matching.connect_time <= COALESCE($14::timestamptz, 'infinity')
-        AND CASE WHEN $14::timestamptz IS NULL THEN true
-            ELSE (matching.connect_time, matching.id)
-                < ($14, $15::uuid)
-            END
-    ORDER BY matching.connect_time DESC, matching.id DESC
+    SELECT newest.id
+    FROM connection_logs_newest(
+        $1::uuid,
+        $2::text,
+        $3::uuid,
+        $4::text,
+        $5::connection_type[],
+        $6::uuid,
+        $7::text,
+        $8::text,
+        $9::timestamptz,
+        $10::timestamptz,
+        $11::uuid,
+        $12::uuid,
+        -- status: 'ongoing' or 'completed' (the function takes it as those two tests)
+        $13::text = 'ongoing',
+        $13::text = 'completed',
+        -- Every row is readable.
+        true,
+        NULL,
+        $14::timestamptz,
+        -- Only with after_connect_time, which a cursor needs.
+        CASE WHEN $14::timestamptz IS NOT NULL
+            THEN $15::uuid END,
+        COALESCE($16::integer, 100)
+    ) AS newest
+    ORDER BY newest.connect_time DESC, newest.id DESC
     LIMIT COALESCE($16::integer, 100)
 ))
 ORDER BY connection_logs.connect_time DESC, connection_logs.id DESC"""
@@ -1091,58 +939,30 @@ COUNT_CONNECTION_LOGS: Final = """-- name: CountConnectionLogs :one
 SELECT count(*) AS count
 FROM (
     SELECT 1
-    FROM connection_logs AS matching
-    WHERE
-        CASE WHEN $1::uuid IS NULL THEN true
-            ELSE matching.organization_id = $1 END
-        AND CASE WHEN $2::text IS NULL THEN true
-            ELSE matching.workspace_owner_id = ANY(ARRAY(
-                SELECT users.id
-                FROM users
-                WHERE lower(users.username) = lower($2)))
-            END
-        AND CASE WHEN $3::uuid IS NULL THEN true
-            ELSE matching.workspace_owner_id = $3 END
-        AND CASE WHEN $4::text IS NULL THEN true
-            ELSE matching.workspace_owner_id = ANY(ARRAY(
-                SELECT users.id
-                FROM users
-                WHERE lower(users.email) = lower($4)))
-            END
-        AND CASE WHEN $5::connection_type[] IS NULL THEN true
-            ELSE matching.type = ANY($5) END
-        AND CASE WHEN $6::uuid IS NULL THEN true
-            ELSE matching.user_id = $6 END
-        -- The connecting user: sessions have none (user_id NULL), so never match these.
-        AND CASE WHEN $7::text IS NULL THEN true
-            ELSE matching.user_id = ANY(ARRAY(
-                SELECT users.id
-                FROM users
-                WHERE lower(users.username) = lower($7)))
-            END
-        AND CASE WHEN $8::text IS NULL THEN true
-            ELSE matching.user_id = ANY(ARRAY(
-                SELECT users.id
-                FROM users
-                WHERE lower(users.email) = lower($8)))
-            END
-        AND CASE WHEN $9::timestamptz IS NULL THEN true
-            ELSE matching.connect_time >= $9 END
-        -- A bound the connect_time index starts from, even in a generic plan.
-        AND matching.connect_time <= COALESCE($10::timestamptz, 'infinity')
-        AND CASE WHEN $11::uuid IS NULL THEN true
-            ELSE matching.workspace_id = $11 END
-        AND CASE WHEN $12::uuid IS NULL THEN true
-            ELSE matching.connection_id = $12 END
-        -- Only sessions have a status: web events match neither value (nor does any other value).
-        AND CASE WHEN $13::text IS NULL THEN true
-            ELSE matching.type NOT IN ('workspace_app', 'port_forwarding')
-                AND CASE $13
-                    WHEN 'ongoing' THEN matching.disconnect_time IS NULL
-                    WHEN 'completed' THEN matching.disconnect_time IS NOT NULL
-                    ELSE false
-                END
-            END
+    FROM connection_logs_newest(
+        $1::uuid,
+        $2::text,
+        $3::uuid,
+        $4::text,
+        $5::connection_type[],
+        $6::uuid,
+        $7::text,
+        $8::text,
+        $9::timestamptz,
+        $10::timestamptz,
+        $11::uuid,
+        $12::uuid,
+        -- status: 'ongoing' or 'completed' (the function takes it as those two tests)
+        $13::text = 'ongoing',
+        $13::text = 'completed',
+        -- Every row is readable.
+        true,
+        NULL,
+        -- No cursor.
+        NULL,
+        NULL,
+        $14::bigint + 1
+    ) AS newest
     LIMIT $14::bigint + 1  -- LIMIT NULL: no limit
 ) AS counted"""
 
@@ -1236,63 +1056,31 @@ LEFT JOIN users ON users.id = connection_logs.user_id
 -- The page: the ids of the matching rows, found in connection_logs alone (see above), then
 -- fetched by primary key.
 WHERE connection_logs.id = ANY(ARRAY(
-    SELECT matching.id
-    FROM connection_logs AS matching
-    WHERE
-        CASE WHEN $1::uuid IS NULL THEN true
-            ELSE matching.organization_id = $1 END
-        AND CASE WHEN $2::text IS NULL THEN true
-            ELSE matching.workspace_owner_id = ANY(ARRAY(
-                SELECT users.id
-                FROM users
-                WHERE lower(users.username) = lower($2)))
-            END
-        AND CASE WHEN $3::uuid IS NULL THEN true
-            ELSE matching.workspace_owner_id = $3 END
-        AND CASE WHEN $4::text IS NULL THEN true
-            ELSE matching.workspace_owner_id = ANY(ARRAY(
-                SELECT users.id
-                FROM users
-                WHERE lower(users.email) = lower($4)))
-            END
-        AND CASE WHEN $5::connection_type[] IS NULL THEN true
-            ELSE matching.type = ANY($5) END
-        AND CASE WHEN $6::uuid IS NULL THEN true
-            ELSE matching.user_id = $6 END
-        -- The connecting user: sessions have none (user_id NULL), so never match these.
-        AND CASE WHEN $7::text IS NULL THEN true
-            ELSE matching.user_id = ANY(ARRAY(
-                SELECT users.id
-                FROM users
-                WHERE lower(users.username) = lower($7)))
-            END
-        AND CASE WHEN $8::text IS NULL THEN true
-            ELSE matching.user_id = ANY(ARRAY(
-                SELECT users.id
-                FROM users
-                WHERE lower(users.email) = lower($8)))
-            END
-        AND CASE WHEN $9::timestamptz IS NULL THEN true
-            ELSE matching.connect_time >= $9 END
-        -- A bound the connect_time index starts from, even in a generic plan.
-        AND matching.connect_time <= COALESCE($10::timestamptz, 'infinity')
-        AND CASE WHEN $11::uuid IS NULL THEN true
-            ELSE matching.workspace_id = $11 END
-        AND CASE WHEN $12::uuid IS NULL THEN true
-            ELSE matching.connection_id = $12 END
-        -- Only sessions have a status: web events match neither value (nor does any other value).
-        AND CASE WHEN $13::text IS NULL THEN true
-            ELSE matching.type NOT IN ('workspace_app', 'port_forwarding')
-                AND CASE $13
-                    WHEN 'ongoing' THEN matching.disconnect_time IS NULL
-                    WHEN 'completed' THEN matching.disconnect_time IS NOT NULL
-                    ELSE false
-                END
-            END
-        -- The reader: everything when site_wide, otherwise the organizations listed.
-        AND ($14::boolean
-            OR matching.organization_id = ANY($15::uuid[]))
-    ORDER BY matching.connect_time DESC, matching.id DESC
+    SELECT newest.id
+    FROM connection_logs_newest(
+        $1::uuid,
+        $2::text,
+        $3::uuid,
+        $4::text,
+        $5::connection_type[],
+        $6::uuid,
+        $7::text,
+        $8::text,
+        $9::timestamptz,
+        $10::timestamptz,
+        $11::uuid,
+        $12::uuid,
+        -- status: 'ongoing' or 'completed' (the function takes it as those two tests)
+        $13::text = 'ongoing',
+        $13::text = 'completed',
+        $14::boolean,
+        $15::uuid[],
+        -- No cursor.
+        NULL,
+        NULL,
+        COALESCE($16::integer, 100) + COALESCE($17::integer, 0)
+    ) AS newest
+    ORDER BY newest.connect_time DESC, newest.id DESC
     LIMIT COALESCE($16::integer, 100)
     OFFSET COALESCE($17::integer, 0)
 ))
@@ -1444,71 +1232,32 @@ LEFT JOIN users ON users.id = connection_logs.user_id
 -- The page: the ids of the matching rows, found in connection_logs alone (see above), then
 -- fetched by primary key.
 WHERE connection_logs.id = ANY(ARRAY(
-    SELECT matching.id
-    FROM connection_logs AS matching
-    WHERE
-        CASE WHEN $1::uuid IS NULL THEN true
-            ELSE matching.organization_id = $1 END
-        AND CASE WHEN $2::text IS NULL THEN true
-            ELSE matching.workspace_owner_id = ANY(ARRAY(
-                SELECT users.id
-                FROM users
-                WHERE lower(users.username) = lower($2)))
-            END
-        AND CASE WHEN $3::uuid IS NULL THEN true
-            ELSE matching.workspace_owner_id = $3 END
-        AND CASE WHEN $4::text IS NULL THEN true
-            ELSE matching.workspace_owner_id = ANY(ARRAY(
-                SELECT users.id
-                FROM users
-                WHERE lower(users.email) = lower($4)))
-            END
-        AND CASE WHEN $5::connection_type[] IS NULL THEN true
-            ELSE matching.type = ANY($5) END
-        AND CASE WHEN $6::uuid IS NULL THEN true
-            ELSE matching.user_id = $6 END
-        -- The connecting user: sessions have none (user_id NULL), so never match these.
-        AND CASE WHEN $7::text IS NULL THEN true
-            ELSE matching.user_id = ANY(ARRAY(
-                SELECT users.id
-                FROM users
-                WHERE lower(users.username) = lower($7)))
-            END
-        AND CASE WHEN $8::text IS NULL THEN true
-            ELSE matching.user_id = ANY(ARRAY(
-                SELECT users.id
-                FROM users
-                WHERE lower(users.email) = lower($8)))
-            END
-        AND CASE WHEN $9::timestamptz IS NULL THEN true
-            ELSE matching.connect_time >= $9 END
-        -- A bound the connect_time index starts from, even in a generic plan.
-        AND matching.connect_time <= COALESCE($10::timestamptz, 'infinity')
-        AND CASE WHEN $11::uuid IS NULL THEN true
-            ELSE matching.workspace_id = $11 END
-        AND CASE WHEN $12::uuid IS NULL THEN true
-            ELSE matching.connection_id = $12 END
-        -- Only sessions have a status: web events match neither value (nor does any other value).
-        AND CASE WHEN $13::text IS NULL THEN true
-            ELSE matching.type NOT IN ('workspace_app', 'port_forwarding')
-                AND CASE $13
-                    WHEN 'ongoing' THEN matching.disconnect_time IS NULL
-                    WHEN 'completed' THEN matching.disconnect_time IS NOT NULL
-                    ELSE false
-                END
-            END
-        -- The reader: everything when site_wide, otherwise the organizations listed.
-        AND ($14::boolean
-            OR matching.organization_id = ANY($15::uuid[]))
-        -- After the cursor (the previous page's last row) in the listing order. The first bound is
-        -- implied by the second but is one the connect_time index can start from, so a deep page
-        -- costs what the first does. A cursor without after_id means "strictly before the time".
-        AND matching.connect_time <= COALESCE($16::timestamptz, 'infinity')
-        AND CASE WHEN $16::timestamptz IS NULL THEN true
-            ELSE (matching.connect_time, matching.id)
-                < ($16, $17::uuid)
-            END
-    ORDER BY matching.connect_time DESC, matching.id DESC
+    SELECT newest.id
+    FROM connection_logs_newest(
+        $1::uuid,
+        $2::text,
+        $3::uuid,
+        $4::text,
+        $5::connection_type[],
+        $6::uuid,
+        $7::text,
+        $8::text,
+        $9::timestamptz,
+        $10::timestamptz,
+        $11::uuid,
+        $12::uuid,
+        -- status: 'ongoing' or 'completed' (the function takes it as those two tests)
+        $13::text = 'ongoing',
+        $13::text = 'completed',
+        $14::boolean,
+        $15::uuid[],
+        $16::timestamptz,
+        -- Only with after_connect_time, which a cursor needs.
+        CASE WHEN $16::timestamptz IS NOT NULL
+            THEN $17::uuid END,
+        COALESCE($18::integer, 100)
+    ) AS newest
+    ORDER BY newest.connect_time DESC, newest.id DESC
     LIMIT COALESCE($18::integer, 100)
 ))
 ORDER BY connection_logs.connect_time DESC, connection_logs.id DESC"""
@@ -1632,61 +1381,29 @@ COUNT_AUTHORIZED_CONNECTION_LOGS: Final = """-- name: CountAuthorizedConnectionL
 SELECT count(*) AS count
 FROM (
     SELECT 1
-    FROM connection_logs AS matching
-    WHERE
-        CASE WHEN $1::uuid IS NULL THEN true
-            ELSE matching.organization_id = $1 END
-        AND CASE WHEN $2::text IS NULL THEN true
-            ELSE matching.workspace_owner_id = ANY(ARRAY(
-                SELECT users.id
-                FROM users
-                WHERE lower(users.username) = lower($2)))
-            END
-        AND CASE WHEN $3::uuid IS NULL THEN true
-            ELSE matching.workspace_owner_id = $3 END
-        AND CASE WHEN $4::text IS NULL THEN true
-            ELSE matching.workspace_owner_id = ANY(ARRAY(
-                SELECT users.id
-                FROM users
-                WHERE lower(users.email) = lower($4)))
-            END
-        AND CASE WHEN $5::connection_type[] IS NULL THEN true
-            ELSE matching.type = ANY($5) END
-        AND CASE WHEN $6::uuid IS NULL THEN true
-            ELSE matching.user_id = $6 END
-        -- The connecting user: sessions have none (user_id NULL), so never match these.
-        AND CASE WHEN $7::text IS NULL THEN true
-            ELSE matching.user_id = ANY(ARRAY(
-                SELECT users.id
-                FROM users
-                WHERE lower(users.username) = lower($7)))
-            END
-        AND CASE WHEN $8::text IS NULL THEN true
-            ELSE matching.user_id = ANY(ARRAY(
-                SELECT users.id
-                FROM users
-                WHERE lower(users.email) = lower($8)))
-            END
-        AND CASE WHEN $9::timestamptz IS NULL THEN true
-            ELSE matching.connect_time >= $9 END
-        -- A bound the connect_time index starts from, even in a generic plan.
-        AND matching.connect_time <= COALESCE($10::timestamptz, 'infinity')
-        AND CASE WHEN $11::uuid IS NULL THEN true
-            ELSE matching.workspace_id = $11 END
-        AND CASE WHEN $12::uuid IS NULL THEN true
-            ELSE matching.connection_id = $12 END
-        -- Only sessions have a status: web events match neither value (nor does any other value).
-        AND CASE WHEN $13::text IS NULL THEN true
-            ELSE matching.type NOT IN ('workspace_app', 'port_forwarding')
-                AND CASE $13
-                    WHEN 'ongoing' THEN matching.disconnect_time IS NULL
-                    WHEN 'completed' THEN matching.disconnect_time IS NOT NULL
-                    ELSE false
-                END
-            END
-        -- The reader: everything when site_wide, otherwise the organizations listed.
-        AND ($14::boolean
-            OR matching.organization_id = ANY($15::uuid[]))
+    FROM connection_logs_newest(
+        $1::uuid,
+        $2::text,
+        $3::uuid,
+        $4::text,
+        $5::connection_type[],
+        $6::uuid,
+        $7::text,
+        $8::text,
+        $9::timestamptz,
+        $10::timestamptz,
+        $11::uuid,
+        $12::uuid,
+        -- status: 'ongoing' or 'completed' (the function takes it as those two tests)
+        $13::text = 'ongoing',
+        $13::text = 'completed',
+        $14::boolean,
+        $15::uuid[],
+        -- No cursor.
+        NULL,
+        NULL,
+        $16::bigint + 1
+    ) AS newest
     LIMIT $16::bigint + 1  -- LIMIT NULL: no limit
 ) AS counted"""
 

@@ -6,6 +6,8 @@
 --
 
 
+SET check_function_bodies = false;
+
 --
 -- Name: audit_action; Type: TYPE; Schema: public; Owner: -
 --
@@ -78,89 +80,6 @@ CREATE TYPE public.user_status AS ENUM (
     'active',
     'dormant',
     'suspended'
-);
-
-
---
--- Name: connection_log_session_id(uuid, uuid, text); Type: FUNCTION; Schema: public; Owner: -
---
-
-CREATE FUNCTION public.connection_log_session_id(connection uuid, workspace uuid, agent text) RETURNS uuid
-    LANGUAGE plpgsql STRICT
-    AS $$
-DECLARE
-    derived uuid := md5(connection::text || '/' || workspace::text || '/' || agent)::uuid;
-    stored uuid;
-BEGIN
-    -- Every writer of a session holds this lock from here to the end of its transaction, so two
-    -- never insert a session's first row at once: ON CONFLICT retries only on its arbiter, and
-    -- the loser would fail on the other unique index. The lock's key grows with the derived id
-    -- (its first 31 bits), so writers taking several sessions' locks in derived-id order take
-    -- them in one order, and cannot deadlock on them.
-    PERFORM pg_advisory_xact_lock(
-        1668247150,  -- 'conn'
-        (('x' || left(derived::text, 8))::bit(32)::bigint >> 1)::integer
-    );
-    -- Rows this code writes have the derived id; the platform's earlier code gave its rows
-    -- random ids. Read now, the row any writer before us left is visible.
-    SELECT cl.id INTO stored
-    FROM connection_logs AS cl
-    WHERE cl.connection_id = connection AND cl.workspace_id = workspace AND cl.agent_name = agent;
-    RETURN COALESCE(stored, derived);
-END
-$$;
-
-
---
--- Name: FUNCTION connection_log_session_id(connection uuid, workspace uuid, agent text); Type: COMMENT; Schema: public; Owner: -
---
-
-COMMENT ON FUNCTION public.connection_log_session_id(connection uuid, workspace uuid, agent text) IS 'The id of the session''s row (its existing row''s, else md5 of connection/workspace/agent), under the session''s transaction-level advisory lock.';
-
-
---
--- Name: reject_arguments(text); Type: FUNCTION; Schema: public; Owner: -
---
-
-CREATE FUNCTION public.reject_arguments(problem text) RETURNS boolean
-    LANGUAGE plpgsql
-    AS $$
-BEGIN
-    IF problem IS NOT NULL THEN
-        RAISE EXCEPTION USING ERRCODE = 'invalid_parameter_value', MESSAGE = problem;
-    END IF;
-    RETURN true;
-END
-$$;
-
-
---
--- Name: FUNCTION reject_arguments(problem text); Type: COMMENT; Schema: public; Owner: -
---
-
-COMMENT ON FUNCTION public.reject_arguments(problem text) IS 'Raises problem as an invalid_parameter_value error unless it is NULL; returns true otherwise.';
-
-
---
--- Name: audit_logs; Type: TABLE; Schema: public; Owner: -
---
-
-CREATE TABLE public.audit_logs (
-    id uuid NOT NULL,
-    "time" timestamp with time zone NOT NULL,
-    user_id uuid NOT NULL,
-    organization_id uuid NOT NULL,
-    ip inet,
-    user_agent text DEFAULT ''::text NOT NULL,
-    resource_type text NOT NULL,
-    resource_id uuid NOT NULL,
-    resource_target text NOT NULL,
-    action public.audit_action NOT NULL,
-    diff jsonb DEFAULT '{}'::jsonb NOT NULL,
-    status_code integer NOT NULL,
-    additional_fields jsonb DEFAULT '{}'::jsonb NOT NULL,
-    request_id uuid NOT NULL,
-    resource_icon text DEFAULT ''::text NOT NULL
 );
 
 
@@ -242,6 +161,430 @@ COMMENT ON COLUMN public.connection_logs.disconnect_time IS 'When the session en
 --
 
 COMMENT ON COLUMN public.connection_logs.disconnect_reason IS 'Why the session ended; NULL for web requests, and for SSH sessions until the disconnect is recorded.';
+
+
+--
+-- Name: connection_log_matches(public.connection_logs, uuid, uuid[], uuid, uuid[], public.connection_type[], uuid, uuid[], uuid[], timestamp with time zone, timestamp with time zone, uuid, uuid, boolean, boolean, boolean, uuid[], timestamp with time zone, uuid); Type: FUNCTION; Schema: public; Owner: -
+--
+
+CREATE FUNCTION public.connection_log_matches(log public.connection_logs, filter_organization_id uuid, filter_workspace_owner_ids uuid[], filter_workspace_owner_id uuid, filter_workspace_owner_email_ids uuid[], filter_types public.connection_type[], filter_user_id uuid, filter_username_ids uuid[], filter_user_email_ids uuid[], filter_connected_after timestamp with time zone, filter_connected_before timestamp with time zone, filter_workspace_id uuid, filter_connection_id uuid, filter_ongoing boolean, filter_completed boolean, reader_site_wide boolean, reader_organization_ids uuid[], after_connect_time timestamp with time zone, after_id uuid) RETURNS boolean
+    LANGUAGE sql STABLE
+    AS $$
+SELECT COALESCE(
+    CASE WHEN filter_organization_id IS NULL THEN true
+        ELSE log.organization_id = filter_organization_id END
+    AND CASE WHEN filter_workspace_owner_ids IS NULL THEN true
+        ELSE log.workspace_owner_id = ANY(filter_workspace_owner_ids) END
+    AND CASE WHEN filter_workspace_owner_id IS NULL THEN true
+        ELSE log.workspace_owner_id = filter_workspace_owner_id END
+    AND CASE WHEN filter_workspace_owner_email_ids IS NULL THEN true
+        ELSE log.workspace_owner_id = ANY(filter_workspace_owner_email_ids) END
+    AND CASE WHEN filter_types IS NULL THEN true
+        ELSE log.type = ANY(filter_types) END
+    AND CASE WHEN filter_user_id IS NULL THEN true
+        ELSE log.user_id = filter_user_id END
+    -- The connecting user: sessions have none (user_id NULL), so never match these.
+    AND CASE WHEN filter_username_ids IS NULL THEN true
+        ELSE log.user_id = ANY(filter_username_ids) END
+    AND CASE WHEN filter_user_email_ids IS NULL THEN true
+        ELSE log.user_id = ANY(filter_user_email_ids) END
+    AND CASE WHEN filter_connected_after IS NULL THEN true
+        ELSE log.connect_time >= filter_connected_after END
+    AND CASE WHEN filter_connected_before IS NULL THEN true
+        ELSE log.connect_time <= filter_connected_before END
+    AND CASE WHEN filter_workspace_id IS NULL THEN true
+        ELSE log.workspace_id = filter_workspace_id END
+    AND CASE WHEN filter_connection_id IS NULL THEN true
+        ELSE log.connection_id = filter_connection_id END
+    -- Only sessions have a status: web events match neither value (nor does any other value).
+    AND CASE WHEN filter_ongoing IS NULL THEN true
+        ELSE log.type NOT IN ('workspace_app', 'port_forwarding')
+            AND CASE
+                WHEN filter_ongoing THEN log.disconnect_time IS NULL
+                WHEN filter_completed THEN log.disconnect_time IS NOT NULL
+                ELSE false
+            END
+        END
+    -- The reader: everything when site_wide, otherwise the organizations listed.
+    AND (reader_site_wide OR log.organization_id = ANY(reader_organization_ids))
+    -- After the cursor (the previous page's last row) in the listing order. A cursor without
+    -- after_id means "strictly before the time".
+    AND CASE WHEN after_connect_time IS NULL THEN true
+        ELSE (log.connect_time, log.id) < (after_connect_time, after_id) END,
+    false)
+$$;
+
+
+--
+-- Name: FUNCTION connection_log_matches(log public.connection_logs, filter_organization_id uuid, filter_workspace_owner_ids uuid[], filter_workspace_owner_id uuid, filter_workspace_owner_email_ids uuid[], filter_types public.connection_type[], filter_user_id uuid, filter_username_ids uuid[], filter_user_email_ids uuid[], filter_connected_after timestamp with time zone, filter_connected_before timestamp with time zone, filter_workspace_id uuid, filter_connection_id uuid, filter_ongoing boolean, filter_completed boolean, reader_site_wide boolean, reader_organization_ids uuid[], after_connect_time timestamp with time zone, after_id uuid); Type: COMMENT; Schema: public; Owner: -
+--
+
+COMMENT ON FUNCTION public.connection_log_matches(log public.connection_logs, filter_organization_id uuid, filter_workspace_owner_ids uuid[], filter_workspace_owner_id uuid, filter_workspace_owner_email_ids uuid[], filter_types public.connection_type[], filter_user_id uuid, filter_username_ids uuid[], filter_user_email_ids uuid[], filter_connected_after timestamp with time zone, filter_connected_before timestamp with time zone, filter_workspace_id uuid, filter_connection_id uuid, filter_ongoing boolean, filter_completed boolean, reader_site_wide boolean, reader_organization_ids uuid[], after_connect_time timestamp with time zone, after_id uuid) IS 'Whether a connection log passes the listing filters, the reader and the cursor; inlined.';
+
+
+--
+-- Name: connection_log_merged(public.connection_logs, public.connection_logs); Type: FUNCTION; Schema: public; Owner: -
+--
+
+CREATE FUNCTION public.connection_log_merged(stored public.connection_logs, incoming public.connection_logs) RETURNS TABLE(connect_time timestamp with time zone, organization_id uuid, workspace_owner_id uuid, workspace_id uuid, workspace_name text, agent_name text, type public.connection_type, ip inet, user_agent text, user_id uuid, slug_or_port text, code integer, disconnect_time timestamp with time zone, disconnect_reason text)
+    LANGUAGE sql IMMUTABLE PARALLEL SAFE
+    AS $$
+SELECT
+    LEAST(stored.connect_time, incoming.connect_time),
+    first.organization_id,
+    first.workspace_owner_id,
+    first.workspace_id,
+    first.workspace_name,
+    first.agent_name,
+    first.type,
+    first.ip,
+    first.user_agent,
+    first.user_id,
+    first.slug_or_port,
+    CASE
+        WHEN first.type IN ('workspace_app', 'port_forwarding') THEN first.code
+        ELSE ended.code
+    END,
+    ended.disconnect_time,
+    ended.disconnect_reason
+FROM (
+    SELECT *
+    FROM (
+        VALUES
+            (incoming.organization_id, incoming.workspace_owner_id, incoming.workspace_id,
+             incoming.workspace_name, incoming.agent_name, incoming.type, incoming.ip,
+             incoming.user_agent, incoming.user_id, incoming.slug_or_port, incoming.code),
+            (stored.organization_id, stored.workspace_owner_id, stored.workspace_id,
+             stored.workspace_name, stored.agent_name, stored.type, stored.ip,
+             stored.user_agent, stored.user_id, stored.slug_or_port, stored.code)
+    ) AS candidate (
+        organization_id, workspace_owner_id, workspace_id, workspace_name, agent_name,
+        type, ip, user_agent, user_id, slug_or_port, code
+    )
+    ORDER BY
+        type,
+        organization_id,
+        workspace_owner_id,
+        workspace_id,
+        workspace_name COLLATE "C",
+        agent_name COLLATE "C",
+        ip NULLS LAST,
+        user_agent COLLATE "C" NULLS LAST,
+        user_id NULLS LAST,
+        slug_or_port COLLATE "C" NULLS LAST,
+        -- A session's stored code is its disconnect's, which is no part of this choice.
+        CASE WHEN type IN ('workspace_app', 'port_forwarding') THEN code END NULLS LAST
+    LIMIT 1
+) AS first
+LEFT JOIN LATERAL (
+    SELECT *
+    FROM (
+        VALUES
+            (incoming.disconnect_time, incoming.disconnect_reason, incoming.code),
+            (stored.disconnect_time, stored.disconnect_reason, stored.code)
+    ) AS candidate (disconnect_time, disconnect_reason, code)
+    WHERE candidate.disconnect_time IS NOT NULL
+    ORDER BY
+        disconnect_time,
+        disconnect_reason COLLATE "C" NULLS LAST,
+        code NULLS LAST
+    LIMIT 1
+) AS ended ON true
+$$;
+
+
+--
+-- Name: FUNCTION connection_log_merged(stored public.connection_logs, incoming public.connection_logs); Type: COMMENT; Schema: public; Owner: -
+--
+
+COMMENT ON FUNCTION public.connection_log_merged(stored public.connection_logs, incoming public.connection_logs) IS 'The values of a stored connection log after merging an incoming event''s row into it.';
+
+
+--
+-- Name: connection_log_session_id(uuid, uuid, text); Type: FUNCTION; Schema: public; Owner: -
+--
+
+CREATE FUNCTION public.connection_log_session_id(connection uuid, workspace uuid, agent text) RETURNS uuid
+    LANGUAGE plpgsql STRICT
+    AS $$
+DECLARE
+    derived uuid := md5(connection::text || '/' || workspace::text || '/' || agent)::uuid;
+    stored uuid;
+BEGIN
+    -- Every writer of a session holds this lock from here to the end of its transaction, so two
+    -- never insert a session's first row at once: ON CONFLICT retries only on its arbiter, and
+    -- the loser would fail on the other unique index. The lock's key grows with the derived id
+    -- (its first 31 bits), so writers taking several sessions' locks in derived-id order take
+    -- them in one order, and cannot deadlock on them.
+    PERFORM pg_advisory_xact_lock(
+        1668247150,  -- 'conn'
+        (('x' || left(derived::text, 8))::bit(32)::bigint >> 1)::integer
+    );
+    -- Rows this code writes have the derived id; the platform's earlier code gave its rows
+    -- random ids. Read now, the row any writer before us left is visible.
+    SELECT cl.id INTO stored
+    FROM connection_logs AS cl
+    WHERE cl.connection_id = connection AND cl.workspace_id = workspace AND cl.agent_name = agent;
+    RETURN COALESCE(stored, derived);
+END
+$$;
+
+
+--
+-- Name: FUNCTION connection_log_session_id(connection uuid, workspace uuid, agent text); Type: COMMENT; Schema: public; Owner: -
+--
+
+COMMENT ON FUNCTION public.connection_log_session_id(connection uuid, workspace uuid, agent text) IS 'The id of the session''s row (its existing row''s, else md5 of connection/workspace/agent), under the session''s transaction-level advisory lock.';
+
+
+--
+-- Name: connection_logs_newest(uuid, text, uuid, text, public.connection_type[], uuid, text, text, timestamp with time zone, timestamp with time zone, uuid, uuid, boolean, boolean, boolean, uuid[], timestamp with time zone, uuid, bigint); Type: FUNCTION; Schema: public; Owner: -
+--
+
+CREATE FUNCTION public.connection_logs_newest(filter_organization_id uuid, filter_workspace_owner text, filter_workspace_owner_id uuid, filter_workspace_owner_email text, filter_types public.connection_type[], filter_user_id uuid, filter_username text, filter_user_email text, filter_connected_after timestamp with time zone, filter_connected_before timestamp with time zone, filter_workspace_id uuid, filter_connection_id uuid, filter_ongoing boolean, filter_completed boolean, reader_site_wide boolean, reader_organization_ids uuid[], after_connect_time timestamp with time zone, after_id uuid, max_rows bigint) RETURNS SETOF public.connection_logs
+    LANGUAGE sql STABLE
+    AS $$
+SELECT newest.*
+FROM (
+    -- Each name or email, as the ids of every user it names: looked up once per call.
+    SELECT
+        CASE WHEN filter_workspace_owner IS NOT NULL THEN ARRAY(
+            SELECT users.id FROM users WHERE lower(users.username) = lower(filter_workspace_owner))
+        END AS workspace_owner_ids,
+        CASE WHEN filter_workspace_owner_email IS NOT NULL THEN ARRAY(
+            SELECT users.id FROM users WHERE lower(users.email) = lower(filter_workspace_owner_email))
+        END AS workspace_owner_email_ids,
+        CASE WHEN filter_username IS NOT NULL THEN ARRAY(
+            SELECT users.id FROM users WHERE lower(users.username) = lower(filter_username))
+        END AS username_ids,
+        CASE WHEN filter_user_email IS NOT NULL THEN ARRAY(
+            SELECT users.id FROM users WHERE lower(users.email) = lower(filter_user_email))
+        END AS user_email_ids,
+        -- Where every branch's index scan starts: the upper time bound and the cursor's.
+        LEAST(COALESCE(filter_connected_before, 'infinity'), COALESCE(after_connect_time, 'infinity'))
+            AS upper_bound
+    -- A relation of its own (OFFSET 0 keeps the planner from folding it into the branches): its
+    -- look-ups then reach connection_log_matches as plain values, which it can be inlined with.
+    OFFSET 0
+) AS named
+CROSS JOIN LATERAL (
+    (
+        SELECT *
+        FROM connection_logs AS log
+        WHERE filter_connection_id IS NOT NULL
+            AND log.connection_id = filter_connection_id
+            AND log.connect_time <= named.upper_bound
+            AND connection_log_matches(
+                log, filter_organization_id, named.workspace_owner_ids, filter_workspace_owner_id,
+                named.workspace_owner_email_ids, filter_types, filter_user_id, named.username_ids,
+                named.user_email_ids, filter_connected_after, filter_connected_before,
+                filter_workspace_id, filter_connection_id, filter_ongoing, filter_completed,
+                reader_site_wide, reader_organization_ids, after_connect_time, after_id)
+        ORDER BY log.connect_time DESC, log.id DESC
+        LIMIT max_rows
+    )
+    UNION ALL
+    (
+        SELECT *
+        FROM connection_logs AS log
+        WHERE num_nonnulls(filter_connection_id) = 0
+            AND filter_user_id IS NOT NULL
+            AND log.user_id = filter_user_id
+            AND log.connect_time <= named.upper_bound
+            AND connection_log_matches(
+                log, filter_organization_id, named.workspace_owner_ids, filter_workspace_owner_id,
+                named.workspace_owner_email_ids, filter_types, filter_user_id, named.username_ids,
+                named.user_email_ids, filter_connected_after, filter_connected_before,
+                filter_workspace_id, filter_connection_id, filter_ongoing, filter_completed,
+                reader_site_wide, reader_organization_ids, after_connect_time, after_id)
+        ORDER BY log.connect_time DESC, log.id DESC
+        LIMIT max_rows
+    )
+    UNION ALL
+    (
+        SELECT *
+        FROM connection_logs AS log
+        WHERE num_nonnulls(filter_connection_id, filter_user_id) = 0
+            AND filter_workspace_id IS NOT NULL
+            AND log.workspace_id = filter_workspace_id
+            AND log.connect_time <= named.upper_bound
+            AND connection_log_matches(
+                log, filter_organization_id, named.workspace_owner_ids, filter_workspace_owner_id,
+                named.workspace_owner_email_ids, filter_types, filter_user_id, named.username_ids,
+                named.user_email_ids, filter_connected_after, filter_connected_before,
+                filter_workspace_id, filter_connection_id, filter_ongoing, filter_completed,
+                reader_site_wide, reader_organization_ids, after_connect_time, after_id)
+        ORDER BY log.connect_time DESC, log.id DESC
+        LIMIT max_rows
+    )
+    UNION ALL
+    (
+        SELECT *
+        FROM connection_logs AS log
+        WHERE num_nonnulls(filter_connection_id, filter_user_id, filter_workspace_id) = 0
+            AND filter_workspace_owner_id IS NOT NULL
+            AND log.workspace_owner_id = filter_workspace_owner_id
+            AND log.connect_time <= named.upper_bound
+            AND connection_log_matches(
+                log, filter_organization_id, named.workspace_owner_ids, filter_workspace_owner_id,
+                named.workspace_owner_email_ids, filter_types, filter_user_id, named.username_ids,
+                named.user_email_ids, filter_connected_after, filter_connected_before,
+                filter_workspace_id, filter_connection_id, filter_ongoing, filter_completed,
+                reader_site_wide, reader_organization_ids, after_connect_time, after_id)
+        ORDER BY log.connect_time DESC, log.id DESC
+        LIMIT max_rows
+    )
+    UNION ALL
+    (
+        -- Each user of that name or email (a name may be a deleted user's too) read newest first
+        -- by their own index, then merged.
+        SELECT per_user.*
+        FROM unnest(COALESCE(named.username_ids, named.user_email_ids)) AS named_user (id)
+        CROSS JOIN LATERAL (
+            SELECT *
+            FROM connection_logs AS log
+            WHERE log.user_id = named_user.id
+                AND log.connect_time <= named.upper_bound
+                AND connection_log_matches(
+                    log, filter_organization_id, named.workspace_owner_ids, filter_workspace_owner_id,
+                    named.workspace_owner_email_ids, filter_types, filter_user_id, named.username_ids,
+                    named.user_email_ids, filter_connected_after, filter_connected_before,
+                    filter_workspace_id, filter_connection_id, filter_ongoing, filter_completed,
+                    reader_site_wide, reader_organization_ids, after_connect_time, after_id)
+            ORDER BY log.connect_time DESC, log.id DESC
+            LIMIT max_rows
+        ) AS per_user
+        WHERE num_nonnulls(
+                filter_connection_id, filter_user_id, filter_workspace_id, filter_workspace_owner_id
+            ) = 0
+            AND num_nonnulls(filter_username, filter_user_email) > 0
+        ORDER BY per_user.connect_time DESC, per_user.id DESC
+        LIMIT max_rows
+    )
+    UNION ALL
+    (
+        -- Likewise, each owner of that name or email.
+        SELECT per_owner.*
+        FROM unnest(COALESCE(named.workspace_owner_ids, named.workspace_owner_email_ids)) AS named_owner (id)
+        CROSS JOIN LATERAL (
+            SELECT *
+            FROM connection_logs AS log
+            WHERE log.workspace_owner_id = named_owner.id
+                AND log.connect_time <= named.upper_bound
+                AND connection_log_matches(
+                    log, filter_organization_id, named.workspace_owner_ids, filter_workspace_owner_id,
+                    named.workspace_owner_email_ids, filter_types, filter_user_id, named.username_ids,
+                    named.user_email_ids, filter_connected_after, filter_connected_before,
+                    filter_workspace_id, filter_connection_id, filter_ongoing, filter_completed,
+                    reader_site_wide, reader_organization_ids, after_connect_time, after_id)
+            ORDER BY log.connect_time DESC, log.id DESC
+            LIMIT max_rows
+        ) AS per_owner
+        WHERE num_nonnulls(
+                filter_connection_id, filter_user_id, filter_workspace_id, filter_workspace_owner_id,
+                filter_username, filter_user_email
+            ) = 0
+            AND num_nonnulls(filter_workspace_owner, filter_workspace_owner_email) > 0
+        ORDER BY per_owner.connect_time DESC, per_owner.id DESC
+        LIMIT max_rows
+    )
+    UNION ALL
+    (
+        SELECT *
+        FROM connection_logs AS log
+        WHERE num_nonnulls(
+                filter_connection_id, filter_user_id, filter_workspace_id, filter_workspace_owner_id,
+                filter_username, filter_user_email, filter_workspace_owner,
+                filter_workspace_owner_email
+            ) = 0
+            AND filter_ongoing
+            AND log.disconnect_time IS NULL
+            AND log.type NOT IN ('workspace_app', 'port_forwarding')
+            AND log.connect_time <= named.upper_bound
+            AND connection_log_matches(
+                log, filter_organization_id, named.workspace_owner_ids, filter_workspace_owner_id,
+                named.workspace_owner_email_ids, filter_types, filter_user_id, named.username_ids,
+                named.user_email_ids, filter_connected_after, filter_connected_before,
+                filter_workspace_id, filter_connection_id, filter_ongoing, filter_completed,
+                reader_site_wide, reader_organization_ids, after_connect_time, after_id)
+        ORDER BY log.connect_time DESC, log.id DESC
+        LIMIT max_rows
+    )
+    UNION ALL
+    (
+        SELECT *
+        FROM connection_logs AS log
+        WHERE num_nonnulls(
+                filter_connection_id, filter_user_id, filter_workspace_id, filter_workspace_owner_id,
+                filter_username, filter_user_email, filter_workspace_owner,
+                filter_workspace_owner_email
+            ) = 0
+            AND filter_ongoing IS NOT TRUE
+            AND log.connect_time <= named.upper_bound
+            AND connection_log_matches(
+                log, filter_organization_id, named.workspace_owner_ids, filter_workspace_owner_id,
+                named.workspace_owner_email_ids, filter_types, filter_user_id, named.username_ids,
+                named.user_email_ids, filter_connected_after, filter_connected_before,
+                filter_workspace_id, filter_connection_id, filter_ongoing, filter_completed,
+                reader_site_wide, reader_organization_ids, after_connect_time, after_id)
+        ORDER BY log.connect_time DESC, log.id DESC
+        LIMIT max_rows
+    )
+) AS newest
+$$;
+
+
+--
+-- Name: FUNCTION connection_logs_newest(filter_organization_id uuid, filter_workspace_owner text, filter_workspace_owner_id uuid, filter_workspace_owner_email text, filter_types public.connection_type[], filter_user_id uuid, filter_username text, filter_user_email text, filter_connected_after timestamp with time zone, filter_connected_before timestamp with time zone, filter_workspace_id uuid, filter_connection_id uuid, filter_ongoing boolean, filter_completed boolean, reader_site_wide boolean, reader_organization_ids uuid[], after_connect_time timestamp with time zone, after_id uuid, max_rows bigint); Type: COMMENT; Schema: public; Owner: -
+--
+
+COMMENT ON FUNCTION public.connection_logs_newest(filter_organization_id uuid, filter_workspace_owner text, filter_workspace_owner_id uuid, filter_workspace_owner_email text, filter_types public.connection_type[], filter_user_id uuid, filter_username text, filter_user_email text, filter_connected_after timestamp with time zone, filter_connected_before timestamp with time zone, filter_workspace_id uuid, filter_connection_id uuid, filter_ongoing boolean, filter_completed boolean, reader_site_wide boolean, reader_organization_ids uuid[], after_connect_time timestamp with time zone, after_id uuid, max_rows bigint) IS 'The first max_rows connection logs, newest first, that pass connection_log_matches.';
+
+
+--
+-- Name: reject_arguments(text); Type: FUNCTION; Schema: public; Owner: -
+--
+
+CREATE FUNCTION public.reject_arguments(problem text) RETURNS boolean
+    LANGUAGE plpgsql
+    AS $$
+BEGIN
+    IF problem IS NOT NULL THEN
+        RAISE EXCEPTION USING ERRCODE = 'invalid_parameter_value', MESSAGE = problem;
+    END IF;
+    RETURN true;
+END
+$$;
+
+
+--
+-- Name: FUNCTION reject_arguments(problem text); Type: COMMENT; Schema: public; Owner: -
+--
+
+COMMENT ON FUNCTION public.reject_arguments(problem text) IS 'Raises problem as an invalid_parameter_value error unless it is NULL; returns true otherwise.';
+
+
+--
+-- Name: audit_logs; Type: TABLE; Schema: public; Owner: -
+--
+
+CREATE TABLE public.audit_logs (
+    id uuid NOT NULL,
+    "time" timestamp with time zone NOT NULL,
+    user_id uuid NOT NULL,
+    organization_id uuid NOT NULL,
+    ip inet,
+    user_agent text DEFAULT ''::text NOT NULL,
+    resource_type text NOT NULL,
+    resource_id uuid NOT NULL,
+    resource_target text NOT NULL,
+    action public.audit_action NOT NULL,
+    diff jsonb DEFAULT '{}'::jsonb NOT NULL,
+    status_code integer NOT NULL,
+    additional_fields jsonb DEFAULT '{}'::jsonb NOT NULL,
+    request_id uuid NOT NULL,
+    resource_icon text DEFAULT ''::text NOT NULL
+);
 
 
 --
@@ -344,10 +687,10 @@ CREATE INDEX idx_audit_logs_time ON public.audit_logs USING btree ("time");
 
 
 --
--- Name: idx_connection_logs_connect_time_desc; Type: INDEX; Schema: public; Owner: -
+-- Name: idx_connection_logs_connect_time_id; Type: INDEX; Schema: public; Owner: -
 --
 
-CREATE INDEX idx_connection_logs_connect_time_desc ON public.connection_logs USING btree (connect_time DESC);
+CREATE INDEX idx_connection_logs_connect_time_id ON public.connection_logs USING btree (connect_time DESC, id DESC);
 
 
 --
@@ -365,6 +708,13 @@ COMMENT ON INDEX public.idx_connection_logs_connection_id_workspace_id_agent_nam
 
 
 --
+-- Name: idx_connection_logs_ongoing_connect_time_id; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE INDEX idx_connection_logs_ongoing_connect_time_id ON public.connection_logs USING btree (connect_time DESC, id DESC) WHERE ((disconnect_time IS NULL) AND (type <> ALL (ARRAY['workspace_app'::public.connection_type, 'port_forwarding'::public.connection_type])));
+
+
+--
 -- Name: idx_connection_logs_organization_id; Type: INDEX; Schema: public; Owner: -
 --
 
@@ -372,17 +722,24 @@ CREATE INDEX idx_connection_logs_organization_id ON public.connection_logs USING
 
 
 --
--- Name: idx_connection_logs_workspace_id; Type: INDEX; Schema: public; Owner: -
+-- Name: idx_connection_logs_user_id_connect_time_id; Type: INDEX; Schema: public; Owner: -
 --
 
-CREATE INDEX idx_connection_logs_workspace_id ON public.connection_logs USING btree (workspace_id);
+CREATE INDEX idx_connection_logs_user_id_connect_time_id ON public.connection_logs USING btree (user_id, connect_time DESC, id DESC) WHERE (user_id IS NOT NULL);
 
 
 --
--- Name: idx_connection_logs_workspace_owner_id; Type: INDEX; Schema: public; Owner: -
+-- Name: idx_connection_logs_workspace_id_connect_time_id; Type: INDEX; Schema: public; Owner: -
 --
 
-CREATE INDEX idx_connection_logs_workspace_owner_id ON public.connection_logs USING btree (workspace_owner_id);
+CREATE INDEX idx_connection_logs_workspace_id_connect_time_id ON public.connection_logs USING btree (workspace_id, connect_time DESC, id DESC);
+
+
+--
+-- Name: idx_connection_logs_workspace_owner_id_connect_time_id; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE INDEX idx_connection_logs_workspace_owner_id_connect_time_id ON public.connection_logs USING btree (workspace_owner_id, connect_time DESC, id DESC);
 
 
 --
@@ -407,10 +764,24 @@ CREATE UNIQUE INDEX idx_users_email_lower ON public.users USING btree (lower(ema
 
 
 --
+-- Name: idx_users_email_lower_all; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE INDEX idx_users_email_lower_all ON public.users USING btree (lower(email));
+
+
+--
 -- Name: idx_users_username_lower; Type: INDEX; Schema: public; Owner: -
 --
 
 CREATE UNIQUE INDEX idx_users_username_lower ON public.users USING btree (lower(username)) WHERE (NOT deleted);
+
+
+--
+-- Name: idx_users_username_lower_all; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE INDEX idx_users_username_lower_all ON public.users USING btree (lower(username));
 
 
 --

@@ -98,12 +98,11 @@ VALUES (
             THEN sqlc.narg(disconnect_reason)::text
     END
 )
--- Merging is a join of two candidates, the stored row and the new one (BatchUpsertConnectionLogs
--- repeats this clause verbatim): the earliest start, the first event by the column order, and the
--- first disconnect by (time, reason, code).
+-- Merging into the stored row: connection_log_merged() (migration 0005), which
+-- BatchUpsertConnectionLogs calls the same way.
 ON CONFLICT (id) DO UPDATE SET
-    connect_time = LEAST(cl.connect_time, excluded.connect_time),
     (
+        connect_time,
         organization_id,
         workspace_owner_id,
         workspace_id,
@@ -119,65 +118,21 @@ ON CONFLICT (id) DO UPDATE SET
         disconnect_reason
     ) = (
         SELECT
-            first.organization_id,
-            first.workspace_owner_id,
-            first.workspace_id,
-            first.workspace_name,
-            first.agent_name,
-            first.type,
-            first.ip,
-            first.user_agent,
-            first.user_id,
-            first.slug_or_port,
-            CASE
-                WHEN first.type IN ('workspace_app', 'port_forwarding') THEN first.code
-                ELSE ended.code
-            END,
-            ended.disconnect_time,
-            ended.disconnect_reason
-        FROM (
-            SELECT *
-            FROM (
-                VALUES
-                    (excluded.organization_id, excluded.workspace_owner_id, excluded.workspace_id,
-                     excluded.workspace_name, excluded.agent_name, excluded.type, excluded.ip,
-                     excluded.user_agent, excluded.user_id, excluded.slug_or_port, excluded.code),
-                    (cl.organization_id, cl.workspace_owner_id, cl.workspace_id,
-                     cl.workspace_name, cl.agent_name, cl.type, cl.ip,
-                     cl.user_agent, cl.user_id, cl.slug_or_port, cl.code)
-            ) AS candidate (
-                organization_id, workspace_owner_id, workspace_id, workspace_name, agent_name,
-                type, ip, user_agent, user_id, slug_or_port, code
-            )
-            ORDER BY
-                type,
-                organization_id,
-                workspace_owner_id,
-                workspace_id,
-                workspace_name COLLATE "C",
-                agent_name COLLATE "C",
-                ip NULLS LAST,
-                user_agent COLLATE "C" NULLS LAST,
-                user_id NULLS LAST,
-                slug_or_port COLLATE "C" NULLS LAST,
-                -- A session's stored code is its disconnect's, which is no part of this choice.
-                CASE WHEN type IN ('workspace_app', 'port_forwarding') THEN code END NULLS LAST
-            LIMIT 1
-        ) AS first
-        LEFT JOIN LATERAL (
-            SELECT *
-            FROM (
-                VALUES
-                    (excluded.disconnect_time, excluded.disconnect_reason, excluded.code),
-                    (cl.disconnect_time, cl.disconnect_reason, cl.code)
-            ) AS candidate (disconnect_time, disconnect_reason, code)
-            WHERE candidate.disconnect_time IS NOT NULL
-            ORDER BY
-                disconnect_time,
-                disconnect_reason COLLATE "C" NULLS LAST,
-                code NULLS LAST
-            LIMIT 1
-        ) AS ended ON true
+            merged.connect_time,
+            merged.organization_id,
+            merged.workspace_owner_id,
+            merged.workspace_id,
+            merged.workspace_name,
+            merged.agent_name,
+            merged.type,
+            merged.ip,
+            merged.user_agent,
+            merged.user_id,
+            merged.slug_or_port,
+            merged.code,
+            merged.disconnect_time,
+            merged.disconnect_reason
+        FROM connection_log_merged(cl, excluded) AS merged
     )
 RETURNING *;
 
@@ -394,8 +349,8 @@ FROM merged
 -- concurrent batches cannot deadlock each other.
 ORDER BY id
 ON CONFLICT (id) DO UPDATE SET
-    connect_time = LEAST(cl.connect_time, excluded.connect_time),
     (
+        connect_time,
         organization_id,
         workspace_owner_id,
         workspace_id,
@@ -411,85 +366,35 @@ ON CONFLICT (id) DO UPDATE SET
         disconnect_reason
     ) = (
         SELECT
-            first.organization_id,
-            first.workspace_owner_id,
-            first.workspace_id,
-            first.workspace_name,
-            first.agent_name,
-            first.type,
-            first.ip,
-            first.user_agent,
-            first.user_id,
-            first.slug_or_port,
-            CASE
-                WHEN first.type IN ('workspace_app', 'port_forwarding') THEN first.code
-                ELSE ended.code
-            END,
-            ended.disconnect_time,
-            ended.disconnect_reason
-        FROM (
-            SELECT *
-            FROM (
-                VALUES
-                    (excluded.organization_id, excluded.workspace_owner_id, excluded.workspace_id,
-                     excluded.workspace_name, excluded.agent_name, excluded.type, excluded.ip,
-                     excluded.user_agent, excluded.user_id, excluded.slug_or_port, excluded.code),
-                    (cl.organization_id, cl.workspace_owner_id, cl.workspace_id,
-                     cl.workspace_name, cl.agent_name, cl.type, cl.ip,
-                     cl.user_agent, cl.user_id, cl.slug_or_port, cl.code)
-            ) AS candidate (
-                organization_id, workspace_owner_id, workspace_id, workspace_name, agent_name,
-                type, ip, user_agent, user_id, slug_or_port, code
-            )
-            ORDER BY
-                type,
-                organization_id,
-                workspace_owner_id,
-                workspace_id,
-                workspace_name COLLATE "C",
-                agent_name COLLATE "C",
-                ip NULLS LAST,
-                user_agent COLLATE "C" NULLS LAST,
-                user_id NULLS LAST,
-                slug_or_port COLLATE "C" NULLS LAST,
-                -- A session's stored code is its disconnect's, which is no part of this choice.
-                CASE WHEN type IN ('workspace_app', 'port_forwarding') THEN code END NULLS LAST
-            LIMIT 1
-        ) AS first
-        LEFT JOIN LATERAL (
-            SELECT *
-            FROM (
-                VALUES
-                    (excluded.disconnect_time, excluded.disconnect_reason, excluded.code),
-                    (cl.disconnect_time, cl.disconnect_reason, cl.code)
-            ) AS candidate (disconnect_time, disconnect_reason, code)
-            WHERE candidate.disconnect_time IS NOT NULL
-            ORDER BY
-                disconnect_time,
-                disconnect_reason COLLATE "C" NULLS LAST,
-                code NULLS LAST
-            LIMIT 1
-        ) AS ended ON true
+            merged.connect_time,
+            merged.organization_id,
+            merged.workspace_owner_id,
+            merged.workspace_id,
+            merged.workspace_name,
+            merged.agent_name,
+            merged.type,
+            merged.ip,
+            merged.user_agent,
+            merged.user_id,
+            merged.slug_or_port,
+            merged.code,
+            merged.disconnect_time,
+            merged.disconnect_reason
+        FROM connection_log_merged(cl, excluded) AS merged
     )
 RETURNING *;
 
 -- Listing and counting. psycopg prepares a statement from its fifth execution, and PostgreSQL may
 -- then run it with one GENERIC plan, made without the parameter values. So each query below has to
--- plan well both ways (benchmarks/paging.py measures both):
+-- plan well both ways (benchmarks/scale.py measures both, at ten million rows):
 --
--- * Filtering, ordering and paging read connection_logs alone, in a subquery the connect_time
---   index drives newest first; the page's few rows are then fetched by primary key and joined to
---   their users and organization. Joining first let a generic plan loop over users, reading every
---   log of each, for seconds a page. Filters on a user's username or email become a list of user
---   ids, found once per call (the same lower() comparison as before, deleted users included).
--- * Each optional filter is "CASE WHEN value IS NULL THEN true ELSE test END", not
---   "value IS NULL OR test". Both mean the same and a custom plan reduces both to the test alone
---   (or to nothing), keeping its indexes; but a generic plan guesses "value IS NULL OR test" keeps
---   0.5% of the rows, a dozen such filters leave "about one row", and a page of about one row is
---   cheapest by reading every matching row and sorting, not by walking the index until the page is
---   full. A CASE is guessed at half the rows, which leaves the index walk the cheaper plan.
--- * For the same reason only the upper bound on connect_time is a COALESCE, which the index scan
---   starts from even in a generic plan: a pair of such bounds is guessed as a narrow range.
+-- * Which rows a listing selects is written once, in connection_log_matches() (migration 0005:
+--   the filters, the reader and the keyset cursor), and read through connection_logs_newest(),
+--   which walks the index of the first filter given newest first and stops at the rows asked for,
+--   whichever filters are given, under either plan (see their comments). The planner inlines both.
+-- * Filtering, ordering and paging read connection_logs alone; the page's few rows are then
+--   fetched by primary key and joined to their users and organization. Joining first let a
+--   generic plan loop over users, reading every log of each, for seconds a page.
 -- * The joins never add, drop or repeat a row (foreign keys: every log has its workspace owner and
 --   organization; users.id is unique), so the counts need none of them.
 
@@ -519,60 +424,32 @@ LEFT JOIN users ON users.id = connection_logs.user_id
 -- The page: the ids of the matching rows, found in connection_logs alone (see above), then
 -- fetched by primary key.
 WHERE connection_logs.id = ANY(ARRAY(
-    SELECT matching.id
-    FROM connection_logs AS matching
-    WHERE
-        CASE WHEN sqlc.narg(organization_id)::uuid IS NULL THEN true
-            ELSE matching.organization_id = sqlc.narg(organization_id) END
-        AND CASE WHEN sqlc.narg(workspace_owner)::text IS NULL THEN true
-            ELSE matching.workspace_owner_id = ANY(ARRAY(
-                SELECT users.id
-                FROM users
-                WHERE lower(users.username) = lower(sqlc.narg(workspace_owner))))
-            END
-        AND CASE WHEN sqlc.narg(workspace_owner_id)::uuid IS NULL THEN true
-            ELSE matching.workspace_owner_id = sqlc.narg(workspace_owner_id) END
-        AND CASE WHEN sqlc.narg(workspace_owner_email)::text IS NULL THEN true
-            ELSE matching.workspace_owner_id = ANY(ARRAY(
-                SELECT users.id
-                FROM users
-                WHERE lower(users.email) = lower(sqlc.narg(workspace_owner_email))))
-            END
-        AND CASE WHEN sqlc.narg(types)::connection_type[] IS NULL THEN true
-            ELSE matching.type = ANY(sqlc.narg(types)) END
-        AND CASE WHEN sqlc.narg(user_id)::uuid IS NULL THEN true
-            ELSE matching.user_id = sqlc.narg(user_id) END
-        -- The connecting user: sessions have none (user_id NULL), so never match these.
-        AND CASE WHEN sqlc.narg(username)::text IS NULL THEN true
-            ELSE matching.user_id = ANY(ARRAY(
-                SELECT users.id
-                FROM users
-                WHERE lower(users.username) = lower(sqlc.narg(username))))
-            END
-        AND CASE WHEN sqlc.narg(user_email)::text IS NULL THEN true
-            ELSE matching.user_id = ANY(ARRAY(
-                SELECT users.id
-                FROM users
-                WHERE lower(users.email) = lower(sqlc.narg(user_email))))
-            END
-        AND CASE WHEN sqlc.narg(connected_after)::timestamptz IS NULL THEN true
-            ELSE matching.connect_time >= sqlc.narg(connected_after) END
-        -- A bound the connect_time index starts from, even in a generic plan.
-        AND matching.connect_time <= COALESCE(sqlc.narg(connected_before)::timestamptz, 'infinity')
-        AND CASE WHEN sqlc.narg(workspace_id)::uuid IS NULL THEN true
-            ELSE matching.workspace_id = sqlc.narg(workspace_id) END
-        AND CASE WHEN sqlc.narg(connection_id)::uuid IS NULL THEN true
-            ELSE matching.connection_id = sqlc.narg(connection_id) END
-        -- Only sessions have a status: web events match neither value (nor does any other value).
-        AND CASE WHEN sqlc.narg(status)::text IS NULL THEN true
-            ELSE matching.type NOT IN ('workspace_app', 'port_forwarding')
-                AND CASE sqlc.narg(status)
-                    WHEN 'ongoing' THEN matching.disconnect_time IS NULL
-                    WHEN 'completed' THEN matching.disconnect_time IS NOT NULL
-                    ELSE false
-                END
-            END
-    ORDER BY matching.connect_time DESC, matching.id DESC
+    SELECT newest.id
+    FROM connection_logs_newest(
+        sqlc.narg(organization_id)::uuid,
+        sqlc.narg(workspace_owner)::text,
+        sqlc.narg(workspace_owner_id)::uuid,
+        sqlc.narg(workspace_owner_email)::text,
+        sqlc.narg(types)::connection_type[],
+        sqlc.narg(user_id)::uuid,
+        sqlc.narg(username)::text,
+        sqlc.narg(user_email)::text,
+        sqlc.narg(connected_after)::timestamptz,
+        sqlc.narg(connected_before)::timestamptz,
+        sqlc.narg(workspace_id)::uuid,
+        sqlc.narg(connection_id)::uuid,
+        -- status: 'ongoing' or 'completed' (the function takes it as those two tests)
+        sqlc.narg(status)::text = 'ongoing',
+        sqlc.narg(status)::text = 'completed',
+        -- Every row is readable.
+        true,
+        NULL,
+        -- No cursor.
+        NULL,
+        NULL,
+        COALESCE(sqlc.narg(limit)::integer, 100) + COALESCE(sqlc.narg(offset)::integer, 0)
+    ) AS newest
+    ORDER BY newest.connect_time DESC, newest.id DESC
     LIMIT COALESCE(sqlc.narg(limit)::integer, 100)
     OFFSET COALESCE(sqlc.narg(offset)::integer, 0)
 ))
@@ -604,68 +481,33 @@ LEFT JOIN users ON users.id = connection_logs.user_id
 -- The page: the ids of the matching rows, found in connection_logs alone (see above), then
 -- fetched by primary key.
 WHERE connection_logs.id = ANY(ARRAY(
-    SELECT matching.id
-    FROM connection_logs AS matching
-    WHERE
-        CASE WHEN sqlc.narg(organization_id)::uuid IS NULL THEN true
-            ELSE matching.organization_id = sqlc.narg(organization_id) END
-        AND CASE WHEN sqlc.narg(workspace_owner)::text IS NULL THEN true
-            ELSE matching.workspace_owner_id = ANY(ARRAY(
-                SELECT users.id
-                FROM users
-                WHERE lower(users.username) = lower(sqlc.narg(workspace_owner))))
-            END
-        AND CASE WHEN sqlc.narg(workspace_owner_id)::uuid IS NULL THEN true
-            ELSE matching.workspace_owner_id = sqlc.narg(workspace_owner_id) END
-        AND CASE WHEN sqlc.narg(workspace_owner_email)::text IS NULL THEN true
-            ELSE matching.workspace_owner_id = ANY(ARRAY(
-                SELECT users.id
-                FROM users
-                WHERE lower(users.email) = lower(sqlc.narg(workspace_owner_email))))
-            END
-        AND CASE WHEN sqlc.narg(types)::connection_type[] IS NULL THEN true
-            ELSE matching.type = ANY(sqlc.narg(types)) END
-        AND CASE WHEN sqlc.narg(user_id)::uuid IS NULL THEN true
-            ELSE matching.user_id = sqlc.narg(user_id) END
-        -- The connecting user: sessions have none (user_id NULL), so never match these.
-        AND CASE WHEN sqlc.narg(username)::text IS NULL THEN true
-            ELSE matching.user_id = ANY(ARRAY(
-                SELECT users.id
-                FROM users
-                WHERE lower(users.username) = lower(sqlc.narg(username))))
-            END
-        AND CASE WHEN sqlc.narg(user_email)::text IS NULL THEN true
-            ELSE matching.user_id = ANY(ARRAY(
-                SELECT users.id
-                FROM users
-                WHERE lower(users.email) = lower(sqlc.narg(user_email))))
-            END
-        AND CASE WHEN sqlc.narg(connected_after)::timestamptz IS NULL THEN true
-            ELSE matching.connect_time >= sqlc.narg(connected_after) END
-        -- A bound the connect_time index starts from, even in a generic plan.
-        AND matching.connect_time <= COALESCE(sqlc.narg(connected_before)::timestamptz, 'infinity')
-        AND CASE WHEN sqlc.narg(workspace_id)::uuid IS NULL THEN true
-            ELSE matching.workspace_id = sqlc.narg(workspace_id) END
-        AND CASE WHEN sqlc.narg(connection_id)::uuid IS NULL THEN true
-            ELSE matching.connection_id = sqlc.narg(connection_id) END
-        -- Only sessions have a status: web events match neither value (nor does any other value).
-        AND CASE WHEN sqlc.narg(status)::text IS NULL THEN true
-            ELSE matching.type NOT IN ('workspace_app', 'port_forwarding')
-                AND CASE sqlc.narg(status)
-                    WHEN 'ongoing' THEN matching.disconnect_time IS NULL
-                    WHEN 'completed' THEN matching.disconnect_time IS NOT NULL
-                    ELSE false
-                END
-            END
-        -- After the cursor (the previous page's last row) in the listing order. The first bound is
-        -- implied by the second but is one the connect_time index can start from, so a deep page
-        -- costs what the first does. A cursor without after_id means "strictly before the time".
-        AND matching.connect_time <= COALESCE(sqlc.narg(after_connect_time)::timestamptz, 'infinity')
-        AND CASE WHEN sqlc.narg(after_connect_time)::timestamptz IS NULL THEN true
-            ELSE (matching.connect_time, matching.id)
-                < (sqlc.narg(after_connect_time), sqlc.narg(after_id)::uuid)
-            END
-    ORDER BY matching.connect_time DESC, matching.id DESC
+    SELECT newest.id
+    FROM connection_logs_newest(
+        sqlc.narg(organization_id)::uuid,
+        sqlc.narg(workspace_owner)::text,
+        sqlc.narg(workspace_owner_id)::uuid,
+        sqlc.narg(workspace_owner_email)::text,
+        sqlc.narg(types)::connection_type[],
+        sqlc.narg(user_id)::uuid,
+        sqlc.narg(username)::text,
+        sqlc.narg(user_email)::text,
+        sqlc.narg(connected_after)::timestamptz,
+        sqlc.narg(connected_before)::timestamptz,
+        sqlc.narg(workspace_id)::uuid,
+        sqlc.narg(connection_id)::uuid,
+        -- status: 'ongoing' or 'completed' (the function takes it as those two tests)
+        sqlc.narg(status)::text = 'ongoing',
+        sqlc.narg(status)::text = 'completed',
+        -- Every row is readable.
+        true,
+        NULL,
+        sqlc.narg(after_connect_time)::timestamptz,
+        -- Only with after_connect_time, which a cursor needs.
+        CASE WHEN sqlc.narg(after_connect_time)::timestamptz IS NOT NULL
+            THEN sqlc.narg(after_id)::uuid END,
+        COALESCE(sqlc.narg(limit)::integer, 100)
+    ) AS newest
+    ORDER BY newest.connect_time DESC, newest.id DESC
     LIMIT COALESCE(sqlc.narg(limit)::integer, 100)
 ))
 ORDER BY connection_logs.connect_time DESC, connection_logs.id DESC;
@@ -681,58 +523,30 @@ ORDER BY connection_logs.connect_time DESC, connection_logs.id DESC;
 SELECT count(*) AS count
 FROM (
     SELECT 1
-    FROM connection_logs AS matching
-    WHERE
-        CASE WHEN sqlc.narg(organization_id)::uuid IS NULL THEN true
-            ELSE matching.organization_id = sqlc.narg(organization_id) END
-        AND CASE WHEN sqlc.narg(workspace_owner)::text IS NULL THEN true
-            ELSE matching.workspace_owner_id = ANY(ARRAY(
-                SELECT users.id
-                FROM users
-                WHERE lower(users.username) = lower(sqlc.narg(workspace_owner))))
-            END
-        AND CASE WHEN sqlc.narg(workspace_owner_id)::uuid IS NULL THEN true
-            ELSE matching.workspace_owner_id = sqlc.narg(workspace_owner_id) END
-        AND CASE WHEN sqlc.narg(workspace_owner_email)::text IS NULL THEN true
-            ELSE matching.workspace_owner_id = ANY(ARRAY(
-                SELECT users.id
-                FROM users
-                WHERE lower(users.email) = lower(sqlc.narg(workspace_owner_email))))
-            END
-        AND CASE WHEN sqlc.narg(types)::connection_type[] IS NULL THEN true
-            ELSE matching.type = ANY(sqlc.narg(types)) END
-        AND CASE WHEN sqlc.narg(user_id)::uuid IS NULL THEN true
-            ELSE matching.user_id = sqlc.narg(user_id) END
-        -- The connecting user: sessions have none (user_id NULL), so never match these.
-        AND CASE WHEN sqlc.narg(username)::text IS NULL THEN true
-            ELSE matching.user_id = ANY(ARRAY(
-                SELECT users.id
-                FROM users
-                WHERE lower(users.username) = lower(sqlc.narg(username))))
-            END
-        AND CASE WHEN sqlc.narg(user_email)::text IS NULL THEN true
-            ELSE matching.user_id = ANY(ARRAY(
-                SELECT users.id
-                FROM users
-                WHERE lower(users.email) = lower(sqlc.narg(user_email))))
-            END
-        AND CASE WHEN sqlc.narg(connected_after)::timestamptz IS NULL THEN true
-            ELSE matching.connect_time >= sqlc.narg(connected_after) END
-        -- A bound the connect_time index starts from, even in a generic plan.
-        AND matching.connect_time <= COALESCE(sqlc.narg(connected_before)::timestamptz, 'infinity')
-        AND CASE WHEN sqlc.narg(workspace_id)::uuid IS NULL THEN true
-            ELSE matching.workspace_id = sqlc.narg(workspace_id) END
-        AND CASE WHEN sqlc.narg(connection_id)::uuid IS NULL THEN true
-            ELSE matching.connection_id = sqlc.narg(connection_id) END
-        -- Only sessions have a status: web events match neither value (nor does any other value).
-        AND CASE WHEN sqlc.narg(status)::text IS NULL THEN true
-            ELSE matching.type NOT IN ('workspace_app', 'port_forwarding')
-                AND CASE sqlc.narg(status)
-                    WHEN 'ongoing' THEN matching.disconnect_time IS NULL
-                    WHEN 'completed' THEN matching.disconnect_time IS NOT NULL
-                    ELSE false
-                END
-            END
+    FROM connection_logs_newest(
+        sqlc.narg(organization_id)::uuid,
+        sqlc.narg(workspace_owner)::text,
+        sqlc.narg(workspace_owner_id)::uuid,
+        sqlc.narg(workspace_owner_email)::text,
+        sqlc.narg(types)::connection_type[],
+        sqlc.narg(user_id)::uuid,
+        sqlc.narg(username)::text,
+        sqlc.narg(user_email)::text,
+        sqlc.narg(connected_after)::timestamptz,
+        sqlc.narg(connected_before)::timestamptz,
+        sqlc.narg(workspace_id)::uuid,
+        sqlc.narg(connection_id)::uuid,
+        -- status: 'ongoing' or 'completed' (the function takes it as those two tests)
+        sqlc.narg(status)::text = 'ongoing',
+        sqlc.narg(status)::text = 'completed',
+        -- Every row is readable.
+        true,
+        NULL,
+        -- No cursor.
+        NULL,
+        NULL,
+        sqlc.narg(count_cap)::bigint + 1
+    ) AS newest
     LIMIT sqlc.narg(count_cap)::bigint + 1  -- LIMIT NULL: no limit
 ) AS counted;
 
@@ -762,63 +576,31 @@ LEFT JOIN users ON users.id = connection_logs.user_id
 -- The page: the ids of the matching rows, found in connection_logs alone (see above), then
 -- fetched by primary key.
 WHERE connection_logs.id = ANY(ARRAY(
-    SELECT matching.id
-    FROM connection_logs AS matching
-    WHERE
-        CASE WHEN sqlc.narg(organization_id)::uuid IS NULL THEN true
-            ELSE matching.organization_id = sqlc.narg(organization_id) END
-        AND CASE WHEN sqlc.narg(workspace_owner)::text IS NULL THEN true
-            ELSE matching.workspace_owner_id = ANY(ARRAY(
-                SELECT users.id
-                FROM users
-                WHERE lower(users.username) = lower(sqlc.narg(workspace_owner))))
-            END
-        AND CASE WHEN sqlc.narg(workspace_owner_id)::uuid IS NULL THEN true
-            ELSE matching.workspace_owner_id = sqlc.narg(workspace_owner_id) END
-        AND CASE WHEN sqlc.narg(workspace_owner_email)::text IS NULL THEN true
-            ELSE matching.workspace_owner_id = ANY(ARRAY(
-                SELECT users.id
-                FROM users
-                WHERE lower(users.email) = lower(sqlc.narg(workspace_owner_email))))
-            END
-        AND CASE WHEN sqlc.narg(types)::connection_type[] IS NULL THEN true
-            ELSE matching.type = ANY(sqlc.narg(types)) END
-        AND CASE WHEN sqlc.narg(user_id)::uuid IS NULL THEN true
-            ELSE matching.user_id = sqlc.narg(user_id) END
-        -- The connecting user: sessions have none (user_id NULL), so never match these.
-        AND CASE WHEN sqlc.narg(username)::text IS NULL THEN true
-            ELSE matching.user_id = ANY(ARRAY(
-                SELECT users.id
-                FROM users
-                WHERE lower(users.username) = lower(sqlc.narg(username))))
-            END
-        AND CASE WHEN sqlc.narg(user_email)::text IS NULL THEN true
-            ELSE matching.user_id = ANY(ARRAY(
-                SELECT users.id
-                FROM users
-                WHERE lower(users.email) = lower(sqlc.narg(user_email))))
-            END
-        AND CASE WHEN sqlc.narg(connected_after)::timestamptz IS NULL THEN true
-            ELSE matching.connect_time >= sqlc.narg(connected_after) END
-        -- A bound the connect_time index starts from, even in a generic plan.
-        AND matching.connect_time <= COALESCE(sqlc.narg(connected_before)::timestamptz, 'infinity')
-        AND CASE WHEN sqlc.narg(workspace_id)::uuid IS NULL THEN true
-            ELSE matching.workspace_id = sqlc.narg(workspace_id) END
-        AND CASE WHEN sqlc.narg(connection_id)::uuid IS NULL THEN true
-            ELSE matching.connection_id = sqlc.narg(connection_id) END
-        -- Only sessions have a status: web events match neither value (nor does any other value).
-        AND CASE WHEN sqlc.narg(status)::text IS NULL THEN true
-            ELSE matching.type NOT IN ('workspace_app', 'port_forwarding')
-                AND CASE sqlc.narg(status)
-                    WHEN 'ongoing' THEN matching.disconnect_time IS NULL
-                    WHEN 'completed' THEN matching.disconnect_time IS NOT NULL
-                    ELSE false
-                END
-            END
-        -- The reader: everything when site_wide, otherwise the organizations listed.
-        AND (@site_wide::boolean
-            OR matching.organization_id = ANY(@readable_organization_ids::uuid[]))
-    ORDER BY matching.connect_time DESC, matching.id DESC
+    SELECT newest.id
+    FROM connection_logs_newest(
+        sqlc.narg(organization_id)::uuid,
+        sqlc.narg(workspace_owner)::text,
+        sqlc.narg(workspace_owner_id)::uuid,
+        sqlc.narg(workspace_owner_email)::text,
+        sqlc.narg(types)::connection_type[],
+        sqlc.narg(user_id)::uuid,
+        sqlc.narg(username)::text,
+        sqlc.narg(user_email)::text,
+        sqlc.narg(connected_after)::timestamptz,
+        sqlc.narg(connected_before)::timestamptz,
+        sqlc.narg(workspace_id)::uuid,
+        sqlc.narg(connection_id)::uuid,
+        -- status: 'ongoing' or 'completed' (the function takes it as those two tests)
+        sqlc.narg(status)::text = 'ongoing',
+        sqlc.narg(status)::text = 'completed',
+        @site_wide::boolean,
+        @readable_organization_ids::uuid[],
+        -- No cursor.
+        NULL,
+        NULL,
+        COALESCE(sqlc.narg(limit)::integer, 100) + COALESCE(sqlc.narg(offset)::integer, 0)
+    ) AS newest
+    ORDER BY newest.connect_time DESC, newest.id DESC
     LIMIT COALESCE(sqlc.narg(limit)::integer, 100)
     OFFSET COALESCE(sqlc.narg(offset)::integer, 0)
 ))
@@ -851,71 +633,32 @@ LEFT JOIN users ON users.id = connection_logs.user_id
 -- The page: the ids of the matching rows, found in connection_logs alone (see above), then
 -- fetched by primary key.
 WHERE connection_logs.id = ANY(ARRAY(
-    SELECT matching.id
-    FROM connection_logs AS matching
-    WHERE
-        CASE WHEN sqlc.narg(organization_id)::uuid IS NULL THEN true
-            ELSE matching.organization_id = sqlc.narg(organization_id) END
-        AND CASE WHEN sqlc.narg(workspace_owner)::text IS NULL THEN true
-            ELSE matching.workspace_owner_id = ANY(ARRAY(
-                SELECT users.id
-                FROM users
-                WHERE lower(users.username) = lower(sqlc.narg(workspace_owner))))
-            END
-        AND CASE WHEN sqlc.narg(workspace_owner_id)::uuid IS NULL THEN true
-            ELSE matching.workspace_owner_id = sqlc.narg(workspace_owner_id) END
-        AND CASE WHEN sqlc.narg(workspace_owner_email)::text IS NULL THEN true
-            ELSE matching.workspace_owner_id = ANY(ARRAY(
-                SELECT users.id
-                FROM users
-                WHERE lower(users.email) = lower(sqlc.narg(workspace_owner_email))))
-            END
-        AND CASE WHEN sqlc.narg(types)::connection_type[] IS NULL THEN true
-            ELSE matching.type = ANY(sqlc.narg(types)) END
-        AND CASE WHEN sqlc.narg(user_id)::uuid IS NULL THEN true
-            ELSE matching.user_id = sqlc.narg(user_id) END
-        -- The connecting user: sessions have none (user_id NULL), so never match these.
-        AND CASE WHEN sqlc.narg(username)::text IS NULL THEN true
-            ELSE matching.user_id = ANY(ARRAY(
-                SELECT users.id
-                FROM users
-                WHERE lower(users.username) = lower(sqlc.narg(username))))
-            END
-        AND CASE WHEN sqlc.narg(user_email)::text IS NULL THEN true
-            ELSE matching.user_id = ANY(ARRAY(
-                SELECT users.id
-                FROM users
-                WHERE lower(users.email) = lower(sqlc.narg(user_email))))
-            END
-        AND CASE WHEN sqlc.narg(connected_after)::timestamptz IS NULL THEN true
-            ELSE matching.connect_time >= sqlc.narg(connected_after) END
-        -- A bound the connect_time index starts from, even in a generic plan.
-        AND matching.connect_time <= COALESCE(sqlc.narg(connected_before)::timestamptz, 'infinity')
-        AND CASE WHEN sqlc.narg(workspace_id)::uuid IS NULL THEN true
-            ELSE matching.workspace_id = sqlc.narg(workspace_id) END
-        AND CASE WHEN sqlc.narg(connection_id)::uuid IS NULL THEN true
-            ELSE matching.connection_id = sqlc.narg(connection_id) END
-        -- Only sessions have a status: web events match neither value (nor does any other value).
-        AND CASE WHEN sqlc.narg(status)::text IS NULL THEN true
-            ELSE matching.type NOT IN ('workspace_app', 'port_forwarding')
-                AND CASE sqlc.narg(status)
-                    WHEN 'ongoing' THEN matching.disconnect_time IS NULL
-                    WHEN 'completed' THEN matching.disconnect_time IS NOT NULL
-                    ELSE false
-                END
-            END
-        -- The reader: everything when site_wide, otherwise the organizations listed.
-        AND (@site_wide::boolean
-            OR matching.organization_id = ANY(@readable_organization_ids::uuid[]))
-        -- After the cursor (the previous page's last row) in the listing order. The first bound is
-        -- implied by the second but is one the connect_time index can start from, so a deep page
-        -- costs what the first does. A cursor without after_id means "strictly before the time".
-        AND matching.connect_time <= COALESCE(sqlc.narg(after_connect_time)::timestamptz, 'infinity')
-        AND CASE WHEN sqlc.narg(after_connect_time)::timestamptz IS NULL THEN true
-            ELSE (matching.connect_time, matching.id)
-                < (sqlc.narg(after_connect_time), sqlc.narg(after_id)::uuid)
-            END
-    ORDER BY matching.connect_time DESC, matching.id DESC
+    SELECT newest.id
+    FROM connection_logs_newest(
+        sqlc.narg(organization_id)::uuid,
+        sqlc.narg(workspace_owner)::text,
+        sqlc.narg(workspace_owner_id)::uuid,
+        sqlc.narg(workspace_owner_email)::text,
+        sqlc.narg(types)::connection_type[],
+        sqlc.narg(user_id)::uuid,
+        sqlc.narg(username)::text,
+        sqlc.narg(user_email)::text,
+        sqlc.narg(connected_after)::timestamptz,
+        sqlc.narg(connected_before)::timestamptz,
+        sqlc.narg(workspace_id)::uuid,
+        sqlc.narg(connection_id)::uuid,
+        -- status: 'ongoing' or 'completed' (the function takes it as those two tests)
+        sqlc.narg(status)::text = 'ongoing',
+        sqlc.narg(status)::text = 'completed',
+        @site_wide::boolean,
+        @readable_organization_ids::uuid[],
+        sqlc.narg(after_connect_time)::timestamptz,
+        -- Only with after_connect_time, which a cursor needs.
+        CASE WHEN sqlc.narg(after_connect_time)::timestamptz IS NOT NULL
+            THEN sqlc.narg(after_id)::uuid END,
+        COALESCE(sqlc.narg(limit)::integer, 100)
+    ) AS newest
+    ORDER BY newest.connect_time DESC, newest.id DESC
     LIMIT COALESCE(sqlc.narg(limit)::integer, 100)
 ))
 ORDER BY connection_logs.connect_time DESC, connection_logs.id DESC;
@@ -932,61 +675,29 @@ ORDER BY connection_logs.connect_time DESC, connection_logs.id DESC;
 SELECT count(*) AS count
 FROM (
     SELECT 1
-    FROM connection_logs AS matching
-    WHERE
-        CASE WHEN sqlc.narg(organization_id)::uuid IS NULL THEN true
-            ELSE matching.organization_id = sqlc.narg(organization_id) END
-        AND CASE WHEN sqlc.narg(workspace_owner)::text IS NULL THEN true
-            ELSE matching.workspace_owner_id = ANY(ARRAY(
-                SELECT users.id
-                FROM users
-                WHERE lower(users.username) = lower(sqlc.narg(workspace_owner))))
-            END
-        AND CASE WHEN sqlc.narg(workspace_owner_id)::uuid IS NULL THEN true
-            ELSE matching.workspace_owner_id = sqlc.narg(workspace_owner_id) END
-        AND CASE WHEN sqlc.narg(workspace_owner_email)::text IS NULL THEN true
-            ELSE matching.workspace_owner_id = ANY(ARRAY(
-                SELECT users.id
-                FROM users
-                WHERE lower(users.email) = lower(sqlc.narg(workspace_owner_email))))
-            END
-        AND CASE WHEN sqlc.narg(types)::connection_type[] IS NULL THEN true
-            ELSE matching.type = ANY(sqlc.narg(types)) END
-        AND CASE WHEN sqlc.narg(user_id)::uuid IS NULL THEN true
-            ELSE matching.user_id = sqlc.narg(user_id) END
-        -- The connecting user: sessions have none (user_id NULL), so never match these.
-        AND CASE WHEN sqlc.narg(username)::text IS NULL THEN true
-            ELSE matching.user_id = ANY(ARRAY(
-                SELECT users.id
-                FROM users
-                WHERE lower(users.username) = lower(sqlc.narg(username))))
-            END
-        AND CASE WHEN sqlc.narg(user_email)::text IS NULL THEN true
-            ELSE matching.user_id = ANY(ARRAY(
-                SELECT users.id
-                FROM users
-                WHERE lower(users.email) = lower(sqlc.narg(user_email))))
-            END
-        AND CASE WHEN sqlc.narg(connected_after)::timestamptz IS NULL THEN true
-            ELSE matching.connect_time >= sqlc.narg(connected_after) END
-        -- A bound the connect_time index starts from, even in a generic plan.
-        AND matching.connect_time <= COALESCE(sqlc.narg(connected_before)::timestamptz, 'infinity')
-        AND CASE WHEN sqlc.narg(workspace_id)::uuid IS NULL THEN true
-            ELSE matching.workspace_id = sqlc.narg(workspace_id) END
-        AND CASE WHEN sqlc.narg(connection_id)::uuid IS NULL THEN true
-            ELSE matching.connection_id = sqlc.narg(connection_id) END
-        -- Only sessions have a status: web events match neither value (nor does any other value).
-        AND CASE WHEN sqlc.narg(status)::text IS NULL THEN true
-            ELSE matching.type NOT IN ('workspace_app', 'port_forwarding')
-                AND CASE sqlc.narg(status)
-                    WHEN 'ongoing' THEN matching.disconnect_time IS NULL
-                    WHEN 'completed' THEN matching.disconnect_time IS NOT NULL
-                    ELSE false
-                END
-            END
-        -- The reader: everything when site_wide, otherwise the organizations listed.
-        AND (@site_wide::boolean
-            OR matching.organization_id = ANY(@readable_organization_ids::uuid[]))
+    FROM connection_logs_newest(
+        sqlc.narg(organization_id)::uuid,
+        sqlc.narg(workspace_owner)::text,
+        sqlc.narg(workspace_owner_id)::uuid,
+        sqlc.narg(workspace_owner_email)::text,
+        sqlc.narg(types)::connection_type[],
+        sqlc.narg(user_id)::uuid,
+        sqlc.narg(username)::text,
+        sqlc.narg(user_email)::text,
+        sqlc.narg(connected_after)::timestamptz,
+        sqlc.narg(connected_before)::timestamptz,
+        sqlc.narg(workspace_id)::uuid,
+        sqlc.narg(connection_id)::uuid,
+        -- status: 'ongoing' or 'completed' (the function takes it as those two tests)
+        sqlc.narg(status)::text = 'ongoing',
+        sqlc.narg(status)::text = 'completed',
+        @site_wide::boolean,
+        @readable_organization_ids::uuid[],
+        -- No cursor.
+        NULL,
+        NULL,
+        sqlc.narg(count_cap)::bigint + 1
+    ) AS newest
     LIMIT sqlc.narg(count_cap)::bigint + 1  -- LIMIT NULL: no limit
 ) AS counted;
 

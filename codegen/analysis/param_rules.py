@@ -86,10 +86,16 @@ def _param_refs(node: ast.Node) -> Iterator[tuple[ast.ParamRef, _Path]]:
         elif isinstance(item, ast.Node):
             for member in item:
                 child = getattr(item, member)
-                children = (
-                    cast("tuple[object, ...]", child) if isinstance(child, tuple) else (child,)
-                )
-                stack.extend((c, (*path, (item, member))) for c in children)
+                stack.extend((c, (*path, (item, member))) for c in _flattened(child))
+
+
+def _flattened(child: object) -> Iterator[object]:
+    """A member's nodes; nested tuples too (a FROM function's arguments are a list of lists)."""
+    if isinstance(child, tuple):
+        for element in cast("tuple[object, ...]", child):
+            yield from _flattened(element)
+    else:
+        yield child
 
 
 def _counts_rows(path: _Path) -> bool:

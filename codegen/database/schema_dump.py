@@ -4,7 +4,9 @@
 is made reproducible here: no owners or privileges (they depend on who ran the migrations),
 no yoyo bookkeeping tables, and none of the lines that change with the pg_dump version or
 run: the version banner, the session ``SET`` preamble, and the ``\\restrict`` lines that
-pg_dump 15.14+ writes with a random key unless given one.
+pg_dump 15.14+ writes with a random key unless given one. ``SET check_function_bodies = false``
+stays: pg_dump writes functions before tables, and a ``LANGUAGE sql`` function reading a table
+could not be created from the file without it.
 """
 
 from __future__ import annotations
@@ -28,7 +30,7 @@ RESTRICT_KEY: Final = "connlogschemadump"
 
 _NOISE: Final = re.compile(
     r"^(\\restrict |\\unrestrict |-- Dumped from database version |-- Dumped by pg_dump version "
-    r"|SET \w+ = |SELECT pg_catalog\.set_config\()"
+    r"|SET (?!check_function_bodies = )\w+ = |SELECT pg_catalog\.set_config\()"
 )
 
 

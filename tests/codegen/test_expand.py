@@ -134,6 +134,12 @@ LIMIT COALESCE($4::int, 100) OFFSET $5 + 1
         # A filter of a subquery inside a LIMIT counts no rows itself.
         ("SELECT 1 FROM t LIMIT (SELECT count(*) FROM t WHERE t.id > $1)", ParamRules()),
         ("SELECT 1 FROM (SELECT 1 FROM t LIMIT $1) AS s", ParamRules(frozenset({1}))),
+        # The arguments of a function in FROM are read as well (pglast nests them in two lists).
+        (
+            "SELECT 1 FROM f($1::text = 'on', $1::text = 'off') LIMIT $2",
+            ParamRules(frozenset({2}), {1: ("on", "off")}),
+        ),
+        ("SELECT 1 FROM f(lower($1)) WHERE $1 = 'a'", ParamRules()),
     ],
 )
 def test_parameter_rules_read_from_the_statement(statement: str, rules: ParamRules) -> None:

@@ -108,6 +108,69 @@ def test_filters_in_combination_select_what_the_reference_selects(
             assert counted == len(expected)
 
 
+# Under a custom plan the server drops every branch of connection_logs_newest() but the one the
+# filters pick; under a generic plan all are there and each one's condition on the parameters
+# decides: both must select exactly the reference's rows, page after page.
+@pytest.mark.parametrize("plans", ["force_generic_plan", "force_custom_plan"])
+@given(data=st.data(), size=st.integers(1, 6))
+@settings(settings.get_profile("connection_logs"), max_examples=25)
+def test_filters_select_what_the_reference_selects_under_generic_and_custom_plans(
+    db: psycopg.Connection[Any], world: World, plans: str, data: st.DataObject, size: int
+) -> None:
+    threshold = db.prepare_threshold
+    db.prepare_threshold = 0  # prepared at once, so plan_cache_mode decides every call's plan
+    try:
+        with fresh(db):
+            db.execute("SELECT set_config('plan_cache_mode', %s, true)", [plans])
+            logs = record(db, data, world)
+            for _ in range(2):
+                filters = data.draw(some_filters(world, logs))
+                expected = expected_listing(logs, world, filters)
+                assert all_pages_by_offset(db, size, filters) == expected
+                assert all_pages_by_keyset(db, size, filters) == expected
+                counted = count_connection_logs(db, **filters, count_cap=size)
+                assert counted is not None and counted.count == min(len(expected), size + 1)
+    finally:
+        db.prepare_threshold = threshold
+
+
+@pytest.mark.parametrize("plans", ["force_generic_plan", "force_custom_plan"])
+def test_every_filter_of_one_row_at_once_selects_it_once_under_either_plan(
+    db: psycopg.Connection[Any], world: World, plans: str
+) -> None:
+    """Each filter that picks a branch given together: exactly one branch may read the rows."""
+    record_events(db, example_events(world, sessions=30, web=30))
+    logs = stored(db)
+    threshold = db.prepare_threshold
+    db.prepare_threshold = 0
+    try:
+        with db.transaction():
+            db.execute("SELECT set_config('plan_cache_mode', %s, true)", [plans])
+            for log in logs[::7]:
+                owner = world.workspace(log.workspace_id).owner
+                user = world.user(log.user_id)
+                filters: dict[str, Any] = {
+                    "connection_id": log.connection_id,
+                    "user_id": log.user_id,
+                    "workspace_id": log.workspace_id,
+                    "workspace_owner_id": log.workspace_owner_id,
+                    "username": None if user is None else user.username,
+                    "user_email": None if user is None else user.email,
+                    "workspace_owner": owner.username,
+                    "workspace_owner_email": owner.email,
+                    "organization_id": log.organization_id,
+                }
+                expected = expected_listing(logs, world, filters)
+                assert log.id in expected
+                assert [
+                    r.connection_log.id for r in get_connection_logs_page(db, **filters, limit=1000)
+                ] == expected
+                counted = count_connection_logs(db, **filters)
+                assert counted is not None and counted.count == len(expected)
+    finally:
+        db.prepare_threshold = threshold
+
+
 @given(data=st.data(), size=st.integers(1, 6))
 @settings(settings.get_profile("connection_logs"), max_examples=30)
 def test_offset_and_keyset_pages_each_return_every_row_once_in_order(

@@ -6,6 +6,9 @@
 --
 
 
+SET check_function_bodies = false;
+
+
 --
 -- Name: items; Type: TABLE; Schema: public; Owner: -
 --

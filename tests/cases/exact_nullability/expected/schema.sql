@@ -6,6 +6,8 @@
 --
 
 
+SET check_function_bodies = false;
+
 --
 -- Name: label(text, text); Type: FUNCTION; Schema: public; Owner: -
 --

@@ -6,6 +6,8 @@
 --
 
 
+SET check_function_bodies = false;
+
 --
 -- Name: color; Type: TYPE; Schema: public; Owner: -
 --
