@@ -179,7 +179,9 @@ def test_watch_reads_the_settings_once_per_change(
             sql.write_text(sql.read_text().replace("AuthorsWithBooks", "AuthorsAndBooks"))
             assert runs.get(timeout=TIMEOUT) == 0
         finally:
-            os.kill(os.getpid(), signal.SIGINT)  # Ctrl-C: watch.run returns
+            # Ctrl-C: watch.run returns. Sent to the main thread itself: a process-wide signal
+            # may land on this thread and leave the main one blocked in its wait.
+            signal.pthread_kill(threading.main_thread().ident or 0, signal.SIGINT)
 
     # Ctrl-C must raise KeyboardInterrupt here even when the suite runs as a shell's background
     # job, where SIGINT is ignored (the watcher would otherwise wait for ever).
