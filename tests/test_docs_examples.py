@@ -88,7 +88,9 @@ def blocks(path: Path) -> list[Block]:
                 f"which is never run (only {sorted(LANGUAGES)})"
             )
         else:
-            code = textwrap.dedent("\n".join(line.removeprefix(indent) for line in lines[number + 1 : end]))
+            code = textwrap.dedent(
+                "\n".join(line.removeprefix(indent) for line in lines[number + 1 : end])
+            )
             fixture = marker or DEFAULT_FIXTURE[language]
             found.append(Block(path, number + 1, language, fixture, code + "\n"))
         number = end + 1
@@ -150,9 +152,7 @@ def _platform(context: Context) -> dict[str, Any]:
     namespace = _db(context)
     conn = namespace["conn"]
     world = make_world(conn, organizations=2, users=1, workspaces=1, usernames=["alice"])
-    conn.execute(
-        "UPDATE workspaces SET organization_id = %s", [world.organizations[0].id]
-    )
+    conn.execute("UPDATE workspaces SET organization_id = %s", [world.organizations[0].id])
     conn.commit()
     namespace.update(
         acme=world.organizations[0].id,
@@ -245,7 +245,9 @@ def _project(context: Context) -> Path:
     for name in ("pyproject.toml", "yoyo.ini", "dev", ".squawk.toml"):
         shutil.copy2(REPO_ROOT / name, project / name)
     for name in ("migrations", "queries", "generated", "tests/fixtures"):
-        shutil.copytree(REPO_ROOT / name, project / name, ignore=shutil.ignore_patterns("__pycache__"))
+        shutil.copytree(
+            REPO_ROOT / name, project / name, ignore=shutil.ignore_patterns("__pycache__")
+        )
     (project / ".venv").symlink_to(REPO_ROOT / ".venv")
     return project
 
@@ -289,7 +291,9 @@ def _run_sh(block: Block, context: Context) -> None:
         text=True,
         timeout=120,
     )
-    assert result.returncode == 0, f"{block.where}: exit {result.returncode}\n{result.stdout}{result.stderr}"
+    assert result.returncode == 0, (
+        f"{block.where}: exit {result.returncode}\n{result.stdout}{result.stderr}"
+    )
 
 
 @pytest.mark.parametrize(
@@ -300,7 +304,9 @@ def test_example_runs(block: Block, context: Context) -> None:
         assert block.fixture == "project", f"{block.where}: shell blocks run in the project copy"
         _run_sh(block, context)
         return
-    assert block.fixture in FIXTURES, f"{block.where}: no fixture {block.fixture!r} ({sorted(FIXTURES)})"
+    assert block.fixture in FIXTURES, (
+        f"{block.where}: no fixture {block.fixture!r} ({sorted(FIXTURES)})"
+    )
     namespace = FIXTURES[block.fixture](context)
     if block.language == "pycon":
         _run_pycon(block, namespace)
@@ -323,7 +329,10 @@ def test_a_broken_example_fails(tmp_path: Path, context: Context) -> None:
         "```python\nraise RuntimeError('broken')\n```\n\n"
         "<!-- example: db -->\n```pycon\n>>> 1 + 1\n3\n```\n"
     )
-    python, pycon = (Block(REPO_ROOT / "README.md", b.line, b.language, b.fixture, b.code) for b in blocks(document))
+    python, pycon = (
+        Block(REPO_ROOT / "README.md", b.line, b.language, b.fixture, b.code)
+        for b in blocks(document)
+    )
     with pytest.raises(RuntimeError, match="broken"):
         _run_python(python, {})
     with pytest.raises(AssertionError, match="Expected"):
