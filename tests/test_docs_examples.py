@@ -122,6 +122,7 @@ class Context:
 
     request: pytest.FixtureRequest
     tmp_path: Path
+    tmp_path_factory: pytest.TempPathFactory
     cleanups: list[Callable[[], None]]
 
     @property
@@ -239,8 +240,13 @@ FIXTURES: dict[str, Callable[[Context], dict[str, Any]]] = {
 
 
 def _project(context: Context) -> Path:
-    """A copy of the project to run shell examples in, on the checkout's .venv."""
-    project = context.tmp_path / "project"
+    """A fresh copy of the project to run shell examples in, on the checkout's .venv.
+
+    Always at the same path, so that the stamp one block's ``generate`` records lets the
+    next block's ``generate`` or ``check`` of the same files take the fast path.
+    """
+    project = context.tmp_path_factory.getbasetemp() / "docs-project"
+    shutil.rmtree(project, ignore_errors=True)
     project.mkdir()
     for name in ("pyproject.toml", "yoyo.ini", "dev", ".squawk.toml"):
         shutil.copy2(REPO_ROOT / name, project / name)
@@ -256,8 +262,10 @@ def _project(context: Context) -> Path:
 
 
 @pytest.fixture
-def context(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Context]:
-    made = Context(request, tmp_path, [])
+def context(
+    request: pytest.FixtureRequest, tmp_path: Path, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Context]:
+    made = Context(request, tmp_path, tmp_path_factory, [])
     yield made
     for cleanup in reversed(made.cleanups):
         cleanup()
