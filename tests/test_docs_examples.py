@@ -345,3 +345,30 @@ def test_a_broken_example_fails(tmp_path: Path, context: Context) -> None:
         _run_python(python, {})
     with pytest.raises(AssertionError, match="Expected"):
         _run_pycon(pycon, {})
+
+
+_LINK = re.compile(r"\]\((?P<target>[^)\s]+)\)")
+
+
+def _anchor(heading: str) -> str:
+    """GitHub's id of a heading: lower case, punctuation dropped, spaces as hyphens."""
+    return re.sub(r"[^\w\- ]", "", heading.strip().lower()).replace(" ", "-")
+
+
+def test_links_between_the_documents_resolve() -> None:
+    """Every relative link names a file that exists, and a heading of it when it has an anchor."""
+    broken: list[str] = []
+    for document in (*DOCUMENTS, REPO_ROOT / "CHANGELOG.md"):
+        for found in _LINK.finditer(document.read_text(encoding="utf-8")):
+            target = found["target"]
+            if "://" in target:
+                continue
+            name, _, anchor = target.partition("#")
+            linked = (document.parent / name).resolve() if name else document
+            if not linked.exists():
+                broken.append(f"{document.name}: {target} (no such file)")
+            elif anchor and linked.suffix == ".md":
+                headings = re.findall(r"^#+ (.+)$", linked.read_text(encoding="utf-8"), re.M)
+                if anchor not in {_anchor(h) for h in headings}:
+                    broken.append(f"{document.name}: {target} (no such heading)")
+    assert not broken, "\n".join(broken)
