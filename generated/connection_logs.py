@@ -822,8 +822,8 @@ def get_connection_logs_offset(
                 None
                 if types is None
                 else [
-                    None if x is None else _enum_value(ConnectionType, x, "types")
-                    for x in _sequence(types, "types")
+                    None if x is None else _enum_value(ConnectionType, x, "types[" + str(i) + "]")
+                    for i, x in enumerate(_sequence(types, "types"))
                 ],
                 user_id,
                 username,
@@ -1024,8 +1024,8 @@ def get_connection_logs_page(
                 None
                 if types is None
                 else [
-                    None if x is None else _enum_value(ConnectionType, x, "types")
-                    for x in _sequence(types, "types")
+                    None if x is None else _enum_value(ConnectionType, x, "types[" + str(i) + "]")
+                    for i, x in enumerate(_sequence(types, "types"))
                 ],
                 user_id,
                 username,
@@ -1183,8 +1183,8 @@ def count_connection_logs(
                 None
                 if types is None
                 else [
-                    None if x is None else _enum_value(ConnectionType, x, "types")
-                    for x in _sequence(types, "types")
+                    None if x is None else _enum_value(ConnectionType, x, "types[" + str(i) + "]")
+                    for i, x in enumerate(_sequence(types, "types"))
                 ],
                 user_id,
                 username,
@@ -1343,8 +1343,8 @@ def get_authorized_connection_logs_offset(
                 None
                 if types is None
                 else [
-                    None if x is None else _enum_value(ConnectionType, x, "types")
-                    for x in _sequence(types, "types")
+                    None if x is None else _enum_value(ConnectionType, x, "types[" + str(i) + "]")
+                    for i, x in enumerate(_sequence(types, "types"))
                 ],
                 user_id,
                 username,
@@ -1559,8 +1559,8 @@ def get_authorized_connection_logs_page(
                 None
                 if types is None
                 else [
-                    None if x is None else _enum_value(ConnectionType, x, "types")
-                    for x in _sequence(types, "types")
+                    None if x is None else _enum_value(ConnectionType, x, "types[" + str(i) + "]")
+                    for i, x in enumerate(_sequence(types, "types"))
                 ],
                 user_id,
                 username,
@@ -1730,8 +1730,8 @@ def count_authorized_connection_logs(
                 None
                 if types is None
                 else [
-                    None if x is None else _enum_value(ConnectionType, x, "types")
-                    for x in _sequence(types, "types")
+                    None if x is None else _enum_value(ConnectionType, x, "types[" + str(i) + "]")
+                    for i, x in enumerate(_sequence(types, "types"))
                 ],
                 user_id,
                 username,
