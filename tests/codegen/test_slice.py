@@ -5,7 +5,6 @@ from __future__ import annotations
 import inspect
 import uuid
 from collections.abc import Sequence
-from pathlib import Path
 
 from connlog.codegen.database import migrate
 from tests.codegen.conftest import CASES, Compiled, bound_queries, import_generated
