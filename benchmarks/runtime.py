@@ -139,7 +139,8 @@ FrozenRow: Any = dataclasses.make_dataclass("FrozenRow", _ROW_FIELDS, frozen=Tru
 TupleLog: Any = NamedTuple("TupleLog", [(name, Any) for name in _LOG_FIELDS])  # type: ignore[misc]
 TupleRow: Any = NamedTuple("TupleRow", [(name, Any) for name in _ROW_FIELDS])  # type: ignore[misc]
 try:
-    import msgspec
+    # Through importlib: msgspec is no dependency, so mypy may find neither it nor its types.
+    msgspec: Any = importlib.import_module("msgspec")
 
     StructLog: Any = msgspec.defstruct("StructLog", _LOG_FIELDS, frozen=True)
     StructRow: Any = msgspec.defstruct("StructRow", _ROW_FIELDS, frozen=True)

@@ -705,8 +705,8 @@ def get_connection_logs_offset(
                 None
                 if types is None
                 else [
-                    None if x is None else _enum_value(ConnectionType, x, "types")
-                    for x in _sequence(types, "types")
+                    None if x is None else _enum_value(ConnectionType, x, "types[" + str(i) + "]")
+                    for i, x in enumerate(_sequence(types, "types"))
                 ],
                 user_id,
                 username,
@@ -872,8 +872,8 @@ def get_connection_logs_page(
                 None
                 if types is None
                 else [
-                    None if x is None else _enum_value(ConnectionType, x, "types")
-                    for x in _sequence(types, "types")
+                    None if x is None else _enum_value(ConnectionType, x, "types[" + str(i) + "]")
+                    for i, x in enumerate(_sequence(types, "types"))
                 ],
                 user_id,
                 username,
@@ -1003,8 +1003,8 @@ def count_connection_logs(
                 None
                 if types is None
                 else [
-                    None if x is None else _enum_value(ConnectionType, x, "types")
-                    for x in _sequence(types, "types")
+                    None if x is None else _enum_value(ConnectionType, x, "types[" + str(i) + "]")
+                    for i, x in enumerate(_sequence(types, "types"))
                 ],
                 user_id,
                 username,
@@ -1131,8 +1131,8 @@ def get_authorized_connection_logs_offset(
                 None
                 if types is None
                 else [
-                    None if x is None else _enum_value(ConnectionType, x, "types")
-                    for x in _sequence(types, "types")
+                    None if x is None else _enum_value(ConnectionType, x, "types[" + str(i) + "]")
+                    for i, x in enumerate(_sequence(types, "types"))
                 ],
                 user_id,
                 username,
@@ -1308,8 +1308,8 @@ def get_authorized_connection_logs_page(
                 None
                 if types is None
                 else [
-                    None if x is None else _enum_value(ConnectionType, x, "types")
-                    for x in _sequence(types, "types")
+                    None if x is None else _enum_value(ConnectionType, x, "types[" + str(i) + "]")
+                    for i, x in enumerate(_sequence(types, "types"))
                 ],
                 user_id,
                 username,
@@ -1447,8 +1447,8 @@ def count_authorized_connection_logs(
                 None
                 if types is None
                 else [
-                    None if x is None else _enum_value(ConnectionType, x, "types")
-                    for x in _sequence(types, "types")
+                    None if x is None else _enum_value(ConnectionType, x, "types[" + str(i) + "]")
+                    for i, x in enumerate(_sequence(types, "types"))
                 ],
                 user_id,
                 username,

@@ -48,7 +48,11 @@ def guard_check(guard: Guard, parameter: str) -> str:
     enum = f"{guard.enum}, " if guard.enum else ""
     check = f"{guard.helper}({enum}{{}}, {string(parameter)})"
     if guard.each:
-        return f"[None if x is None else {check.format('x')} for x in {{}}]"
+        # The error names the element's position, ``types[1]='telnet'``: the list is not 'telnet'.
+        # No braces: the template is formatted again by the steps after this one.
+        position = f"{string(parameter + '[')} + str(i) + {string(']')}"
+        element = f"{guard.helper}({enum}x, {position})"
+        return f"[None if x is None else {element} for i, x in enumerate({{}})]"
     return check
 
 

@@ -230,8 +230,8 @@ async def get_connection_logs_offset(
                 None
                 if types is None
                 else [
-                    None if x is None else _enum_value(ConnectionType, x, "types")
-                    for x in _sequence(types, "types")
+                    None if x is None else _enum_value(ConnectionType, x, "types[" + str(i) + "]")
+                    for i, x in enumerate(_sequence(types, "types"))
                 ],
                 user_id,
                 username,
@@ -329,8 +329,8 @@ async def get_connection_logs_page(
                 None
                 if types is None
                 else [
-                    None if x is None else _enum_value(ConnectionType, x, "types")
-                    for x in _sequence(types, "types")
+                    None if x is None else _enum_value(ConnectionType, x, "types[" + str(i) + "]")
+                    for i, x in enumerate(_sequence(types, "types"))
                 ],
                 user_id,
                 username,
@@ -428,8 +428,8 @@ async def count_connection_logs(
                 None
                 if types is None
                 else [
-                    None if x is None else _enum_value(ConnectionType, x, "types")
-                    for x in _sequence(types, "types")
+                    None if x is None else _enum_value(ConnectionType, x, "types[" + str(i) + "]")
+                    for i, x in enumerate(_sequence(types, "types"))
                 ],
                 user_id,
                 username,
@@ -489,8 +489,8 @@ async def get_authorized_connection_logs_offset(
                 None
                 if types is None
                 else [
-                    None if x is None else _enum_value(ConnectionType, x, "types")
-                    for x in _sequence(types, "types")
+                    None if x is None else _enum_value(ConnectionType, x, "types[" + str(i) + "]")
+                    for i, x in enumerate(_sequence(types, "types"))
                 ],
                 user_id,
                 username,
@@ -599,8 +599,8 @@ async def get_authorized_connection_logs_page(
                 None
                 if types is None
                 else [
-                    None if x is None else _enum_value(ConnectionType, x, "types")
-                    for x in _sequence(types, "types")
+                    None if x is None else _enum_value(ConnectionType, x, "types[" + str(i) + "]")
+                    for i, x in enumerate(_sequence(types, "types"))
                 ],
                 user_id,
                 username,
@@ -707,8 +707,8 @@ async def count_authorized_connection_logs(
                 None
                 if types is None
                 else [
-                    None if x is None else _enum_value(ConnectionType, x, "types")
-                    for x in _sequence(types, "types")
+                    None if x is None else _enum_value(ConnectionType, x, "types[" + str(i) + "]")
+                    for i, x in enumerate(_sequence(types, "types"))
                 ],
                 user_id,
                 username,

@@ -53,7 +53,7 @@ def test_pydantic_builds_a_validator_and_schema_for_every_row_class(package: str
     for cls in classes:
         if any("Range[" in str(f.type) for f in dataclasses.fields(cls)):
             # psycopg's Range and Multirange (range columns) are not pydantic types: such a
-            # row is for Python callers; an API converts it (the README's type table says so).
+            # row is for Python callers; an API converts it (the type table says so).
             with pytest.raises(PydanticSchemaGenerationError, match=r"psycopg\.types"):
                 TypeAdapter(cls)
             continue

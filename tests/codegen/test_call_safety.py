@@ -45,7 +45,7 @@ def test_naive_datetimes_and_unknown_labels_are_value_errors(
         levels: list[object] = []
         q.each("stream_events", lambda r: levels.append(r.level), min_level="info")
         assert levels == [models.Level.ERROR]
-    # A bad row stops the COPY, which rolls back the transaction: one connection each.
+    # A bad row stops the COPY and leaves the transaction failed: one connection each.
     with (
         bound_queries(package, "queries", empty_db_url, flavor) as q,
         pytest.raises(

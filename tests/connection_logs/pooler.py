@@ -65,7 +65,7 @@ def find_pgbouncer() -> Path:
 
 def _no_prepared_statement_support(binary: Path) -> str:
     """pgbouncer 1.21+ can track prepared statements (on by default from 1.24): switched off,
-    so the tests see what the README warns about, the classic transaction pooler."""
+    so the tests see what docs/operations.md warns about, the classic transaction pooler."""
     shown = subprocess.run([str(binary), "--version"], capture_output=True, text=True).stdout
     found = re.search(r"(\d+)\.(\d+)", shown)
     version = (int(found.group(1)), int(found.group(2))) if found else (0, 0)

@@ -50,7 +50,7 @@ def advisory_locks(db: psycopg.Connection[Any]) -> int:
 
 
 def test_automatic_prepared_statements_fail_behind_a_transaction_pooler(pooled_url: str) -> None:
-    # Why the README asks for prepare_threshold=None: psycopg prepares a statement on its fifth
+    # Why docs/operations.md says prepare_threshold=None: psycopg prepares a statement on its fifth
     # run, on one server connection, and the next run asks another server for it.
     spread_over_server_connections(pooled_url)
     with (

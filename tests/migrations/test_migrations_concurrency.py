@@ -48,7 +48,7 @@ def test_two_yoyo_apply_processes_started_at_once_both_succeed_and_apply_each_on
 def test_an_apply_waiting_over_10_s_for_another_exits_with_lock_timeout_and_applies_nothing(
     empty_db_url: str, tmp_path: Path
 ) -> None:
-    # A migration longer than yoyo's fixed 10 s lock timeout, as the README warns.
+    # A migration longer than yoyo's fixed 10 s lock timeout, as docs/migrations.md warns.
     # 14 s: the waiter's own start-up (a Python process) must not eat the margin.
     (tmp_path / "0001_slow.sql").write_text("SELECT pg_sleep(14);\nCREATE TABLE slow (id int);\n")
     first = start_yoyo(empty_db_url, "apply", "--batch", str(tmp_path))

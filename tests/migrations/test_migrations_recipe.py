@@ -1,4 +1,4 @@
-"""The README's recipe for adding a migration, followed to the letter, keeps the suite green.
+"""docs/migrations.md's recipe for a migration, followed to the letter, keeps the suite green.
 
 A copy of the checkout gets the next migration (a nullable column, as the recipe's example), its
 rollback and fixture, then ``sum`` and ``generate``; the migration checks, the connection-log

@@ -124,8 +124,8 @@ def insert_everything(
                 pos,
                 _enum_value(Mood, mood, "mood"),
                 [
-                    None if x is None else _enum_value(Mood, x, "moods")
-                    for x in _sequence(moods, "moods")
+                    None if x is None else _enum_value(Mood, x, "moods[" + str(i) + "]")
+                    for i, x in enumerate(_sequence(moods, "moods"))
                 ],
                 _sequence(ints, "ints"),
                 _sequence(texts, "texts"),
@@ -282,8 +282,8 @@ def list_moods(
             LIST_MOODS,
             (
                 [
-                    None if x is None else _enum_value(Mood, x, "moods")
-                    for x in _sequence(moods, "moods")
+                    None if x is None else _enum_value(Mood, x, "moods[" + str(i) + "]")
+                    for i, x in enumerate(_sequence(moods, "moods"))
                 ],
             ),
         )

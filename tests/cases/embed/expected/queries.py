@@ -67,8 +67,8 @@ def add_book(
                 title,
                 _enum_value(Genre, genre, "genre"),
                 [
-                    None if x is None else _enum_value(Genre, x, "tags")
-                    for x in _sequence(tags, "tags")
+                    None if x is None else _enum_value(Genre, x, "tags[" + str(i) + "]")
+                    for i, x in enumerate(_sequence(tags, "tags"))
                 ],
                 editor_id,
             ),

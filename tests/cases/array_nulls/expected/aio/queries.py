@@ -39,12 +39,15 @@ async def insert_lists(
             (
                 id,
                 [
-                    None if x is None else _enum_value(Mood, x, "moods")
-                    for x in _sequence(moods, "moods")
+                    None if x is None else _enum_value(Mood, x, "moods[" + str(i) + "]")
+                    for i, x in enumerate(_sequence(moods, "moods"))
                 ],
                 _sequence(ints, "ints"),
                 _sequence(texts, "texts"),
-                [None if x is None else _aware(x, "times") for x in _sequence(times, "times")],
+                [
+                    None if x is None else _aware(x, "times[" + str(i) + "]")
+                    for i, x in enumerate(_sequence(times, "times"))
+                ],
                 [None if x is None else Jsonb(x) for x in _sequence(docs, "docs")],
             ),
         )
@@ -98,10 +101,13 @@ async def set_lists(
     values = [
         (
             [
-                None if x is None else _enum_value(Mood, x, "moods")
-                for x in _sequence(p.moods, "moods")
+                None if x is None else _enum_value(Mood, x, "moods[" + str(i) + "]")
+                for i, x in enumerate(_sequence(p.moods, "moods"))
             ],
-            [None if x is None else _aware(x, "times") for x in _sequence(p.times, "times")],
+            [
+                None if x is None else _aware(x, "times[" + str(i) + "]")
+                for i, x in enumerate(_sequence(p.times, "times"))
+            ],
             [None if x is None else Jsonb(x) for x in _sequence(p.docs, "docs")],
             p.id,
         )

@@ -69,8 +69,8 @@ async def items_by_tokens_and_colors(
             (
                 _sequence(tokens, "tokens"),
                 [
-                    None if x is None else _enum_value(Color, x, "colors")
-                    for x in _sequence(colors, "colors")
+                    None if x is None else _enum_value(Color, x, "colors[" + str(i) + "]")
+                    for i, x in enumerate(_sequence(colors, "colors"))
                 ],
             ),
         )
