@@ -947,11 +947,12 @@ def _function(query: AnalyzedQuery, models: Mapping[str, _Model], overrides: Ove
         model = models.get(query.whole_table) if query.whole_table else None
         if query.embeds:
             row_type = class_name(query.name) + "Row"
-            row_class, loaders, needs, declared, enum_array = _embedded_row(
+            row_class, loaders, needs, row_declares, enum_array = _embedded_row(
                 query, row_type, models, overrides, f"_load_{name}"
             )
             row_expr = f"{loaders[-1].name}(row)"
             imports |= needs
+            declared |= row_declares  # beside what a Params class declared above
         else:
             scalar = model is None and len(query.columns) == 1
             if model is not None:

@@ -172,6 +172,8 @@ def test_watch_reads_the_settings_once_per_change(
 
     monkeypatch.setattr(generate, "run", reported)
 
+    main_thread = threading.get_ident()  # signal.signal below works only there
+
     def edit_then_interrupt() -> None:
         try:
             assert runs.get(timeout=TIMEOUT) == 0
@@ -181,7 +183,7 @@ def test_watch_reads_the_settings_once_per_change(
         finally:
             # Ctrl-C: watch.run returns. Sent to the main thread itself: a process-wide signal
             # may land on this thread and leave the main one blocked in its wait.
-            signal.pthread_kill(threading.main_thread().ident or 0, signal.SIGINT)
+            signal.pthread_kill(main_thread, signal.SIGINT)
 
     # Ctrl-C must raise KeyboardInterrupt here even when the suite runs as a shell's background
     # job, where SIGINT is ignored (the watcher would otherwise wait for ever).
