@@ -1,7 +1,22 @@
-"""Python identifiers from SQL names, for plan (and parse's check of query names).
+"""Python names from SQL names, for plan (and parse's check of query names).
 
 Generated code uses these names as keyword arguments and attributes, so they
-must be valid, unique identifiers whatever the SQL author wrote.
+must be valid, unique identifiers whatever the SQL author wrote. The rules
+(documented in docs/generator.md):
+
+- a parameter's Python name is the snake_case of its SQL name (``@userId`` ->
+  ``user_id``), a keyword gets a final ``_`` (``@from`` -> ``from_``), and one
+  of the generated function's own names (``conn``, ``cur``, ``row``) is numbered
+  (``conn_2``); two SQL names becoming one Python name is an error;
+- a query ``GetConnectionLog`` becomes the function ``get_connection_log``, its
+  SQL the constant ``GET_CONNECTION_LOG`` and its row ``GetConnectionLogRow``;
+- a PostgreSQL enum ``user_status`` becomes ``class UserStatus(StrEnum)`` whose
+  members are the labels in UPPER_SNAKE case (``'active'`` -> ``ACTIVE``);
+- a table becomes the CamelCase of its name made singular: ``-ies`` -> ``-y``
+  (``policies`` -> ``Policy``); ``-sses``, ``-xes``, ``-ches``, ``-shes`` and
+  ``-tuses`` lose ``-es`` (``addresses`` -> ``Address``, ``statuses`` ->
+  ``Status``); otherwise a final ``s`` not after another ``s`` goes
+  (``connection_logs`` -> ``ConnectionLog``, ``users`` -> ``User``).
 """
 
 from __future__ import annotations
@@ -10,6 +25,20 @@ import builtins
 import keyword
 import re
 from collections.abc import Iterable
+from typing import Final
+
+# The modules of an out package beside the query modules.
+MODELS_MODULE: Final = "models"
+# The helpers query modules share (call-time checks, the enum array loader), once per
+# out package: a private module with public names, imported under the private names
+# the function bodies call (``types.ENUM_GUARD``...).
+RUNTIME_MODULE: Final = "_runtime"
+# The migrations generated from, and ``verify_schema``.
+MIGRATIONS_MODULE: Final = "_migrations"
+AIO_PACKAGE: Final = "aio"  # the asyncio twins: ``aio/<stem>.py``
+# The generated function's own names (its first parameter, its locals): parameters are
+# renamed around them.
+RESERVED_PARAMETER_NAMES: Final = frozenset({"conn", "cur", "row"})
 
 # Word boundaries of CamelCase: "userID" -> user_id, "HTTPServer" -> http_server.
 _CAMEL_BOUNDARY = re.compile(r"(?<=[a-z0-9])(?=[A-Z])|(?<=[A-Z])(?=[A-Z][a-z])")
@@ -64,3 +93,38 @@ def unique_identifiers(names: Iterable[str], reserved: Iterable[str] = ()) -> tu
         used.add(ident)
         result.append(ident)
     return tuple(result)
+
+
+def class_name(snake: str) -> str:
+    """CamelCase of a snake_case (or any non-alphanumeric separated) name."""
+    parts = [part for part in "".join(c if c.isalnum() else "_" for c in snake).split("_") if part]
+    name = "".join(part[:1].upper() + part[1:] for part in parts)
+    return name if name and not name[0].isdigit() else "T" + name
+
+
+def singular(table: str) -> str:
+    """The documented singular of a table name (see the module docstring)."""
+    for plural in ("ies", "sses", "xes", "ches", "shes", "tuses"):
+        if table.endswith(plural) and len(table) > len(plural):
+            return table[:-3] + "y" if plural == "ies" else table[:-2]
+    if table.endswith("s") and not table.endswith("ss") and len(table) > 1:
+        return table[:-1]
+    return table
+
+
+def model_name(schema: str, table: str) -> str:
+    """A table's model class: ``Invoice`` for public.invoices, ``BillingInvoice`` for
+    billing.invoices (as sqlc names a struct outside the default schema)."""
+    name = class_name(singular(table))
+    return name if schema == "public" else class_name(schema) + name
+
+
+def model_field(key: str) -> str:
+    """The field holding an embedded table's model: ``invoice``, ``billing_invoice``."""
+    schema, _, table = key.rpartition(".")
+    return f"{schema}_{singular(table)}" if schema else singular(table)
+
+
+def slot_setters_name(cls: str) -> str:
+    """The module constant holding the slots' setters of ``cls``: ``_CONNECTION_LOG_SLOTS``."""
+    return f"_{snake_case(cls).upper()}_SLOTS"

@@ -13,7 +13,9 @@ from functools import cache
 from jinja2 import Environment, FileSystemBytecodeCache, PackageLoader, StrictUndefined
 
 from connlog.codegen.fingerprint import cache_directory
-from connlog.codegen.python.plan import AIO, AIO_PACKAGE, SYNC, Plan
+from connlog.codegen.python.flavors import AIO, SYNC
+from connlog.codegen.python.forms import Plan
+from connlog.codegen.python.names import AIO_PACKAGE
 
 
 @dataclass(frozen=True, slots=True)

@@ -48,6 +48,7 @@ from dataclasses import dataclass, replace
 from typing import Final, Protocol, TypeAlias
 
 from connlog.codegen.model import CodegenError, Location, PgType
+from connlog.codegen.python.names import class_name
 
 # An import the generated module needs: ``from module import name``; a
 # ``module`` starting with "." is a sibling generated module.
@@ -233,13 +234,6 @@ BUILTIN: Final[Mapping[str, PyType]] = {
 def enum_labels_name(enum_class: str) -> str:
     """The ``Literal`` alias of an enum's labels in models.py: ``ConnectionTypeLabel``."""
     return f"{enum_class}Label"
-
-
-def class_name(snake: str) -> str:
-    """CamelCase of a snake_case (or any non-alphanumeric separated) name."""
-    parts = [part for part in "".join(c if c.isalnum() else "_" for c in snake).split("_") if part]
-    name = "".join(part[:1].upper() + part[1:] for part in parts)
-    return name if name and not name[0].isdigit() else "T" + name
 
 
 def python_type(

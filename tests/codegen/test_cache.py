@@ -172,7 +172,7 @@ def test_an_edit_of_the_analysis_code_invalidates_every_query(tmp_path: Path) ->
     case, out = _case(tmp_path), tmp_path / "out"
     assert _counts(_run("generate", case, out)) == "5 described, 0 cached"
     backend, backend_env = _generator_copy(tmp_path, "backend-edited")
-    plan = backend / "python" / "plan.py"
+    plan = backend / "python" / "plan" / "functions.py"
     plan.write_text(plan.read_text() + "\n# a comment: the Python backend, not the analysis\n")
     assert _run_with(backend_env, case, out, NO_SERVER) == "0 described, 5 cached"
 

@@ -17,8 +17,10 @@ from connlog.codegen.model import (
     SourceFile,
 )
 from connlog.codegen.parsing.parse import parse_file
-from connlog.codegen.python.names import python_identifier, snake_case
-from connlog.codegen.python.plan import RESERVED_PARAMETER_NAMES, Function, parameter_names, plan
+from connlog.codegen.python.forms import Function
+from connlog.codegen.python.names import RESERVED_PARAMETER_NAMES, python_identifier, snake_case
+from connlog.codegen.python.plan import plan
+from connlog.codegen.python.plan.parameters import parameter_names
 from tests.codegen.conftest import TEXT, analyzed
 
 PATH = "queries/q.sql"

@@ -7,15 +7,8 @@ from dataclasses import dataclass
 import pytest
 
 from connlog.codegen.model import CodegenError, CompositeField, Location, PgType
-from connlog.codegen.python.plan import singular
-from connlog.codegen.python.types import (
-    AWARE_GUARD,
-    ENUM_GUARD,
-    Guard,
-    Override,
-    class_name,
-    python_type,
-)
+from connlog.codegen.python.names import class_name, singular
+from connlog.codegen.python.types import AWARE_GUARD, ENUM_GUARD, Guard, Override, python_type
 
 WHERE = Location("queries/x.sql", 3, 1)
 

@@ -1,0 +1,206 @@
+"""Plan one query's function: the kind its command makes, with its parameters and rows."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Final
+
+from connlog.codegen.model import (
+    AnalyzedColumn,
+    AnalyzedParam,
+    AnalyzedQuery,
+    CodegenError,
+    Command,
+)
+from connlog.codegen.python.conversions import copy_type
+from connlog.codegen.python.flavors import AIO, SYNC
+from connlog.codegen.python.forms import (
+    BatchExec,
+    BatchMany,
+    BatchOne,
+    Copy,
+    Exec,
+    ExecResult,
+    ExecRows,
+    FetchMany,
+    FetchOne,
+    FetchOptional,
+    Field,
+    Function,
+    Intake,
+    Iterate,
+    Keywords,
+    Kind,
+    ParamBatch,
+    ParamRows,
+    RowClass,
+    Rows,
+)
+from connlog.codegen.python.literals import (
+    docstring,
+    pep257,
+    quote_identifier,
+    sql_literal,
+    string,
+    tuple_literal,
+)
+from connlog.codegen.python.names import MODELS_MODULE, RUNTIME_MODULE, class_name, function_name
+from connlog.codegen.python.plan.models import Model
+from connlog.codegen.python.plan.needs import Needs
+from connlog.codegen.python.plan.parameters import Parameters, plan_parameters
+from connlog.codegen.python.plan.rows import plan_rows
+from connlog.codegen.python.types import NO_ROW_ERROR, SEQUENCE_GUARD, Overrides, python_type
+
+EXEC_RESULT: Final = "ExecResult"  # what an :execresult function returns, from _runtime.py
+# Commands whose functions take an iterable of ``<QueryName>Params``.
+_BATCHES: Final = (Command.COPYFROM, Command.BATCHEXEC, Command.BATCHONE, Command.BATCHMANY)
+_ROW_COMMANDS: Final = (
+    Command.ONE,
+    Command.MANY,
+    Command.ITER,
+    Command.BATCHONE,
+    Command.BATCHMANY,
+)
+
+
+def plan_function(
+    query: AnalyzedQuery, models: Mapping[str, Model], overrides: Overrides
+) -> tuple[Function, Needs]:
+    """``query``'s function, and what its module must import for it."""
+    name = function_name(query.name)
+    batch = query.command in _BATCHES
+    parameters = plan_parameters(query, overrides, batch=batch)
+    needs = parameters.needs
+    rows: Rows | None = None
+    if query.command in _ROW_COMMANDS:
+        rows, row_needs = plan_rows(query, name, models, overrides)
+        needs |= row_needs
+    intake, intake_needs = _intake(query, parameters, batch=batch)
+    kind, returns, kind_needs = _kind(query, name, rows)
+    composites = composites_needed(query, overrides)
+    needs |= (
+        intake_needs
+        | kind_needs
+        | Needs(frozenset((f".{MODELS_MODULE}", constant) for constant in composites))
+    )
+    function = Function(
+        name=name,
+        query_name=query.name,
+        constant=name.upper(),
+        # The annotation leads the statement PostgreSQL sees: the query's name shows in the
+        # server's logs and in pg_stat_statements.
+        sql_literal=sql_literal(f"-- name: {query.name} :{query.command.value}\n{query.sql}"),
+        doc=docstring(pep257(query.doc.strip() or f"Run query {query.name} ({query.location}).")),
+        arguments=parameters.arguments,
+        # Only a one-element tuple needs its comma; more would make ruff explode the call.
+        values=tuple_literal(parameters.values, quote=False) if parameters.values else "",
+        returns=returns,
+        intake=intake,
+        kind=kind,
+        composites=tuple_literal(composites, quote=False) if composites else "",
+    )
+    return function, needs
+
+
+def _kind(query: AnalyzedQuery, name: str, rows: Rows | None) -> tuple[Kind, dict[str, str], Needs]:
+    """The kind of function ``query``'s command makes, its return annotations, its needs."""
+    if rows is None:
+        assert query.command not in _ROW_COMMANDS, query.command
+        match query.command:
+            case Command.EXECROWS:
+                return ExecRows(), _both("int"), Needs()
+            case Command.EXECRESULT:
+                imports = frozenset({(f".{RUNTIME_MODULE}", EXEC_RESULT)})
+                return ExecResult(), _both(EXEC_RESULT), Needs(imports)
+            case Command.COPYFROM:
+                return _copy(query, name), _both("int"), Needs()
+            case Command.BATCHEXEC:
+                return BatchExec(), _both("None"), Needs()
+            case _:
+                return Exec(), _both("None"), Needs()
+    match query.command:
+        case Command.ONE if query.row_is_certain:
+            return FetchOne(rows), _both(rows.type), Needs(helpers=frozenset({NO_ROW_ERROR}))
+        case Command.ONE:
+            return FetchOptional(rows), _both(_or_none(rows.type)), Needs()
+        case Command.MANY:
+            return FetchMany(rows), _both(f"list[{rows.type}]"), Needs()
+        case Command.ITER:
+            returns = {SYNC.name: f"Iterator[{rows.type}]", AIO.name: f"AsyncIterator[{rows.type}]"}
+            return Iterate(rows), returns, Needs(frozenset({("itertools", "")}))
+        case Command.BATCHONE:
+            results = f"list[{_or_none(rows.type)}]"
+            return BatchOne(rows, results), _both(results), Needs()
+        case _:
+            assert query.command is Command.BATCHMANY, query.command
+            results = f"list[list[{rows.type}]]"
+            return BatchMany(rows, results), _both(results), Needs()
+
+
+def _intake(query: AnalyzedQuery, parameters: Parameters, *, batch: bool) -> tuple[Intake, Needs]:
+    """How the function takes its parameters: keywords, or a Params class of them."""
+    if not batch and not query.param_rows:
+        return Keywords(), Needs()
+    params = RowClass(
+        class_name(query.name) + "Params",
+        docstring(f"The parameters of one {query.name}."),
+        tuple(Field(a.name, a.annotation + a.default) for a in parameters.arguments),
+    )
+    declared = frozenset({("dataclasses", "dataclass")})
+    if query.param_rows:
+        imports = frozenset({("collections.abc", "Sequence")})
+        return ParamRows(params), Needs(imports, declared, frozenset({SEQUENCE_GUARD}))
+    ordered = (
+        list(query.copy.params)
+        if query.copy is not None
+        else [param.number for param in query.params]
+    )
+    values = tuple_literal([parameters.item_values[number] for number in ordered], quote=False)
+    imports = frozenset({("collections.abc", "Iterable")})
+    return ParamBatch(params, values), Needs(imports, declared)
+
+
+def _copy(query: AnalyzedQuery, name: str) -> Copy:
+    """A :copyfrom's COPY statement, and the binary types of its columns."""
+    assert query.copy is not None, query.name
+    target = ".".join(
+        quote_identifier(part) for part in (query.copy.schema, query.copy.table) if part is not None
+    )
+    columns = ", ".join(quote_identifier(column) for column in query.copy.columns)
+    by_number = {param.number: param for param in query.params}
+    types = [
+        copy_type(by_number[number].type, query, by_number[number].name)
+        for number in query.copy.params
+    ]
+    return Copy(
+        f"{name.upper()}_COPY",
+        string(f"COPY {target} ({columns}) FROM STDIN (FORMAT BINARY)"),
+        tuple_literal(types),
+    )
+
+
+def composites_needed(query: AnalyzedQuery, overrides: Overrides) -> tuple[str, ...]:
+    """The composite types psycopg must know before ``query``'s values are dumped or loaded.
+
+    Their ``Composite`` constants, nested types first. A type without a mapping is the
+    business of the planning that names it, which reports it.
+    """
+    needed: list[str] = []
+    sources: list[AnalyzedParam | AnalyzedColumn] = [*query.params, *query.columns]
+    for source in sources:
+        try:
+            pytype = python_type(source.type, where=None, overrides=overrides, column=source)
+        except CodegenError:
+            continue
+        needed.extend(c for c in pytype.composites if c not in needed)
+    return tuple(needed)
+
+
+def _both(annotation: str) -> dict[str, str]:
+    """The same return annotation in the sync and the aio renderings."""
+    return {SYNC.name: annotation, AIO.name: annotation}
+
+
+def _or_none(annotation: str) -> str:
+    """``annotation | None``, once: a nullable one-column result already says it."""
+    return annotation if annotation.endswith(" | None") else f"{annotation} | None"
