@@ -15,6 +15,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import ClassVar
 
+from connlog.codegen.python.imports import Namespace
+
 
 @dataclass(frozen=True, slots=True)
 class Field:
@@ -278,12 +280,11 @@ class Function:
 class QueryModule:
     filename: str  # e.g. "users.py"
     source: str  # the query file, as shown in the header
-    imports: tuple[str, ...]  # import lines, sorted as ruff's isort does
     functions: tuple[Function, ...]
     # The asyncio twin: the same functions, importing SQL constants and row classes
-    # from the sync module rather than declaring them again.
+    # from the sync module rather than declaring them again (its namespace says so).
     aio_filename: str
-    aio_imports: tuple[str, ...]
+    aio_namespace: Namespace
     cursor_ids: bool = False  # an :iter function names its server cursors from a counter
     # (constant, class) of each class the loaders build, for its slots' setters.
     slot_setters: tuple[tuple[str, str], ...] = ()
@@ -322,7 +323,6 @@ class CompositeClass:
 class ModelsModule:
     filename: str
     source: str  # the migrations directory, as shown in the header
-    imports: tuple[str, ...]
     enums: tuple[EnumClass, ...]
     tables: tuple[RowClass, ...]
     composites: tuple[CompositeClass, ...] = ()  # dependencies first
@@ -337,7 +337,7 @@ class RuntimeModule:
     """
 
     filename: str
-    imports: tuple[str, ...]
+    namespace: Namespace  # where the names it uses come from
 
 
 @dataclass(frozen=True, slots=True)
@@ -355,3 +355,4 @@ class Plan:
     modules: tuple[QueryModule, ...]
     runtime: RuntimeModule
     migrations: MigrationsModule
+    namespace: Namespace  # where the names of models.py and the sync query modules come from
