@@ -62,7 +62,7 @@ ENUM_LOADER: Final = "_enum_label"  # the helper loading an enum label, EnumDrif
 NON_NEGATIVE_GUARD: Final = "_non_negative"  # a LIMIT or OFFSET parameter is at least 0
 LABELS_GUARD: Final = "_one_of"  # a parameter only compared with fixed labels is one of them
 REQUIRES_GUARD: Final = "_requires"  # a parameter read only when another one is given
-SLOT_SETTERS: Final = "_slot_setters"  # a row class's slots' setters, for its fast __init__
+BUILDER: Final = "_builder"  # makes a frozen row class's fast constructor
 SEQUENCE_GUARD: Final = "_sequence"  # an array parameter is a sequence (not a str), as a list
 NO_ROW_ERROR: Final = "_NoRowError"  # raised by a :one whose row is certain, when none came
 # Loads a composite column: the value psycopg built is the composite's dataclass, or the

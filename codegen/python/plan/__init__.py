@@ -31,6 +31,7 @@ _RUNTIME_NAMES: Final = (
     ("collections.abc", "Callable"),
     ("collections.abc", "Mapping"),
     ("dataclasses", "fields"),
+    ("dataclasses", "make_dataclass"),
     ("functools", "cache"),
     ("typing", "NamedTuple"),
     ("typing", "TypeVar"),

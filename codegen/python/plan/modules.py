@@ -21,7 +21,7 @@ from connlog.codegen.python.names import (
     MIGRATIONS_MODULE,
     MODELS_MODULE,
     RUNTIME_MODULE,
-    slot_setters_name,
+    builder_name,
 )
 from connlog.codegen.python.plan.functions import plan_function
 from connlog.codegen.python.plan.models import Model
@@ -88,7 +88,7 @@ def plan_query_module(
         aio_namespace=aio_namespace(namespace, stem, [f.runs for f in functions], exported),
         cursor_ids=any(isinstance(f.kind, Iterate) for f in functions),
         filters=tuple(filters),
-        slot_setters=tuple((slot_setters_name(cls), cls) for cls in built),
+        builders=tuple((builder_name(cls), cls) for cls in built),
     )
 
 

@@ -17,6 +17,7 @@ from connlog.codegen.python.imports import Import, Namespace, bound_name, from_s
 from connlog.codegen.python.names import MODELS_MODULE, RUNTIME_MODULE
 from connlog.codegen.python.types import (
     AWARE_GUARD,
+    BUILDER,
     CIDR,
     COMPOSITE_LOADER,
     ENUM_ARRAY_LOADER,
@@ -28,7 +29,6 @@ from connlog.codegen.python.types import (
     NON_NEGATIVE_GUARD,
     REQUIRES_GUARD,
     SEQUENCE_GUARD,
-    SLOT_SETTERS,
     Overrides,
     runtime_import,
 )
@@ -45,7 +45,7 @@ _HELPERS: Final = (
     NON_NEGATIVE_GUARD,
     REQUIRES_GUARD,
     SEQUENCE_GUARD,
-    SLOT_SETTERS,
+    BUILDER,
     SYNC.register_composites,
     AIO.register_composites,
 )

@@ -14,9 +14,9 @@ from connlog.codegen.python.conversions import load, optional
 from connlog.codegen.python.forms import Field, Loader, RowClass, Rows
 from connlog.codegen.python.literals import docstring, string
 from connlog.codegen.python.names import (
+    builder_name,
     class_name,
     model_field,
-    slot_setters_name,
     unique_identifiers,
 )
 from connlog.codegen.python.plan.models import Model, row_fields
@@ -36,10 +36,11 @@ def plan_rows(
     if model is not None:
         row_type = model.row_class.name
         types = model.types
+        fields = model.row_class.fields
     elif scalar:
         # One column: the value itself, as sqlc returns it (``count(...) -> int``).
         column = query.columns[0]
-        _, types = row_fields(query.columns, query.location, overrides, f"query {query.name}")
+        fields, types = row_fields(query.columns, query.location, overrides, f"query {query.name}")
         row_type = optional(types[0].annotation, column.nullable)
     else:
         row_type = class_name(query.name) + "Row"
@@ -58,7 +59,7 @@ def plan_rows(
             # A tuple row's field is Any: returned as is, mypy --strict refuses it.
             build = f"cast({string(row_type)}, row[0])"
     elif loads:
-        loaders = (Loader(loader, row_type, loads, slot_setters_name(row_type)),)
+        loaders = (_loader(loader, row_type, loads, fields),)
         build = f"{loader}(row)"
     else:
         # No columns: the row is the empty tuple, passed on so that it is used.
@@ -151,7 +152,7 @@ def _embedded_rows(
                 [f"{column} of query {query.name}" for column in model.columns],
             )
             field_name = embed_names[index]
-            embedded.append(Loader(f"{loader}_{field_name}", cls, loaded, slot_setters_name(cls)))
+            embedded.append(_loader(f"{loader}_{field_name}", cls, loaded, model.row_class.fields))
             built = f"{embedded[-1].name}(row)"
             if embed.nullable:
                 # Absent (the outer join found no row): its NOT NULL column is NULL.
@@ -174,6 +175,12 @@ def _embedded_rows(
     row_class = RowClass(row_type, docstring(f"A row of {query.name}."), fields)
     loaders = (
         *embedded,
-        Loader(loader, row_type, tuple(loads), slot_setters_name(row_type)),
+        _loader(loader, row_type, tuple(loads), fields),
     )
     return Rows(row_type, f"{loader}(row)", loaders, row_class)
+
+
+def _loader(name: str, cls: str, values: Sequence[str], fields: Sequence[Field]) -> Loader:
+    """The loader ``name`` building a ``cls`` of ``values``, one for each of its ``fields``."""
+    arguments = tuple((value, field.name) for value, field in zip(values, fields, strict=True))
+    return Loader(name, cls, builder_name(cls), arguments)

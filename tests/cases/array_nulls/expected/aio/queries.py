@@ -12,10 +12,10 @@ from psycopg.types.json import Jsonb
 
 from .._runtime import NoRowError as _NoRowError
 from .._runtime import aware as _aware
+from .._runtime import builder as _builder
 from .._runtime import enum_array as _enum_array
 from .._runtime import enum_value as _enum_value
 from .._runtime import sequence as _sequence
-from .._runtime import slot_setters as _slot_setters
 from ..models import JsonValue, List, Mood, MoodLabel
 from ..queries import AGGREGATE_LISTS, FIRST_NULL_DOC, GET_LISTS, INSERT_LISTS, SET_LISTS
 from ..queries import AggregateListsRow as AggregateListsRow
@@ -58,14 +58,14 @@ async def insert_lists(
 
 
 def _load_insert_lists(row: tuple[Any, ...]) -> List:
-    built = object.__new__(List)
-    _LIST_SLOTS[0](built, row[0])
-    _LIST_SLOTS[1](built, _enum_array(Mood, row[1], "lists.moods of query InsertLists"))
-    _LIST_SLOTS[2](built, row[2])
-    _LIST_SLOTS[3](built, row[3])
-    _LIST_SLOTS[4](built, row[4])
-    _LIST_SLOTS[5](built, row[5])
-    return built
+    return _new_list(
+        row[0],  # id
+        _enum_array(Mood, row[1], "lists.moods of query InsertLists"),  # moods
+        row[2],  # ints
+        row[3],  # texts
+        row[4],  # times
+        row[5],  # docs
+    )
 
 
 async def get_lists(
@@ -83,14 +83,14 @@ async def get_lists(
 
 
 def _load_get_lists(row: tuple[Any, ...]) -> List:
-    built = object.__new__(List)
-    _LIST_SLOTS[0](built, row[0])
-    _LIST_SLOTS[1](built, _enum_array(Mood, row[1], "lists.moods of query GetLists"))
-    _LIST_SLOTS[2](built, row[2])
-    _LIST_SLOTS[3](built, row[3])
-    _LIST_SLOTS[4](built, row[4])
-    _LIST_SLOTS[5](built, row[5])
-    return built
+    return _new_list(
+        row[0],  # id
+        _enum_array(Mood, row[1], "lists.moods of query GetLists"),  # moods
+        row[2],  # ints
+        row[3],  # texts
+        row[4],  # times
+        row[5],  # docs
+    )
 
 
 async def set_lists(
@@ -146,16 +146,15 @@ async def aggregate_lists(
 
 
 def _load_aggregate_lists(row: tuple[Any, ...]) -> AggregateListsRow:
-    built = object.__new__(AggregateListsRow)
-    _AGGREGATE_LISTS_ROW_SLOTS[0](built, row[0])
-    _AGGREGATE_LISTS_ROW_SLOTS[1](
-        built,
-        None if row[1] is None else _enum_array(Mood, row[1], "'moods' of query AggregateLists"),
+    return _new_aggregate_lists_row(
+        row[0],  # ids
+        None
+        if row[1] is None
+        else _enum_array(Mood, row[1], "'moods' of query AggregateLists"),  # moods
     )
-    return built
 
 
-# What the loaders above set each slot with (rather than a frozen dataclass's __init__,
-# which goes through object.__setattr__ by name): see _runtime.slot_setters.
-_AGGREGATE_LISTS_ROW_SLOTS: Final = _slot_setters(AggregateListsRow)
-_LIST_SLOTS: Final = _slot_setters(List)
+# What the loaders above build rows with, rather than a frozen dataclass's own __init__
+# (which sets each field through object.__setattr__ by name): see _runtime.builder.
+_new_aggregate_lists_row: Final = _builder(AggregateListsRow)
+_new_list: Final = _builder(List)
