@@ -526,8 +526,11 @@ def batch_upsert_connection_logs(
     conn: psycopg.Connection[object],
     params: Sequence[BatchUpsertConnectionLogsParams],
 ) -> list[ConnectionLog]:
-    """Records many connection events in one round trip: the n-th element of every array is the n-th event (all arrays must be equally long, and the arrays of required fields hold no NULL, or nothing is stored and the error names the array). The outcome is exactly that of recording the events one by one, in any order: events of one row are first merged here by the same rules (a single INSERT ... ON CONFLICT cannot touch a row twice), then merged into the stored row.
+    """Records many connection events in one round trip: the n-th element of every array is the n-th event (all arrays must be equally long, and the arrays of required fields hold no NULL, or nothing is stored and the error names the array).
 
+    The outcome is exactly that of recording
+    the events one by one, in any order: events of one row are first merged here by the same rules
+    (a single INSERT ... ON CONFLICT cannot touch a row twice), then merged into the stored row.
     Returns each touched row as stored, once.
     """
     # One array per field, the n-th element of each from the n-th row.
@@ -973,8 +976,10 @@ def count_connection_logs(
     status: Literal["ongoing", "completed"] | None = None,
     count_cap: int | None = None,
 ) -> int:
-    """How many connection logs match the filters. With count_cap, counting stops at count_cap + 1 rows: a result above count_cap means "more than count_cap".
+    """How many connection logs match the filters.
 
+    With count_cap, counting stops at
+    count_cap + 1 rows: a result above count_cap means "more than count_cap".
     Filters (each optional, None for "any"): organization_id; workspace_owner (username, any case);
     workspace_owner_id; workspace_owner_email (any case); types (any of; an empty list matches
     nothing); user_id; username and user_email of the connecting user (any case); connected_after
@@ -1406,8 +1411,10 @@ def count_authorized_connection_logs(
     status: Literal["ongoing", "completed"] | None = None,
     count_cap: int | None = None,
 ) -> int:
-    """How many connection logs match the filters. With count_cap, counting stops at count_cap + 1 rows: a result above count_cap means "more than count_cap".
+    """How many connection logs match the filters.
 
+    With count_cap, counting stops at
+    count_cap + 1 rows: a result above count_cap means "more than count_cap".
     Authorized: only rows the reader may read, site_wide or in readable_organization_ids.
     Filters (each optional, None for "any"): organization_id; workspace_owner (username, any case);
     workspace_owner_id; workspace_owner_email (any case); types (any of; an empty list matches
@@ -1468,7 +1475,11 @@ def delete_old_connection_logs(
     before_time: datetime,
     limit_count: int,
 ) -> int:
-    """Deletes at most limit_count connection logs that started before before_time, oldest first, skipping rows a writer holds at that moment. Retention calls it until it returns 0 (connlog.purge)."""
+    """Deletes at most limit_count connection logs that started before before_time, oldest first, skipping rows a writer holds at that moment.
+
+    Retention calls it until it returns 0
+    (connlog.purge).
+    """
     with psycopg.RawCursor(conn) as cur:
         cur.execute(
             DELETE_OLD_CONNECTION_LOGS,
@@ -1490,7 +1501,13 @@ def try_lock_purge(
     *,
     idle_timeout_ms: int,
 ) -> bool | None:
-    """Takes the purge lock for this transaction if no one holds it; true when taken. Sets this transaction's idle_in_transaction_session_timeout and lock_timeout to idle_timeout_ms, so a batch whose client stopped, or that waits on a lock inside the server, cannot keep the purge lock (and the rows it holds) longer than that."""
+    """Takes the purge lock for this transaction if no one holds it; true when taken.
+
+    Sets this
+    transaction's idle_in_transaction_session_timeout and lock_timeout to idle_timeout_ms, so a
+    batch whose client stopped, or that waits on a lock inside the server, cannot keep the purge
+    lock (and the rows it holds) longer than that.
+    """
     with psycopg.RawCursor(conn, row_factory=tuple_row) as cur:
         cur.execute(TRY_LOCK_PURGE, (idle_timeout_ms,))
         row = cur.fetchone()

@@ -130,8 +130,11 @@ async def batch_upsert_connection_logs(
     conn: psycopg.AsyncConnection[object],
     params: Sequence[BatchUpsertConnectionLogsParams],
 ) -> list[ConnectionLog]:
-    """Records many connection events in one round trip: the n-th element of every array is the n-th event (all arrays must be equally long, and the arrays of required fields hold no NULL, or nothing is stored and the error names the array). The outcome is exactly that of recording the events one by one, in any order: events of one row are first merged here by the same rules (a single INSERT ... ON CONFLICT cannot touch a row twice), then merged into the stored row.
+    """Records many connection events in one round trip: the n-th element of every array is the n-th event (all arrays must be equally long, and the arrays of required fields hold no NULL, or nothing is stored and the error names the array).
 
+    The outcome is exactly that of recording
+    the events one by one, in any order: events of one row are first merged here by the same rules
+    (a single INSERT ... ON CONFLICT cannot touch a row twice), then merged into the stored row.
     Returns each touched row as stored, once.
     """
     # One array per field, the n-th element of each from the n-th row.
@@ -398,8 +401,10 @@ async def count_connection_logs(
     status: Literal["ongoing", "completed"] | None = None,
     count_cap: int | None = None,
 ) -> int:
-    """How many connection logs match the filters. With count_cap, counting stops at count_cap + 1 rows: a result above count_cap means "more than count_cap".
+    """How many connection logs match the filters.
 
+    With count_cap, counting stops at
+    count_cap + 1 rows: a result above count_cap means "more than count_cap".
     Filters (each optional, None for "any"): organization_id; workspace_owner (username, any case);
     workspace_owner_id; workspace_owner_email (any case); types (any of; an empty list matches
     nothing); user_id; username and user_email of the connecting user (any case); connected_after
@@ -666,8 +671,10 @@ async def count_authorized_connection_logs(
     status: Literal["ongoing", "completed"] | None = None,
     count_cap: int | None = None,
 ) -> int:
-    """How many connection logs match the filters. With count_cap, counting stops at count_cap + 1 rows: a result above count_cap means "more than count_cap".
+    """How many connection logs match the filters.
 
+    With count_cap, counting stops at
+    count_cap + 1 rows: a result above count_cap means "more than count_cap".
     Authorized: only rows the reader may read, site_wide or in readable_organization_ids.
     Filters (each optional, None for "any"): organization_id; workspace_owner (username, any case);
     workspace_owner_id; workspace_owner_email (any case); types (any of; an empty list matches
@@ -713,7 +720,11 @@ async def delete_old_connection_logs(
     before_time: datetime,
     limit_count: int,
 ) -> int:
-    """Deletes at most limit_count connection logs that started before before_time, oldest first, skipping rows a writer holds at that moment. Retention calls it until it returns 0 (connlog.purge)."""
+    """Deletes at most limit_count connection logs that started before before_time, oldest first, skipping rows a writer holds at that moment.
+
+    Retention calls it until it returns 0
+    (connlog.purge).
+    """
     async with psycopg.AsyncRawCursor(conn) as cur:
         await cur.execute(
             DELETE_OLD_CONNECTION_LOGS,
@@ -727,7 +738,13 @@ async def try_lock_purge(
     *,
     idle_timeout_ms: int,
 ) -> bool | None:
-    """Takes the purge lock for this transaction if no one holds it; true when taken. Sets this transaction's idle_in_transaction_session_timeout and lock_timeout to idle_timeout_ms, so a batch whose client stopped, or that waits on a lock inside the server, cannot keep the purge lock (and the rows it holds) longer than that."""
+    """Takes the purge lock for this transaction if no one holds it; true when taken.
+
+    Sets this
+    transaction's idle_in_transaction_session_timeout and lock_timeout to idle_timeout_ms, so a
+    batch whose client stopped, or that waits on a lock inside the server, cannot keep the purge
+    lock (and the rows it holds) longer than that.
+    """
     async with psycopg.AsyncRawCursor(conn, row_factory=tuple_row) as cur:
         await cur.execute(TRY_LOCK_PURGE, (idle_timeout_ms,))
         row = await cur.fetchone()
