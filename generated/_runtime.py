@@ -266,11 +266,14 @@ def composite_value(cls: type[_V], value: object, column: str) -> _V:
 
 def enum_label(enum: type[_E], value: str, column: str) -> _E:
     """The member of ``enum`` a column holds; EnumDriftError naming ``column`` if none."""
-    # A dict look-up: calling the enum class (EnumType.__call__) costs several times more,
-    # once for every enum column of every row.
+    # Dict look-ups alone: calling the enum class (EnumType.__call__) costs several times more,
+    # and even calling _members a third more, once for every enum column of every row.
     try:
-        return _members(enum)[value]
+        members: Mapping[str, _E] = _BY_LABEL[enum]
+        return members[value]
     except KeyError:
+        if enum not in _BY_LABEL:  # its first use: build the look-up, then try again
+            return _members(enum).get(value) or enum_label(enum, value, column)
         raise EnumDriftError(column, value, enum) from None
 
 

@@ -11,13 +11,14 @@ from __future__ import annotations
 import dataclasses
 import pickle
 from datetime import UTC, datetime
+from enum import StrEnum
 from ipaddress import ip_address
 from uuid import UUID
 
 import pytest
 
 from connlog.generated import EnumDriftError
-from connlog.generated._runtime import builder
+from connlog.generated._runtime import builder, enum_label
 from connlog.generated.connection_logs import (
     GetConnectionLogsOffsetRow,
     _load_get_connection_logs_offset,  # pyright: ignore[reportPrivateUsage]
@@ -108,3 +109,18 @@ def test_a_builder_refuses_a_class_without_slots() -> None:
 
     with pytest.raises(AssertionError, match="Plain has no slots"):
         builder(Plain)
+
+
+def test_an_enum_label_loads_and_drifts_from_the_first_use_on() -> None:
+    class Mood(StrEnum):
+        CALM = "calm"
+
+    # The first use of an enum builds its look-up: an unknown label then is drift as well.
+    with pytest.raises(EnumDriftError, match=r"moods\.mood.*'angry'"):
+        enum_label(Mood, "angry", "moods.mood")
+    assert enum_label(Mood, "calm", "moods.mood") is Mood.CALM
+
+    class Other(StrEnum):
+        EMPTY = ""
+
+    assert enum_label(Other, "", "others.other") is Other.EMPTY  # a falsy member, first use
