@@ -100,3 +100,13 @@ def test_an_override_shadowing_a_name_of_the_generated_code_is_an_error() -> Non
     )
     with pytest.raises(CodegenErrors, match=r"'app\.Invoice' would be imported as 'Invoice'"):
         namespace(_models("Invoice"), {"money": Override("app.Invoice")})
+
+
+def test_a_model_shadowing_a_name_of_the_generated_code_is_an_error() -> None:
+    with pytest.raises(CodegenErrors) as caught:
+        namespace(_models("Decimal", "Invoice"), {})
+    (error,) = caught.value.errors
+    assert (str(error.location), error.message) == (
+        "migrations:1:1",
+        "models.py would declare 'Decimal', a name the generated code imports from 'decimal'",
+    )

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Final
 
-from connlog.codegen.model import CodegenError, CodegenErrors
+from connlog.codegen.model import CodegenError, CodegenErrors, Location
 from connlog.codegen.python.flavors import AIO, SYNC
 from connlog.codegen.python.forms import ModelsModule
 from connlog.codegen.python.imports import Import, Namespace, bound_name, from_subpackage
@@ -86,8 +86,9 @@ def namespace(models: ModelsModule, overrides: Overrides) -> Namespace:
     """The names a module of the out package may import: the standard ones, every name
     models.py declares, and every import path of ``overrides``.
 
-    An override naming a class that binds a name the generated code already uses
-    (``myapp.UUID``) is an error: one of the two would silently shadow the other.
+    A class of models.py (a table ``decimals`` becomes ``Decimal``) or an override (``myapp.UUID``)
+    binding a name the generated code already imports is an error: one of the two would
+    silently shadow the other.
     """
     models_names = {"JsonValue", INET, CIDR}
     for enum in models.enums:
@@ -96,8 +97,18 @@ def namespace(models: ModelsModule, overrides: Overrides) -> Namespace:
     for composite in models.composites:
         models_names |= {composite.row_class.name, composite.constant}
     entries: dict[str, Import] = {bound_name(entry): entry for entry in STANDARD}
-    entries |= {name: (f".{MODELS_MODULE}", name) for name in models_names}
     errors: list[CodegenError] = []
+    for name in sorted(models_names):
+        other = entries.setdefault(name, (f".{MODELS_MODULE}", name))
+        if other[0] != f".{MODELS_MODULE}":
+            errors.append(
+                CodegenError(
+                    Location(models.source, 1, 1),
+                    f"models.py would declare {name!r}, a name the generated code imports "
+                    f"from {other[0]!r}",
+                    "rename the table, enum or composite type in a migration",
+                )
+            )
     for key, override in sorted(overrides.items()):
         for path in (override.python, override.load, override.dump):
             entry = _import_of(path)
