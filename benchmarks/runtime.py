@@ -167,6 +167,44 @@ def nested(row_class: Any, log_class: Any, enum_column: str) -> Callable[[Any], 
     return build
 
 
+def by_slot_setters(row_class: Any, log_class: Any, enum_column: str) -> Callable[[Any], list[Any]]:
+    """The joined rows as the loaders built them before ``_runtime.builder`` (straight-line, as
+    they were generated): ``object.__new__``, then each slot set through its own setter."""
+    log_slots = [vars(log_class)[name].__set__ for name in _LOG_FIELDS]
+    row_slots = [vars(row_class)[name].__set__ for name in _ROW_FIELDS]
+
+    def load(row: tuple[Any, ...]) -> Any:
+        log = object.__new__(log_class)
+        log_slots[0](log, row[0])
+        log_slots[1](log, row[1])
+        log_slots[2](log, row[2])
+        log_slots[3](log, row[3])
+        log_slots[4](log, row[4])
+        log_slots[5](log, row[5])
+        log_slots[6](log, row[6])
+        log_slots[7](log, enum_label(ConnectionType, row[7], enum_column))
+        log_slots[8](log, row[8])
+        log_slots[9](log, row[9])
+        log_slots[10](log, row[10])
+        log_slots[11](log, row[11])
+        log_slots[12](log, row[12])
+        log_slots[13](log, row[13])
+        log_slots[14](log, row[14])
+        log_slots[15](log, row[15])
+        built = object.__new__(row_class)
+        row_slots[0](built, log)
+        row_slots[1](built, row[16])
+        row_slots[2](built, row[17])
+        row_slots[3](built, row[18])
+        row_slots[4](built, row[19])
+        row_slots[5](built, row[20])
+        row_slots[6](built, row[21])
+        row_slots[7](built, row[22])
+        return built
+
+    return lambda rows: [load(row) for row in rows]
+
+
 @dataclass(frozen=True, slots=True)
 class Platform:
     """The rows connection logs point at."""
@@ -350,6 +388,7 @@ def main() -> int:
             label = "connection_logs.type of query GetConnectionLogsOffset"
             as_frozen = nested(FrozenRow, FrozenLog, label)
             as_tuples = nested(TupleRow, TupleLog, label)
+            as_slots = by_slot_setters(FrozenRow, FrozenLog, label)
             as_structs = None if StructLog is None else nested(StructRow, StructLog, label)
 
             joined = [
@@ -390,6 +429,10 @@ def main() -> int:
                 (
                     "frozen dataclass, dataclass's __init__ (the rows before)",
                     lambda: as_frozen(offset_tuples()),
+                ),
+                (
+                    "frozen dataclass, slot setters (the loaders before)",
+                    lambda: as_slots(offset_tuples()),
                 ),
                 ("typing.NamedTuple rows", lambda: as_tuples(offset_tuples())),
                 *(

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from connlog.codegen.model import AnalyzedQuery, CodegenError, PgType
 from connlog.codegen.python.literals import string
-from connlog.codegen.python.types import COLUMN_MARK, ENUM_ARRAY_LOADER, Guard, Import, PyType
+from connlog.codegen.python.types import COLUMN_MARK, ENUM_ARRAY_LOADER, Guard, PyType
 
 
 def optional(annotation: str, nullable: bool) -> str:
@@ -34,13 +34,6 @@ def load(pytype: PyType, value: str, nullable: bool, column: str) -> str:
         loaded = f"{ENUM_ARRAY_LOADER}({pytype.enum_array}, {value}, {string(column)})"
         return f"None if {value} is None else {loaded}" if nullable else loaded
     return convert(pytype.load, value, nullable).replace(COLUMN_MARK, string(column))
-
-
-def load_imports(pytype: PyType) -> frozenset[Import]:
-    """What a loaded value's conversion names (an enum class), beyond psycopg's own."""
-    if pytype.load is None and not pytype.enum_array:
-        return frozenset()
-    return pytype.imports | pytype.load_imports
 
 
 def guard_check(guard: Guard, parameter: str) -> str:

@@ -15,6 +15,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import ClassVar
 
+from connlog.codegen.python.imports import Namespace
+
 
 @dataclass(frozen=True, slots=True)
 class Field:
@@ -36,16 +38,15 @@ class RowClass:
 class Loader:
     """A function of the query module building one row object from the tuple ``row``.
 
-    It sets each slot of a new ``cls`` through the slot's own setter (``setters[i]``, from
-    ``_runtime.slot_setters``): a frozen dataclass's ``__init__`` goes through
-    ``object.__setattr__`` by name for every field, which made a 1000-row listing cost 1.35x
-    the same rows as plain tuples.
+    It calls ``builder``, ``cls``'s fast constructor (``_runtime.builder``): a frozen
+    dataclass's own ``__init__`` goes through ``object.__setattr__`` by name for every field,
+    which made a 1000-row listing cost 1.5x the same rows as plain tuples.
     """
 
     name: str
     cls: str
-    values: tuple[str, ...]  # the expression of each field, in field order
-    setters: str  # the module constant holding the slots' setters of ``cls``
+    builder: str  # the module constant holding ``cls``'s fast constructor
+    arguments: tuple[tuple[str, str], ...]  # (expression, field) of each field, in field order
 
 
 @dataclass(frozen=True, slots=True)
@@ -278,15 +279,14 @@ class Function:
 class QueryModule:
     filename: str  # e.g. "users.py"
     source: str  # the query file, as shown in the header
-    imports: tuple[str, ...]  # import lines, sorted as ruff's isort does
     functions: tuple[Function, ...]
     # The asyncio twin: the same functions, importing SQL constants and row classes
-    # from the sync module rather than declaring them again.
+    # from the sync module rather than declaring them again (its namespace says so).
     aio_filename: str
-    aio_imports: tuple[str, ...]
+    aio_namespace: Namespace
     cursor_ids: bool = False  # an :iter function names its server cursors from a counter
-    # (constant, class) of each class the loaders build, for its slots' setters.
-    slot_setters: tuple[tuple[str, str], ...] = ()
+    # (constant, class) of each class the loaders build: its fast constructor.
+    builders: tuple[tuple[str, str], ...] = ()
     # ``-- filters: Name``: one TypedDict of the optional parameters its queries share.
     filters: tuple[RowClass, ...] = ()
 
@@ -322,7 +322,6 @@ class CompositeClass:
 class ModelsModule:
     filename: str
     source: str  # the migrations directory, as shown in the header
-    imports: tuple[str, ...]
     enums: tuple[EnumClass, ...]
     tables: tuple[RowClass, ...]
     composites: tuple[CompositeClass, ...] = ()  # dependencies first
@@ -337,7 +336,7 @@ class RuntimeModule:
     """
 
     filename: str
-    imports: tuple[str, ...]
+    namespace: Namespace  # where the names it uses come from
 
 
 @dataclass(frozen=True, slots=True)
@@ -355,3 +354,4 @@ class Plan:
     modules: tuple[QueryModule, ...]
     runtime: RuntimeModule
     migrations: MigrationsModule
+    namespace: Namespace  # where the names of models.py and the sync query modules come from

@@ -7,7 +7,9 @@ unchanged: ``tests/codegen/test_literals.py`` checks it with hypothesis.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
+from typing import Final
 
 
 def string(text: str) -> str:
@@ -53,14 +55,25 @@ def docstring(text: str) -> str:
 def pep257(text: str) -> str:
     """``text`` laid out as PEP 257 asks: a summary line, a blank line, the rest.
 
-    The summary is the first sentence (up to the first line that ends in a full stop), on one
-    line; with a body, a final newline puts the closing quotes on a line of their own.
+    The summary is the first sentence, on one line: up to the first full stop followed by a
+    capital letter (``filters. With``) or ending a line. With a body, a final newline puts the
+    closing quotes on a line of their own.
     """
     lines = text.strip("\n").split("\n")
     end = next((n for n, line in enumerate(lines) if line.rstrip().endswith(".")), 0)
+    for n, line in enumerate(lines[: end + 1]):
+        stop = _SENTENCE_END.search(line)
+        if stop is not None:
+            lines[n : n + 1] = [line[: stop.start() + 1], line[stop.end() :]]
+            end = n
+            break
     summary = " ".join(line.strip() for line in lines[: end + 1])
     body = "\n".join(lines[end + 1 :]).strip("\n")
     return f"{summary}\n\n{body}\n" if body else summary
+
+
+# A full stop ending a sentence inside a line: the next one starts with a capital.
+_SENTENCE_END: Final = re.compile(r"(?<=[^.\s])\.\s+(?=[A-Z])")
 
 
 def sql_literal(sql: str) -> str:

@@ -125,6 +125,6 @@ def model_field(key: str) -> str:
     return f"{schema}_{singular(table)}" if schema else singular(table)
 
 
-def slot_setters_name(cls: str) -> str:
-    """The module constant holding the slots' setters of ``cls``: ``_CONNECTION_LOG_SLOTS``."""
-    return f"_{snake_case(cls).upper()}_SLOTS"
+def builder_name(cls: str) -> str:
+    """The module constant holding the fast constructor of ``cls``: ``_new_connection_log``."""
+    return f"_new_{snake_case(cls)}"

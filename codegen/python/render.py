@@ -15,6 +15,7 @@ from jinja2 import Environment, FileSystemBytecodeCache, PackageLoader, StrictUn
 from connlog.codegen.fingerprint import cache_directory
 from connlog.codegen.python.flavors import AIO, SYNC
 from connlog.codegen.python.forms import Plan
+from connlog.codegen.python.imports import Namespace
 from connlog.codegen.python.names import AIO_PACKAGE
 
 
@@ -67,15 +68,23 @@ def jobs(plan: Plan) -> tuple[Job, ...]:
     (``_runtime.py``), the migrations check, the package's ``__init__.py`` re-exporting
     them, the query modules and their aio twins."""
     return (
-        Job(plan.models.filename, "models.py.j2", (("module", plan.models),)),
-        Job(plan.runtime.filename, "runtime.py.j2", (("module", plan.runtime),)),
+        Job(
+            plan.models.filename,
+            "models.py.j2",
+            (("module", plan.models), ("namespace", plan.namespace)),
+        ),
+        Job(
+            plan.runtime.filename,
+            "runtime.py.j2",
+            (("module", plan.runtime), ("namespace", plan.runtime.namespace)),
+        ),
         Job(plan.migrations.filename, "migrations.py.j2", (("module", plan.migrations),)),
         Job("__init__.py", "package_init.py.j2", ()),
         *(
             Job(
                 m.filename,
                 "queries.py.j2",
-                (("module", m), ("flavor", SYNC), ("imports", m.imports)),
+                (("module", m), ("flavor", SYNC), ("namespace", plan.namespace)),
             )
             for m in plan.modules
         ),
@@ -85,7 +94,7 @@ def jobs(plan: Plan) -> tuple[Job, ...]:
             Job(
                 m.aio_filename,
                 "queries.py.j2",
-                (("module", m), ("flavor", AIO), ("imports", m.aio_imports)),
+                (("module", m), ("flavor", AIO), ("namespace", m.aio_namespace)),
             )
             for m in plan.modules
         ),
@@ -93,9 +102,14 @@ def jobs(plan: Plan) -> tuple[Job, ...]:
 
 
 def render_job(job: Job) -> RenderedFile:
-    return RenderedFile(
-        job.name, _environment().get_template(job.template).render(dict(job.context))
-    )
+    """``job``'s file; with a ``namespace``, importing exactly the names its text uses."""
+    template = _environment().get_template(job.template)
+    context = dict(job.context)
+    namespace = context.get("namespace")
+    if isinstance(namespace, Namespace):
+        # Laid out once without imports, to read which names the text uses.
+        context["imports"] = namespace.imports(template.render({**context, "imports": ()}))
+    return RenderedFile(job.name, template.render(context))
 
 
 def render(plan: Plan) -> tuple[RenderedFile, ...]:

@@ -1,10 +1,11 @@
 """PostgreSQL types to Python types: the one table ``plan`` consults.
 
 A ``PyType`` says how a value of a PostgreSQL type looks in Python
-(``annotation``), what the module must import for it, and, where psycopg's
-own loaders and dumpers are not enough, how to convert a loaded value
-(``load``) or a parameter (``dump``). Both are expression templates with
-``{}`` for the value, expanded by ``plan``; templates never see a PgType.
+(``annotation``) and, where psycopg's own loaders and dumpers are not enough,
+how to convert a loaded value (``load``) or a parameter (``dump``). Both are
+expression templates with ``{}`` for the value, expanded by ``plan``; templates
+never see a PgType. They write names only (``UUID``, ``Jsonb``): where each is
+imported from is ``plan.namespace``'s table.
 
 A type without a mapping is an error, never a silent ``Any`` (sqlc falls
 back to ``interface{}``): the message names the type and shows the
@@ -48,12 +49,8 @@ from dataclasses import dataclass, replace
 from typing import Final, Protocol, TypeAlias
 
 from connlog.codegen.model import CodegenError, Location, PgType
+from connlog.codegen.python.imports import Import
 from connlog.codegen.python.names import class_name
-
-# An import the generated module needs: ``from module import name``; a
-# ``module`` starting with "." is a sibling generated module.
-Import: TypeAlias = tuple[str, str]
-
 
 # The helpers of the out package's ``_runtime.py``, by the names query modules import
 # them as (``from ._runtime import aware as _aware``): private there, so neither a
@@ -65,7 +62,7 @@ ENUM_LOADER: Final = "_enum_label"  # the helper loading an enum label, EnumDrif
 NON_NEGATIVE_GUARD: Final = "_non_negative"  # a LIMIT or OFFSET parameter is at least 0
 LABELS_GUARD: Final = "_one_of"  # a parameter only compared with fixed labels is one of them
 REQUIRES_GUARD: Final = "_requires"  # a parameter read only when another one is given
-SLOT_SETTERS: Final = "_slot_setters"  # a row class's slots' setters, for its fast __init__
+BUILDER: Final = "_builder"  # makes a frozen row class's fast constructor
 SEQUENCE_GUARD: Final = "_sequence"  # an array parameter is a sequence (not a str), as a list
 NO_ROW_ERROR: Final = "_NoRowError"  # raised by a :one whose row is certain, when none came
 # Loads a composite column: the value psycopg built is the composite's dataclass, or the
@@ -100,12 +97,9 @@ class Guard:
 @dataclass(frozen=True, slots=True)
 class PyType:
     annotation: str  # of a value loaded from the server (a result column, a model field)
-    imports: frozenset[Import] = frozenset()
     load: str | None = None  # converts what psycopg returns, e.g. "UserStatus({})"
     dump: str | None = None  # wraps a parameter for psycopg, e.g. "Jsonb({})"
-    dump_imports: frozenset[Import] = frozenset()
     enum_array: str | None = None  # the StrEnum of an enum array: loaded from text by plan
-    load_imports: frozenset[Import] = frozenset()  # what ``load`` names beyond ``imports``
     guard: Guard | None = None  # the call-time check of a parameter of this type
     # Of a parameter, when it differs from ``annotation``: an array parameter is any
     # sequence and may hold None elements (SQL NULLs), ``Sequence[T | None]``, where a
@@ -114,7 +108,6 @@ class PyType:
     # The composite types (their ``Composite`` constants in models.py) psycopg must be taught
     # on the connection before a value of this type is loaded or dumped: nested ones first.
     composites: tuple[str, ...] = ()
-    param_imports: frozenset[Import] = frozenset()  # what ``param_annotation`` names
     array: bool = False  # a parameter of this type is checked to be a sequence, sent as a list
 
     @property
@@ -145,89 +138,65 @@ class ColumnSource(Protocol):
     def table_column(self) -> str | None: ...
 
 
-def _simple(annotation: str, module: str | None = None) -> PyType:
-    imports: frozenset[Import] = frozenset({(module, annotation)} if module else ())
-    return PyType(annotation, imports)
-
-
 # Unions named once, in models.py (``Inet = IPv4Address | ...``), and used by name.
 INET: Final = "Inet"
 CIDR: Final = "Cidr"
-_INET: Final = PyType(INET, frozenset({(".models", INET)}))
-_CIDR: Final = PyType(CIDR, frozenset({(".models", CIDR)}))
 
 # Built-in types psycopg returns as their text form: bits, system identifiers, geometry.
 _TEXT_FORM: Final = (
     "bit", "varbit", "xid", "xid8", "cid", "tid", "point", "line", "lseg", "box", "path",
     "polygon", "circle",
 )  # fmt: skip
-_R, _M = ("Range", "psycopg.types.range"), ("Multirange", "psycopg.types.multirange")
-_DT, _DEC, _D = ("datetime", "datetime"), ("decimal", "Decimal"), ("datetime", "date")
-_RANGES: Final[Mapping[str, tuple[str, str, str, frozenset[Import]]]] = {
-    f"{prefix}{suffix}": (kind[0], kind[1], element, imports)
-    for suffix, kind in (("range", _R), ("multirange", _M))
-    for prefix, element, imports in (
-        ("int4", "int", frozenset[Import]()),
-        ("int8", "int", frozenset[Import]()),
-        ("num", "Decimal", frozenset({_DEC})),
-        ("ts", "datetime", frozenset({_DT})),
-        ("tstz", "datetime", frozenset({_DT})),
-        ("date", "date", frozenset({_D})),
+# psycopg's Range and Multirange of the element type (builtin ranges load as such).
+_RANGES: Final[Mapping[str, str]] = {
+    f"{prefix}{suffix}": f"{kind}[{element}]"
+    for suffix, kind in (("range", "Range"), ("multirange", "Multirange"))
+    for prefix, element in (
+        ("int4", "int"),
+        ("int8", "int"),
+        ("num", "Decimal"),
+        ("ts", "datetime"),
+        ("tstz", "datetime"),
+        ("date", "date"),
     )
 }
 
 # Keyed by pg_type.typname of built-in types (schema pg_catalog), plus citext,
 # which an extension installs into whatever schema it is created in.
 BUILTIN: Final[Mapping[str, PyType]] = {
-    "int2": _simple("int"),
-    "int4": _simple("int"),
-    "int8": _simple("int"),
-    "oid": _simple("int"),
-    "numeric": _simple("Decimal", "decimal"),
-    "float4": _simple("float"),
-    "float8": _simple("float"),
-    "text": _simple("str"),
-    "varchar": _simple("str"),
-    "bpchar": _simple("str"),
-    "char": _simple("str"),
-    "name": _simple("str"),
-    "citext": _simple("str"),
-    "bool": _simple("bool"),
-    "uuid": _simple("UUID", "uuid"),
+    "int2": PyType("int"),
+    "int4": PyType("int"),
+    "int8": PyType("int"),
+    "oid": PyType("int"),
+    "numeric": PyType("Decimal"),
+    "float4": PyType("float"),
+    "float8": PyType("float"),
+    "text": PyType("str"),
+    "varchar": PyType("str"),
+    "bpchar": PyType("str"),
+    "char": PyType("str"),
+    "name": PyType("str"),
+    "citext": PyType("str"),
+    "bool": PyType("bool"),
+    "uuid": PyType("UUID"),
     # psycopg loads timestamptz as an aware datetime and timestamp as a naive one.
-    "timestamptz": PyType(
-        "datetime", frozenset({("datetime", "datetime")}), guard=Guard(AWARE_GUARD)
-    ),
-    "timestamp": _simple("datetime", "datetime"),
-    "date": _simple("date", "datetime"),
-    "time": _simple("time", "datetime"),
-    "timetz": _simple("time", "datetime"),
-    "interval": _simple("timedelta", "datetime"),
-    "bytea": _simple("bytes"),
+    "timestamptz": PyType("datetime", guard=Guard(AWARE_GUARD)),
+    "timestamp": PyType("datetime"),
+    "date": PyType("date"),
+    "time": PyType("time"),
+    "timetz": PyType("time"),
+    "interval": PyType("timedelta"),
+    "bytea": PyType("bytes"),
     # psycopg loads inet as an address, or an interface when it has a netmask.
-    "inet": _INET,
-    "cidr": _CIDR,
+    "inet": PyType(INET),
+    "cidr": PyType(CIDR),
     # Wrapped for psycopg, which cannot tell a JSON string from a text parameter.
-    "json": PyType(
-        "JsonValue",
-        frozenset({(".models", "JsonValue")}),
-        dump="Json({})",
-        dump_imports=frozenset({("psycopg.types.json", "Json")}),
-    ),
-    "jsonb": PyType(
-        "JsonValue",
-        frozenset({(".models", "JsonValue")}),
-        dump="Jsonb({})",
-        dump_imports=frozenset({("psycopg.types.json", "Jsonb")}),
-    ),
-    "void": _simple("None"),
+    "json": PyType("JsonValue", dump="Json({})"),
+    "jsonb": PyType("JsonValue", dump="Jsonb({})"),
+    "void": PyType("None"),
     # No psycopg loader: the value is its text form, as psycopg returns it ('101', '(1,2)').
-    **{name: _simple("str") for name in _TEXT_FORM},
-    # psycopg's Range and Multirange of the element type (builtin ranges load as such).
-    **{
-        name: PyType(f"{kind}[{element}]", frozenset({(module, kind), *element_imports}))
-        for name, (kind, module, element, element_imports) in _RANGES.items()
-    },
+    **{name: PyType("str") for name in _TEXT_FORM},
+    **{name: PyType(annotation) for name, annotation in _RANGES.items()},
 }
 
 
@@ -242,7 +211,6 @@ def python_type(
     where: Location | None,
     subject: str = "a value",
     overrides: Overrides | None = None,
-    models_module: str = ".models",
     column: ColumnSource | None = None,
     element_nullable: bool = False,
 ) -> PyType:
@@ -256,18 +224,17 @@ def python_type(
         key = f"{column.table}.{column.table_column}"
         if key in overrides:
             # Under a column override, type overrides still say what psycopg's value is.
-            base = _base(pg, models_module, overrides)
+            base = _base(pg, overrides)
             return _override(overrides[key], key, where, base)
     for key in (f"{pg.schema}.{pg.name}", pg.name):
         if key in overrides:
-            return _override(overrides[key], key, where, _base(pg, models_module, {}))
+            return _override(overrides[key], key, where, _base(pg, {}))
     if pg.base is not None:  # a domain: values are its base type's
         return python_type(
             pg.base,
             where=where,
             subject=subject,
             overrides=overrides,
-            models_module=models_module,
             element_nullable=element_nullable,
         )
     if pg.element is not None:
@@ -276,7 +243,6 @@ def python_type(
             where=where,
             subject=subject,
             overrides=overrides,
-            models_module=models_module,
         )
         # A None element is SQL NULL: it is neither converted nor checked.
         dump = (
@@ -287,7 +253,6 @@ def python_type(
         guard = None if element.guard is None else replace(element.guard, each=True)
         # Any sequence but a str (checked at the call: ``SEQUENCE_GUARD``).
         param_annotation = f"Sequence[{element.parameter} | None]"
-        param_imports = element.param_imports | {("collections.abc", "Sequence")}
         # A result's elements are ``T | None`` unless analysis proved them not NULL.
         item = f"{element.annotation} | None" if element_nullable else element.annotation
         if pg.element.category == "E":
@@ -296,15 +261,10 @@ def python_type(
             # text[] loader, then converts each label.
             return PyType(
                 f"list[{item}]",
-                element.imports,
                 dump=dump,
-                dump_imports=element.dump_imports,
                 enum_array=element.annotation,
-                # The array loader converts the labels itself, in ``_runtime``.
-                load_imports=element.load_imports - {runtime_import(ENUM_LOADER)},
                 guard=guard,
                 param_annotation=param_annotation,
-                param_imports=param_imports,
                 array=True,
             )
         load = None
@@ -314,38 +274,31 @@ def python_type(
             load = f"[{each} for x in {{}}]"
         return PyType(
             f"list[{item}]",
-            element.imports,
             load=load,
             dump=dump,
-            dump_imports=element.dump_imports,
-            load_imports=element.load_imports,
             guard=guard,
             param_annotation=param_annotation,
             composites=element.composites,
-            param_imports=param_imports,
             array=True,
         )
     if pg.category == "E":
         name = class_name(pg.name)
         return PyType(
             name,
-            frozenset({(models_module, name)}),
             load=f"{ENUM_LOADER}({name}, {{}}, {COLUMN_MARK})",
-            load_imports=frozenset({runtime_import(ENUM_LOADER)}),
             guard=Guard(ENUM_GUARD, name),
             # The member or its label (``type="ssh"``), checked at the call.
             param_annotation=f"{name} | {enum_labels_name(name)}",
-            param_imports=frozenset({(models_module, enum_labels_name(name))}),
         )
     if pg.category == "C" and pg.schema not in ("pg_catalog", "information_schema"):
-        return _composite(pg, where, subject, overrides, models_module)
+        return _composite(pg, where, subject, overrides)
     if pg.name in BUILTIN and (pg.schema == "pg_catalog" or pg.name == "citext"):
         return BUILTIN[pg.name]
     if pg.schema not in ("pg_catalog", "information_schema") and pg.category in ("S", "U"):
         # An extension's base type (ltree, hstore, a citext in its own schema): psycopg has no
         # loader registered for it and returns its text form, and a str parameter is sent
         # for the server to parse with the type's input function.
-        return _simple("str")
+        return PyType("str")
     raise CodegenError(
         where,
         f"{subject} has PostgreSQL type {f'{pg.schema}.{pg.name}'!r}, which has no Python mapping",
@@ -372,9 +325,7 @@ def composite_enum(field_type: PyType) -> tuple[str, bool] | None:
     return guard.enum, guard.each
 
 
-def _composite(
-    pg: PgType, where: Location | None, subject: str, overrides: Overrides, models_module: str
-) -> PyType:
+def _composite(pg: PgType, where: Location | None, subject: str, overrides: Overrides) -> PyType:
     """A composite type of its own: its frozen dataclass in models.py, every field nullable.
 
     psycopg builds the dataclass (``psycopg.types.composite``) once the generated function
@@ -398,7 +349,6 @@ def _composite(
             where=where,
             subject=f"field {field.name!r} of composite type {qualified!r} ({subject})",
             overrides=overrides,
-            models_module=models_module,
             element_nullable=True,
         )
         converted = field_type.load or field_type.enum_array or field_type.dump
@@ -417,29 +367,24 @@ def _composite(
     composites.append(composite_constant(pg))
     return PyType(
         name,
-        frozenset({(models_module, name)}),
         load=f"{COMPOSITE_LOADER}({name}, {{}}, {COLUMN_MARK})",
-        load_imports=frozenset({runtime_import(COMPOSITE_LOADER)}),
         composites=tuple(composites),
     )
 
 
-def _base(pg: PgType, models_module: str, overrides: Overrides) -> PyType | None:
+def _base(pg: PgType, overrides: Overrides) -> PyType | None:
     """What an override of ``pg`` builds on: None when ``pg`` has no mapping of its own."""
     try:
-        return python_type(pg, where=None, models_module=models_module, overrides=overrides)
+        return python_type(pg, where=None, overrides=overrides)
     except CodegenError:
         return None
 
 
 def _override(override: Override, key: str, where: Location | None, base: PyType | None) -> PyType:
     """``override`` composed with ``base``: load after base's load, dump before its dump."""
-    annotation, imports = _import_path(override.python, key, "python", where)
+    annotation = _import_path(override.python, key, "python", where)
     base = base or PyType(annotation)
     load = base.load
-    load_imports: frozenset[Import] = frozenset()
-    if base.load is not None or base.enum_array:
-        load_imports = base.imports | base.load_imports
     if override.load is not None:
         if base.enum_array:
             raise CodegenError(
@@ -447,30 +392,23 @@ def _override(override: Override, key: str, where: Location | None, base: PyType
                 f"override {key!r}: load is not supported on an array of enums",
                 "override the element type instead, or drop load",
             )
-        function, needs = _import_path(override.load, key, "load", where)
+        function = _import_path(override.load, key, "load", where)
         load = f"{function}({base.load or '{}'})"
-        load_imports = load_imports | needs
-    dump, dump_imports = base.dump, base.dump_imports
+    dump = base.dump
     if override.dump is not None:
-        function, needs = _import_path(override.dump, key, "dump", where)
+        function = _import_path(override.dump, key, "dump", where)
         dump = (base.dump or "{}").format(f"{function}({{}})")
-        dump_imports = dump_imports | needs
     return PyType(
         annotation,
-        imports,
         load=load,
         dump=dump,
-        dump_imports=dump_imports,
         enum_array=base.enum_array,
-        load_imports=load_imports - imports,
         composites=base.composites,  # the value ``load`` gets is still the composite's class
     )
 
 
-def _import_path(
-    target: str, key: str, what: str, where: Location | None
-) -> tuple[str, frozenset[Import]]:
-    """The name to write for import path ``target``, and its import."""
+def _import_path(target: str, key: str, what: str, where: Location | None) -> str:
+    """The name to write for import path ``target`` (its namespace imports it)."""
     module, _, name = target.rpartition(".")
     if not module or not all(part.isidentifier() for part in target.split(".")):
         raise CodegenError(
@@ -478,6 +416,4 @@ def _import_path(
             f"override {key!r}: {what} = {target!r} is not an import path",
             'write it as "package.module.Name", e.g. "decimal.Decimal" or "builtins.int"',
         )
-    if module == "builtins":
-        return name, frozenset()
-    return name, frozenset({(module, name)})
+    return name

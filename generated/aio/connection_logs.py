@@ -12,13 +12,13 @@ from psycopg.rows import tuple_row
 
 from .._runtime import NoRowError as _NoRowError
 from .._runtime import aware as _aware
+from .._runtime import builder as _builder
 from .._runtime import enum_label as _enum_label
 from .._runtime import enum_value as _enum_value
 from .._runtime import non_negative as _non_negative
 from .._runtime import one_of as _one_of
 from .._runtime import requires as _requires
 from .._runtime import sequence as _sequence
-from .._runtime import slot_setters as _slot_setters
 from ..connection_logs import (
     BATCH_UPSERT_CONNECTION_LOGS,
     COUNT_AUTHORIZED_CONNECTION_LOGS,
@@ -104,35 +104,37 @@ async def upsert_connection_log(
 
 
 def _load_upsert_connection_log(row: tuple[Any, ...]) -> ConnectionLog:
-    built = object.__new__(ConnectionLog)
-    _CONNECTION_LOG_SLOTS[0](built, row[0])
-    _CONNECTION_LOG_SLOTS[1](built, row[1])
-    _CONNECTION_LOG_SLOTS[2](built, row[2])
-    _CONNECTION_LOG_SLOTS[3](built, row[3])
-    _CONNECTION_LOG_SLOTS[4](built, row[4])
-    _CONNECTION_LOG_SLOTS[5](built, row[5])
-    _CONNECTION_LOG_SLOTS[6](built, row[6])
-    _CONNECTION_LOG_SLOTS[7](
-        built,
-        _enum_label(ConnectionType, row[7], "connection_logs.type of query UpsertConnectionLog"),
+    return _new_connection_log(
+        row[0],  # id
+        row[1],  # connect_time
+        row[2],  # organization_id
+        row[3],  # workspace_owner_id
+        row[4],  # workspace_id
+        row[5],  # workspace_name
+        row[6],  # agent_name
+        _enum_label(
+            ConnectionType, row[7], "connection_logs.type of query UpsertConnectionLog"
+        ),  # type
+        row[8],  # ip
+        row[9],  # code
+        row[10],  # user_agent
+        row[11],  # user_id
+        row[12],  # slug_or_port
+        row[13],  # connection_id
+        row[14],  # disconnect_time
+        row[15],  # disconnect_reason
     )
-    _CONNECTION_LOG_SLOTS[8](built, row[8])
-    _CONNECTION_LOG_SLOTS[9](built, row[9])
-    _CONNECTION_LOG_SLOTS[10](built, row[10])
-    _CONNECTION_LOG_SLOTS[11](built, row[11])
-    _CONNECTION_LOG_SLOTS[12](built, row[12])
-    _CONNECTION_LOG_SLOTS[13](built, row[13])
-    _CONNECTION_LOG_SLOTS[14](built, row[14])
-    _CONNECTION_LOG_SLOTS[15](built, row[15])
-    return built
 
 
 async def batch_upsert_connection_logs(
     conn: psycopg.AsyncConnection[object],
     params: Sequence[BatchUpsertConnectionLogsParams],
 ) -> list[ConnectionLog]:
-    """Records many connection events in one round trip: the n-th element of every array is the n-th event (all arrays must be equally long, and the arrays of required fields hold no NULL, or nothing is stored and the error names the array). The outcome is exactly that of recording the events one by one, in any order: events of one row are first merged here by the same rules (a single INSERT ... ON CONFLICT cannot touch a row twice), then merged into the stored row.
+    """Records many connection events in one round trip: the n-th element of every array is the n-th event (all arrays must be equally long, and the arrays of required fields hold no NULL, or nothing is stored and the error names the array).
 
+    The outcome is exactly that of recording
+    the events one by one, in any order: events of one row are first merged here by the same rules
+    (a single INSERT ... ON CONFLICT cannot touch a row twice), then merged into the stored row.
     Returns each touched row as stored, once.
     """
     # One array per field, the n-th element of each from the n-th row.
@@ -167,29 +169,26 @@ async def batch_upsert_connection_logs(
 
 
 def _load_batch_upsert_connection_logs(row: tuple[Any, ...]) -> ConnectionLog:
-    built = object.__new__(ConnectionLog)
-    _CONNECTION_LOG_SLOTS[0](built, row[0])
-    _CONNECTION_LOG_SLOTS[1](built, row[1])
-    _CONNECTION_LOG_SLOTS[2](built, row[2])
-    _CONNECTION_LOG_SLOTS[3](built, row[3])
-    _CONNECTION_LOG_SLOTS[4](built, row[4])
-    _CONNECTION_LOG_SLOTS[5](built, row[5])
-    _CONNECTION_LOG_SLOTS[6](built, row[6])
-    _CONNECTION_LOG_SLOTS[7](
-        built,
+    return _new_connection_log(
+        row[0],  # id
+        row[1],  # connect_time
+        row[2],  # organization_id
+        row[3],  # workspace_owner_id
+        row[4],  # workspace_id
+        row[5],  # workspace_name
+        row[6],  # agent_name
         _enum_label(
             ConnectionType, row[7], "connection_logs.type of query BatchUpsertConnectionLogs"
-        ),
+        ),  # type
+        row[8],  # ip
+        row[9],  # code
+        row[10],  # user_agent
+        row[11],  # user_id
+        row[12],  # slug_or_port
+        row[13],  # connection_id
+        row[14],  # disconnect_time
+        row[15],  # disconnect_reason
     )
-    _CONNECTION_LOG_SLOTS[8](built, row[8])
-    _CONNECTION_LOG_SLOTS[9](built, row[9])
-    _CONNECTION_LOG_SLOTS[10](built, row[10])
-    _CONNECTION_LOG_SLOTS[11](built, row[11])
-    _CONNECTION_LOG_SLOTS[12](built, row[12])
-    _CONNECTION_LOG_SLOTS[13](built, row[13])
-    _CONNECTION_LOG_SLOTS[14](built, row[14])
-    _CONNECTION_LOG_SLOTS[15](built, row[15])
-    return built
 
 
 async def get_connection_logs_offset(
@@ -250,44 +249,39 @@ async def get_connection_logs_offset(
 
 
 def _load_get_connection_logs_offset_connection_log(row: tuple[Any, ...]) -> ConnectionLog:
-    built = object.__new__(ConnectionLog)
-    _CONNECTION_LOG_SLOTS[0](built, row[0])
-    _CONNECTION_LOG_SLOTS[1](built, row[1])
-    _CONNECTION_LOG_SLOTS[2](built, row[2])
-    _CONNECTION_LOG_SLOTS[3](built, row[3])
-    _CONNECTION_LOG_SLOTS[4](built, row[4])
-    _CONNECTION_LOG_SLOTS[5](built, row[5])
-    _CONNECTION_LOG_SLOTS[6](built, row[6])
-    _CONNECTION_LOG_SLOTS[7](
-        built,
+    return _new_connection_log(
+        row[0],  # id
+        row[1],  # connect_time
+        row[2],  # organization_id
+        row[3],  # workspace_owner_id
+        row[4],  # workspace_id
+        row[5],  # workspace_name
+        row[6],  # agent_name
         _enum_label(
             ConnectionType, row[7], "connection_logs.type of query GetConnectionLogsOffset"
-        ),
+        ),  # type
+        row[8],  # ip
+        row[9],  # code
+        row[10],  # user_agent
+        row[11],  # user_id
+        row[12],  # slug_or_port
+        row[13],  # connection_id
+        row[14],  # disconnect_time
+        row[15],  # disconnect_reason
     )
-    _CONNECTION_LOG_SLOTS[8](built, row[8])
-    _CONNECTION_LOG_SLOTS[9](built, row[9])
-    _CONNECTION_LOG_SLOTS[10](built, row[10])
-    _CONNECTION_LOG_SLOTS[11](built, row[11])
-    _CONNECTION_LOG_SLOTS[12](built, row[12])
-    _CONNECTION_LOG_SLOTS[13](built, row[13])
-    _CONNECTION_LOG_SLOTS[14](built, row[14])
-    _CONNECTION_LOG_SLOTS[15](built, row[15])
-    return built
 
 
 def _load_get_connection_logs_offset(row: tuple[Any, ...]) -> GetConnectionLogsOffsetRow:
-    built = object.__new__(GetConnectionLogsOffsetRow)
-    _GET_CONNECTION_LOGS_OFFSET_ROW_SLOTS[0](
-        built, _load_get_connection_logs_offset_connection_log(row)
+    return _new_get_connection_logs_offset_row(
+        _load_get_connection_logs_offset_connection_log(row),  # connection_log
+        row[16],  # user_username
+        row[17],  # user_name
+        row[18],  # user_email
+        row[19],  # workspace_owner_username
+        row[20],  # organization_name
+        row[21],  # organization_display_name
+        row[22],  # organization_icon
     )
-    _GET_CONNECTION_LOGS_OFFSET_ROW_SLOTS[1](built, row[16])
-    _GET_CONNECTION_LOGS_OFFSET_ROW_SLOTS[2](built, row[17])
-    _GET_CONNECTION_LOGS_OFFSET_ROW_SLOTS[3](built, row[18])
-    _GET_CONNECTION_LOGS_OFFSET_ROW_SLOTS[4](built, row[19])
-    _GET_CONNECTION_LOGS_OFFSET_ROW_SLOTS[5](built, row[20])
-    _GET_CONNECTION_LOGS_OFFSET_ROW_SLOTS[6](built, row[21])
-    _GET_CONNECTION_LOGS_OFFSET_ROW_SLOTS[7](built, row[22])
-    return built
 
 
 async def get_connection_logs_page(
@@ -354,42 +348,39 @@ async def get_connection_logs_page(
 
 
 def _load_get_connection_logs_page_connection_log(row: tuple[Any, ...]) -> ConnectionLog:
-    built = object.__new__(ConnectionLog)
-    _CONNECTION_LOG_SLOTS[0](built, row[0])
-    _CONNECTION_LOG_SLOTS[1](built, row[1])
-    _CONNECTION_LOG_SLOTS[2](built, row[2])
-    _CONNECTION_LOG_SLOTS[3](built, row[3])
-    _CONNECTION_LOG_SLOTS[4](built, row[4])
-    _CONNECTION_LOG_SLOTS[5](built, row[5])
-    _CONNECTION_LOG_SLOTS[6](built, row[6])
-    _CONNECTION_LOG_SLOTS[7](
-        built,
-        _enum_label(ConnectionType, row[7], "connection_logs.type of query GetConnectionLogsPage"),
+    return _new_connection_log(
+        row[0],  # id
+        row[1],  # connect_time
+        row[2],  # organization_id
+        row[3],  # workspace_owner_id
+        row[4],  # workspace_id
+        row[5],  # workspace_name
+        row[6],  # agent_name
+        _enum_label(
+            ConnectionType, row[7], "connection_logs.type of query GetConnectionLogsPage"
+        ),  # type
+        row[8],  # ip
+        row[9],  # code
+        row[10],  # user_agent
+        row[11],  # user_id
+        row[12],  # slug_or_port
+        row[13],  # connection_id
+        row[14],  # disconnect_time
+        row[15],  # disconnect_reason
     )
-    _CONNECTION_LOG_SLOTS[8](built, row[8])
-    _CONNECTION_LOG_SLOTS[9](built, row[9])
-    _CONNECTION_LOG_SLOTS[10](built, row[10])
-    _CONNECTION_LOG_SLOTS[11](built, row[11])
-    _CONNECTION_LOG_SLOTS[12](built, row[12])
-    _CONNECTION_LOG_SLOTS[13](built, row[13])
-    _CONNECTION_LOG_SLOTS[14](built, row[14])
-    _CONNECTION_LOG_SLOTS[15](built, row[15])
-    return built
 
 
 def _load_get_connection_logs_page(row: tuple[Any, ...]) -> GetConnectionLogsPageRow:
-    built = object.__new__(GetConnectionLogsPageRow)
-    _GET_CONNECTION_LOGS_PAGE_ROW_SLOTS[0](
-        built, _load_get_connection_logs_page_connection_log(row)
+    return _new_get_connection_logs_page_row(
+        _load_get_connection_logs_page_connection_log(row),  # connection_log
+        row[16],  # user_username
+        row[17],  # user_name
+        row[18],  # user_email
+        row[19],  # workspace_owner_username
+        row[20],  # organization_name
+        row[21],  # organization_display_name
+        row[22],  # organization_icon
     )
-    _GET_CONNECTION_LOGS_PAGE_ROW_SLOTS[1](built, row[16])
-    _GET_CONNECTION_LOGS_PAGE_ROW_SLOTS[2](built, row[17])
-    _GET_CONNECTION_LOGS_PAGE_ROW_SLOTS[3](built, row[18])
-    _GET_CONNECTION_LOGS_PAGE_ROW_SLOTS[4](built, row[19])
-    _GET_CONNECTION_LOGS_PAGE_ROW_SLOTS[5](built, row[20])
-    _GET_CONNECTION_LOGS_PAGE_ROW_SLOTS[6](built, row[21])
-    _GET_CONNECTION_LOGS_PAGE_ROW_SLOTS[7](built, row[22])
-    return built
 
 
 async def count_connection_logs(
@@ -410,8 +401,10 @@ async def count_connection_logs(
     status: Literal["ongoing", "completed"] | None = None,
     count_cap: int | None = None,
 ) -> int:
-    """How many connection logs match the filters. With count_cap, counting stops at count_cap + 1 rows: a result above count_cap means "more than count_cap".
+    """How many connection logs match the filters.
 
+    With count_cap, counting stops at
+    count_cap + 1 rows: a result above count_cap means "more than count_cap".
     Filters (each optional, None for "any"): organization_id; workspace_owner (username, any case);
     workspace_owner_id; workspace_owner_email (any case); types (any of; an empty list matches
     nothing); user_id; username and user_email of the connecting user (any case); connected_after
@@ -513,48 +506,43 @@ async def get_authorized_connection_logs_offset(
 def _load_get_authorized_connection_logs_offset_connection_log(
     row: tuple[Any, ...],
 ) -> ConnectionLog:
-    built = object.__new__(ConnectionLog)
-    _CONNECTION_LOG_SLOTS[0](built, row[0])
-    _CONNECTION_LOG_SLOTS[1](built, row[1])
-    _CONNECTION_LOG_SLOTS[2](built, row[2])
-    _CONNECTION_LOG_SLOTS[3](built, row[3])
-    _CONNECTION_LOG_SLOTS[4](built, row[4])
-    _CONNECTION_LOG_SLOTS[5](built, row[5])
-    _CONNECTION_LOG_SLOTS[6](built, row[6])
-    _CONNECTION_LOG_SLOTS[7](
-        built,
+    return _new_connection_log(
+        row[0],  # id
+        row[1],  # connect_time
+        row[2],  # organization_id
+        row[3],  # workspace_owner_id
+        row[4],  # workspace_id
+        row[5],  # workspace_name
+        row[6],  # agent_name
         _enum_label(
             ConnectionType,
             row[7],
             "connection_logs.type of query GetAuthorizedConnectionLogsOffset",
-        ),
+        ),  # type
+        row[8],  # ip
+        row[9],  # code
+        row[10],  # user_agent
+        row[11],  # user_id
+        row[12],  # slug_or_port
+        row[13],  # connection_id
+        row[14],  # disconnect_time
+        row[15],  # disconnect_reason
     )
-    _CONNECTION_LOG_SLOTS[8](built, row[8])
-    _CONNECTION_LOG_SLOTS[9](built, row[9])
-    _CONNECTION_LOG_SLOTS[10](built, row[10])
-    _CONNECTION_LOG_SLOTS[11](built, row[11])
-    _CONNECTION_LOG_SLOTS[12](built, row[12])
-    _CONNECTION_LOG_SLOTS[13](built, row[13])
-    _CONNECTION_LOG_SLOTS[14](built, row[14])
-    _CONNECTION_LOG_SLOTS[15](built, row[15])
-    return built
 
 
 def _load_get_authorized_connection_logs_offset(
     row: tuple[Any, ...],
 ) -> GetAuthorizedConnectionLogsOffsetRow:
-    built = object.__new__(GetAuthorizedConnectionLogsOffsetRow)
-    _GET_AUTHORIZED_CONNECTION_LOGS_OFFSET_ROW_SLOTS[0](
-        built, _load_get_authorized_connection_logs_offset_connection_log(row)
+    return _new_get_authorized_connection_logs_offset_row(
+        _load_get_authorized_connection_logs_offset_connection_log(row),  # connection_log
+        row[16],  # user_username
+        row[17],  # user_name
+        row[18],  # user_email
+        row[19],  # workspace_owner_username
+        row[20],  # organization_name
+        row[21],  # organization_display_name
+        row[22],  # organization_icon
     )
-    _GET_AUTHORIZED_CONNECTION_LOGS_OFFSET_ROW_SLOTS[1](built, row[16])
-    _GET_AUTHORIZED_CONNECTION_LOGS_OFFSET_ROW_SLOTS[2](built, row[17])
-    _GET_AUTHORIZED_CONNECTION_LOGS_OFFSET_ROW_SLOTS[3](built, row[18])
-    _GET_AUTHORIZED_CONNECTION_LOGS_OFFSET_ROW_SLOTS[4](built, row[19])
-    _GET_AUTHORIZED_CONNECTION_LOGS_OFFSET_ROW_SLOTS[5](built, row[20])
-    _GET_AUTHORIZED_CONNECTION_LOGS_OFFSET_ROW_SLOTS[6](built, row[21])
-    _GET_AUTHORIZED_CONNECTION_LOGS_OFFSET_ROW_SLOTS[7](built, row[22])
-    return built
 
 
 async def get_authorized_connection_logs_page(
@@ -626,46 +614,41 @@ async def get_authorized_connection_logs_page(
 
 
 def _load_get_authorized_connection_logs_page_connection_log(row: tuple[Any, ...]) -> ConnectionLog:
-    built = object.__new__(ConnectionLog)
-    _CONNECTION_LOG_SLOTS[0](built, row[0])
-    _CONNECTION_LOG_SLOTS[1](built, row[1])
-    _CONNECTION_LOG_SLOTS[2](built, row[2])
-    _CONNECTION_LOG_SLOTS[3](built, row[3])
-    _CONNECTION_LOG_SLOTS[4](built, row[4])
-    _CONNECTION_LOG_SLOTS[5](built, row[5])
-    _CONNECTION_LOG_SLOTS[6](built, row[6])
-    _CONNECTION_LOG_SLOTS[7](
-        built,
+    return _new_connection_log(
+        row[0],  # id
+        row[1],  # connect_time
+        row[2],  # organization_id
+        row[3],  # workspace_owner_id
+        row[4],  # workspace_id
+        row[5],  # workspace_name
+        row[6],  # agent_name
         _enum_label(
             ConnectionType, row[7], "connection_logs.type of query GetAuthorizedConnectionLogsPage"
-        ),
+        ),  # type
+        row[8],  # ip
+        row[9],  # code
+        row[10],  # user_agent
+        row[11],  # user_id
+        row[12],  # slug_or_port
+        row[13],  # connection_id
+        row[14],  # disconnect_time
+        row[15],  # disconnect_reason
     )
-    _CONNECTION_LOG_SLOTS[8](built, row[8])
-    _CONNECTION_LOG_SLOTS[9](built, row[9])
-    _CONNECTION_LOG_SLOTS[10](built, row[10])
-    _CONNECTION_LOG_SLOTS[11](built, row[11])
-    _CONNECTION_LOG_SLOTS[12](built, row[12])
-    _CONNECTION_LOG_SLOTS[13](built, row[13])
-    _CONNECTION_LOG_SLOTS[14](built, row[14])
-    _CONNECTION_LOG_SLOTS[15](built, row[15])
-    return built
 
 
 def _load_get_authorized_connection_logs_page(
     row: tuple[Any, ...],
 ) -> GetAuthorizedConnectionLogsPageRow:
-    built = object.__new__(GetAuthorizedConnectionLogsPageRow)
-    _GET_AUTHORIZED_CONNECTION_LOGS_PAGE_ROW_SLOTS[0](
-        built, _load_get_authorized_connection_logs_page_connection_log(row)
+    return _new_get_authorized_connection_logs_page_row(
+        _load_get_authorized_connection_logs_page_connection_log(row),  # connection_log
+        row[16],  # user_username
+        row[17],  # user_name
+        row[18],  # user_email
+        row[19],  # workspace_owner_username
+        row[20],  # organization_name
+        row[21],  # organization_display_name
+        row[22],  # organization_icon
     )
-    _GET_AUTHORIZED_CONNECTION_LOGS_PAGE_ROW_SLOTS[1](built, row[16])
-    _GET_AUTHORIZED_CONNECTION_LOGS_PAGE_ROW_SLOTS[2](built, row[17])
-    _GET_AUTHORIZED_CONNECTION_LOGS_PAGE_ROW_SLOTS[3](built, row[18])
-    _GET_AUTHORIZED_CONNECTION_LOGS_PAGE_ROW_SLOTS[4](built, row[19])
-    _GET_AUTHORIZED_CONNECTION_LOGS_PAGE_ROW_SLOTS[5](built, row[20])
-    _GET_AUTHORIZED_CONNECTION_LOGS_PAGE_ROW_SLOTS[6](built, row[21])
-    _GET_AUTHORIZED_CONNECTION_LOGS_PAGE_ROW_SLOTS[7](built, row[22])
-    return built
 
 
 async def count_authorized_connection_logs(
@@ -688,8 +671,10 @@ async def count_authorized_connection_logs(
     status: Literal["ongoing", "completed"] | None = None,
     count_cap: int | None = None,
 ) -> int:
-    """How many connection logs match the filters. With count_cap, counting stops at count_cap + 1 rows: a result above count_cap means "more than count_cap".
+    """How many connection logs match the filters.
 
+    With count_cap, counting stops at
+    count_cap + 1 rows: a result above count_cap means "more than count_cap".
     Authorized: only rows the reader may read, site_wide or in readable_organization_ids.
     Filters (each optional, None for "any"): organization_id; workspace_owner (username, any case);
     workspace_owner_id; workspace_owner_email (any case); types (any of; an empty list matches
@@ -735,7 +720,11 @@ async def delete_old_connection_logs(
     before_time: datetime,
     limit_count: int,
 ) -> int:
-    """Deletes at most limit_count connection logs that started before before_time, oldest first, skipping rows a writer holds at that moment. Retention calls it until it returns 0 (connlog.purge)."""
+    """Deletes at most limit_count connection logs that started before before_time, oldest first, skipping rows a writer holds at that moment.
+
+    Retention calls it until it returns 0
+    (connlog.purge).
+    """
     async with psycopg.AsyncRawCursor(conn) as cur:
         await cur.execute(
             DELETE_OLD_CONNECTION_LOGS,
@@ -749,7 +738,13 @@ async def try_lock_purge(
     *,
     idle_timeout_ms: int,
 ) -> bool | None:
-    """Takes the purge lock for this transaction if no one holds it; true when taken. Sets this transaction's idle_in_transaction_session_timeout and lock_timeout to idle_timeout_ms, so a batch whose client stopped, or that waits on a lock inside the server, cannot keep the purge lock (and the rows it holds) longer than that."""
+    """Takes the purge lock for this transaction if no one holds it; true when taken.
+
+    Sets this
+    transaction's idle_in_transaction_session_timeout and lock_timeout to idle_timeout_ms, so a
+    batch whose client stopped, or that waits on a lock inside the server, cannot keep the purge
+    lock (and the rows it holds) longer than that.
+    """
     async with psycopg.AsyncRawCursor(conn, row_factory=tuple_row) as cur:
         await cur.execute(TRY_LOCK_PURGE, (idle_timeout_ms,))
         row = await cur.fetchone()
@@ -758,14 +753,12 @@ async def try_lock_purge(
     return cast("bool", row[0])
 
 
-# What the loaders above set each slot with (rather than a frozen dataclass's __init__,
-# which goes through object.__setattr__ by name): see _runtime.slot_setters.
-_CONNECTION_LOG_SLOTS: Final = _slot_setters(ConnectionLog)
-_GET_AUTHORIZED_CONNECTION_LOGS_OFFSET_ROW_SLOTS: Final = _slot_setters(
+# What the loaders above build rows with, rather than a frozen dataclass's own __init__
+# (which sets each field through object.__setattr__ by name): see _runtime.builder.
+_new_connection_log: Final = _builder(ConnectionLog)
+_new_get_authorized_connection_logs_offset_row: Final = _builder(
     GetAuthorizedConnectionLogsOffsetRow
 )
-_GET_AUTHORIZED_CONNECTION_LOGS_PAGE_ROW_SLOTS: Final = _slot_setters(
-    GetAuthorizedConnectionLogsPageRow
-)
-_GET_CONNECTION_LOGS_OFFSET_ROW_SLOTS: Final = _slot_setters(GetConnectionLogsOffsetRow)
-_GET_CONNECTION_LOGS_PAGE_ROW_SLOTS: Final = _slot_setters(GetConnectionLogsPageRow)
+_new_get_authorized_connection_logs_page_row: Final = _builder(GetAuthorizedConnectionLogsPageRow)
+_new_get_connection_logs_offset_row: Final = _builder(GetConnectionLogsOffsetRow)
+_new_get_connection_logs_page_row: Final = _builder(GetConnectionLogsPageRow)

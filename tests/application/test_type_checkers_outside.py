@@ -10,11 +10,17 @@ planted mistakes must be the only errors either checker reports.
 
 from __future__ import annotations
 
+import importlib
+import inspect
+import pkgutil
+import re
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
+
+from connlog import generated
 
 BIN = Path(sys.executable).parent
 
@@ -143,3 +149,24 @@ def test_an_application_file_elsewhere_type_checks(tmp_path: Path, checker: str)
     assert len(errors) == len(planted), output
     for line, error in zip(planted, errors, strict=True):
         assert f"app.py:{line}:" in error, output
+
+
+def test_the_application_calls_every_generated_function() -> None:
+    """A query added to queries/ must join the file above: it is the API the checkers see."""
+    called = set(re.findall(r"\b([a-z_]+)\(", APPLICATION))
+    stems = [
+        module.name
+        for module in pkgutil.iter_modules(generated.__path__)
+        if not module.name.startswith("_") and module.name not in ("models", "aio")
+    ]
+    assert "connection_logs" in stems, stems
+    for stem in stems:
+        module = importlib.import_module(f"connlog.generated.{stem}")
+        public = {
+            name
+            for name, value in vars(module).items()
+            if inspect.isfunction(value) and value.__module__ == module.__name__
+            if not name.startswith("_")
+        }
+        assert public, stem
+        assert public - called == set(), f"{stem}: not called in the application file"

@@ -57,3 +57,10 @@ def test_query_docs_are_laid_out_as_pep_257_asks() -> None:
         "Lists the users, newest first.\n\nDeleted ones too.\n"
     )
     assert pep257("No full stop\nanywhere") == "No full stop\n\nanywhere\n"
+    # The summary is the first sentence even when the next one starts on its line.
+    assert pep257("How many match. With cap, counting\nstops early.\nSee x.") == (
+        "How many match.\n\nWith cap, counting\nstops early.\nSee x.\n"
+    )
+    assert pep257("Sends INSERT ... ON CONFLICT rows, e.g. two.") == (
+        "Sends INSERT ... ON CONFLICT rows, e.g. two."
+    )

@@ -145,3 +145,15 @@ def test_mangled_names_are_unique_valid_identifiers(names: list[str]) -> None:
 )
 def test_snake_case(name: str, snake: str) -> None:
     assert snake_case(name) == snake
+
+
+def test_required_parameters_come_first_and_values_keep_sql_order() -> None:
+    (function,) = functions("-- name: Q :exec\nSELECT sqlc.narg(a), @b, sqlc.narg(c), @d")
+    assert [(a.name, a.default) for a in function.arguments] == [
+        ("b", ""),
+        ("d", ""),
+        ("a", " = None"),
+        ("c", " = None"),
+    ]
+    # The values tuple follows the placeholders $1..$4, whatever the signature's order.
+    assert function.values == "(a, b, c, d)"

@@ -1,8 +1,9 @@
 """Generated rows: frozen slotted dataclasses, built by the query modules' loaders.
 
-A loader sets each slot of a new row through the slot's own setter (``_runtime.slot_setters``)
-rather than dataclass's ``__init__`` (``object.__setattr__`` by name): what it builds must be
-exactly the row ``__init__`` builds, and a frozen dataclass in every other respect.
+A loader builds a row with its class's fast constructor (``_runtime.builder``: a twin with a
+plain ``__init__`` that hands the object over to the class) rather than dataclass's
+``__init__`` (``object.__setattr__`` by name): what it builds must be exactly the row
+``__init__`` builds, and a frozen dataclass of that very class in every other respect.
 """
 
 from __future__ import annotations
@@ -10,12 +11,14 @@ from __future__ import annotations
 import dataclasses
 import pickle
 from datetime import UTC, datetime
+from enum import StrEnum
 from ipaddress import ip_address
 from uuid import UUID
 
 import pytest
 
 from connlog.generated import EnumDriftError
+from connlog.generated._runtime import builder, enum_label
 from connlog.generated.connection_logs import (
     GetConnectionLogsOffsetRow,
     _load_get_connection_logs_offset,  # pyright: ignore[reportPrivateUsage]
@@ -85,5 +88,39 @@ def test_a_loader_builds_what_init_builds_and_names_an_unknown_label() -> None:
     loaded = _load_get_connection_logs_offset((*values[:7], "workspace_app", *values[8:], *rest))
     assert loaded == GetConnectionLogsOffsetRow(log, *rest)
     assert type(loaded.connection_log.type) is ConnectionType
+    # Of the class itself, not of the twin that built it: frozen, hashed, pickled as one.
+    assert (
+        type(loaded) is GetConnectionLogsOffsetRow and type(loaded.connection_log) is ConnectionLog
+    )
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        loaded.connection_log.code = 1  # type: ignore[misc]
+    assert hash(loaded) == hash(GetConnectionLogsOffsetRow(log, *rest))
+    assert pickle.loads(pickle.dumps(loaded)) == loaded
+    assert dataclasses.replace(loaded, user_name="Eve").user_name == "Eve"
+    assert loaded != (log, *rest)  # type: ignore[comparison-overlap]  # equal only to its class
     with pytest.raises(EnumDriftError, match=r"connection_logs\.type of query GetConnect.*'rdp'"):
         _load_get_connection_logs_offset((*values[:7], "rdp", *values[8:], *rest))
+
+
+def test_a_builder_refuses_a_class_without_slots() -> None:
+    @dataclasses.dataclass(frozen=True)
+    class Plain:
+        x: int
+
+    with pytest.raises(AssertionError, match="Plain has no slots"):
+        builder(Plain)
+
+
+def test_an_enum_label_loads_and_drifts_from_the_first_use_on() -> None:
+    class Mood(StrEnum):
+        CALM = "calm"
+
+    # The first use of an enum builds its look-up: an unknown label then is drift as well.
+    with pytest.raises(EnumDriftError, match=r"moods\.mood.*'angry'"):
+        enum_label(Mood, "angry", "moods.mood")
+    assert enum_label(Mood, "calm", "moods.mood") is Mood.CALM
+
+    class Other(StrEnum):
+        EMPTY = ""
+
+    assert enum_label(Other, "", "others.other") is Other.EMPTY  # a falsy member, first use

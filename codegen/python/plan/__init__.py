@@ -16,42 +16,33 @@ from typing import Final
 
 from connlog.codegen.model import Analysis, AnalyzedQuery, CodegenError, CodegenErrors
 from connlog.codegen.python.forms import MigrationsModule, Plan, QueryModule, RuntimeModule
-from connlog.codegen.python.imports import import_lines
+from connlog.codegen.python.imports import Namespace
 from connlog.codegen.python.literals import tuple_literal
 from connlog.codegen.python.names import MIGRATIONS_MODULE, RUNTIME_MODULE
 from connlog.codegen.python.plan.models import plan_models
 from connlog.codegen.python.plan.modules import plan_query_module
+from connlog.codegen.python.plan.namespace import STANDARD, namespace
 from connlog.codegen.python.types import Overrides
 
 __all__ = ["RUNTIME", "Plan", "plan"]
 
-RUNTIME: Final = RuntimeModule(
-    f"{RUNTIME_MODULE}.py",
-    import_lines(
-        {
-            ("collections.abc", "Callable"),
-            ("collections.abc", "Mapping"),
-            ("collections.abc", "Sequence"),
-            ("dataclasses", "dataclass"),
-            ("dataclasses", "fields"),
-            ("datetime", "datetime"),
-            ("enum", "StrEnum"),
-            ("typing", "Final"),
-            ("typing", "Any"),
-            ("typing", "TypeVar"),
-            ("typing", "NamedTuple"),
-            ("functools", "cache"),
-            ("typing", "cast"),
-            ("psycopg.adapt", "Transformer"),
-            ("psycopg.pq", "Format"),
-            ("psycopg", "AsyncConnection"),
-            ("psycopg", "Connection"),
-            ("psycopg.rows", "tuple_row"),
-            ("psycopg.types.composite", "CompositeInfo"),
-            ("psycopg.types.composite", "register_composite"),
-        }
-    ),
+# What _runtime.py uses beyond the standard names.
+_RUNTIME_NAMES: Final = (
+    ("collections.abc", "Callable"),
+    ("collections.abc", "Mapping"),
+    ("dataclasses", "fields"),
+    ("dataclasses", "make_dataclass"),
+    ("functools", "cache"),
+    ("typing", "NamedTuple"),
+    ("typing", "TypeVar"),
+    ("psycopg", "AsyncConnection"),
+    ("psycopg", "Connection"),
+    ("psycopg.adapt", "Transformer"),
+    ("psycopg.pq", "Format"),
+    ("psycopg.types.composite", "CompositeInfo"),
+    ("psycopg.types.composite", "register_composite"),
 )
+RUNTIME: Final = RuntimeModule(f"{RUNTIME_MODULE}.py", Namespace.of((*STANDARD, *_RUNTIME_NAMES)))
 
 
 def plan(
@@ -69,13 +60,19 @@ def plan(
     overrides = overrides or {}
     errors: list[CodegenError] = []
     models, model_types = plan_models(analysis, migrations_source, overrides, errors)
+    try:
+        names = namespace(models, overrides)
+    except CodegenErrors as exc:
+        raise CodegenErrors(errors + exc.errors) from None
     by_source: dict[str, list[AnalyzedQuery]] = {source: [] for source in sources}
     for query in analysis.queries:
         by_source.setdefault(query.source, []).append(query)
     modules: list[QueryModule] = []
     for source in sorted(by_source):
         try:
-            modules.append(plan_query_module(source, by_source[source], model_types, overrides))
+            modules.append(
+                plan_query_module(source, by_source[source], model_types, overrides, names)
+            )
         except CodegenErrors as exc:
             errors.extend(exc.errors)
     if errors:
@@ -86,4 +83,4 @@ def plan(
         # Always a tuple: ``()`` when there are none.
         tuple_literal(migration_ids),
     )
-    return Plan(models, tuple(modules), RUNTIME, migrations)
+    return Plan(models, tuple(modules), RUNTIME, migrations, names)

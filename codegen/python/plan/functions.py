@@ -44,12 +44,11 @@ from connlog.codegen.python.literals import (
     string,
     tuple_literal,
 )
-from connlog.codegen.python.names import MODELS_MODULE, RUNTIME_MODULE, class_name, function_name
+from connlog.codegen.python.names import class_name, function_name
 from connlog.codegen.python.plan.models import Model
-from connlog.codegen.python.plan.needs import Needs
 from connlog.codegen.python.plan.parameters import Parameters, plan_parameters
 from connlog.codegen.python.plan.rows import plan_rows
-from connlog.codegen.python.types import NO_ROW_ERROR, SEQUENCE_GUARD, Overrides, python_type
+from connlog.codegen.python.types import Overrides, python_type
 
 EXEC_RESULT: Final = "ExecResult"  # what an :execresult function returns, from _runtime.py
 # Commands whose functions take an iterable of ``<QueryName>Params``.
@@ -65,25 +64,15 @@ _ROW_COMMANDS: Final = (
 
 def plan_function(
     query: AnalyzedQuery, models: Mapping[str, Model], overrides: Overrides
-) -> tuple[Function, Needs]:
-    """``query``'s function, and what its module must import for it."""
+) -> Function:
+    """``query``'s function."""
     name = function_name(query.name)
     batch = query.command in _BATCHES
     parameters = plan_parameters(query, overrides, batch=batch)
-    needs = parameters.needs
-    rows: Rows | None = None
-    if query.command in _ROW_COMMANDS:
-        rows, row_needs = plan_rows(query, name, models, overrides)
-        needs |= row_needs
-    intake, intake_needs = _intake(query, parameters, batch=batch)
-    kind, returns, kind_needs = _kind(query, name, rows)
+    rows = plan_rows(query, name, models, overrides) if query.command in _ROW_COMMANDS else None
+    kind, returns = _kind(query, name, rows)
     composites = composites_needed(query, overrides)
-    needs |= (
-        intake_needs
-        | kind_needs
-        | Needs(frozenset((f".{MODELS_MODULE}", constant) for constant in composites))
-    )
-    function = Function(
+    return Function(
         name=name,
         query_name=query.name,
         constant=name.upper(),
@@ -95,69 +84,63 @@ def plan_function(
         # Only a one-element tuple needs its comma; more would make ruff explode the call.
         values=tuple_literal(parameters.values, quote=False) if parameters.values else "",
         returns=returns,
-        intake=intake,
+        intake=_intake(query, parameters, batch=batch),
         kind=kind,
         composites=tuple_literal(composites, quote=False) if composites else "",
     )
-    return function, needs
 
 
-def _kind(query: AnalyzedQuery, name: str, rows: Rows | None) -> tuple[Kind, dict[str, str], Needs]:
-    """The kind of function ``query``'s command makes, its return annotations, its needs."""
+def _kind(query: AnalyzedQuery, name: str, rows: Rows | None) -> tuple[Kind, dict[str, str]]:
+    """The kind of function ``query``'s command makes, and its return annotations."""
     if rows is None:
         assert query.command not in _ROW_COMMANDS, query.command
         match query.command:
             case Command.EXECROWS:
-                return ExecRows(), _both("int"), Needs()
+                return ExecRows(), _both("int")
             case Command.EXECRESULT:
-                imports = frozenset({(f".{RUNTIME_MODULE}", EXEC_RESULT)})
-                return ExecResult(), _both(EXEC_RESULT), Needs(imports)
+                return ExecResult(), _both(EXEC_RESULT)
             case Command.COPYFROM:
-                return _copy(query, name), _both("int"), Needs()
+                return _copy(query, name), _both("int")
             case Command.BATCHEXEC:
-                return BatchExec(), _both("None"), Needs()
+                return BatchExec(), _both("None")
             case _:
-                return Exec(), _both("None"), Needs()
+                return Exec(), _both("None")
     match query.command:
         case Command.ONE if query.row_is_certain:
-            return FetchOne(rows), _both(rows.type), Needs(helpers=frozenset({NO_ROW_ERROR}))
+            return FetchOne(rows), _both(rows.type)
         case Command.ONE:
-            return FetchOptional(rows), _both(_or_none(rows.type)), Needs()
+            return FetchOptional(rows), _both(_or_none(rows.type))
         case Command.MANY:
-            return FetchMany(rows), _both(f"list[{rows.type}]"), Needs()
+            return FetchMany(rows), _both(f"list[{rows.type}]")
         case Command.ITER:
             returns = {SYNC.name: f"Iterator[{rows.type}]", AIO.name: f"AsyncIterator[{rows.type}]"}
-            return Iterate(rows), returns, Needs(frozenset({("itertools", "")}))
+            return Iterate(rows), returns
         case Command.BATCHONE:
             results = f"list[{_or_none(rows.type)}]"
-            return BatchOne(rows, results), _both(results), Needs()
+            return BatchOne(rows, results), _both(results)
         case _:
             assert query.command is Command.BATCHMANY, query.command
             results = f"list[list[{rows.type}]]"
-            return BatchMany(rows, results), _both(results), Needs()
+            return BatchMany(rows, results), _both(results)
 
 
-def _intake(query: AnalyzedQuery, parameters: Parameters, *, batch: bool) -> tuple[Intake, Needs]:
+def _intake(query: AnalyzedQuery, parameters: Parameters, *, batch: bool) -> Intake:
     """How the function takes its parameters: keywords, or a Params class of them."""
     if not batch and not query.param_rows:
-        return Keywords(), Needs()
+        return Keywords()
     params = RowClass(
         class_name(query.name) + "Params",
         docstring(f"The parameters of one {query.name}."),
         tuple(Field(a.name, a.annotation + a.default) for a in parameters.arguments),
     )
-    declared = frozenset({("dataclasses", "dataclass")})
     if query.param_rows:
-        imports = frozenset({("collections.abc", "Sequence")})
-        return ParamRows(params), Needs(imports, declared, frozenset({SEQUENCE_GUARD}))
-    ordered = (
-        list(query.copy.params)
-        if query.copy is not None
-        else [param.number for param in query.params]
-    )
+        return ParamRows(params)
+    if query.copy is not None:
+        ordered = list(query.copy.params)
+    else:
+        ordered = [param.number for param in query.params]
     values = tuple_literal([parameters.item_values[number] for number in ordered], quote=False)
-    imports = frozenset({("collections.abc", "Iterable")})
-    return ParamBatch(params, values), Needs(imports, declared)
+    return ParamBatch(params, values)
 
 
 def _copy(query: AnalyzedQuery, name: str) -> Copy:

@@ -22,11 +22,9 @@ from connlog.codegen.python.forms import (
     ModelsModule,
     RowClass,
 )
-from connlog.codegen.python.imports import import_lines
 from connlog.codegen.python.literals import docstring, string, tuple_literal
 from connlog.codegen.python.names import (
     MODELS_MODULE,
-    RUNTIME_MODULE,
     class_name,
     model_name,
     unique_identifiers,
@@ -34,7 +32,6 @@ from connlog.codegen.python.names import (
 from connlog.codegen.python.types import (
     CIDR,
     INET,
-    Import,
     Overrides,
     PyType,
     composite_constant,
@@ -61,20 +58,6 @@ def plan_models(
     errors: list[CodegenError],
 ) -> tuple[ModelsModule, dict[str, Model]]:
     """``models.py``, and each table's model by ``table_key``; errors appended to ``errors``."""
-    # JsonValue, Inet and Cidr are always declared: query modules import them for parameters too.
-    imports: set[Import] = {
-        ("typing_extensions", "TypeAliasType"),
-        ("typing", "TypeAlias"),
-        *(
-            ("ipaddress", name)
-            for name in ("IPv4Address", "IPv6Address", "IPv4Interface", "IPv6Interface")
-        ),
-        *(("ipaddress", name) for name in ("IPv4Network", "IPv6Network")),
-    }
-    if analysis.enums:
-        imports |= {("enum", "StrEnum"), ("typing", "Literal")}
-    if analysis.tables:
-        imports.add(("dataclasses", "dataclass"))
     names: dict[str, str] = {}  # class name -> what it was made from, for collisions
     where = Location(migrations_source, 1, 1)
 
@@ -109,14 +92,10 @@ def plan_models(
             )
         )
     claim("JsonValue", "the JSON value type")
-    named, needs = _composite_classes(analysis.composites, overrides)
-    imports |= needs
+    named = _composite_classes(analysis.composites, overrides)
     for type_name, composite in named:
         claim(composite.row_class.name, f"composite type {type_name!r}")
     composites = tuple(composite for _, composite in named)
-    if composites:
-        imports |= {("typing", "Final"), (f".{RUNTIME_MODULE}", "Composite")}
-        imports.add(("dataclasses", "dataclass"))
     claim(INET, "the inet type")
     claim(CIDR, "the cidr type")
 
@@ -126,15 +105,10 @@ def plan_models(
         name = model_name(table.schema, table.name)
         claim(name, f"table {table.name!r}")
         try:
-            fields, types = row_fields(
-                table.columns, where, overrides, ".models", f"table {table.name!r}"
-            )
+            fields, types = row_fields(table.columns, where, overrides, f"table {table.name!r}")
         except CodegenError as exc:
             errors.append(exc)
             continue
-        for pytype in types:
-            # The enums and JsonValue it names are declared in models.py itself.
-            imports |= {(m, n) for m, n in pytype.imports if m != f".{MODELS_MODULE}"}
         row_class = RowClass(
             name, docstring(f"A row of table {table.schema}.{table.name}."), fields
         )
@@ -149,7 +123,6 @@ def plan_models(
     module = ModelsModule(
         f"{MODELS_MODULE}.py",
         migrations_source,
-        import_lines(imports),
         tuple(enums),
         tuple(tables),
         composites,
@@ -161,7 +134,6 @@ def row_fields(
     columns: Sequence[AnalyzedColumn],
     where: Location,
     overrides: Overrides,
-    models_module: str,
     owner: str,
 ) -> tuple[tuple[Field, ...], tuple[PyType, ...]]:
     """The fields of a row class of ``columns`` (named uniquely), and each one's PyType."""
@@ -173,7 +145,6 @@ def row_fields(
             subject=f"column {column.name!r} of {owner}",
             overrides=overrides,
             column=column,
-            models_module=models_module,
             element_nullable=column.element_nullable,
         )
         for column in columns
@@ -187,10 +158,10 @@ def row_fields(
 
 def _composite_classes(
     composites: Sequence[PgType], overrides: Overrides
-) -> tuple[list[tuple[str, CompositeClass]], set[Import]]:
+) -> list[tuple[str, CompositeClass]]:
     """A dataclass for each composite type with a Python mapping, nested types first.
 
-    Each with the type's name, and what their fields name beyond models.py itself.
+    Each with the type's name.
 
     One without (a field of an enum type...) is left out: a query using it is an error
     there, with the override hint, and an override may make the class unnecessary.
@@ -210,27 +181,23 @@ def _composite_classes(
     for pg in composites:
         visit(pg)
     classes: list[tuple[str, CompositeClass]] = []
-    imports: set[Import] = set()
     for pg in ordered:
         # Whether its own fields map (under the overrides of their types), even where an
         # override of the composite itself would answer for it.
         own = {k: v for k, v in overrides.items() if k not in (pg.name, f"{pg.schema}.{pg.name}")}
         try:
-            python_type(pg, where=None, overrides=own, models_module=".models")
+            python_type(pg, where=None, overrides=own)
             field_types = [
                 python_type(
                     field.type,
                     where=None,
                     overrides=overrides,
-                    models_module=".models",
                     element_nullable=True,
                 )
                 for field in pg.fields
             ]
         except CodegenError:
             continue
-        for pytype in field_types:
-            imports |= {(m, n) for m, n in pytype.imports if m != f".{MODELS_MODULE}"}
         enums = [
             (index, found)
             for index, pytype in enumerate(field_types)
@@ -264,4 +231,4 @@ def _composite_classes(
             )
         composite = CompositeClass(row_class, composite_constant(pg), ", ".join(arguments))
         classes.append((pg.name, composite))
-    return classes, imports
+    return classes

@@ -6,29 +6,27 @@ from collections.abc import Mapping, Sequence
 from dataclasses import replace
 
 from connlog.codegen.model import AnalyzedQuery, CodegenError, CodegenErrors, Location
-from connlog.codegen.python.flavors import AIO, SYNC
 from connlog.codegen.python.forms import (
     Fetching,
     Field,
     Function,
     Iterate,
-    ParamBatch,
-    ParamRows,
     QueryModule,
     RowClass,
 )
-from connlog.codegen.python.imports import from_subpackage, import_lines
+from connlog.codegen.python.imports import Namespace
 from connlog.codegen.python.literals import docstring
 from connlog.codegen.python.names import (
     AIO_PACKAGE,
     MIGRATIONS_MODULE,
     MODELS_MODULE,
     RUNTIME_MODULE,
-    slot_setters_name,
+    builder_name,
 )
 from connlog.codegen.python.plan.functions import plan_function
 from connlog.codegen.python.plan.models import Model
-from connlog.codegen.python.types import SLOT_SETTERS, Import, Overrides, runtime_import
+from connlog.codegen.python.plan.namespace import aio_namespace
+from connlog.codegen.python.types import Overrides
 
 
 def plan_query_module(
@@ -36,6 +34,7 @@ def plan_query_module(
     queries: Sequence[AnalyzedQuery],
     models: Mapping[str, Model],
     overrides: Overrides,
+    namespace: Namespace,
 ) -> QueryModule:
     """The module of query file ``source``; CodegenErrors with every error of its queries."""
     stem = source.rsplit("/", 1)[-1].removesuffix(".sql")
@@ -50,20 +49,13 @@ def plan_query_module(
                 )
             ]
         )
-    # Both renderings: what the function bodies name.
-    common: set[Import] = {("psycopg", "")}
-    declared: set[Import] = {("typing", "Final")}  # the sync module's declarations
-    shared: set[Import] = set()  # what the async module takes from the sync one
     functions: list[Function] = []
     errors: list[CodegenError] = []
-    helpers: set[str] = set()  # the ``_runtime`` helpers the function bodies call
-    sync_only: set[Import] = set()
-    aio_only: set[Import] = set()
     first_with_fields: dict[tuple[Field, ...], str] = {}  # the first row class of each shape
     tagged: dict[str, list[tuple[AnalyzedQuery, Function]]] = {}  # by ``-- filters:`` name
     for query in queries:
         try:
-            function, needs = plan_function(query, models, overrides)
+            function = plan_function(query, models, overrides)
         except CodegenError as exc:
             errors.append(exc)
             continue
@@ -73,57 +65,30 @@ def plan_query_module(
         function = _same_rows_one_class(function, first_with_fields)
         if query.filters is not None:
             tagged.setdefault(query.filters, []).append((query, function))
-        common |= needs.imports
-        declared |= needs.declared
-        helpers |= needs.helpers
         functions.append(function)
-        shared.add((f".{stem}", function.runs))
-        # The row and parameter classes are part of the aio module's API as well: re-exported
-        # explicitly (``X as X``), so ``from .aio.users import GetUserRow`` type-checks.
-        rows = function.rows
-        if rows is not None and rows.row_class is not None:
-            declared.add(("dataclasses", "dataclass"))
-            shared.add((f".{stem}", _reexport(rows.row_class.name)))
-        if isinstance(function.intake, ParamRows | ParamBatch):
-            shared.add((f".{stem}", _reexport(function.intake.params.name)))
-        if function.composites:
-            sync_only.add(runtime_import(SYNC.register_composites))
-            aio_only.add(runtime_import(AIO.register_composites))
-    built = sorted(
-        {loader.cls for f in functions if f.rows is not None for loader in f.rows.loaders}
-    )
-    if built:
-        common |= {("typing", "Any"), ("typing", "Final"), runtime_import(SLOT_SETTERS)}
-    if any(f.rows is not None for f in functions):
-        common.add(("psycopg.rows", "tuple_row"))
-    cursor_ids = any(isinstance(f.kind, Iterate) for f in functions)
-    if cursor_ids:
-        common.add(("typing", "Final"))
-        sync_only.add(("collections.abc", "Iterator"))
-        aio_only.add(("collections.abc", "AsyncIterator"))
-    # ``from ._runtime import aware as _aware``: a module-level name, as a local helper was.
-    common |= {(f".{RUNTIME_MODULE}", f"{h.removeprefix('_')} as {h}") for h in helpers}
     filters: list[RowClass] = []
     for filters_name, members in tagged.items():
         try:
             filters.append(_filters_class(filters_name, members))
         except CodegenError as exc:
             errors.append(exc)
-    if filters:
-        declared.add(("typing", "TypedDict"))
-        shared |= {(f".{stem}", _reexport(f.name)) for f in filters}
     if errors:
         raise CodegenErrors(errors)
+    # The row and parameter classes are part of the aio module's API as well: re-exported
+    # explicitly (``X as X``), so ``from .aio.users import GetUserRow`` type-checks.
+    exported = [f.row_class.name for f in functions if f.row_class is not None]
+    exported += [f.params_class.name for f in functions if f.params_class is not None]
+    exported += [f.name for f in filters]
+    built = sorted({loader.cls for f in functions for loader in f.loaders})
     return QueryModule(
         f"{stem}.py",
         source,
-        import_lines(common | declared | sync_only),
         tuple(functions),
         aio_filename=f"{AIO_PACKAGE}/{stem}.py",
-        aio_imports=import_lines(from_subpackage(common | shared | aio_only)),
-        cursor_ids=cursor_ids,
+        aio_namespace=aio_namespace(namespace, stem, [f.runs for f in functions], exported),
+        cursor_ids=any(isinstance(f.kind, Iterate) for f in functions),
         filters=tuple(filters),
-        slot_setters=tuple((slot_setters_name(cls), cls) for cls in built),
+        builders=tuple((builder_name(cls), cls) for cls in built),
     )
 
 
@@ -138,10 +103,6 @@ def _same_rows_one_class(function: Function, first: dict[tuple[Field, ...], str]
         return function
     row = replace(kind.row, row_class=replace(row_class, same_as=same_as))
     return replace(function, kind=replace(kind, row=row))
-
-
-def _reexport(name: str) -> str:
-    return f"{name} as {name}"
 
 
 def _filters_class(name: str, members: list[tuple[AnalyzedQuery, Function]]) -> RowClass:

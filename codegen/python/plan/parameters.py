@@ -15,13 +15,11 @@ from connlog.codegen.python.conversions import convert, guard_check, optional
 from connlog.codegen.python.forms import Argument
 from connlog.codegen.python.literals import string, tuple_literal
 from connlog.codegen.python.names import RESERVED_PARAMETER_NAMES, python_identifier
-from connlog.codegen.python.plan.needs import Needs
 from connlog.codegen.python.types import (
     LABELS_GUARD,
     NON_NEGATIVE_GUARD,
     REQUIRES_GUARD,
     SEQUENCE_GUARD,
-    Import,
     Overrides,
     PyType,
     python_type,
@@ -37,7 +35,6 @@ class Parameters:
     values: tuple[str, ...]  # the value sent for each, in SQL order (the placeholders')
     # By parameter number: the value read from ``p``, one parameter set of a batch.
     item_values: Mapping[int, str]
-    needs: Needs
 
 
 def parameter_names(params: Sequence[AnalyzedParam]) -> tuple[str, ...]:
@@ -82,9 +79,6 @@ def plan_parameters(query: AnalyzedQuery, overrides: Overrides, *, batch: bool) 
     ``batch``: the function takes an iterable of Params, whose class alone names the
     parameters' types.
     """
-    imports: set[Import] = set()
-    declared: set[Import] = set()
-    helpers: set[str] = set()
     arguments: list[Argument] = []
     values: list[str] = []
     item_values: dict[int, str] = {}
@@ -99,37 +93,21 @@ def plan_parameters(query: AnalyzedQuery, overrides: Overrides, *, batch: bool) 
             column=param,
         )
         if query.param_rows:
-            argument, needs = _row_field(query, param, pytype, ident)
+            argument = _row_field(query, param, pytype, ident)
             arguments.append(argument)
             values.append(argument.value)
             item_values[param.number] = argument.value
-            imports |= needs.imports
-            declared |= needs.declared
-            helpers |= needs.helpers
             continue
-        # A batch's parameter types are named only by its Params class.
-        imports |= pytype.dump_imports
-        if batch:
-            declared |= pytype.imports | pytype.param_imports
-        else:
-            imports |= pytype.imports | pytype.param_imports
         check: str | None = None  # a template on ``{}``, applied before ``dump``
         if pytype.array:
             check = f"{SEQUENCE_GUARD}({{}}, {string(ident)})"
-            helpers.add(SEQUENCE_GUARD)
         if pytype.guard is not None:
             guarded = guard_check(pytype.guard, ident)
             check = guarded if check is None else guarded.format(check)
-            helpers.add(pytype.guard.helper)
-            if pytype.guard.enum:
-                imports |= pytype.imports  # the enum class the check converts to
         dump = pytype.dump
         if check is not None:
             dump = check if dump is None else dump.format(check)
         rules = _rule_checks(param, pytype, ident, named)
-        helpers |= rules.helpers
-        imports |= rules.imports
-        declared |= rules.imports
         item_values[param.number] = convert(
             _then(dump, rules.check.format(other="p.")), f"p.{ident}", param.nullable
         )
@@ -144,13 +122,10 @@ def plan_parameters(query: AnalyzedQuery, overrides: Overrides, *, batch: bool) 
     # Required keyword parameters first, then the optional ones, each group in SQL order (the
     # values keep SQL order: they follow the placeholders).
     arguments.sort(key=lambda argument: bool(argument.default))
-    needs = Needs(frozenset(imports), frozenset(declared), frozenset(helpers))
-    return Parameters(tuple(arguments), tuple(values), item_values, needs)
+    return Parameters(tuple(arguments), tuple(values), item_values)
 
 
-def _row_field(
-    query: AnalyzedQuery, param: AnalyzedParam, pytype: PyType, ident: str
-) -> tuple[Argument, Needs]:
+def _row_field(query: AnalyzedQuery, param: AnalyzedParam, pytype: PyType, ident: str) -> Argument:
     """A field of a ``-- params: rows`` query's Params class, and the array built from it.
 
     The array parameter ``@x::T[]`` becomes the field ``x: T`` of each row, ``T | None =
@@ -171,24 +146,17 @@ def _row_field(
         where=query.location,
         subject=f"parameter {param.name!r} of query {query.name}",
     )
-    imports = set(element.dump_imports)
-    helpers: set[str] = set()
     template = element.dump
     if element.guard is not None:
         check = guard_check(element.guard, ident)
         template = check if template is None else template.format(check)
-        helpers.add(element.guard.helper)
-        if element.guard.enum:
-            imports |= element.imports  # the enum class the check converts to
     item = convert(template, f"p.{ident}", param.narg)
-    argument = Argument(
+    return Argument(
         ident,
         optional(element.parameter, param.narg),
         f"[{item} for p in rows]",
         " = None" if param.narg else "",
     )
-    needs = Needs(frozenset(imports), element.imports | element.param_imports, frozenset(helpers))
-    return argument, needs
 
 
 @dataclass(frozen=True, slots=True)
@@ -198,8 +166,6 @@ class _RuleChecks:
     # A template on ``{{}}`` (the value) and ``{other}``, the prefix of other parameters'
     # names (``p.`` in a batch); "" when there is none.
     check: str = ""
-    helpers: frozenset[str] = frozenset()
-    imports: frozenset[Import] = frozenset()
     annotation: str = ""  # a narrower annotation than the type's (``Literal[...]``)
 
 
@@ -214,28 +180,24 @@ def _rule_checks(
     Only plain values get them: an overridden type (or an array) is the override's business.
     """
     check = ""
-    helpers: set[str] = set()
-    imports: set[Import] = set()
     annotation = ""
     name = _escaped(string(ident))
 
-    def then(template: str, helper: str) -> None:
+    def then(template: str) -> None:
         nonlocal check
         check = template if not check else check.replace("{{}}", template, 1)
-        helpers.add(helper)
 
     if param.non_negative and pytype.annotation == "int":
-        then(f"{NON_NEGATIVE_GUARD}({{{{}}}}, {name})", NON_NEGATIVE_GUARD)
+        then(f"{NON_NEGATIVE_GUARD}({{{{}}}}, {name})")
     if param.labels and pytype.annotation == "str":
         labels = _escaped(tuple_literal(param.labels))
-        then(f"{LABELS_GUARD}({{{{}}}}, {labels}, {name})", LABELS_GUARD)
+        then(f"{LABELS_GUARD}({{{{}}}}, {labels}, {name})")
         annotation = f"Literal[{', '.join(string(label) for label in param.labels)}]"
-        imports.add(("typing", "Literal"))
     other = by_number.get(param.requires) if param.requires is not None else None
     if other is not None and param.narg and other[0].narg:
         needs = _escaped(string(other[1]))
-        then(f"{REQUIRES_GUARD}({{{{}}}}, {{other}}{other[1]}, {name}, {needs})", REQUIRES_GUARD)
-    return _RuleChecks(check, frozenset(helpers), frozenset(imports), annotation)
+        then(f"{REQUIRES_GUARD}({{{{}}}}, {{other}}{other[1]}, {name}, {needs})")
+    return _RuleChecks(check, annotation)
 
 
 def _escaped(literal: str) -> str:

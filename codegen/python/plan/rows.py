@@ -8,78 +8,63 @@ result, a row class of its own. Each built with one loader per class (``forms.Lo
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 
 from connlog.codegen.model import AnalyzedColumn, AnalyzedQuery, CodegenError
-from connlog.codegen.python.conversions import load, load_imports, optional
+from connlog.codegen.python.conversions import load, optional
 from connlog.codegen.python.forms import Field, Loader, RowClass, Rows
 from connlog.codegen.python.literals import docstring, string
 from connlog.codegen.python.names import (
-    MODELS_MODULE,
+    builder_name,
     class_name,
     model_field,
-    slot_setters_name,
     unique_identifiers,
 )
 from connlog.codegen.python.plan.models import Model, row_fields
-from connlog.codegen.python.plan.needs import Needs
-from connlog.codegen.python.types import ENUM_ARRAY_LOADER, Import, Overrides, PyType, python_type
+from connlog.codegen.python.types import Overrides, PyType, python_type
 
 
 def plan_rows(
     query: AnalyzedQuery, function: str, models: Mapping[str, Model], overrides: Overrides
-) -> tuple[Rows, Needs]:
+) -> Rows:
     """How ``function``, the function of ``query``, builds each of its results."""
     loader = f"_load_{function}"
     if query.embeds:
         return _embedded_rows(query, class_name(query.name) + "Row", models, overrides, loader)
     model = models.get(query.whole_table) if query.whole_table else None
-    imports: set[Import] = set()
-    declared: set[Import] = set()
     row_class: RowClass | None = None
     scalar = model is None and len(query.columns) == 1
     if model is not None:
         row_type = model.row_class.name
-        imports.add((f".{MODELS_MODULE}", row_type))
         types = model.types
+        fields = model.row_class.fields
     elif scalar:
         # One column: the value itself, as sqlc returns it (``count(...) -> int``).
         column = query.columns[0]
-        _, types = row_fields(
-            query.columns, query.location, overrides, ".models", f"query {query.name}"
-        )
+        fields, types = row_fields(query.columns, query.location, overrides, f"query {query.name}")
         row_type = optional(types[0].annotation, column.nullable)
-        imports |= types[0].imports
     else:
         row_type = class_name(query.name) + "Row"
-        fields, types = row_fields(
-            query.columns, query.location, overrides, ".models", f"query {query.name}"
-        )
+        fields, types = row_fields(query.columns, query.location, overrides, f"query {query.name}")
         row_class = RowClass(row_type, docstring(f"A row of {query.name}."), fields)
-        for pytype in types:
-            declared |= pytype.imports
     loads = _column_loads(
         types,
         [column.nullable for column in query.columns],
         0,
         [_column_label(query, column) for column in query.columns],
     )
-    imports |= loads.needs.imports
     loaders: tuple[Loader, ...] = ()
     if scalar:
-        build = loads.exprs[0]
+        build = loads[0]
         if build == "row[0]":
             # A tuple row's field is Any: returned as is, mypy --strict refuses it.
             build = f"cast({string(row_type)}, row[0])"
-            imports.add(("typing", "cast"))
-    elif loads.exprs:
-        loaders = (Loader(loader, row_type, loads.exprs, slot_setters_name(row_type)),)
+    elif loads:
+        loaders = (_loader(loader, row_type, loads, fields),)
         build = f"{loader}(row)"
     else:
         # No columns: the row is the empty tuple, passed on so that it is used.
         build = f"{row_type}(*row)"
-    needs = Needs(frozenset(imports), frozenset(declared), loads.needs.helpers)
-    return Rows(row_type, build, loaders, row_class), needs
+    return Rows(row_type, build, loaders, row_class)
 
 
 def embed_field_names(query: AnalyzedQuery) -> dict[int, str]:
@@ -96,28 +81,16 @@ def embed_field_names(query: AnalyzedQuery) -> dict[int, str]:
     }
 
 
-@dataclass(frozen=True, slots=True)
-class _Loads:
-    """The expressions loading a run of columns of the tuple ``row``."""
-
-    exprs: tuple[str, ...]
-    needs: Needs  # what they name: imports, and the enum array loader
-
-
 def _column_loads(
     types: Sequence[PyType], nullables: Sequence[bool], start: int, columns: Sequence[str]
-) -> _Loads:
+) -> tuple[str, ...]:
     """Load ``row[start]``, ``row[start + 1]``... as ``types`` say; ``columns`` names them."""
-    imports: set[Import] = set()
-    exprs: list[str] = []
-    for offset, (pytype, nullable, column) in enumerate(
-        zip(types, nullables, columns, strict=True)
-    ):
-        imports |= load_imports(pytype)
-        exprs.append(load(pytype, f"row[{start + offset}]", nullable, column))
-    enum_array = any(pytype.enum_array is not None for pytype in types)
-    helpers = frozenset({ENUM_ARRAY_LOADER} if enum_array else ())
-    return _Loads(tuple(exprs), Needs(frozenset(imports), helpers=helpers))
+    return tuple(
+        load(pytype, f"row[{start + offset}]", nullable, column)
+        for offset, (pytype, nullable, column) in enumerate(
+            zip(types, nullables, columns, strict=True)
+        )
+    )
 
 
 def _column_label(query: AnalyzedQuery, column: AnalyzedColumn) -> str:
@@ -132,14 +105,12 @@ def _embedded_rows(
     models: Mapping[str, Model],
     overrides: Overrides,
     loader: str,
-) -> tuple[Rows, Needs]:
+) -> Rows:
     """A row class whose ``sqlc.embed`` columns are one field each, holding the model.
 
     Its loaders are ``loader``, the row's, last; one per embedded table before it.
     """
     embedded: list[Loader] = []
-    needs = Needs()
-    declared: set[Import] = set()
     embeds = {embed.start: embed for embed in query.embeds}
     embed_names = embed_field_names(query)
     names: list[str] = []
@@ -161,10 +132,9 @@ def _embedded_rows(
             loaded = _column_loads(
                 (pytype,), (column.nullable,), index, (_column_label(query, column),)
             )
-            declared |= pytype.imports
             names.append(column.name)
             annotations.append(optional(pytype.annotation, column.nullable))
-            built = loaded.exprs[0]
+            built = loaded[0]
             index += 1
         else:
             model = models.get(embed.table)
@@ -175,7 +145,6 @@ def _embedded_rows(
                     "embed a table the migrations create",
                 )
             cls = model.row_class.name
-            needs |= Needs(frozenset({(f".{MODELS_MODULE}", cls)}))
             loaded = _column_loads(
                 model.types,
                 model.nullables,
@@ -183,9 +152,7 @@ def _embedded_rows(
                 [f"{column} of query {query.name}" for column in model.columns],
             )
             field_name = embed_names[index]
-            embedded.append(
-                Loader(f"{loader}_{field_name}", cls, loaded.exprs, slot_setters_name(cls))
-            )
+            embedded.append(_loader(f"{loader}_{field_name}", cls, loaded, model.row_class.fields))
             built = f"{embedded[-1].name}(row)"
             if embed.nullable:
                 # Absent (the outer join found no row): its NOT NULL column is NULL.
@@ -198,7 +165,6 @@ def _embedded_rows(
             names.append(field_name)
             annotations.append(optional(cls, embed.nullable))
             index += embed.count
-        needs |= loaded.needs
         loads.append(built)
     fields = tuple(
         Field(name, annotation)
@@ -209,7 +175,12 @@ def _embedded_rows(
     row_class = RowClass(row_type, docstring(f"A row of {query.name}."), fields)
     loaders = (
         *embedded,
-        Loader(loader, row_type, tuple(loads), slot_setters_name(row_type)),
+        _loader(loader, row_type, tuple(loads), fields),
     )
-    rows = Rows(row_type, f"{loader}(row)", loaders, row_class)
-    return rows, needs | Needs(declared=frozenset(declared))
+    return Rows(row_type, f"{loader}(row)", loaders, row_class)
+
+
+def _loader(name: str, cls: str, values: Sequence[str], fields: Sequence[Field]) -> Loader:
+    """The loader ``name`` building a ``cls`` of ``values``, one for each of its ``fields``."""
+    arguments = tuple((value, field.name) for value, field in zip(values, fields, strict=True))
+    return Loader(name, cls, builder_name(cls), arguments)

@@ -6,7 +6,7 @@ from typing import Any, Final
 import psycopg
 from psycopg.rows import tuple_row
 
-from ._runtime import slot_setters as _slot_setters
+from ._runtime import builder as _builder
 from .models import Item
 
 GET_ITEM: Final = """-- name: GetItem :one
@@ -28,10 +28,10 @@ def get_item(
 
 
 def _load_get_item(row: tuple[Any, ...]) -> Item:
-    built = object.__new__(Item)
-    _ITEM_SLOTS[0](built, row[0])
-    _ITEM_SLOTS[1](built, row[1])
-    return built
+    return _new_item(
+        row[0],  # id
+        row[1],  # name
+    )
 
 
 LIST_ITEMS: Final = """-- name: ListItems :many
@@ -49,12 +49,12 @@ def list_items(
 
 
 def _load_list_items(row: tuple[Any, ...]) -> Item:
-    built = object.__new__(Item)
-    _ITEM_SLOTS[0](built, row[0])
-    _ITEM_SLOTS[1](built, row[1])
-    return built
+    return _new_item(
+        row[0],  # id
+        row[1],  # name
+    )
 
 
-# What the loaders above set each slot with (rather than a frozen dataclass's __init__,
-# which goes through object.__setattr__ by name): see _runtime.slot_setters.
-_ITEM_SLOTS: Final = _slot_setters(Item)
+# What the loaders above build rows with, rather than a frozen dataclass's own __init__
+# (which sets each field through object.__setattr__ by name): see _runtime.builder.
+_new_item: Final = _builder(Item)

@@ -14,10 +14,10 @@ from psycopg.types.json import Jsonb
 
 from ._runtime import NoRowError as _NoRowError
 from ._runtime import aware as _aware
+from ._runtime import builder as _builder
 from ._runtime import enum_label as _enum_label
 from ._runtime import enum_value as _enum_value
 from ._runtime import sequence as _sequence
-from ._runtime import slot_setters as _slot_setters
 from .models import Event, JsonValue, Level, LevelLabel
 
 # Server-side cursors of :iter functions are named uniquely within the session.
@@ -93,13 +93,11 @@ def stream_events(
 
 
 def _load_stream_events(row: tuple[Any, ...]) -> StreamEventsRow:
-    built = object.__new__(StreamEventsRow)
-    _STREAM_EVENTS_ROW_SLOTS[0](built, row[0])
-    _STREAM_EVENTS_ROW_SLOTS[1](
-        built, _enum_label(Level, row[1], "events.level of query StreamEvents")
+    return _new_stream_events_row(
+        row[0],  # id
+        _enum_label(Level, row[1], "events.level of query StreamEvents"),  # level
+        row[2],  # note
     )
-    _STREAM_EVENTS_ROW_SLOTS[2](built, row[2])
-    return built
 
 
 STREAM_ALL: Final = """-- name: StreamAll :iter
@@ -124,14 +122,14 @@ def stream_all(
 
 
 def _load_stream_all(row: tuple[Any, ...]) -> Event:
-    built = object.__new__(Event)
-    _EVENT_SLOTS[0](built, row[0])
-    _EVENT_SLOTS[1](built, row[1])
-    _EVENT_SLOTS[2](built, _enum_label(Level, row[2], "events.level of query StreamAll"))
-    _EVENT_SLOTS[3](built, row[3])
-    _EVENT_SLOTS[4](built, row[4])
-    _EVENT_SLOTS[5](built, row[5])
-    return built
+    return _new_event(
+        row[0],  # id
+        row[1],  # at
+        _enum_label(Level, row[2], "events.level of query StreamAll"),  # level
+        row[3],  # source
+        row[4],  # payload
+        row[5],  # note
+    )
 
 
 SET_NOTES: Final = """-- name: SetNotes :batchexec
@@ -192,14 +190,14 @@ def get_events(
 
 
 def _load_get_events(row: tuple[Any, ...]) -> Event:
-    built = object.__new__(Event)
-    _EVENT_SLOTS[0](built, row[0])
-    _EVENT_SLOTS[1](built, row[1])
-    _EVENT_SLOTS[2](built, _enum_label(Level, row[2], "events.level of query GetEvents"))
-    _EVENT_SLOTS[3](built, row[3])
-    _EVENT_SLOTS[4](built, row[4])
-    _EVENT_SLOTS[5](built, row[5])
-    return built
+    return _new_event(
+        row[0],  # id
+        row[1],  # at
+        _enum_label(Level, row[2], "events.level of query GetEvents"),  # level
+        row[3],  # source
+        row[4],  # payload
+        row[5],  # note
+    )
 
 
 EVENTS_BETWEEN: Final = """-- name: EventsBetween :batchmany
@@ -266,14 +264,14 @@ def list_all(
 
 
 def _load_list_all(row: tuple[Any, ...]) -> Event:
-    built = object.__new__(Event)
-    _EVENT_SLOTS[0](built, row[0])
-    _EVENT_SLOTS[1](built, row[1])
-    _EVENT_SLOTS[2](built, _enum_label(Level, row[2], "events.level of query ListAll"))
-    _EVENT_SLOTS[3](built, row[3])
-    _EVENT_SLOTS[4](built, row[4])
-    _EVENT_SLOTS[5](built, row[5])
-    return built
+    return _new_event(
+        row[0],  # id
+        row[1],  # at
+        _enum_label(Level, row[2], "events.level of query ListAll"),  # level
+        row[3],  # source
+        row[4],  # payload
+        row[5],  # note
+    )
 
 
 EVENT_ROWS: Final = """-- name: EventRows :many
@@ -324,18 +322,18 @@ def event_rows(
 
 
 def _load_event_rows(row: tuple[Any, ...]) -> EventRowsRow:
-    built = object.__new__(EventRowsRow)
-    _EVENT_ROWS_ROW_SLOTS[0](built, row[0])
-    _EVENT_ROWS_ROW_SLOTS[1](built, row[1])
-    _EVENT_ROWS_ROW_SLOTS[2](
-        built, None if row[2] is None else _enum_label(Level, row[2], "'level' of query EventRows")
+    return _new_event_rows_row(
+        row[0],  # id
+        row[1],  # at
+        None
+        if row[2] is None
+        else _enum_label(Level, row[2], "'level' of query EventRows"),  # level
+        row[3],  # note
     )
-    _EVENT_ROWS_ROW_SLOTS[3](built, row[3])
-    return built
 
 
-# What the loaders above set each slot with (rather than a frozen dataclass's __init__,
-# which goes through object.__setattr__ by name): see _runtime.slot_setters.
-_EVENT_SLOTS: Final = _slot_setters(Event)
-_EVENT_ROWS_ROW_SLOTS: Final = _slot_setters(EventRowsRow)
-_STREAM_EVENTS_ROW_SLOTS: Final = _slot_setters(StreamEventsRow)
+# What the loaders above build rows with, rather than a frozen dataclass's own __init__
+# (which sets each field through object.__setattr__ by name): see _runtime.builder.
+_new_event: Final = _builder(Event)
+_new_event_rows_row: Final = _builder(EventRowsRow)
+_new_stream_events_row: Final = _builder(StreamEventsRow)

@@ -9,10 +9,10 @@ import psycopg
 from psycopg.rows import tuple_row
 
 from ._runtime import NoRowError as _NoRowError
+from ._runtime import builder as _builder
 from ._runtime import composite_value as _composite_value
 from ._runtime import register_composites as _register_composites
 from ._runtime import sequence as _sequence
-from ._runtime import slot_setters as _slot_setters
 from .models import (
     FEELING_COMPOSITE,
     LINE_ITEM_COMPOSITE,
@@ -47,27 +47,19 @@ def insert_order(
 
 
 def _load_insert_order(row: tuple[Any, ...]) -> Order:
-    built = object.__new__(Order)
-    _ORDER_SLOTS[0](built, row[0])
-    _ORDER_SLOTS[1](
-        built, _composite_value(MoneyAmount, row[1], "orders.total of query InsertOrder")
-    )
-    _ORDER_SLOTS[2](
-        built,
+    return _new_order(
+        row[0],  # id
+        _composite_value(MoneyAmount, row[1], "orders.total of query InsertOrder"),  # total
         None
         if row[2] is None
-        else _composite_value(MoneyAmount, row[2], "orders.refund of query InsertOrder"),
-    )
-    _ORDER_SLOTS[3](
-        built,
+        else _composite_value(MoneyAmount, row[2], "orders.refund of query InsertOrder"),  # refund
         [
             None
             if x is None
             else _composite_value(LineItem, x, "orders.items of query InsertOrder")
             for x in row[3]
-        ],
+        ],  # items
     )
-    return built
 
 
 GET_TOTAL: Final = """-- name: GetTotal :one
@@ -99,18 +91,13 @@ def get_total(
 
 
 def _load_get_total(row: tuple[Any, ...]) -> GetTotalRow:
-    built = object.__new__(GetTotalRow)
-    _GET_TOTAL_ROW_SLOTS[0](
-        built, _composite_value(MoneyAmount, row[0], "orders.total of query GetTotal")
-    )
-    _GET_TOTAL_ROW_SLOTS[1](
-        built,
+    return _new_get_total_row(
+        _composite_value(MoneyAmount, row[0], "orders.total of query GetTotal"),  # total
         None
         if row[1] is None
-        else _composite_value(MoneyAmount, row[1], "orders.refund of query GetTotal"),
+        else _composite_value(MoneyAmount, row[1], "orders.refund of query GetTotal"),  # refund
+        row[2],  # cents
     )
-    _GET_TOTAL_ROW_SLOTS[2](built, row[2])
-    return built
 
 
 LIST_ITEMS: Final = """-- name: ListItems :many
@@ -137,16 +124,13 @@ def list_items(
 
 
 def _load_list_items(row: tuple[Any, ...]) -> ListItemsRow:
-    built = object.__new__(ListItemsRow)
-    _LIST_ITEMS_ROW_SLOTS[0](built, row[0])
-    _LIST_ITEMS_ROW_SLOTS[1](
-        built,
+    return _new_list_items_row(
+        row[0],  # id
         [
             None if x is None else _composite_value(LineItem, x, "orders.items of query ListItems")
             for x in row[1]
-        ],
+        ],  # items
     )
-    return built
 
 
 FIND_BY_TOTAL: Final = """-- name: FindByTotal :many
@@ -225,8 +209,8 @@ def get_feeling(
     )
 
 
-# What the loaders above set each slot with (rather than a frozen dataclass's __init__,
-# which goes through object.__setattr__ by name): see _runtime.slot_setters.
-_GET_TOTAL_ROW_SLOTS: Final = _slot_setters(GetTotalRow)
-_LIST_ITEMS_ROW_SLOTS: Final = _slot_setters(ListItemsRow)
-_ORDER_SLOTS: Final = _slot_setters(Order)
+# What the loaders above build rows with, rather than a frozen dataclass's own __init__
+# (which sets each field through object.__setattr__ by name): see _runtime.builder.
+_new_get_total_row: Final = _builder(GetTotalRow)
+_new_list_items_row: Final = _builder(ListItemsRow)
+_new_order: Final = _builder(Order)

@@ -10,7 +10,7 @@ import psycopg
 from psycopg.rows import tuple_row
 
 from ._runtime import NoRowError as _NoRowError
-from ._runtime import slot_setters as _slot_setters
+from ._runtime import builder as _builder
 
 ECHO: Final = """-- name: Echo :one
 SELECT $1::text AS handle, now() AS at"""
@@ -39,10 +39,10 @@ def echo(
 
 
 def _load_echo(row: tuple[Any, ...]) -> EchoRow:
-    built = object.__new__(EchoRow)
-    _ECHO_ROW_SLOTS[0](built, row[0])
-    _ECHO_ROW_SLOTS[1](built, row[1])
-    return built
+    return _new_echo_row(
+        row[0],  # handle
+        row[1],  # at
+    )
 
 
 WITH_EMAIL: Final = """-- name: WithEmail :many
@@ -68,10 +68,10 @@ def with_email(
 
 
 def _load_with_email(row: tuple[Any, ...]) -> WithEmailRow:
-    built = object.__new__(WithEmailRow)
-    _WITH_EMAIL_ROW_SLOTS[0](built, row[0])
-    _WITH_EMAIL_ROW_SLOTS[1](built, row[1])
-    return built
+    return _new_with_email_row(
+        row[0],  # id
+        row[1],  # email
+    )
 
 
 PAID: Final = """-- name: Paid :many
@@ -103,12 +103,12 @@ def paid(
 
 
 def _load_paid(row: tuple[Any, ...]) -> PaidRow:
-    built = object.__new__(PaidRow)
-    _PAID_ROW_SLOTS[0](built, row[0])
-    _PAID_ROW_SLOTS[1](built, row[1])
-    _PAID_ROW_SLOTS[2](built, row[2])
-    _PAID_ROW_SLOTS[3](built, row[3])
-    return built
+    return _new_paid_row(
+        row[0],  # handle
+        row[1],  # payment_id
+        row[2],  # amount
+        row[3],  # note
+    )
 
 
 UNPAID: Final = """-- name: Unpaid :many
@@ -134,10 +134,10 @@ def unpaid(
 
 
 def _load_unpaid(row: tuple[Any, ...]) -> UnpaidRow:
-    built = object.__new__(UnpaidRow)
-    _UNPAID_ROW_SLOTS[0](built, row[0])
-    _UNPAID_ROW_SLOTS[1](built, row[1])
-    return built
+    return _new_unpaid_row(
+        row[0],  # handle
+        row[1],  # payment_id
+    )
 
 
 REACHABLE: Final = """-- name: Reachable :many
@@ -166,12 +166,12 @@ def reachable(
 
 
 def _load_reachable(row: tuple[Any, ...]) -> ReachableRow:
-    built = object.__new__(ReachableRow)
-    _REACHABLE_ROW_SLOTS[0](built, row[0])
-    _REACHABLE_ROW_SLOTS[1](built, row[1])
-    _REACHABLE_ROW_SLOTS[2](built, row[2])
-    _REACHABLE_ROW_SLOTS[3](built, row[3])
-    return built
+    return _new_reachable_row(
+        row[0],  # id
+        row[1],  # email
+        row[2],  # handle
+        row[3],  # handle_email
+    )
 
 
 PAYMENT_COUNTS: Final = """-- name: PaymentCounts :many
@@ -201,11 +201,11 @@ def payment_counts(
 
 
 def _load_payment_counts(row: tuple[Any, ...]) -> PaymentCountsRow:
-    built = object.__new__(PaymentCountsRow)
-    _PAYMENT_COUNTS_ROW_SLOTS[0](built, row[0])
-    _PAYMENT_COUNTS_ROW_SLOTS[1](built, row[1])
-    _PAYMENT_COUNTS_ROW_SLOTS[2](built, row[2])
-    return built
+    return _new_payment_counts_row(
+        row[0],  # id
+        row[1],  # payments
+        row[2],  # largest
+    )
 
 
 TOTALS: Final = """-- name: Totals :one
@@ -233,10 +233,10 @@ def totals(
 
 
 def _load_totals(row: tuple[Any, ...]) -> TotalsRow:
-    built = object.__new__(TotalsRow)
-    _TOTALS_ROW_SLOTS[0](built, row[0])
-    _TOTALS_ROW_SLOTS[1](built, row[1])
-    return built
+    return _new_totals_row(
+        row[0],  # total
+        row[1],  # n
+    )
 
 
 LABELS: Final = """-- name: Labels :many
@@ -266,12 +266,12 @@ def labels(
 
 
 def _load_labels(row: tuple[Any, ...]) -> LabelsRow:
-    built = object.__new__(LabelsRow)
-    _LABELS_ROW_SLOTS[0](built, row[0])
-    _LABELS_ROW_SLOTS[1](built, row[1])
-    _LABELS_ROW_SLOTS[2](built, row[2])
-    _LABELS_ROW_SLOTS[3](built, row[3])
-    return built
+    return _new_labels_row(
+        row[0],  # doubled
+        row[1],  # nothing
+        row[2],  # label
+        row[3],  # maybe
+    )
 
 
 SHADOWED: Final = """-- name: Shadowed :many
@@ -311,20 +311,20 @@ def noted_payments(
 
 
 def _load_noted_payments(row: tuple[Any, ...]) -> NotedPaymentsRow:
-    built = object.__new__(NotedPaymentsRow)
-    _NOTED_PAYMENTS_ROW_SLOTS[0](built, row[0])
-    _NOTED_PAYMENTS_ROW_SLOTS[1](built, row[1])
-    return built
+    return _new_noted_payments_row(
+        row[0],  # email
+        row[1],  # note
+    )
 
 
-# What the loaders above set each slot with (rather than a frozen dataclass's __init__,
-# which goes through object.__setattr__ by name): see _runtime.slot_setters.
-_ECHO_ROW_SLOTS: Final = _slot_setters(EchoRow)
-_LABELS_ROW_SLOTS: Final = _slot_setters(LabelsRow)
-_NOTED_PAYMENTS_ROW_SLOTS: Final = _slot_setters(NotedPaymentsRow)
-_PAID_ROW_SLOTS: Final = _slot_setters(PaidRow)
-_PAYMENT_COUNTS_ROW_SLOTS: Final = _slot_setters(PaymentCountsRow)
-_REACHABLE_ROW_SLOTS: Final = _slot_setters(ReachableRow)
-_TOTALS_ROW_SLOTS: Final = _slot_setters(TotalsRow)
-_UNPAID_ROW_SLOTS: Final = _slot_setters(UnpaidRow)
-_WITH_EMAIL_ROW_SLOTS: Final = _slot_setters(WithEmailRow)
+# What the loaders above build rows with, rather than a frozen dataclass's own __init__
+# (which sets each field through object.__setattr__ by name): see _runtime.builder.
+_new_echo_row: Final = _builder(EchoRow)
+_new_labels_row: Final = _builder(LabelsRow)
+_new_noted_payments_row: Final = _builder(NotedPaymentsRow)
+_new_paid_row: Final = _builder(PaidRow)
+_new_payment_counts_row: Final = _builder(PaymentCountsRow)
+_new_reachable_row: Final = _builder(ReachableRow)
+_new_totals_row: Final = _builder(TotalsRow)
+_new_unpaid_row: Final = _builder(UnpaidRow)
+_new_with_email_row: Final = _builder(WithEmailRow)

@@ -8,9 +8,9 @@ import psycopg
 from psycopg.rows import tuple_row
 
 from ._runtime import NoRowError as _NoRowError
+from ._runtime import builder as _builder
 from ._runtime import enum_label as _enum_label
 from ._runtime import enum_value as _enum_value
-from ._runtime import slot_setters as _slot_setters
 from .models import Author, Genre, GenreLabel
 
 CREATE_AUTHOR: Final = """-- name: CreateAuthor :one
@@ -33,11 +33,11 @@ def create_author(
 
 
 def _load_create_author(row: tuple[Any, ...]) -> Author:
-    built = object.__new__(Author)
-    _AUTHOR_SLOTS[0](built, row[0])
-    _AUTHOR_SLOTS[1](built, row[1])
-    _AUTHOR_SLOTS[2](built, row[2])
-    return built
+    return _new_author(
+        row[0],  # id
+        row[1],  # name
+        row[2],  # bio
+    )
 
 
 ADD_BOOK: Final = """-- name: AddBook :one
@@ -89,17 +89,14 @@ def authors_with_books(
 
 
 def _load_authors_with_books(row: tuple[Any, ...]) -> AuthorsWithBooksRow:
-    built = object.__new__(AuthorsWithBooksRow)
-    _AUTHORS_WITH_BOOKS_ROW_SLOTS[0](built, row[0])
-    _AUTHORS_WITH_BOOKS_ROW_SLOTS[1](built, row[1])
-    _AUTHORS_WITH_BOOKS_ROW_SLOTS[2](built, row[2])
-    _AUTHORS_WITH_BOOKS_ROW_SLOTS[3](
-        built,
+    return _new_authors_with_books_row(
+        row[0],  # id
+        row[1],  # name
+        row[2],  # title
         None
         if row[3] is None
-        else _enum_label(Genre, row[3], "books.genre of query AuthorsWithBooks"),
+        else _enum_label(Genre, row[3], "books.genre of query AuthorsWithBooks"),  # genre
     )
-    return built
 
 
 GET_AUTHOR: Final = """-- name: GetAuthor :one
@@ -121,11 +118,11 @@ def get_author(
 
 
 def _load_get_author(row: tuple[Any, ...]) -> Author:
-    built = object.__new__(Author)
-    _AUTHOR_SLOTS[0](built, row[0])
-    _AUTHOR_SLOTS[1](built, row[1])
-    _AUTHOR_SLOTS[2](built, row[2])
-    return built
+    return _new_author(
+        row[0],  # id
+        row[1],  # name
+        row[2],  # bio
+    )
 
 
 COUNT_BOOKS: Final = """-- name: CountBooks :one
@@ -153,14 +150,14 @@ def count_books(
 
 
 def _load_count_books(row: tuple[Any, ...]) -> CountBooksRow:
-    built = object.__new__(CountBooksRow)
-    _COUNT_BOOKS_ROW_SLOTS[0](built, row[0])
-    _COUNT_BOOKS_ROW_SLOTS[1](built, row[1])
-    return built
+    return _new_count_books_row(
+        row[0],  # total
+        row[1],  # last_title
+    )
 
 
-# What the loaders above set each slot with (rather than a frozen dataclass's __init__,
-# which goes through object.__setattr__ by name): see _runtime.slot_setters.
-_AUTHOR_SLOTS: Final = _slot_setters(Author)
-_AUTHORS_WITH_BOOKS_ROW_SLOTS: Final = _slot_setters(AuthorsWithBooksRow)
-_COUNT_BOOKS_ROW_SLOTS: Final = _slot_setters(CountBooksRow)
+# What the loaders above build rows with, rather than a frozen dataclass's own __init__
+# (which sets each field through object.__setattr__ by name): see _runtime.builder.
+_new_author: Final = _builder(Author)
+_new_authors_with_books_row: Final = _builder(AuthorsWithBooksRow)
+_new_count_books_row: Final = _builder(CountBooksRow)

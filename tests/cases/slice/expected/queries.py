@@ -8,10 +8,10 @@ from uuid import UUID
 import psycopg
 from psycopg.rows import tuple_row
 
+from ._runtime import builder as _builder
 from ._runtime import enum_label as _enum_label
 from ._runtime import enum_value as _enum_value
 from ._runtime import sequence as _sequence
-from ._runtime import slot_setters as _slot_setters
 from .models import Color, ColorLabel, Item
 
 ADD_ITEM: Final = """-- name: AddItem :exec
@@ -48,12 +48,12 @@ def items_by_ids(
 
 
 def _load_items_by_ids(row: tuple[Any, ...]) -> Item:
-    built = object.__new__(Item)
-    _ITEM_SLOTS[0](built, row[0])
-    _ITEM_SLOTS[1](built, row[1])
-    _ITEM_SLOTS[2](built, _enum_label(Color, row[2], "items.color of query ItemsByIds"))
-    _ITEM_SLOTS[3](built, row[3])
-    return built
+    return _new_item(
+        row[0],  # id
+        row[1],  # token
+        _enum_label(Color, row[2], "items.color of query ItemsByIds"),  # color
+        row[3],  # label
+    )
 
 
 ITEMS_BY_TOKENS_AND_COLORS: Final = """-- name: ItemsByTokensAndColors :many
@@ -116,6 +116,6 @@ def relabel_items(
         return cur.rowcount
 
 
-# What the loaders above set each slot with (rather than a frozen dataclass's __init__,
-# which goes through object.__setattr__ by name): see _runtime.slot_setters.
-_ITEM_SLOTS: Final = _slot_setters(Item)
+# What the loaders above build rows with, rather than a frozen dataclass's own __init__
+# (which sets each field through object.__setattr__ by name): see _runtime.builder.
+_new_item: Final = _builder(Item)

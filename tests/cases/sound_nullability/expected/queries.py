@@ -10,8 +10,8 @@ import psycopg
 from psycopg.rows import tuple_row
 from psycopg.types.range import Range
 
+from ._runtime import builder as _builder
 from ._runtime import sequence as _sequence
-from ._runtime import slot_setters as _slot_setters
 
 SAME_AS: Final = """-- name: SameAs :many
 SELECT (id, email) = (1, 'x') AS same, (id, name) = (1, 'x') AS same_name FROM people"""
@@ -36,10 +36,10 @@ def same_as(
 
 
 def _load_same_as(row: tuple[Any, ...]) -> SameAsRow:
-    built = object.__new__(SameAsRow)
-    _SAME_AS_ROW_SLOTS[0](built, row[0])
-    _SAME_AS_ROW_SLOTS[1](built, row[1])
-    return built
+    return _new_same_as_row(
+        row[0],  # same
+        row[1],  # same_name
+    )
 
 
 BOUNDS: Final = """-- name: Bounds :many
@@ -66,11 +66,11 @@ def bounds(
 
 
 def _load_bounds(row: tuple[Any, ...]) -> BoundsRow:
-    built = object.__new__(BoundsRow)
-    _BOUNDS_ROW_SLOTS[0](built, row[0])
-    _BOUNDS_ROW_SLOTS[1](built, row[1])
-    _BOUNDS_ROW_SLOTS[2](built, row[2])
-    return built
+    return _new_bounds_row(
+        row[0],  # low
+        row[1],  # open
+        row[2],  # folded
+    )
 
 
 MATCHES: Final = """-- name: Matches :many
@@ -123,10 +123,10 @@ def add_person(
 
 
 def _load_add_person(row: tuple[Any, ...]) -> AddPersonRow:
-    built = object.__new__(AddPersonRow)
-    _ADD_PERSON_ROW_SLOTS[0](built, row[0])
-    _ADD_PERSON_ROW_SLOTS[1](built, row[1])
-    return built
+    return _new_add_person_row(
+        row[0],  # id
+        row[1],  # email
+    )
 
 
 SET_EMAIL: Final = """-- name: SetEmail :many
@@ -151,10 +151,10 @@ def set_email(
 
 
 def _load_set_email(row: tuple[Any, ...]) -> SetEmailRow:
-    built = object.__new__(SetEmailRow)
-    _SET_EMAIL_ROW_SLOTS[0](built, row[0])
-    _SET_EMAIL_ROW_SLOTS[1](built, row[1])
-    return built
+    return _new_set_email_row(
+        row[0],  # id
+        row[1],  # email
+    )
 
 
 TAGS: Final = """-- name: Tags :many
@@ -181,17 +181,17 @@ def tags(
 
 
 def _load_tags(row: tuple[Any, ...]) -> TagsRow:
-    built = object.__new__(TagsRow)
-    _TAGS_ROW_SLOTS[0](built, row[0])
-    _TAGS_ROW_SLOTS[1](built, row[1])
-    _TAGS_ROW_SLOTS[2](built, row[2])
-    return built
+    return _new_tags_row(
+        row[0],  # tags
+        row[1],  # names
+        row[2],  # ids
+    )
 
 
-# What the loaders above set each slot with (rather than a frozen dataclass's __init__,
-# which goes through object.__setattr__ by name): see _runtime.slot_setters.
-_ADD_PERSON_ROW_SLOTS: Final = _slot_setters(AddPersonRow)
-_BOUNDS_ROW_SLOTS: Final = _slot_setters(BoundsRow)
-_SAME_AS_ROW_SLOTS: Final = _slot_setters(SameAsRow)
-_SET_EMAIL_ROW_SLOTS: Final = _slot_setters(SetEmailRow)
-_TAGS_ROW_SLOTS: Final = _slot_setters(TagsRow)
+# What the loaders above build rows with, rather than a frozen dataclass's own __init__
+# (which sets each field through object.__setattr__ by name): see _runtime.builder.
+_new_add_person_row: Final = _builder(AddPersonRow)
+_new_bounds_row: Final = _builder(BoundsRow)
+_new_same_as_row: Final = _builder(SameAsRow)
+_new_set_email_row: Final = _builder(SetEmailRow)
+_new_tags_row: Final = _builder(TagsRow)

@@ -13,11 +13,11 @@ from psycopg.types.json import Json, Jsonb
 
 from .._runtime import NoRowError as _NoRowError
 from .._runtime import aware as _aware
+from .._runtime import builder as _builder
 from .._runtime import enum_array as _enum_array
 from .._runtime import enum_label as _enum_label
 from .._runtime import enum_value as _enum_value
 from .._runtime import sequence as _sequence
-from .._runtime import slot_setters as _slot_setters
 from ..models import Cidr, Everything, Inet, JsonValue, Mood, MoodLabel
 from ..queries import (
     COUNT_BY_MOOD,
@@ -110,40 +110,36 @@ async def insert_everything(
 
 
 def _load_insert_everything(row: tuple[Any, ...]) -> Everything:
-    built = object.__new__(Everything)
-    _EVERYTHING_SLOTS[0](built, row[0])
-    _EVERYTHING_SLOTS[1](built, row[1])
-    _EVERYTHING_SLOTS[2](built, row[2])
-    _EVERYTHING_SLOTS[3](built, row[3])
-    _EVERYTHING_SLOTS[4](built, row[4])
-    _EVERYTHING_SLOTS[5](built, row[5])
-    _EVERYTHING_SLOTS[6](built, row[6])
-    _EVERYTHING_SLOTS[7](built, row[7])
-    _EVERYTHING_SLOTS[8](built, row[8])
-    _EVERYTHING_SLOTS[9](built, row[9])
-    _EVERYTHING_SLOTS[10](built, row[10])
-    _EVERYTHING_SLOTS[11](built, row[11])
-    _EVERYTHING_SLOTS[12](built, row[12])
-    _EVERYTHING_SLOTS[13](built, row[13])
-    _EVERYTHING_SLOTS[14](built, row[14])
-    _EVERYTHING_SLOTS[15](built, row[15])
-    _EVERYTHING_SLOTS[16](built, row[16])
-    _EVERYTHING_SLOTS[17](built, row[17])
-    _EVERYTHING_SLOTS[18](built, row[18])
-    _EVERYTHING_SLOTS[19](built, row[19])
-    _EVERYTHING_SLOTS[20](built, row[20])
-    _EVERYTHING_SLOTS[21](built, row[21])
-    _EVERYTHING_SLOTS[22](built, row[22])
-    _EVERYTHING_SLOTS[23](
-        built, _enum_label(Mood, row[23], "everything.mood of query InsertEverything")
+    return _new_everything(
+        row[0],  # id
+        row[1],  # i2
+        row[2],  # i4
+        row[3],  # i8
+        row[4],  # num
+        row[5],  # f4
+        row[6],  # f8
+        row[7],  # t
+        row[8],  # vc
+        row[9],  # ch
+        row[10],  # nm
+        row[11],  # b
+        row[12],  # tstz
+        row[13],  # ts
+        row[14],  # d
+        row[15],  # tm
+        row[16],  # iv
+        row[17],  # by
+        row[18],  # js
+        row[19],  # jsb
+        row[20],  # ip
+        row[21],  # net
+        row[22],  # pos
+        _enum_label(Mood, row[23], "everything.mood of query InsertEverything"),  # mood
+        _enum_array(Mood, row[24], "everything.moods of query InsertEverything"),  # moods
+        row[25],  # ints
+        row[26],  # texts
+        row[27],  # maybe
     )
-    _EVERYTHING_SLOTS[24](
-        built, _enum_array(Mood, row[24], "everything.moods of query InsertEverything")
-    )
-    _EVERYTHING_SLOTS[25](built, row[25])
-    _EVERYTHING_SLOTS[26](built, row[26])
-    _EVERYTHING_SLOTS[27](built, row[27])
-    return built
 
 
 async def get_everything(
@@ -161,40 +157,36 @@ async def get_everything(
 
 
 def _load_get_everything(row: tuple[Any, ...]) -> Everything:
-    built = object.__new__(Everything)
-    _EVERYTHING_SLOTS[0](built, row[0])
-    _EVERYTHING_SLOTS[1](built, row[1])
-    _EVERYTHING_SLOTS[2](built, row[2])
-    _EVERYTHING_SLOTS[3](built, row[3])
-    _EVERYTHING_SLOTS[4](built, row[4])
-    _EVERYTHING_SLOTS[5](built, row[5])
-    _EVERYTHING_SLOTS[6](built, row[6])
-    _EVERYTHING_SLOTS[7](built, row[7])
-    _EVERYTHING_SLOTS[8](built, row[8])
-    _EVERYTHING_SLOTS[9](built, row[9])
-    _EVERYTHING_SLOTS[10](built, row[10])
-    _EVERYTHING_SLOTS[11](built, row[11])
-    _EVERYTHING_SLOTS[12](built, row[12])
-    _EVERYTHING_SLOTS[13](built, row[13])
-    _EVERYTHING_SLOTS[14](built, row[14])
-    _EVERYTHING_SLOTS[15](built, row[15])
-    _EVERYTHING_SLOTS[16](built, row[16])
-    _EVERYTHING_SLOTS[17](built, row[17])
-    _EVERYTHING_SLOTS[18](built, row[18])
-    _EVERYTHING_SLOTS[19](built, row[19])
-    _EVERYTHING_SLOTS[20](built, row[20])
-    _EVERYTHING_SLOTS[21](built, row[21])
-    _EVERYTHING_SLOTS[22](built, row[22])
-    _EVERYTHING_SLOTS[23](
-        built, _enum_label(Mood, row[23], "everything.mood of query GetEverything")
+    return _new_everything(
+        row[0],  # id
+        row[1],  # i2
+        row[2],  # i4
+        row[3],  # i8
+        row[4],  # num
+        row[5],  # f4
+        row[6],  # f8
+        row[7],  # t
+        row[8],  # vc
+        row[9],  # ch
+        row[10],  # nm
+        row[11],  # b
+        row[12],  # tstz
+        row[13],  # ts
+        row[14],  # d
+        row[15],  # tm
+        row[16],  # iv
+        row[17],  # by
+        row[18],  # js
+        row[19],  # jsb
+        row[20],  # ip
+        row[21],  # net
+        row[22],  # pos
+        _enum_label(Mood, row[23], "everything.mood of query GetEverything"),  # mood
+        _enum_array(Mood, row[24], "everything.moods of query GetEverything"),  # moods
+        row[25],  # ints
+        row[26],  # texts
+        row[27],  # maybe
     )
-    _EVERYTHING_SLOTS[24](
-        built, _enum_array(Mood, row[24], "everything.moods of query GetEverything")
-    )
-    _EVERYTHING_SLOTS[25](built, row[25])
-    _EVERYTHING_SLOTS[26](built, row[26])
-    _EVERYTHING_SLOTS[27](built, row[27])
-    return built
 
 
 async def list_moods(
@@ -218,14 +210,12 @@ async def list_moods(
 
 
 def _load_list_moods(row: tuple[Any, ...]) -> ListMoodsRow:
-    built = object.__new__(ListMoodsRow)
-    _LIST_MOODS_ROW_SLOTS[0](built, row[0])
-    _LIST_MOODS_ROW_SLOTS[1](built, _enum_label(Mood, row[1], "everything.mood of query ListMoods"))
-    _LIST_MOODS_ROW_SLOTS[2](
-        built, _enum_array(Mood, row[2], "everything.moods of query ListMoods")
+    return _new_list_moods_row(
+        row[0],  # id
+        _enum_label(Mood, row[1], "everything.mood of query ListMoods"),  # mood
+        _enum_array(Mood, row[2], "everything.moods of query ListMoods"),  # moods
+        row[3],  # k
     )
-    _LIST_MOODS_ROW_SLOTS[3](built, row[3])
-    return built
 
 
 async def count_by_mood(
@@ -262,7 +252,7 @@ async def delete_everything(
         await cur.execute(DELETE_EVERYTHING)
 
 
-# What the loaders above set each slot with (rather than a frozen dataclass's __init__,
-# which goes through object.__setattr__ by name): see _runtime.slot_setters.
-_EVERYTHING_SLOTS: Final = _slot_setters(Everything)
-_LIST_MOODS_ROW_SLOTS: Final = _slot_setters(ListMoodsRow)
+# What the loaders above build rows with, rather than a frozen dataclass's own __init__
+# (which sets each field through object.__setattr__ by name): see _runtime.builder.
+_new_everything: Final = _builder(Everything)
+_new_list_moods_row: Final = _builder(ListMoodsRow)

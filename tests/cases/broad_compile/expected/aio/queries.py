@@ -11,8 +11,8 @@ from psycopg.types.range import Range
 
 from .._runtime import ExecResult
 from .._runtime import NoRowError as _NoRowError
+from .._runtime import builder as _builder
 from .._runtime import sequence as _sequence
-from .._runtime import slot_setters as _slot_setters
 from ..queries import ADD_ITEM, IN_, LIST_, PRESENT, SHAPES, TOUCH
 from ..queries import InRow as InRow
 from ..queries import PresentRow as PresentRow
@@ -32,11 +32,11 @@ async def in_(
 
 
 def _load_in_(row: tuple[Any, ...]) -> InRow:
-    built = object.__new__(InRow)
-    _IN_ROW_SLOTS[0](built, row[0])
-    _IN_ROW_SLOTS[1](built, row[1])
-    _IN_ROW_SLOTS[2](built, row[2])
-    return built
+    return _new_in_row(
+        row[0],  # id
+        row[1],  # from_
+        row[2],  # class_
+    )
 
 
 async def list_(
@@ -86,12 +86,12 @@ async def shapes(
 
 
 def _load_shapes(row: tuple[Any, ...]) -> ShapesRow:
-    built = object.__new__(ShapesRow)
-    _SHAPES_ROW_SLOTS[0](built, row[0])
-    _SHAPES_ROW_SLOTS[1](built, row[1])
-    _SHAPES_ROW_SLOTS[2](built, row[2])
-    _SHAPES_ROW_SLOTS[3](built, row[3])
-    return built
+    return _new_shapes_row(
+        row[0],  # period
+        row[1],  # spans
+        row[2],  # bits
+        row[3],  # at
+    )
 
 
 async def add_item(
@@ -109,7 +109,7 @@ async def add_item(
         await cur.execute(ADD_ITEM, (id, class_, period, spans, bits, at))
 
 
-# What the loaders above set each slot with (rather than a frozen dataclass's __init__,
-# which goes through object.__setattr__ by name): see _runtime.slot_setters.
-_IN_ROW_SLOTS: Final = _slot_setters(InRow)
-_SHAPES_ROW_SLOTS: Final = _slot_setters(ShapesRow)
+# What the loaders above build rows with, rather than a frozen dataclass's own __init__
+# (which sets each field through object.__setattr__ by name): see _runtime.builder.
+_new_in_row: Final = _builder(InRow)
+_new_shapes_row: Final = _builder(ShapesRow)

@@ -6,7 +6,7 @@ from typing import Any, Final, cast
 import psycopg
 from psycopg.rows import tuple_row
 
-from .._runtime import slot_setters as _slot_setters
+from .._runtime import builder as _builder
 from ..models import Shape
 from ..queries import ADD_SHAPE, BY_LABEL, GET_SHAPE, SUBTREE, SYSTEM_COLUMNS
 from ..queries import SubtreeRow as SubtreeRow
@@ -51,20 +51,20 @@ async def get_shape(
 
 
 def _load_get_shape(row: tuple[Any, ...]) -> Shape:
-    built = object.__new__(Shape)
-    _SHAPE_SLOTS[0](built, row[0])
-    _SHAPE_SLOTS[1](built, row[1])
-    _SHAPE_SLOTS[2](built, row[2])
-    _SHAPE_SLOTS[3](built, row[3])
-    _SHAPE_SLOTS[4](built, row[4])
-    _SHAPE_SLOTS[5](built, row[5])
-    _SHAPE_SLOTS[6](built, row[6])
-    _SHAPE_SLOTS[7](built, row[7])
-    _SHAPE_SLOTS[8](built, row[8])
-    _SHAPE_SLOTS[9](built, row[9])
-    _SHAPE_SLOTS[10](built, row[10])
-    _SHAPE_SLOTS[11](built, row[11])
-    return built
+    return _new_shape(
+        row[0],  # id
+        row[1],  # flags
+        row[2],  # ref
+        row[3],  # seg
+        row[4],  # ln
+        row[5],  # bx
+        row[6],  # pth
+        row[7],  # poly
+        row[8],  # circ
+        row[9],  # label
+        row[10],  # attrs
+        row[11],  # tree
+    )
 
 
 async def system_columns(
@@ -78,13 +78,13 @@ async def system_columns(
 
 
 def _load_system_columns(row: tuple[Any, ...]) -> SystemColumnsRow:
-    built = object.__new__(SystemColumnsRow)
-    _SYSTEM_COLUMNS_ROW_SLOTS[0](built, row[0])
-    _SYSTEM_COLUMNS_ROW_SLOTS[1](built, row[1])
-    _SYSTEM_COLUMNS_ROW_SLOTS[2](built, row[2])
-    _SYSTEM_COLUMNS_ROW_SLOTS[3](built, row[3])
-    _SYSTEM_COLUMNS_ROW_SLOTS[4](built, row[4])
-    return built
+    return _new_system_columns_row(
+        row[0],  # id
+        row[1],  # ctid
+        row[2],  # xmin
+        row[3],  # cmin
+        row[4],  # xact
+    )
 
 
 async def by_label(
@@ -112,14 +112,14 @@ async def subtree(
 
 
 def _load_subtree(row: tuple[Any, ...]) -> SubtreeRow:
-    built = object.__new__(SubtreeRow)
-    _SUBTREE_ROW_SLOTS[0](built, row[0])
-    _SUBTREE_ROW_SLOTS[1](built, row[1])
-    return built
+    return _new_subtree_row(
+        row[0],  # id
+        row[1],  # tree
+    )
 
 
-# What the loaders above set each slot with (rather than a frozen dataclass's __init__,
-# which goes through object.__setattr__ by name): see _runtime.slot_setters.
-_SHAPE_SLOTS: Final = _slot_setters(Shape)
-_SUBTREE_ROW_SLOTS: Final = _slot_setters(SubtreeRow)
-_SYSTEM_COLUMNS_ROW_SLOTS: Final = _slot_setters(SystemColumnsRow)
+# What the loaders above build rows with, rather than a frozen dataclass's own __init__
+# (which sets each field through object.__setattr__ by name): see _runtime.builder.
+_new_shape: Final = _builder(Shape)
+_new_subtree_row: Final = _builder(SubtreeRow)
+_new_system_columns_row: Final = _builder(SystemColumnsRow)

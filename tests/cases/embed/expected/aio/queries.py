@@ -8,11 +8,11 @@ import psycopg
 from psycopg.rows import tuple_row
 
 from .._runtime import NoRowError as _NoRowError
+from .._runtime import builder as _builder
 from .._runtime import enum_array as _enum_array
 from .._runtime import enum_label as _enum_label
 from .._runtime import enum_value as _enum_value
 from .._runtime import sequence as _sequence
-from .._runtime import slot_setters as _slot_setters
 from ..models import Author, Book, Genre, GenreLabel
 from ..queries import (
     ADD_BOOK,
@@ -44,11 +44,11 @@ async def create_author(
 
 
 def _load_create_author(row: tuple[Any, ...]) -> Author:
-    built = object.__new__(Author)
-    _AUTHOR_SLOTS[0](built, row[0])
-    _AUTHOR_SLOTS[1](built, row[1])
-    _AUTHOR_SLOTS[2](built, row[2])
-    return built
+    return _new_author(
+        row[0],  # id
+        row[1],  # name
+        row[2],  # bio
+    )
 
 
 async def add_book(
@@ -82,14 +82,14 @@ async def add_book(
 
 
 def _load_add_book(row: tuple[Any, ...]) -> Book:
-    built = object.__new__(Book)
-    _BOOK_SLOTS[0](built, row[0])
-    _BOOK_SLOTS[1](built, row[1])
-    _BOOK_SLOTS[2](built, row[2])
-    _BOOK_SLOTS[3](built, _enum_label(Genre, row[3], "books.genre of query AddBook"))
-    _BOOK_SLOTS[4](built, _enum_array(Genre, row[4], "books.tags of query AddBook"))
-    _BOOK_SLOTS[5](built, row[5])
-    return built
+    return _new_book(
+        row[0],  # id
+        row[1],  # author_id
+        row[2],  # title
+        _enum_label(Genre, row[3], "books.genre of query AddBook"),  # genre
+        _enum_array(Genre, row[4], "books.tags of query AddBook"),  # tags
+        row[5],  # editor_id
+    )
 
 
 async def get_book_with_author(
@@ -107,30 +107,30 @@ async def get_book_with_author(
 
 
 def _load_get_book_with_author_book(row: tuple[Any, ...]) -> Book:
-    built = object.__new__(Book)
-    _BOOK_SLOTS[0](built, row[0])
-    _BOOK_SLOTS[1](built, row[1])
-    _BOOK_SLOTS[2](built, row[2])
-    _BOOK_SLOTS[3](built, _enum_label(Genre, row[3], "books.genre of query GetBookWithAuthor"))
-    _BOOK_SLOTS[4](built, _enum_array(Genre, row[4], "books.tags of query GetBookWithAuthor"))
-    _BOOK_SLOTS[5](built, row[5])
-    return built
+    return _new_book(
+        row[0],  # id
+        row[1],  # author_id
+        row[2],  # title
+        _enum_label(Genre, row[3], "books.genre of query GetBookWithAuthor"),  # genre
+        _enum_array(Genre, row[4], "books.tags of query GetBookWithAuthor"),  # tags
+        row[5],  # editor_id
+    )
 
 
 def _load_get_book_with_author_author(row: tuple[Any, ...]) -> Author:
-    built = object.__new__(Author)
-    _AUTHOR_SLOTS[0](built, row[6])
-    _AUTHOR_SLOTS[1](built, row[7])
-    _AUTHOR_SLOTS[2](built, row[8])
-    return built
+    return _new_author(
+        row[6],  # id
+        row[7],  # name
+        row[8],  # bio
+    )
 
 
 def _load_get_book_with_author(row: tuple[Any, ...]) -> GetBookWithAuthorRow:
-    built = object.__new__(GetBookWithAuthorRow)
-    _GET_BOOK_WITH_AUTHOR_ROW_SLOTS[0](built, _load_get_book_with_author_book(row))
-    _GET_BOOK_WITH_AUTHOR_ROW_SLOTS[1](built, _load_get_book_with_author_author(row))
-    _GET_BOOK_WITH_AUTHOR_ROW_SLOTS[2](built, row[9])
-    return built
+    return _new_get_book_with_author_row(
+        _load_get_book_with_author_book(row),  # book
+        _load_get_book_with_author_author(row),  # author
+        row[9],  # label
+    )
 
 
 async def authors_and_books(
@@ -144,23 +144,21 @@ async def authors_and_books(
 
 
 def _load_authors_and_books_book(row: tuple[Any, ...]) -> Book:
-    built = object.__new__(Book)
-    _BOOK_SLOTS[0](built, row[1])
-    _BOOK_SLOTS[1](built, row[2])
-    _BOOK_SLOTS[2](built, row[3])
-    _BOOK_SLOTS[3](built, _enum_label(Genre, row[4], "books.genre of query AuthorsAndBooks"))
-    _BOOK_SLOTS[4](built, _enum_array(Genre, row[5], "books.tags of query AuthorsAndBooks"))
-    _BOOK_SLOTS[5](built, row[6])
-    return built
+    return _new_book(
+        row[1],  # id
+        row[2],  # author_id
+        row[3],  # title
+        _enum_label(Genre, row[4], "books.genre of query AuthorsAndBooks"),  # genre
+        _enum_array(Genre, row[5], "books.tags of query AuthorsAndBooks"),  # tags
+        row[6],  # editor_id
+    )
 
 
 def _load_authors_and_books(row: tuple[Any, ...]) -> AuthorsAndBooksRow:
-    built = object.__new__(AuthorsAndBooksRow)
-    _AUTHORS_AND_BOOKS_ROW_SLOTS[0](built, row[0])
-    _AUTHORS_AND_BOOKS_ROW_SLOTS[1](
-        built, None if row[1] is None else _load_authors_and_books_book(row)
+    return _new_authors_and_books_row(
+        row[0],  # id
+        None if row[1] is None else _load_authors_and_books_book(row),  # book
     )
-    return built
 
 
 async def books_with_editors(
@@ -174,29 +172,27 @@ async def books_with_editors(
 
 
 def _load_books_with_editors_writer(row: tuple[Any, ...]) -> Author:
-    built = object.__new__(Author)
-    _AUTHOR_SLOTS[0](built, row[1])
-    _AUTHOR_SLOTS[1](built, row[2])
-    _AUTHOR_SLOTS[2](built, row[3])
-    return built
+    return _new_author(
+        row[1],  # id
+        row[2],  # name
+        row[3],  # bio
+    )
 
 
 def _load_books_with_editors_editor(row: tuple[Any, ...]) -> Author:
-    built = object.__new__(Author)
-    _AUTHOR_SLOTS[0](built, row[4])
-    _AUTHOR_SLOTS[1](built, row[5])
-    _AUTHOR_SLOTS[2](built, row[6])
-    return built
+    return _new_author(
+        row[4],  # id
+        row[5],  # name
+        row[6],  # bio
+    )
 
 
 def _load_books_with_editors(row: tuple[Any, ...]) -> BooksWithEditorsRow:
-    built = object.__new__(BooksWithEditorsRow)
-    _BOOKS_WITH_EDITORS_ROW_SLOTS[0](built, row[0])
-    _BOOKS_WITH_EDITORS_ROW_SLOTS[1](built, _load_books_with_editors_writer(row))
-    _BOOKS_WITH_EDITORS_ROW_SLOTS[2](
-        built, None if row[4] is None else _load_books_with_editors_editor(row)
+    return _new_books_with_editors_row(
+        row[0],  # title
+        _load_books_with_editors_writer(row),  # writer
+        None if row[4] is None else _load_books_with_editors_editor(row),  # editor
     )
-    return built
 
 
 async def only_embed(
@@ -210,24 +206,24 @@ async def only_embed(
 
 
 def _load_only_embed_author(row: tuple[Any, ...]) -> Author:
-    built = object.__new__(Author)
-    _AUTHOR_SLOTS[0](built, row[0])
-    _AUTHOR_SLOTS[1](built, row[1])
-    _AUTHOR_SLOTS[2](built, row[2])
-    return built
+    return _new_author(
+        row[0],  # id
+        row[1],  # name
+        row[2],  # bio
+    )
 
 
 def _load_only_embed(row: tuple[Any, ...]) -> OnlyEmbedRow:
-    built = object.__new__(OnlyEmbedRow)
-    _ONLY_EMBED_ROW_SLOTS[0](built, _load_only_embed_author(row))
-    return built
+    return _new_only_embed_row(
+        _load_only_embed_author(row),  # author
+    )
 
 
-# What the loaders above set each slot with (rather than a frozen dataclass's __init__,
-# which goes through object.__setattr__ by name): see _runtime.slot_setters.
-_AUTHOR_SLOTS: Final = _slot_setters(Author)
-_AUTHORS_AND_BOOKS_ROW_SLOTS: Final = _slot_setters(AuthorsAndBooksRow)
-_BOOK_SLOTS: Final = _slot_setters(Book)
-_BOOKS_WITH_EDITORS_ROW_SLOTS: Final = _slot_setters(BooksWithEditorsRow)
-_GET_BOOK_WITH_AUTHOR_ROW_SLOTS: Final = _slot_setters(GetBookWithAuthorRow)
-_ONLY_EMBED_ROW_SLOTS: Final = _slot_setters(OnlyEmbedRow)
+# What the loaders above build rows with, rather than a frozen dataclass's own __init__
+# (which sets each field through object.__setattr__ by name): see _runtime.builder.
+_new_author: Final = _builder(Author)
+_new_authors_and_books_row: Final = _builder(AuthorsAndBooksRow)
+_new_book: Final = _builder(Book)
+_new_books_with_editors_row: Final = _builder(BooksWithEditorsRow)
+_new_get_book_with_author_row: Final = _builder(GetBookWithAuthorRow)
+_new_only_embed_row: Final = _builder(OnlyEmbedRow)

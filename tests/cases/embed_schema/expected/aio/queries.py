@@ -8,7 +8,7 @@ import psycopg
 from psycopg.rows import tuple_row
 
 from .._runtime import NoRowError as _NoRowError
-from .._runtime import slot_setters as _slot_setters
+from .._runtime import builder as _builder
 from ..models import BillingInvoice, Customer
 from ..queries import BOTH_INVOICES, CUSTOMER_INVOICES, GET_INVOICE, INSERT_INVOICE, LIST_INVOICES
 from ..queries import BothInvoicesRow as BothInvoicesRow
@@ -31,19 +31,19 @@ async def get_invoice(
 
 
 def _load_get_invoice_billing_invoice(row: tuple[Any, ...]) -> BillingInvoice:
-    built = object.__new__(BillingInvoice)
-    _BILLING_INVOICE_SLOTS[0](built, row[0])
-    _BILLING_INVOICE_SLOTS[1](built, row[1])
-    _BILLING_INVOICE_SLOTS[2](built, row[2])
-    _BILLING_INVOICE_SLOTS[3](built, row[3])
-    return built
+    return _new_billing_invoice(
+        row[0],  # id
+        row[1],  # customer_id
+        row[2],  # amount
+        row[3],  # paid_at
+    )
 
 
 def _load_get_invoice(row: tuple[Any, ...]) -> GetInvoiceRow:
-    built = object.__new__(GetInvoiceRow)
-    _GET_INVOICE_ROW_SLOTS[0](built, _load_get_invoice_billing_invoice(row))
-    _GET_INVOICE_ROW_SLOTS[1](built, row[4])
-    return built
+    return _new_get_invoice_row(
+        _load_get_invoice_billing_invoice(row),  # billing_invoice
+        row[4],  # name
+    )
 
 
 async def customer_invoices(
@@ -57,28 +57,26 @@ async def customer_invoices(
 
 
 def _load_customer_invoices_customer(row: tuple[Any, ...]) -> Customer:
-    built = object.__new__(Customer)
-    _CUSTOMER_SLOTS[0](built, row[0])
-    _CUSTOMER_SLOTS[1](built, row[1])
-    return built
+    return _new_customer(
+        row[0],  # id
+        row[1],  # name
+    )
 
 
 def _load_customer_invoices_billing_invoice(row: tuple[Any, ...]) -> BillingInvoice:
-    built = object.__new__(BillingInvoice)
-    _BILLING_INVOICE_SLOTS[0](built, row[2])
-    _BILLING_INVOICE_SLOTS[1](built, row[3])
-    _BILLING_INVOICE_SLOTS[2](built, row[4])
-    _BILLING_INVOICE_SLOTS[3](built, row[5])
-    return built
+    return _new_billing_invoice(
+        row[2],  # id
+        row[3],  # customer_id
+        row[4],  # amount
+        row[5],  # paid_at
+    )
 
 
 def _load_customer_invoices(row: tuple[Any, ...]) -> CustomerInvoicesRow:
-    built = object.__new__(CustomerInvoicesRow)
-    _CUSTOMER_INVOICES_ROW_SLOTS[0](built, _load_customer_invoices_customer(row))
-    _CUSTOMER_INVOICES_ROW_SLOTS[1](
-        built, None if row[2] is None else _load_customer_invoices_billing_invoice(row)
+    return _new_customer_invoices_row(
+        _load_customer_invoices_customer(row),  # customer
+        None if row[2] is None else _load_customer_invoices_billing_invoice(row),  # billing_invoice
     )
-    return built
 
 
 async def list_invoices(
@@ -92,12 +90,12 @@ async def list_invoices(
 
 
 def _load_list_invoices(row: tuple[Any, ...]) -> BillingInvoice:
-    built = object.__new__(BillingInvoice)
-    _BILLING_INVOICE_SLOTS[0](built, row[0])
-    _BILLING_INVOICE_SLOTS[1](built, row[1])
-    _BILLING_INVOICE_SLOTS[2](built, row[2])
-    _BILLING_INVOICE_SLOTS[3](built, row[3])
-    return built
+    return _new_billing_invoice(
+        row[0],  # id
+        row[1],  # customer_id
+        row[2],  # amount
+        row[3],  # paid_at
+    )
 
 
 async def both_invoices(
@@ -111,14 +109,14 @@ async def both_invoices(
 
 
 def _load_both_invoices(row: tuple[Any, ...]) -> BothInvoicesRow:
-    built = object.__new__(BothInvoicesRow)
-    _BOTH_INVOICES_ROW_SLOTS[0](built, row[0])
-    _BOTH_INVOICES_ROW_SLOTS[1](built, row[1])
-    _BOTH_INVOICES_ROW_SLOTS[2](built, row[2])
-    _BOTH_INVOICES_ROW_SLOTS[3](built, row[3])
-    _BOTH_INVOICES_ROW_SLOTS[4](built, row[4])
-    _BOTH_INVOICES_ROW_SLOTS[5](built, row[5])
-    return built
+    return _new_both_invoices_row(
+        row[0],  # id
+        row[1],  # customer_id
+        row[2],  # amount
+        row[3],  # paid_at
+        row[4],  # id_2
+        row[5],  # note
+    )
 
 
 async def insert_invoice(
@@ -138,18 +136,18 @@ async def insert_invoice(
 
 
 def _load_insert_invoice(row: tuple[Any, ...]) -> BillingInvoice:
-    built = object.__new__(BillingInvoice)
-    _BILLING_INVOICE_SLOTS[0](built, row[0])
-    _BILLING_INVOICE_SLOTS[1](built, row[1])
-    _BILLING_INVOICE_SLOTS[2](built, row[2])
-    _BILLING_INVOICE_SLOTS[3](built, row[3])
-    return built
+    return _new_billing_invoice(
+        row[0],  # id
+        row[1],  # customer_id
+        row[2],  # amount
+        row[3],  # paid_at
+    )
 
 
-# What the loaders above set each slot with (rather than a frozen dataclass's __init__,
-# which goes through object.__setattr__ by name): see _runtime.slot_setters.
-_BILLING_INVOICE_SLOTS: Final = _slot_setters(BillingInvoice)
-_BOTH_INVOICES_ROW_SLOTS: Final = _slot_setters(BothInvoicesRow)
-_CUSTOMER_SLOTS: Final = _slot_setters(Customer)
-_CUSTOMER_INVOICES_ROW_SLOTS: Final = _slot_setters(CustomerInvoicesRow)
-_GET_INVOICE_ROW_SLOTS: Final = _slot_setters(GetInvoiceRow)
+# What the loaders above build rows with, rather than a frozen dataclass's own __init__
+# (which sets each field through object.__setattr__ by name): see _runtime.builder.
+_new_billing_invoice: Final = _builder(BillingInvoice)
+_new_both_invoices_row: Final = _builder(BothInvoicesRow)
+_new_customer: Final = _builder(Customer)
+_new_customer_invoices_row: Final = _builder(CustomerInvoicesRow)
+_new_get_invoice_row: Final = _builder(GetInvoiceRow)

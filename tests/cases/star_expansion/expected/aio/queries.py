@@ -7,7 +7,7 @@ import psycopg
 from psycopg.rows import tuple_row
 
 from .._runtime import NoRowError as _NoRowError
-from .._runtime import slot_setters as _slot_setters
+from .._runtime import builder as _builder
 from ..models import Team, User
 from ..queries import (
     ALL_USERS,
@@ -33,12 +33,12 @@ async def all_users(
 
 
 def _load_all_users(row: tuple[Any, ...]) -> User:
-    built = object.__new__(User)
-    _USER_SLOTS[0](built, row[0])
-    _USER_SLOTS[1](built, row[1])
-    _USER_SLOTS[2](built, row[2])
-    _USER_SLOTS[3](built, row[3])
-    return built
+    return _new_user(
+        row[0],  # id
+        row[1],  # team_id
+        row[2],  # nick_name
+        row[3],  # order
+    )
 
 
 async def users_with_teams(
@@ -52,13 +52,13 @@ async def users_with_teams(
 
 
 def _load_users_with_teams(row: tuple[Any, ...]) -> UsersWithTeamsRow:
-    built = object.__new__(UsersWithTeamsRow)
-    _USERS_WITH_TEAMS_ROW_SLOTS[0](built, row[0])
-    _USERS_WITH_TEAMS_ROW_SLOTS[1](built, row[1])
-    _USERS_WITH_TEAMS_ROW_SLOTS[2](built, row[2])
-    _USERS_WITH_TEAMS_ROW_SLOTS[3](built, row[3])
-    _USERS_WITH_TEAMS_ROW_SLOTS[4](built, row[4])
-    return built
+    return _new_users_with_teams_row(
+        row[0],  # id
+        row[1],  # team_id
+        row[2],  # nick_name
+        row[3],  # order
+        row[4],  # team_name
+    )
 
 
 async def everything_joined(
@@ -72,14 +72,14 @@ async def everything_joined(
 
 
 def _load_everything_joined(row: tuple[Any, ...]) -> EverythingJoinedRow:
-    built = object.__new__(EverythingJoinedRow)
-    _EVERYTHING_JOINED_ROW_SLOTS[0](built, row[0])
-    _EVERYTHING_JOINED_ROW_SLOTS[1](built, row[1])
-    _EVERYTHING_JOINED_ROW_SLOTS[2](built, row[2])
-    _EVERYTHING_JOINED_ROW_SLOTS[3](built, row[3])
-    _EVERYTHING_JOINED_ROW_SLOTS[4](built, row[4])
-    _EVERYTHING_JOINED_ROW_SLOTS[5](built, row[5])
-    return built
+    return _new_everything_joined_row(
+        row[0],  # id
+        row[1],  # name
+        row[2],  # id_2
+        row[3],  # team_id
+        row[4],  # nick_name
+        row[5],  # order
+    )
 
 
 async def recent_teams(
@@ -95,12 +95,12 @@ async def recent_teams(
 
 
 def _load_recent_teams(row: tuple[Any, ...]) -> RecentTeamsRow:
-    built = object.__new__(RecentTeamsRow)
-    _RECENT_TEAMS_ROW_SLOTS[0](built, row[0])
-    _RECENT_TEAMS_ROW_SLOTS[1](built, row[1])
-    _RECENT_TEAMS_ROW_SLOTS[2](built, row[2])
-    _RECENT_TEAMS_ROW_SLOTS[3](built, row[3])
-    return built
+    return _new_recent_teams_row(
+        row[0],  # id
+        row[1],  # name
+        row[2],  # n
+        row[3],  # label
+    )
 
 
 async def rename_team(
@@ -119,10 +119,10 @@ async def rename_team(
 
 
 def _load_rename_team(row: tuple[Any, ...]) -> Team:
-    built = object.__new__(Team)
-    _TEAM_SLOTS[0](built, row[0])
-    _TEAM_SLOTS[1](built, row[1])
-    return built
+    return _new_team(
+        row[0],  # id
+        row[1],  # name
+    )
 
 
 async def exists_qualified(
@@ -139,10 +139,10 @@ async def exists_qualified(
     return cast("bool", row[0])
 
 
-# What the loaders above set each slot with (rather than a frozen dataclass's __init__,
-# which goes through object.__setattr__ by name): see _runtime.slot_setters.
-_EVERYTHING_JOINED_ROW_SLOTS: Final = _slot_setters(EverythingJoinedRow)
-_RECENT_TEAMS_ROW_SLOTS: Final = _slot_setters(RecentTeamsRow)
-_TEAM_SLOTS: Final = _slot_setters(Team)
-_USER_SLOTS: Final = _slot_setters(User)
-_USERS_WITH_TEAMS_ROW_SLOTS: Final = _slot_setters(UsersWithTeamsRow)
+# What the loaders above build rows with, rather than a frozen dataclass's own __init__
+# (which sets each field through object.__setattr__ by name): see _runtime.builder.
+_new_everything_joined_row: Final = _builder(EverythingJoinedRow)
+_new_recent_teams_row: Final = _builder(RecentTeamsRow)
+_new_team: Final = _builder(Team)
+_new_user: Final = _builder(User)
+_new_users_with_teams_row: Final = _builder(UsersWithTeamsRow)
