@@ -84,10 +84,13 @@ class Keywords:
 class ParamRows:
     """``-- params: rows``: a sequence of ``params``, sent as one array per field.
 
-    ``Function.values`` builds the arrays from ``rows``, the sequence checked.
+    ``Function.values`` builds the arrays from ``rows``, the sequence checked, before the
+    statement runs (as ``arrays``); ``checked``: a check reads the fields, and its refusal
+    names the row.
     """
 
     params: RowClass
+    checked: bool
     signature: ClassVar[str] = "param_rows"
     preamble: ClassVar[str] = "transpose"
 
@@ -98,6 +101,7 @@ class ParamBatch:
 
     params: RowClass
     values: str  # the parameters tuple built from one of them, ``p``
+    checked: bool  # a check reads the fields, and its refusal names the set
     signature: ClassVar[str] = "param_batch"
     preamble: ClassVar[str] = "no_preamble"
 
@@ -233,6 +237,8 @@ class Function:
     @property
     def statement(self) -> str:
         """What ``execute`` is given: the SQL constant, and the parameters when there are."""
+        if isinstance(self.intake, ParamRows):
+            return f"{self.constant}, arrays"
         return f"{self.constant}, {self.values}" if self.values else self.constant
 
     @property

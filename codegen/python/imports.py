@@ -114,6 +114,8 @@ def _reads(nodes: Iterable[ast.AST], local: set[str]) -> set[str]:
                         own.add(n.id)
                     elif isinstance(n, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
                         own.add(n.name)
+                    elif isinstance(n, ast.ExceptHandler) and n.name is not None:
+                        own.add(n.name)  # ``except ArgumentError as error``
             found |= _reads(node.body, own)
             continue
         if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Load):

@@ -65,6 +65,8 @@ REQUIRES_GUARD: Final = "_requires"  # a parameter read only when another one is
 BUILDER: Final = "_builder"  # makes a frozen row class's fast constructor
 SEQUENCE_GUARD: Final = "_sequence"  # an array parameter is a sequence (not a str), as a list
 NO_ROW_ERROR: Final = "_NoRowError"  # raised by a :one whose row is certain, when none came
+BATCH: Final = "_Batch"  # a batch's parameter sets, naming the one a check refused
+ARGUMENT_ERROR: Final = "_ArgumentError"  # what the call-time checks raise
 # Loads a composite column: the value psycopg built is the composite's dataclass, or the
 # type changed under the connection (CompositeDriftError).
 COMPOSITE_LOADER: Final = "_composite_value"

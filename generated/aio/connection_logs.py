@@ -10,6 +10,8 @@ from uuid import UUID
 import psycopg
 from psycopg.rows import tuple_row
 
+from .._runtime import ArgumentError as _ArgumentError
+from .._runtime import Batch as _Batch
 from .._runtime import NoRowError as _NoRowError
 from .._runtime import aware as _aware
 from .._runtime import builder as _builder
@@ -139,31 +141,33 @@ async def batch_upsert_connection_logs(
     """
     # One array per field, the n-th element of each from the n-th row.
     rows: list[BatchUpsertConnectionLogsParams] = _sequence(params, "params")
-    async with psycopg.AsyncRawCursor(conn, row_factory=tuple_row) as cur:
-        await cur.execute(
-            BATCH_UPSERT_CONNECTION_LOGS,
-            (
-                [p.id for p in rows],
-                [_aware(p.time, "time") for p in rows],
-                [p.organization_id for p in rows],
-                [p.workspace_owner_id for p in rows],
-                [p.workspace_id for p in rows],
-                [p.workspace_name for p in rows],
-                [p.agent_name for p in rows],
-                [_enum_value(ConnectionType, p.type, "type") for p in rows],
-                [p.code for p in rows],
-                [p.ip for p in rows],
-                [p.user_agent for p in rows],
-                [p.user_id for p in rows],
-                [p.slug_or_port for p in rows],
-                [p.connection_id for p in rows],
-                [p.disconnect_reason for p in rows],
-                [
-                    _enum_value(ConnectionStatus, p.connection_status, "connection_status")
-                    for p in rows
-                ],
-            ),
+    batch = _Batch(rows, "params")
+    try:
+        arrays = (
+            [p.id for p in rows],
+            [_aware(p.time, "time") for p in batch],
+            [p.organization_id for p in rows],
+            [p.workspace_owner_id for p in rows],
+            [p.workspace_id for p in rows],
+            [p.workspace_name for p in rows],
+            [p.agent_name for p in rows],
+            [_enum_value(ConnectionType, p.type, "type") for p in batch],
+            [p.code for p in rows],
+            [p.ip for p in rows],
+            [p.user_agent for p in rows],
+            [p.user_id for p in rows],
+            [p.slug_or_port for p in rows],
+            [p.connection_id for p in rows],
+            [p.disconnect_reason for p in rows],
+            [
+                _enum_value(ConnectionStatus, p.connection_status, "connection_status")
+                for p in batch
+            ],
         )
+    except _ArgumentError as error:
+        raise batch.refused(error) from None
+    async with psycopg.AsyncRawCursor(conn, row_factory=tuple_row) as cur:
+        await cur.execute(BATCH_UPSERT_CONNECTION_LOGS, arrays)
         # fetchall() loads every row in one call, where iterating the cursor is a call per row.
         return [_load_batch_upsert_connection_logs(row) for row in await cur.fetchall()]
 

@@ -13,6 +13,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import psycopg
 import pytest
 
 from connlog.codegen.database import migrate
@@ -153,10 +154,42 @@ def test_params_rows_are_sent_as_one_array_per_field(bulk: tuple[Path, str], fla
         ]
         assert q.event_rows(()) == []
         naive = sync.EventRowsParams(id=3, at=datetime(2024, 1, 1), level="info")
-        with pytest.raises(ValueError, match=r"at=datetime\.datetime\(2024, 1, 1, 0, 0\)"):
+        at = r"^params\[2\]\.at=datetime\.datetime\(2024, 1, 1, 0, 0\)"
+        with pytest.raises(ValueError, match=at):
             q.event_rows([*params, naive])
-        with pytest.raises(ValueError, match="level='loud': expected a Level"):
+        with pytest.raises(ValueError, match=r"^params\[0\]\.level='loud': expected a Level"):
             q.event_rows([sync.EventRowsParams(id=4, at=START, level="loud")])
         # Each field is read once per row: a one-shot iterator would leave later arrays empty.
         with pytest.raises(ValueError, match=r"params=<generator .*: expected a sequence"):
             q.event_rows(p for p in params)
+
+
+def test_a_refused_parameter_set_is_named_by_its_position(
+    bulk: tuple[Path, str], flavor: str
+) -> None:
+    """A batch of many sets with one bad value says which set, whatever the batch command."""
+    package, url = bulk
+    sync = import_generated(package, "queries")
+    runtime = import_generated(package, "_runtime")
+    events = list(_events(sync, import_generated(package, "models"), 5))
+    events[3] = sync.LoadEventsParams(**{**vars_of(events[3]), "at": datetime(2024, 1, 1)})
+    with bound_queries(package, "queries", url, flavor) as q:
+        with pytest.raises(runtime.ArgumentError, match=r"^params\[3\]\.at=") as refused:
+            q.load_events(iter(events))
+        assert refused.value.parameter == "params[3].at"
+        assert refused.value.value == datetime(2024, 1, 1)
+    with psycopg.connect(url) as check:  # the COPY was aborted: nothing of the batch is stored
+        assert check.execute("SELECT count(*) FROM events").fetchone() == (0,)
+    since = [
+        sync.EventsSinceParams(since=START),
+        sync.EventsSinceParams(since=START.replace(tzinfo=None)),
+    ]
+    with bound_queries(package, "queries", url, flavor) as q:
+        with pytest.raises(runtime.ArgumentError, match=r"^params\[1\]\.since=.*time zone"):
+            q.events_since(since)
+        assert q.events_since(since[:1]) == [[]]
+
+
+def vars_of(params: Any) -> dict[str, Any]:
+    """The fields of a slotted Params object, by name."""
+    return {name: getattr(params, name) for name in type(params).__slots__}

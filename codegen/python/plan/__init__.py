@@ -33,6 +33,7 @@ _RUNTIME_NAMES: Final = (
     ("dataclasses", "fields"),
     ("dataclasses", "make_dataclass"),
     ("functools", "cache"),
+    ("typing", "Generic"),
     ("typing", "NamedTuple"),
     ("typing", "TypeVar"),
     ("psycopg", "AsyncConnection"),

@@ -134,13 +134,13 @@ def _intake(query: AnalyzedQuery, parameters: Parameters, *, batch: bool) -> Int
         tuple(Field(a.name, a.annotation + a.default) for a in parameters.arguments),
     )
     if query.param_rows:
-        return ParamRows(params)
+        return ParamRows(params, parameters.items_checked)
     if query.copy is not None:
         ordered = list(query.copy.params)
     else:
         ordered = [param.number for param in query.params]
     values = tuple_literal([parameters.item_values[number] for number in ordered], quote=False)
-    return ParamBatch(params, values)
+    return ParamBatch(params, values, parameters.items_checked)
 
 
 def _copy(query: AnalyzedQuery, name: str) -> Copy:

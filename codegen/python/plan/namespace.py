@@ -16,7 +16,9 @@ from connlog.codegen.python.forms import ModelsModule
 from connlog.codegen.python.imports import Import, Namespace, bound_name, from_subpackage
 from connlog.codegen.python.names import MODELS_MODULE, RUNTIME_MODULE
 from connlog.codegen.python.types import (
+    ARGUMENT_ERROR,
     AWARE_GUARD,
+    BATCH,
     BUILDER,
     CIDR,
     COMPOSITE_LOADER,
@@ -35,7 +37,9 @@ from connlog.codegen.python.types import (
 
 # The helpers of ``_runtime.py`` the function bodies call, under their private names.
 _HELPERS: Final = (
+    ARGUMENT_ERROR,
     AWARE_GUARD,
+    BATCH,
     COMPOSITE_LOADER,
     ENUM_ARRAY_LOADER,
     ENUM_GUARD,

@@ -35,6 +35,8 @@ class Parameters:
     values: tuple[str, ...]  # the value sent for each, in SQL order (the placeholders')
     # By parameter number: the value read from ``p``, one parameter set of a batch.
     item_values: Mapping[int, str]
+    # Whether a call-time check reads a batch's sets (and may refuse one: ArgumentError).
+    items_checked: bool
 
 
 def parameter_names(params: Sequence[AnalyzedParam]) -> tuple[str, ...]:
@@ -82,6 +84,7 @@ def plan_parameters(query: AnalyzedQuery, overrides: Overrides, *, batch: bool) 
     arguments: list[Argument] = []
     values: list[str] = []
     item_values: dict[int, str] = {}
+    items_checked = False
     idents = parameter_names(query.params)
     named = {p.number: (p, i) for p, i in zip(query.params, idents, strict=True)}
     for param, ident in zip(query.params, idents, strict=True):
@@ -93,7 +96,8 @@ def plan_parameters(query: AnalyzedQuery, overrides: Overrides, *, batch: bool) 
             column=param,
         )
         if query.param_rows:
-            argument = _row_field(query, param, pytype, ident)
+            argument, checked = _row_field(query, param, pytype, ident)
+            items_checked = items_checked or checked
             arguments.append(argument)
             values.append(argument.value)
             item_values[param.number] = argument.value
@@ -108,6 +112,7 @@ def plan_parameters(query: AnalyzedQuery, overrides: Overrides, *, batch: bool) 
         if check is not None:
             dump = check if dump is None else dump.format(check)
         rules = _rule_checks(param, pytype, ident, named)
+        items_checked = items_checked or check is not None or bool(rules.check)
         item_values[param.number] = convert(
             _then(dump, rules.check.format(other="p.")), f"p.{ident}", param.nullable
         )
@@ -122,15 +127,18 @@ def plan_parameters(query: AnalyzedQuery, overrides: Overrides, *, batch: bool) 
     # Required keyword parameters first, then the optional ones, each group in SQL order (the
     # values keep SQL order: they follow the placeholders).
     arguments.sort(key=lambda argument: bool(argument.default))
-    return Parameters(tuple(arguments), tuple(values), item_values)
+    return Parameters(tuple(arguments), tuple(values), item_values, items_checked)
 
 
-def _row_field(query: AnalyzedQuery, param: AnalyzedParam, pytype: PyType, ident: str) -> Argument:
-    """A field of a ``-- params: rows`` query's Params class, and the array built from it.
+def _row_field(
+    query: AnalyzedQuery, param: AnalyzedParam, pytype: PyType, ident: str
+) -> tuple[Argument, bool]:
+    """A field of a ``-- params: rows`` query's Params class, the array built from it, and
+    whether a call-time check reads the field.
 
     The array parameter ``@x::T[]`` becomes the field ``x: T`` of each row, ``T | None =
     None`` when written ``sqlc.narg(x)``; the array sent is ``[p.x for p in rows]``, each
-    element checked and dumped as a parameter of type ``T`` would be.
+    element checked (then through ``batch``) and dumped as a parameter of type ``T`` would be.
     """
     element_pg = param.type.element
     if not pytype.array or element_pg is None:
@@ -151,12 +159,15 @@ def _row_field(query: AnalyzedQuery, param: AnalyzedParam, pytype: PyType, ident
         check = guard_check(element.guard, ident)
         template = check if template is None else template.format(check)
     item = convert(template, f"p.{ident}", param.narg)
-    return Argument(
+    checked = element.guard is not None
+    # A checked field reads the rows through the ``_Batch`` that names a refused row.
+    argument = Argument(
         ident,
         optional(element.parameter, param.narg),
-        f"[{item} for p in rows]",
+        f"[{item} for p in {'batch' if checked else 'rows'}]",
         " = None" if param.narg else "",
     )
+    return argument, checked
 
 
 @dataclass(frozen=True, slots=True)

@@ -19,6 +19,9 @@ SELECT * FROM events WHERE id = @id;
 -- name: EventsBetween :batchmany
 SELECT id FROM events WHERE id BETWEEN @low AND @high ORDER BY id;
 
+-- name: EventsSince :batchmany
+SELECT id FROM events WHERE at >= @since ORDER BY id LIMIT 2;
+
 -- name: CountEvents :one
 SELECT count(*) AS total FROM events;
 

@@ -12,6 +12,8 @@ import psycopg
 from psycopg.rows import tuple_row
 from psycopg.types.json import Jsonb
 
+from ._runtime import ArgumentError as _ArgumentError
+from ._runtime import Batch as _Batch
 from ._runtime import NoRowError as _NoRowError
 from ._runtime import aware as _aware
 from ._runtime import builder as _builder
@@ -51,17 +53,21 @@ def load_events(
     with psycopg.RawCursor(conn) as cur:
         with cur.copy(LOAD_EVENTS_COPY) as copy:
             copy.set_types(("int8", "timestamptz", "text", "uuid", "jsonb", "text"))
-            for p in params:
-                copy.write_row(
-                    (
-                        p.id,
-                        _aware(p.at, "at"),
-                        _enum_value(Level, p.level, "level"),
-                        p.source,
-                        None if p.payload is None else Jsonb(p.payload),
-                        p.note,
+            batch = _Batch(params, "params")
+            try:
+                for p in batch:
+                    copy.write_row(
+                        (
+                            p.id,
+                            _aware(p.at, "at"),
+                            _enum_value(Level, p.level, "level"),
+                            p.source,
+                            None if p.payload is None else Jsonb(p.payload),
+                            p.note,
+                        )
                     )
-                )
+            except _ArgumentError as error:
+                raise batch.refused(error) from None
         return cur.rowcount
 
 
@@ -228,6 +234,37 @@ def events_between(
     return rows
 
 
+EVENTS_SINCE: Final = """-- name: EventsSince :batchmany
+SELECT id FROM events WHERE at >= $1 ORDER BY id LIMIT 2"""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class EventsSinceParams:
+    """The parameters of one EventsSince."""
+
+    since: datetime
+
+
+def events_since(
+    conn: psycopg.Connection[object],
+    params: Iterable[EventsSinceParams],
+) -> list[list[int]]:
+    """Run query EventsSince (tests/cases/bulk/queries.sql:22:1)."""
+    batch = _Batch(params, "params")
+    try:
+        values = [(_aware(p.since, "since"),) for p in batch]
+    except _ArgumentError as error:
+        raise batch.refused(error) from None
+    if not values:
+        return []
+    rows: list[list[int]] = []
+    with psycopg.RawCursor(conn, row_factory=tuple_row) as cur:
+        cur.executemany(EVENTS_SINCE, values, returning=True)
+        for _ in cur.results():
+            rows.append([cast("int", row[0]) for row in cur.fetchall()])
+    return rows
+
+
 COUNT_EVENTS: Final = """-- name: CountEvents :one
 SELECT count(*) AS total FROM events"""
 
@@ -235,7 +272,7 @@ SELECT count(*) AS total FROM events"""
 def count_events(
     conn: psycopg.Connection[object],
 ) -> int:
-    """Run query CountEvents (tests/cases/bulk/queries.sql:22:1)."""
+    """Run query CountEvents (tests/cases/bulk/queries.sql:25:1)."""
     with psycopg.RawCursor(conn, row_factory=tuple_row) as cur:
         cur.execute(COUNT_EVENTS)
         row = cur.fetchone()
@@ -256,7 +293,7 @@ SELECT events.id,
 def list_all(
     conn: psycopg.Connection[object],
 ) -> list[Event]:
-    """Run query ListAll (tests/cases/bulk/queries.sql:25:1)."""
+    """Run query ListAll (tests/cases/bulk/queries.sql:28:1)."""
     with psycopg.RawCursor(conn, row_factory=tuple_row) as cur:
         cur.execute(LIST_ALL)
         # fetchall() loads every row in one call, where iterating the cursor is a call per row.
@@ -307,16 +344,18 @@ def event_rows(
     """Each Params row, sent as one array per field and read back as a table."""
     # One array per field, the n-th element of each from the n-th row.
     rows: list[EventRowsParams] = _sequence(params, "params")
-    with psycopg.RawCursor(conn, row_factory=tuple_row) as cur:
-        cur.execute(
-            EVENT_ROWS,
-            (
-                [p.id for p in rows],
-                [_aware(p.at, "at") for p in rows],
-                [_enum_value(Level, p.level, "level") for p in rows],
-                [p.note for p in rows],
-            ),
+    batch = _Batch(rows, "params")
+    try:
+        arrays = (
+            [p.id for p in rows],
+            [_aware(p.at, "at") for p in batch],
+            [_enum_value(Level, p.level, "level") for p in batch],
+            [p.note for p in rows],
         )
+    except _ArgumentError as error:
+        raise batch.refused(error) from None
+    with psycopg.RawCursor(conn, row_factory=tuple_row) as cur:
+        cur.execute(EVENT_ROWS, arrays)
         # fetchall() loads every row in one call, where iterating the cursor is a call per row.
         return [_load_event_rows(row) for row in cur.fetchall()]
 

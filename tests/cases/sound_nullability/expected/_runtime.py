@@ -6,12 +6,12 @@ name: ``from ._runtime import aware as _aware``. Applications import the errors 
 the package itself: ``from generated import ArgumentError``.
 """
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, fields, make_dataclass
 from datetime import datetime
 from enum import StrEnum
 from functools import cache
-from typing import Any, Final, NamedTuple, TypeVar, cast
+from typing import Any, Final, Generic, NamedTuple, TypeVar, cast
 
 from psycopg import AsyncConnection, Connection
 from psycopg.adapt import Transformer
@@ -21,6 +21,7 @@ from psycopg.types.composite import CompositeInfo, register_composite
 
 _E = TypeVar("_E", bound=StrEnum)
 _V = TypeVar("_V")
+_P = TypeVar("_P")
 
 # psycopg does not know the array type of an enum it was not told about and returns
 # its text form, '{a,"b c"}': psycopg's own text[] loader (OID 1009) splits it.
@@ -37,8 +38,9 @@ _REGENERATE: Final = (
 class ArgumentError(ValueError):
     """An argument a generated function refused before sending anything.
 
-    ``parameter`` is the keyword argument's name, ``value`` what was given and
-    ``expected`` what the function takes there.
+    ``parameter`` is the keyword argument's name (in a batch, the field's path:
+    ``params[2].time``), ``value`` what was given and ``expected`` what the function
+    takes there.
     """
 
     def __init__(self, parameter: str, value: object, expected: str) -> None:
@@ -46,6 +48,33 @@ class ArgumentError(ValueError):
         self.parameter = parameter
         self.value = value
         self.expected = expected
+
+
+class Batch(Generic[_P]):
+    """The parameter sets of a batch function, remembering which one is being read.
+
+    A check that refuses a field names the field alone (``time``); ``refused`` names
+    the set too (``params[2].time``), so a batch of a thousand says which one is wrong.
+    Iterating again starts again: a ``-- params: rows`` function reads its rows once per
+    field.
+    """
+
+    __slots__ = ("_index", "_items", "_parameter")
+
+    def __init__(self, items: Iterable[_P], parameter: str) -> None:
+        self._items = items
+        self._parameter = parameter
+        self._index = 0
+
+    def __iter__(self) -> Iterator[_P]:
+        for index, item in enumerate(self._items):
+            self._index = index
+            yield item
+
+    def refused(self, error: ArgumentError) -> ArgumentError:
+        """``error``, raised by a check of the set being read, located in the batch."""
+        path = f"{self._parameter}[{self._index}].{error.parameter}"
+        return ArgumentError(path, error.value, error.expected)
 
 
 class NoRowError(LookupError):

@@ -9,6 +9,8 @@ import psycopg
 from psycopg.rows import tuple_row
 from psycopg.types.json import Jsonb
 
+from .._runtime import ArgumentError as _ArgumentError
+from .._runtime import Batch as _Batch
 from .._runtime import NoRowError as _NoRowError
 from .._runtime import aware as _aware
 from .._runtime import builder as _builder
@@ -97,21 +99,25 @@ async def set_lists(
     params: Iterable[SetListsParams],
 ) -> None:
     """Run query SetLists (tests/cases/array_nulls/queries.sql:10:1)."""
-    values = [
-        (
-            [
-                None if x is None else _enum_value(Mood, x, "moods[" + str(i) + "]")
-                for i, x in enumerate(_sequence(p.moods, "moods"))
-            ],
-            [
-                None if x is None else _aware(x, "times[" + str(i) + "]")
-                for i, x in enumerate(_sequence(p.times, "times"))
-            ],
-            [None if x is None else Jsonb(x) for x in _sequence(p.docs, "docs")],
-            p.id,
-        )
-        for p in params
-    ]
+    batch = _Batch(params, "params")
+    try:
+        values = [
+            (
+                [
+                    None if x is None else _enum_value(Mood, x, "moods[" + str(i) + "]")
+                    for i, x in enumerate(_sequence(p.moods, "moods"))
+                ],
+                [
+                    None if x is None else _aware(x, "times[" + str(i) + "]")
+                    for i, x in enumerate(_sequence(p.times, "times"))
+                ],
+                [None if x is None else Jsonb(x) for x in _sequence(p.docs, "docs")],
+                p.id,
+            )
+            for p in batch
+        ]
+    except _ArgumentError as error:
+        raise batch.refused(error) from None
     if not values:
         return None
     async with psycopg.AsyncRawCursor(conn) as cur:

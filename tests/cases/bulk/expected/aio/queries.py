@@ -9,6 +9,8 @@ import psycopg
 from psycopg.rows import tuple_row
 from psycopg.types.json import Jsonb
 
+from .._runtime import ArgumentError as _ArgumentError
+from .._runtime import Batch as _Batch
 from .._runtime import NoRowError as _NoRowError
 from .._runtime import aware as _aware
 from .._runtime import builder as _builder
@@ -20,6 +22,7 @@ from ..queries import (
     COUNT_EVENTS,
     EVENT_ROWS,
     EVENTS_BETWEEN,
+    EVENTS_SINCE,
     GET_EVENTS,
     LIST_ALL,
     LOAD_EVENTS_COPY,
@@ -30,6 +33,7 @@ from ..queries import (
 from ..queries import EventRowsParams as EventRowsParams
 from ..queries import EventRowsRow as EventRowsRow
 from ..queries import EventsBetweenParams as EventsBetweenParams
+from ..queries import EventsSinceParams as EventsSinceParams
 from ..queries import GetEventsParams as GetEventsParams
 from ..queries import LoadEventsParams as LoadEventsParams
 from ..queries import SetNotesParams as SetNotesParams
@@ -47,17 +51,21 @@ async def load_events(
     async with psycopg.AsyncRawCursor(conn) as cur:
         async with cur.copy(LOAD_EVENTS_COPY) as copy:
             copy.set_types(("int8", "timestamptz", "text", "uuid", "jsonb", "text"))
-            for p in params:
-                await copy.write_row(
-                    (
-                        p.id,
-                        _aware(p.at, "at"),
-                        _enum_value(Level, p.level, "level"),
-                        p.source,
-                        None if p.payload is None else Jsonb(p.payload),
-                        p.note,
+            batch = _Batch(params, "params")
+            try:
+                for p in batch:
+                    await copy.write_row(
+                        (
+                            p.id,
+                            _aware(p.at, "at"),
+                            _enum_value(Level, p.level, "level"),
+                            p.source,
+                            None if p.payload is None else Jsonb(p.payload),
+                            p.note,
+                        )
                     )
-                )
+            except _ArgumentError as error:
+                raise batch.refused(error) from None
         return cur.rowcount
 
 
@@ -162,10 +170,30 @@ async def events_between(
     return rows
 
 
+async def events_since(
+    conn: psycopg.AsyncConnection[object],
+    params: Iterable[EventsSinceParams],
+) -> list[list[int]]:
+    """Run query EventsSince (tests/cases/bulk/queries.sql:22:1)."""
+    batch = _Batch(params, "params")
+    try:
+        values = [(_aware(p.since, "since"),) for p in batch]
+    except _ArgumentError as error:
+        raise batch.refused(error) from None
+    if not values:
+        return []
+    rows: list[list[int]] = []
+    async with psycopg.AsyncRawCursor(conn, row_factory=tuple_row) as cur:
+        await cur.executemany(EVENTS_SINCE, values, returning=True)
+        async for _ in cur.results():
+            rows.append([cast("int", row[0]) for row in await cur.fetchall()])
+    return rows
+
+
 async def count_events(
     conn: psycopg.AsyncConnection[object],
 ) -> int:
-    """Run query CountEvents (tests/cases/bulk/queries.sql:22:1)."""
+    """Run query CountEvents (tests/cases/bulk/queries.sql:25:1)."""
     async with psycopg.AsyncRawCursor(conn, row_factory=tuple_row) as cur:
         await cur.execute(COUNT_EVENTS)
         row = await cur.fetchone()
@@ -177,7 +205,7 @@ async def count_events(
 async def list_all(
     conn: psycopg.AsyncConnection[object],
 ) -> list[Event]:
-    """Run query ListAll (tests/cases/bulk/queries.sql:25:1)."""
+    """Run query ListAll (tests/cases/bulk/queries.sql:28:1)."""
     async with psycopg.AsyncRawCursor(conn, row_factory=tuple_row) as cur:
         await cur.execute(LIST_ALL)
         # fetchall() loads every row in one call, where iterating the cursor is a call per row.
@@ -202,16 +230,18 @@ async def event_rows(
     """Each Params row, sent as one array per field and read back as a table."""
     # One array per field, the n-th element of each from the n-th row.
     rows: list[EventRowsParams] = _sequence(params, "params")
-    async with psycopg.AsyncRawCursor(conn, row_factory=tuple_row) as cur:
-        await cur.execute(
-            EVENT_ROWS,
-            (
-                [p.id for p in rows],
-                [_aware(p.at, "at") for p in rows],
-                [_enum_value(Level, p.level, "level") for p in rows],
-                [p.note for p in rows],
-            ),
+    batch = _Batch(rows, "params")
+    try:
+        arrays = (
+            [p.id for p in rows],
+            [_aware(p.at, "at") for p in batch],
+            [_enum_value(Level, p.level, "level") for p in batch],
+            [p.note for p in rows],
         )
+    except _ArgumentError as error:
+        raise batch.refused(error) from None
+    async with psycopg.AsyncRawCursor(conn, row_factory=tuple_row) as cur:
+        await cur.execute(EVENT_ROWS, arrays)
         # fetchall() loads every row in one call, where iterating the cursor is a call per row.
         return [_load_event_rows(row) for row in await cur.fetchall()]
 
