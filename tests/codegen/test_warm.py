@@ -1,0 +1,327 @@
+"""The warm generator (``codegen.warm``, ``codegen.warm_server``), with real processes only.
+
+Each test runs ``codegen`` as the user does (``python -m connlog.codegen``, a
+fresh process) in a project of its own, with a stamp cache and state directory
+of its own (``XDG_CACHE_HOME``) and no embedded cluster (``CONNLOG_PG_DIR``
+points at an empty directory, so ``codegen db stop`` stops nothing of the
+suite's): the project's pyproject.toml names the test server. Whatever warm
+generator a test starts, it stops (or sees exit) before it ends.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import signal
+import stat
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from connlog.codegen import warm
+from tests.codegen.conftest import CASES, run_codegen, snapshot
+from tests.conftest import REPO_ROOT, start_server
+
+QUERY = "ORDER BY a.id, b.id"
+# Output of each kind: many types, arrays and enums; composites; embedded rows; a syntax
+# error; errors the server finds; errors after recovery; one only planning finds.
+PARITY_CASES = (
+    "all_types",
+    "composite_types",
+    "embed",
+    "syntax_error",
+    "unknown_column",
+    "error_recovery",
+    "untyped_parameter",
+)
+
+
+class Project:
+    """A small generated project and the environment its runs share."""
+
+    def __init__(self, root: Path, cache: Path, env: dict[str, str]) -> None:
+        self.root = root
+        self.cache = cache
+        self.env = env
+        self.state = cache / "codegen" / "warm" / warm.state_directory(root).name
+        self.edits = 0
+
+    def run(self, *args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [sys.executable, "-m", "connlog.codegen", *args],
+            cwd=self.root, env=env or self.env, capture_output=True, text=True, timeout=60,
+        )  # fmt: skip
+
+    def edit(self) -> None:
+        """Edit one query (its ORDER BY): one to describe, so no stamp answers."""
+        self.edits += 1
+        sql = self.root / "queries" / "books.sql"
+        sql.write_text(re.sub(rf"{QUERY}[^;]*;", f"{QUERY} LIMIT {self.edits};", sql.read_text()))
+
+    def pid(self) -> int | None:
+        return warm.running_pid(self.state)
+
+    def wait_listening(self, other_than: int | None = None) -> int:
+        """The pid of the warm generator once it listens (one other than ``other_than``)."""
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            pid = self.pid()
+            if pid is not None and pid != other_than and (self.state / warm.SOCKET).exists():
+                return pid
+            time.sleep(0.02)
+        raise AssertionError(f"no warm generator listens; its log:\n{self.log()}")
+
+    def wait_gone(self, pid: int) -> None:
+        deadline = time.monotonic() + 20
+        while _alive(pid) and time.monotonic() < deadline:
+            time.sleep(0.02)
+        assert not _alive(pid), f"warm generator {pid} still runs"
+
+    def log(self) -> str:
+        path = self.state / warm.LOG_FILE
+        return path.read_text() if path.exists() else ""
+
+    def served(self) -> list[str]:
+        return [line for line in self.log().splitlines() if " ran " in line]
+
+    def start(self) -> int:
+        """A run that starts the warm generator; its pid once it listens."""
+        self.edit()
+        first = self.run("generate")
+        assert first.returncode == 0, first.stderr
+        return self.wait_listening()
+
+
+def _alive(pid: int) -> bool:
+    try:
+        waited, _ = os.waitpid(pid, os.WNOHANG)  # reaps it if it is our child
+        if waited:
+            return False
+    except ChildProcessError:
+        pass
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    return Path(f"/proc/{pid}/stat").read_text().split(") ")[-1][0] != "Z"
+
+
+@pytest.fixture
+def short_tmp() -> Iterator[Path]:
+    """A directory with a short path: a socket's path must fit in 108 bytes, and pytest's
+    ``tmp_path`` for a long test name does not leave room for the state directory's."""
+    path = Path(tempfile.mkdtemp(prefix="cw-"))
+    yield path
+    shutil.rmtree(path, ignore_errors=True)
+
+
+def _environment(tmp_path: Path, **extra: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if k not in ("CI", warm.OPT_OUT_ENV)}
+    env |= {
+        "XDG_CACHE_HOME": str(tmp_path / "cache"),
+        "CONNLOG_PG_DIR": str(tmp_path / "no-cluster"),
+        warm.IDLE_ENV: "120",  # one a failed test leaves behind goes by itself
+    }
+    return env | extra
+
+
+@pytest.fixture
+def project(
+    tmp_path: Path, short_tmp: Path, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[Project]:
+    root = tmp_path / "project"
+    shutil.copytree(CASES / "join_left_nullable" / "migrations", root / "migrations")
+    (root / "queries").mkdir()
+    shutil.copy(CASES / "join_left_nullable" / "queries.sql", root / "queries" / "books.sql")
+    (root / "pyproject.toml").write_text(
+        f'[tool.codegen]\nout = "generated"\ndatabase = "{start_server()}"\n'
+    )
+    env = _environment(short_tmp)
+    monkeypatch.setenv("XDG_CACHE_HOME", env["XDG_CACHE_HOME"])
+    yield Project(root.resolve(), short_tmp / "cache", env)
+    warm.stop(root)
+
+
+def _timeless(text: str) -> str:
+    return re.sub(r" in \d+\.\d\ds ", " in #s ", text)
+
+
+def test_a_warm_run_is_byte_for_byte_an_in_process_run(
+    tmp_path: Path, short_tmp: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Golden cases, errors included: the same files, stdout, stderr and exit status, whether
+    the run happens here or in the warm generator (a few cases of each kind: the suite's time)."""
+    here, there = tmp_path / "here", tmp_path / "there"
+    here.mkdir()
+    there.mkdir()
+    env = _environment(short_tmp)
+    warm_project = Project(there.resolve(), short_tmp / "cache", env)
+    cases = [CASES / name for name in PARITY_CASES]
+    try:
+        for number, case in enumerate(cases):
+            args = (
+                "generate", "--migrations", str(case / "migrations"), "--queries", str(case),
+                "--out", f"out/{case.name}", "--database", start_server(),
+            )  # fmt: skip
+            monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "here-cache"))
+            ours = run_codegen(*args, cwd=here)
+            before = len(warm_project.served())
+            theirs = warm_project.run(*args)
+            assert (theirs.returncode, _timeless(theirs.stdout), theirs.stderr) == (
+                ours.code, _timeless(ours.stdout), ours.stderr
+            ), case.name  # fmt: skip
+            assert snapshot(there / "out" / case.name) == snapshot(here / "out" / case.name)
+            if number == 0:
+                warm_project.wait_listening()  # the first run ran here and started it
+            else:
+                assert len(warm_project.served()) == before + 1, warm_project.log()
+    finally:
+        monkeypatch.setenv("XDG_CACHE_HOME", env["XDG_CACHE_HOME"])
+        warm.stop(there)
+
+
+def test_check_reports_a_stale_query_as_an_in_process_run_does(project: Project) -> None:
+    project.start()
+    project.edit()
+    warm_check = project.run("check")
+    here = project.run("check", "--no-warm")
+    assert warm_check.returncode == here.returncode == 1
+    assert (warm_check.stdout, warm_check.stderr) == (here.stdout, here.stderr)
+    assert "query AuthorsWithBooks is stale" in warm_check.stderr
+    assert f"+{QUERY} LIMIT {project.edits}" in warm_check.stdout
+    assert len(project.served()) == 1, project.log()
+
+
+def test_a_changed_generator_or_environment_restarts_it(project: Project, tmp_path: Path) -> None:
+    """A copy of the generator with a comment added to one module (same output) is another
+    generator: the warm one exits and the run happens here; so with another PATH."""
+    copy = tmp_path / "generator"
+    package = copy / "connlog"
+    shutil.copytree(
+        REPO_ROOT / "codegen", package / "codegen", ignore=shutil.ignore_patterns("__pycache__")
+    )
+    shutil.copy(REPO_ROOT / "connlog" / "__init__.py", package)
+    project.env["PYTHONPATH"] = str(copy)
+    first = project.start()
+
+    project.edit()
+    assert project.run("generate").returncode == 0
+    assert len(project.served()) == 1, "an unchanged generator keeps the warm one"
+
+    module = package / "codegen" / "generate.py"
+    module.write_text(module.read_text() + "\n# a comment\n")
+    project.edit()
+    restarted = project.run("generate")
+    assert restarted.returncode == 0, restarted.stderr
+    assert "1 described" in restarted.stdout
+    assert restarted.stderr == "", "a restart is not a failure: nothing to say"
+    project.wait_gone(first)
+    second = project.wait_listening(other_than=first)
+    assert project.served() == [], "the new warm generator has run nothing yet"
+
+    other_path = {**project.env, "PATH": f"{tmp_path}{os.pathsep}{project.env['PATH']}"}
+    project.edit()
+    assert project.run("generate", env=other_path).returncode == 0
+    project.wait_gone(second)
+    project.wait_listening(other_than=second)
+    assert project.served() == []
+
+
+def test_concurrent_runs_take_turns(project: Project) -> None:
+    """Rounds of four clients started at once on the same project: every one succeeds, the
+    warm generator runs them one after the other, and the result is what a run here makes."""
+    project.start()
+    for _ in range(3):
+        project.edit()
+        clients = [
+            subprocess.Popen(
+                [sys.executable, "-m", "connlog.codegen", "generate"],
+                cwd=project.root, env=project.env, stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE, text=True,
+            )  # fmt: skip
+            for _ in range(4)
+        ]
+        for client in clients:
+            stdout, stderr = client.communicate(timeout=60)
+            assert client.returncode == 0, stderr
+            assert stderr == "", stderr
+            assert "files written" in stdout or "up to date" in stdout
+    spans = [
+        tuple(map(float, re.findall(r"\[([\d.]+), ([\d.]+)\]", line)[0]))
+        for line in project.served()
+    ]
+    assert len(spans) >= 3, project.log()
+    for (_, end), (start, _) in zip(spans, spans[1:], strict=False):
+        assert end <= start, f"two runs overlapped:\n{project.log()}"
+    shutil.rmtree(project.cache / "codegen" / "fingerprints")
+    check = project.run("check", "--no-warm")
+    assert check.returncode == 0, check.stdout + check.stderr
+    assert "is up to date" in check.stdout
+
+
+def test_a_killed_warm_generator_is_replaced_silently(project: Project) -> None:
+    pid = project.start()
+    os.kill(pid, signal.SIGKILL)
+    project.wait_gone(pid)
+    project.edit()
+    result = project.run("generate")
+    assert (result.returncode, result.stderr) == (0, "")
+    assert "1 described" in result.stdout
+    project.wait_listening(other_than=pid)
+
+
+def test_a_hung_warm_generator_is_killed_and_the_run_happens_here(project: Project) -> None:
+    project.env[warm.TIMEOUT_ENV] = "1"
+    pid = project.start()
+    os.kill(pid, signal.SIGSTOP)
+    project.edit()
+    started = time.monotonic()
+    result = project.run("generate")
+    assert time.monotonic() - started < 15
+    assert result.returncode == 0, result.stderr
+    assert result.stderr == (
+        f"codegen: the warm generator (pid {pid}) was silent for 1 s; killed; "
+        "running the generator in this process\n"
+    )
+    assert "1 described" in result.stdout
+    project.wait_gone(pid)
+    project.wait_listening(other_than=pid)  # the run started a new one (the fixture stops it)
+
+
+@pytest.mark.parametrize("how", ["flag", "env", "ci"])
+def test_an_opt_out_neither_uses_nor_starts_one(project: Project, how: str) -> None:
+    env = project.env | ({warm.OPT_OUT_ENV: "1"} if how == "env" else {})
+    env |= {"CI": "true"} if how == "ci" else {}
+    flag = ["--no-warm"] if how == "flag" else []
+    project.edit()
+    alone = project.run("generate", *flag, env=env)
+    assert alone.returncode == 0, alone.stderr
+    assert not project.state.exists(), "an opted-out run prepared a warm generator"
+
+    if how == "flag":  # with the same environment, a running one is passed by
+        project.start()
+        project.edit()
+        assert project.run("generate", *flag, env=env).returncode == 0
+        assert project.served() == []
+
+
+def test_it_is_private_stops_with_db_stop_and_when_idle(project: Project) -> None:
+    pid = project.start()
+    assert stat.S_IMODE(project.state.stat().st_mode) == 0o700
+    for name in (warm.SOCKET, warm.PID_FILE, warm.LOG_FILE, warm.SERVER_LOCK):
+        assert stat.S_IMODE((project.state / name).stat().st_mode) == 0o600, name
+    stopped = project.run("db", "stop")
+    assert stopped.stdout == "stopped the warm generator\nnot running\n", stopped.stderr
+    project.wait_gone(pid)
+    assert not (project.state / warm.SOCKET).exists()
+
+    project.env[warm.IDLE_ENV] = "1"
+    idle = project.start()
+    project.wait_gone(idle)
+    assert project.log().rstrip().endswith("idle: exiting")
