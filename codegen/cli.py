@@ -82,14 +82,13 @@ def _main(argv: Sequence[str] | None, warm: bool) -> int:
 def _generate(args: argparse.Namespace, argv: Sequence[str], cwd: Path, warm: bool) -> int:
     """Run ``generate`` or ``check`` in the warm generator if one answers, else here (and start
     one for the next run)."""
-    if warm:
-        from connlog.codegen import warm as warm_generator
+    from connlog.codegen import warm as warm_generator
 
-        warm = warm_generator.enabled(args.no_warm)
-        if warm:
-            code = warm_generator.delegate(argv, cwd)
-            if code is not None:
-                return code
+    warm = warm and warm_generator.enabled(args.no_warm)
+    if warm:
+        code = warm_generator.delegate(argv, cwd)
+        if code is not None:
+            return code
     from connlog.codegen import generate
 
     code = generate.run(args)

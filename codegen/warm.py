@@ -45,7 +45,7 @@ import stat
 import subprocess
 import sys
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Generator, Iterator, Sequence
 from pathlib import Path
 from typing import Final
 
@@ -85,11 +85,8 @@ def enabled(no_warm: bool) -> bool:
 def _plain_interpreter() -> bool:
     """No interpreter option (``-X importtime``, ``-W error``, ``-O``...) before the program:
     the warm generator runs with none, so such a run stays in its own process."""
-    for argument in sys.orig_argv[1:]:
-        if argument == "-m" or not argument.startswith("-"):
-            return True
-        return False
-    return True
+    first = sys.orig_argv[1] if len(sys.orig_argv) > 1 else "-m"
+    return first == "-m" or not first.startswith("-")
 
 
 def project_root(cwd: Path) -> Path:
@@ -124,9 +121,7 @@ def private_state_directory(root: Path) -> Path | None:
 
 def identity(root: Path) -> str:
     """What a warm generator must share with a client to run for it."""
-    environment = {
-        name: value for name, value in os.environ.items() if name not in _SHELL_ONLY
-    }
+    environment = {name: value for name, value in os.environ.items() if name not in _SHELL_ONLY}
     parts = [
         f"codegen-warm/{PROTOCOL}",
         str(root),
@@ -165,7 +160,7 @@ def delegate(argv: Sequence[str], cwd: Path) -> int | None:
     state_ok = private_state_directory(root)
     if state_ok is None:
         return None
-    request = {
+    request: dict[str, object] = {
         "protocol": PROTOCOL,
         "identity": identity(root),
         "argv": list(argv),
@@ -180,12 +175,18 @@ def delegate(argv: Sequence[str], cwd: Path) -> int | None:
         reply = _ask(state, request)
     if reply is None or "stale" in reply:
         return None
-    if "exit" not in reply:
-        _note(str(reply.get("failed", "no answer")))
+    code, output = reply.get("exit"), reply.get("output")
+    if not isinstance(code, int) or not isinstance(output, list):
+        _note(str(reply.get("failed", f"the warm generator answered {reply!r}")))
         return None
-    for stream, text in reply["output"]:
-        (sys.stdout if stream == 1 else sys.stderr).write(text)
-    code: int = reply["exit"]
+    for item in output:  # pyright: ignore[reportUnknownVariableType]
+        match item:
+            case [1, str(text)]:
+                sys.stdout.write(text)
+            case [2, str(text)]:
+                sys.stderr.write(text)
+            case _:
+                raise AssertionError(f"the warm generator sent {item!r} as output")
     return code
 
 
@@ -232,7 +233,7 @@ def _note(why: str) -> None:
 
 
 @contextlib.contextmanager
-def _turn(state: Path) -> Iterator[bool]:
+def _turn(state: Path) -> Generator[bool]:
     """Hold the project's client lock (True), waiting for another client's turn to end; False
     after ``TURN_WAIT`` seconds."""
     descriptor = os.open(state / CLIENT_LOCK, os.O_RDWR | os.O_CREAT, 0o600)

@@ -1,4 +1,4 @@
-"""The warm generator: ``python -P -m connlog.codegen.warm_server ROOT``, started by ``codegen.warm``.
+"""The warm generator (``python -P -m connlog.codegen.warm_server ROOT``; ``codegen.warm``).
 
 It takes the project's server lock (or exits: one per project root), computes
 its identity before importing anything of the generator, imports psycopg,
@@ -22,6 +22,7 @@ from __future__ import annotations
 import contextlib
 import fcntl
 import gc
+import importlib
 import io
 import json
 import os
@@ -32,12 +33,18 @@ import struct
 import sys
 import time
 import traceback
-from collections.abc import Iterator
+from collections.abc import Generator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Final
 
 from connlog.codegen import warm
 
+_WARM_MODULES: Final = (
+    "connlog.codegen.cli",
+    "connlog.codegen.generate",
+    "connlog.codegen.database.migrate",
+)
 # How long a new warm generator waits for the one it replaces to let go of the lock.
 _TAKEOVER: Final = 5.0
 
@@ -81,15 +88,14 @@ def _take(lock: int) -> bool:
 
 def _import_the_generator() -> None:
     """Everything a run of ``generate`` or ``check`` imports, yoyo's lazy import included."""
-    from connlog.codegen import cli, generate  # noqa: F401
-    from connlog.codegen.database import migrate  # noqa: F401
-
+    for module in _WARM_MODULES:
+        importlib.import_module(module)
     gc.collect()
     gc.freeze()  # the imported modules stay out of every collection of every child
 
 
 @contextlib.contextmanager
-def _listening(state: Path) -> Iterator[socket.socket]:
+def _listening(state: Path) -> Generator[socket.socket]:
     """The project's socket (0600), listening; removed on exit."""
     path = state / warm.SOCKET
     with contextlib.suppress(FileNotFoundError):
@@ -140,38 +146,66 @@ def _same_user(conn: socket.socket) -> bool:
     """The peer runs as our user (the socket's 0600 already says so; this holds if it did not)."""
     credentials = conn.getsockopt(socket.SOL_SOCKET, socket.SO_PEERCRED, struct.calcsize("3i"))
     _, uid, _ = struct.unpack("3i", credentials)
-    return uid == os.getuid()
+    return bool(uid == os.getuid())
 
 
 def _answer(conn: socket.socket, identity: str) -> bool:
     """Answer one request; False when this warm generator must exit."""
     conn.settimeout(warm.timeout())
     try:
-        request = json.loads(_read_line(conn))
+        message = json.loads(_read_line(conn))
+        if not isinstance(message, dict):
+            raise ValueError(f"not an object: {message!r}")
     except (OSError, ValueError) as exc:
         _log(f"unreadable request: {exc}")
         return True
-    if request.get("protocol") != warm.PROTOCOL:
+    fields: dict[str, object] = message
+    if fields.get("protocol") != warm.PROTOCOL:
         _send(conn, {"stale": "protocol"})
         _log("another protocol: exiting")
         return False
-    if request.get("stop"):
+    if fields.get("stop"):
         _send(conn, {"stopped": True})
         _log("stop: exiting")
         return False
-    if request.get("identity") != identity:
+    if fields.get("identity") != identity:
         _send(conn, {"stale": "identity"})
         _log("another identity (generator, tools, root or environment): exiting")
         return False
+    request = _Run.of(fields)
+    if request is None:
+        _log(f"malformed request: {fields!r}")
+        return True
     started = time.time()
     reply = _run_forked(conn, request)
     _send(conn, reply)
     _log(
-        f"ran {' '.join(request['argv'])!r} in {time.time() - started:.3f} s "
+        f"ran {' '.join(request.argv)!r} in {time.time() - started:.3f} s "
         f"[{started:.6f}, {time.time():.6f}]: "
         + (f"exit {reply['exit']}" if "exit" in reply else str(reply.get("failed")))
     )
     return True
+
+
+@dataclass(frozen=True, slots=True)
+class _Run:
+    """A request to run ``codegen ARGV`` as the client would have."""
+
+    argv: list[str]
+    cwd: str
+    env: dict[str, str]
+    umask: int
+
+    @staticmethod
+    def of(fields: dict[str, object]) -> _Run | None:
+        argv, cwd, env, umask = (fields.get(k) for k in ("argv", "cwd", "env", "umask"))
+        if not (isinstance(argv, list) and isinstance(cwd, str) and isinstance(env, dict)):
+            return None
+        if not isinstance(umask, int):
+            return None
+        arguments = [str(argument) for argument in argv]  # pyright: ignore[reportUnknownVariableType]
+        environment = {str(k): str(v) for k, v in env.items()}  # pyright: ignore[reportUnknownVariableType]
+        return _Run(arguments, cwd, environment, umask)
 
 
 def _read_line(conn: socket.socket) -> bytes:
@@ -192,7 +226,7 @@ def _send(conn: socket.socket, message: dict[str, object]) -> bool:
     return True
 
 
-def _run_forked(conn: socket.socket, request: dict[str, object]) -> dict[str, object]:
+def _run_forked(conn: socket.socket, request: _Run) -> dict[str, object]:
     """Fork, run the request in the child, beat while it runs; the child's reply, or why not."""
     readable, writable = os.pipe()
     pid = os.fork()
@@ -201,7 +235,7 @@ def _run_forked(conn: socket.socket, request: dict[str, object]) -> dict[str, ob
         _child(request, writable)
     os.close(writable)
     result = b""
-    watched: list[object] = [readable, conn]
+    watched: list[int | socket.socket] = [readable, conn]
     try:
         while True:
             ready, _, _ = select.select(watched, [], [], warm.BEAT)
@@ -210,7 +244,7 @@ def _run_forked(conn: socket.socket, request: dict[str, object]) -> dict[str, ob
                 if not chunk:
                     break
                 result += chunk
-            elif conn in watched and (conn in ready or not ready and not _send(conn, {})):
+            elif conn in watched and (conn in ready or (not ready and not _send(conn, {}))):
                 # The client went away (Ctrl-C): interrupt the run as Ctrl-C would have.
                 os.kill(pid, signal.SIGINT)
                 watched = [readable]
@@ -230,32 +264,27 @@ def _how(status: int) -> str:
     return f"exit status {os.waitstatus_to_exitcode(status)}"
 
 
-def _child(request: dict[str, object], result: int) -> None:
+def _child(request: _Run, result: int) -> None:
     """Run ``codegen ARGV`` as the client would have, and write the reply to ``result``."""
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
     signal.signal(signal.SIGINT, signal.default_int_handler)
     output: list[list[object]] = []
     code = 1
     try:
-        os.umask(int(str(request["umask"])))
-        os.chdir(str(request["cwd"]))
-        environment = request["env"]
-        assert isinstance(environment, dict)
+        os.umask(request.umask)
+        os.chdir(request.cwd)
         os.environ.clear()
-        os.environ.update({str(k): str(v) for k, v in environment.items()})
-        argv = request["argv"]
-        assert isinstance(argv, list)
+        os.environ.update(request.env)
         sys.stdout = _Recorded(output, 1)
         sys.stderr = _Recorded(output, 2)
-        code = _exit_code([str(argument) for argument in argv])
+        code = _exit_code(request.argv)
     except BaseException:  # a failure of ours: reported as an uncaught one would be
         sys.stderr = _Recorded(output, 2)
         traceback.print_exc()
     finally:
         data = json.dumps({"exit": code, "output": output}).encode()
-        with contextlib.suppress(OSError):
-            with os.fdopen(result, "wb") as handle:
-                handle.write(data)
+        with contextlib.suppress(OSError), os.fdopen(result, "wb") as handle:
+            handle.write(data)
         os._exit(0)  # no atexit handler or collection of the parent's: it is still running
 
 

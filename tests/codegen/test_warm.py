@@ -10,6 +10,7 @@ generator a test starts, it stops (or sees exit) before it ends.
 
 from __future__ import annotations
 
+import itertools
 import os
 import re
 import shutil
@@ -21,6 +22,7 @@ import tempfile
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from subprocess import PIPE
 
 import pytest
 
@@ -42,6 +44,9 @@ PARITY_CASES = (
 )
 
 
+Completed = subprocess.CompletedProcess[str]
+
+
 class Project:
     """A small generated project and the environment its runs share."""
 
@@ -52,7 +57,7 @@ class Project:
         self.state = cache / "codegen" / "warm" / warm.state_directory(root).name
         self.edits = 0
 
-    def run(self, *args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    def run(self, *args: str, env: dict[str, str] | None = None) -> Completed:
         return subprocess.run(
             [sys.executable, "-m", "connlog.codegen", *args],
             cwd=self.root, env=env or self.env, capture_output=True, text=True, timeout=60,
@@ -132,9 +137,7 @@ def _environment(tmp_path: Path, **extra: str) -> dict[str, str]:
 
 
 @pytest.fixture
-def project(
-    tmp_path: Path, short_tmp: Path, monkeypatch: pytest.MonkeyPatch
-) -> Iterator[Project]:
+def project(tmp_path: Path, short_tmp: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Project]:
     root = tmp_path / "project"
     shutil.copytree(CASES / "join_left_nullable" / "migrations", root / "migrations")
     (root / "queries").mkdir()
@@ -239,16 +242,14 @@ def test_concurrent_runs_take_turns(project: Project) -> None:
     project.start()
     for _ in range(3):
         project.edit()
+        command = [sys.executable, "-m", "connlog.codegen", "generate"]
         clients = [
-            subprocess.Popen(
-                [sys.executable, "-m", "connlog.codegen", "generate"],
-                cwd=project.root, env=project.env, stdout=subprocess.PIPE,
-                stderr=subprocess.PIPE, text=True,
-            )  # fmt: skip
+            subprocess.Popen(command, cwd=project.root, env=project.env, stdout=PIPE, stderr=PIPE)
             for _ in range(4)
         ]
         for client in clients:
-            stdout, stderr = client.communicate(timeout=60)
+            out, err = client.communicate(timeout=60)
+            stdout, stderr = out.decode(), err.decode()
             assert client.returncode == 0, stderr
             assert stderr == "", stderr
             assert "files written" in stdout or "up to date" in stdout
@@ -257,7 +258,7 @@ def test_concurrent_runs_take_turns(project: Project) -> None:
         for line in project.served()
     ]
     assert len(spans) >= 3, project.log()
-    for (_, end), (start, _) in zip(spans, spans[1:], strict=False):
+    for (_, end), (start, _) in itertools.pairwise(spans):
         assert end <= start, f"two runs overlapped:\n{project.log()}"
     shutil.rmtree(project.cache / "codegen" / "fingerprints")
     check = project.run("check", "--no-warm")
