@@ -201,9 +201,8 @@ def test_check_reports_a_stale_query_as_an_in_process_run_does(project: Project)
     assert len(project.served()) == 1, project.log()
 
 
-def test_a_changed_generator_or_environment_restarts_it(project: Project, tmp_path: Path) -> None:
-    """A copy of the generator with a comment added to one module (same output) is another
-    generator: the warm one exits and the run happens here; so with another PATH."""
+def _generator_copy(project: Project, tmp_path: Path) -> Path:
+    """A copy of the generator, which the project's runs import; its ``codegen`` package."""
     copy = tmp_path / "generator"
     package = copy / "connlog"
     shutil.copytree(
@@ -211,13 +210,36 @@ def test_a_changed_generator_or_environment_restarts_it(project: Project, tmp_pa
     )
     shutil.copy(REPO_ROOT / "connlog" / "__init__.py", package)
     project.env["PYTHONPATH"] = str(copy)
+    return package / "codegen"
+
+
+# Appended to the copy's generate.py: a run that finds ``crash-once`` removes it and dies.
+CRASH_ONCE = """
+_run = run
+
+
+def run(*args, **kwargs):
+    import os, pathlib, signal
+
+    trigger = pathlib.Path("crash-once")
+    if trigger.exists():
+        trigger.unlink()
+        os.kill(os.getpid(), signal.SIGKILL)
+    return _run(*args, **kwargs)
+"""
+
+
+def test_a_changed_generator_or_environment_restarts_it(project: Project, tmp_path: Path) -> None:
+    """A copy of the generator with a comment added to one module (same output) is another
+    generator: the warm one exits and the run happens here; so with another PATH."""
+    generator = _generator_copy(project, tmp_path)
     first = project.start()
 
     project.edit()
     assert project.run("generate").returncode == 0
     assert len(project.served()) == 1, "an unchanged generator keeps the warm one"
 
-    module = package / "codegen" / "generate.py"
+    module = generator / "generate.py"
     module.write_text(module.read_text() + "\n# a comment\n")
     project.edit()
     restarted = project.run("generate")
@@ -275,6 +297,29 @@ def test_a_killed_warm_generator_is_replaced_silently(project: Project) -> None:
     assert (result.returncode, result.stderr) == (0, "")
     assert "1 described" in result.stdout
     project.wait_listening(other_than=pid)
+
+
+def test_a_run_that_crashes_in_the_warm_generator_happens_here(
+    project: Project, tmp_path: Path
+) -> None:
+    generate = _generator_copy(project, tmp_path) / "generate.py"
+    generate.write_text(generate.read_text() + CRASH_ONCE)
+    pid = project.start()
+    (project.root / "crash-once").touch()
+    project.edit()
+    result = project.run("generate")
+    assert result.returncode == 0, result.stderr
+    assert result.stderr == (
+        "codegen: the warm generator's run ended without a result (killed by SIGKILL); "
+        "running the generator in this process\n"
+    )
+    assert "1 described" in result.stdout
+    assert not (project.root / "crash-once").exists()
+    assert project.pid() == pid, "the warm generator outlives its child's crash"
+    project.edit()
+    again = project.run("generate")
+    assert (again.returncode, again.stderr) == (0, "")
+    assert project.served()[-1].endswith("exit 0"), project.log()
 
 
 def test_a_hung_warm_generator_is_killed_and_the_run_happens_here(project: Project) -> None:
