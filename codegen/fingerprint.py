@@ -36,7 +36,6 @@ import hashlib
 import json
 import os
 import sys
-import tempfile
 from argparse import Namespace
 from collections.abc import Callable
 from importlib.util import find_spec
@@ -109,6 +108,8 @@ def record(args: Namespace, cwd: Path, where: Where, before: Inputs, display: st
         "display": display,
         "fingerprint": _fingerprint(after, where.out),
     }
+    import tempfile  # here, not at the top: the fast path never writes (nor needs it)
+
     path = _stamp_path(args, cwd)
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -234,6 +235,8 @@ def cache_directory() -> Path:
     try:
         return Path.home() / ".cache" / "codegen"
     except RuntimeError:  # no home directory
+        import tempfile
+
         return Path(tempfile.gettempdir()) / f"codegen-{os.getuid()}"
 
 

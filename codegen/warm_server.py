@@ -176,14 +176,7 @@ def _answer(conn: socket.socket, identity: str) -> bool:
     if request is None:
         _log(f"malformed request: {fields!r}")
         return True
-    started = time.time()
-    reply = _run_forked(conn, request)
-    _send(conn, reply)
-    _log(
-        f"ran {' '.join(request.argv)!r} in {time.time() - started:.3f} s "
-        f"[{started:.6f}, {time.time():.6f}]: "
-        + (f"exit {reply['exit']}" if "exit" in reply else str(reply.get("failed")))
-    )
+    _run_and_reply(conn, request)
     return True
 
 
@@ -226,8 +219,14 @@ def _send(conn: socket.socket, message: dict[str, object]) -> bool:
     return True
 
 
-def _run_forked(conn: socket.socket, request: _Run) -> dict[str, object]:
-    """Fork, run the request in the child, beat while it runs; the child's reply, or why not."""
+def _run_and_reply(conn: socket.socket, request: _Run) -> None:
+    """Fork, run the request in the child, beat while it runs, and send the client the child's
+    reply (or why there is none), logged first: a client that has its answer finds it logged.
+
+    A reply is sent as soon as the child has written it, before the child has finished
+    exiting (the teardown of its memory is nobody's wait).
+    """
+    started = time.time()
     readable, writable = os.pipe()
     pid = os.fork()
     if pid == 0:  # the child: never returns
@@ -248,14 +247,21 @@ def _run_forked(conn: socket.socket, request: _Run) -> dict[str, object]:
                 # The client went away (Ctrl-C): interrupt the run as Ctrl-C would have.
                 os.kill(pid, signal.SIGINT)
                 watched = [readable]
-    finally:
         os.close(readable)
-        _, status = os.waitpid(pid, 0)
-    try:
-        reply: dict[str, object] = json.loads(result)
-    except ValueError:
-        return {"failed": f"the warm generator's run ended without a result ({_how(status)})"}
-    return reply
+        try:
+            reply: dict[str, object] = json.loads(result)
+        except ValueError:
+            _, status = os.waitpid(pid, 0)
+            reply = {"failed": f"the warm generator's run ended without a result ({_how(status)})"}
+        outcome = f"exit {reply['exit']}" if "exit" in reply else str(reply.get("failed"))
+        _log(
+            f"ran {' '.join(request.argv)!r} in {time.time() - started:.3f} s "
+            f"[{started:.6f}, {time.time():.6f}]: {outcome}"
+        )
+        _send(conn, reply)
+    finally:
+        with contextlib.suppress(ChildProcessError):
+            os.waitpid(pid, 0)
 
 
 def _how(status: int) -> str:
