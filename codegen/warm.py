@@ -270,14 +270,19 @@ def spawn(cwd: Path) -> None:
         return
     with contextlib.suppress(OSError):
         subprocess.Popen(
-            # -P: no current directory on sys.path; the client's imports decide the identity.
-            [sys.executable, "-P", "-m", "connlog.codegen.warm_server", str(root)],
+            server_command(root),
             cwd=cwd,
             stdin=subprocess.DEVNULL,
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
             start_new_session=True,
         )
+
+
+def server_command(root: Path) -> list[str]:
+    """How a warm generator for ``root`` is started (-P: without the current directory on
+    sys.path, so that what it imports is what the client's identity names)."""
+    return [sys.executable, "-P", "-m", "connlog.codegen.warm_server", str(root)]
 
 
 def stop(cwd: Path) -> bool:

@@ -56,6 +56,7 @@ class Project:
         self.env = env
         self.state = cache / "codegen" / "warm" / warm.state_directory(root).name
         self.edits = 0
+        self.started: list[subprocess.Popen[bytes]] = []
 
     def run(self, *args: str, env: dict[str, str] | None = None) -> Completed:
         return subprocess.run(
@@ -96,10 +97,12 @@ class Project:
         return [line for line in self.log().splitlines() if " ran " in line]
 
     def start(self) -> int:
-        """A run that starts the warm generator; its pid once it listens."""
-        self.edit()
-        first = self.run("generate")
-        assert first.returncode == 0, first.stderr
+        """The project's warm generator started as a run starts it; its pid once it listens."""
+        server = subprocess.Popen(
+            warm.server_command(self.root), cwd=self.root, env=self.env, start_new_session=True,
+            stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        )  # fmt: skip
+        self.started.append(server)
         return self.wait_listening()
 
 
@@ -147,8 +150,13 @@ def project(tmp_path: Path, short_tmp: Path, monkeypatch: pytest.MonkeyPatch) ->
     )
     env = _environment(short_tmp)
     monkeypatch.setenv("XDG_CACHE_HOME", env["XDG_CACHE_HOME"])
-    yield Project(root.resolve(), short_tmp / "cache", env)
+    generated = run_codegen("generate", cwd=root)  # here: cheaper than a fresh process
+    assert generated.code == 0, generated.stderr
+    project = Project(root.resolve(), short_tmp / "cache", env)
+    yield project
     warm.stop(root)
+    for server in project.started:
+        server.wait(timeout=10)
 
 
 def _timeless(text: str) -> str:
