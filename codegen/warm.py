@@ -10,15 +10,16 @@ found that something changed.
 
 Trust first:
 
-- identical results: the child runs ``codegen.cli.main`` on the client's
+- identical results: the child runs ``generate`` or ``check`` on the client's
   arguments, in its directory, environment and umask, and the client replays
   what it printed, in order, on its own stdout and stderr, and exits with its
   status;
 - never stale: the client sends its identity (the generator's files, the
   Python and tools it runs with, the project root, the environment); a warm
   generator with another one exits, and the client runs the generator itself,
-  then starts a new one;
-- bounded: the warm generator beats every ``_BEAT`` seconds while it runs;
+  then starts a new one (the settings are read by each run, so they never
+  are); a run whose interpreter has options of its own never uses one;
+- bounded: the warm generator beats every ``BEAT`` seconds while it runs;
   after ``$CODEGEN_WARM_TIMEOUT`` seconds (default 5) of silence the client
   kills it and runs the generator itself, saying so in one line; a warm
   generator that crashed is reported the same way;
