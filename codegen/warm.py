@@ -215,6 +215,9 @@ def _ask(state: Path, request: dict[str, object]) -> dict[str, object] | None:
             return {"failed": f"the warm generator (pid {pid}) was silent for {limit:g} s; killed"}
         except (OSError, ValueError) as exc:
             return {"failed": f"the warm generator failed ({exc})"}
+    # It died mid-run (its child keeps no copy of the connection): a run it forked may
+    # still be going, and must not write beside the client's own.
+    _kill(state, orphaned_run=True)
     return {"failed": "the warm generator closed the connection without an answer"}
 
 
@@ -315,19 +318,27 @@ def running_pid(state: Path) -> int | None:
         return None
     finally:
         os.close(descriptor)
+    pid = _recorded_pid(state)
+    return pid if pid is not None and alive(pid) else None
+
+
+def _recorded_pid(state: Path) -> int | None:
     try:
-        pid = int(json.loads((state / PID_FILE).read_text())["pid"])
+        return int(json.loads((state / PID_FILE).read_text())["pid"])
     except (OSError, ValueError, KeyError, TypeError):
         return None
-    return pid if alive(pid) else None
 
 
-def _kill(state: Path) -> int | None:
+def _kill(state: Path, *, orphaned_run: bool = False) -> int | None:
     """Kill the warm generator and the run it forked (its process group: it leads a session
-    of its own); its pid, or None when none ran."""
-    pid = running_pid(state)
+    of its own); its pid, or None when none ran.
+
+    ``orphaned_run``: it has just died mid-run, so its pid file is its own still (a killed
+    one leaves it), and what is left of its group is the run.
+    """
+    pid = _recorded_pid(state) if orphaned_run else running_pid(state)
     if pid is not None:
-        with contextlib.suppress(ProcessLookupError):
+        with contextlib.suppress(ProcessLookupError, PermissionError):
             os.killpg(pid, signal.SIGKILL)
         _wait_gone(state)
     return pid

@@ -238,7 +238,10 @@ def _run_and_reply(conn: socket.socket, request: _Run) -> None:
     readable, writable = os.pipe()
     pid = os.fork()
     if pid == 0:  # the child: never returns
-        os.close(readable)
+        # Nothing of the parent's but the standard streams, as in a fresh process: no copy of
+        # the client's connection (the parent's death must end it), the socket or the lock.
+        os.closerange(3, writable)
+        os.closerange(writable + 1, os.sysconf("SC_OPEN_MAX"))
         _child(request, writable)
     os.close(writable)
     result = b""

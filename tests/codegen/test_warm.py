@@ -129,12 +129,26 @@ def short_tmp() -> Iterator[Path]:
     shutil.rmtree(path, ignore_errors=True)
 
 
+def _living_members(group: int) -> list[int]:
+    """The processes of process group ``group`` that are not zombies (a killed process whose
+    parent is gone waits for init to reap it)."""
+    members = []
+    for stat_file in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat_file.read_text().rsplit(") ", 1)[1].split()
+        except (OSError, IndexError):
+            continue  # gone meanwhile
+        if int(fields[2]) == group and fields[0] != "Z":
+            members.append(int(stat_file.parent.name))
+    return members
+
+
 def _environment(tmp_path: Path, **extra: str) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if k not in ("CI", warm.OPT_OUT_ENV)}
     env |= {
         "XDG_CACHE_HOME": str(tmp_path / "cache"),
         "CONNLOG_PG_DIR": str(tmp_path / "no-cluster"),
-        warm.IDLE_ENV: "120",  # one a failed test leaves behind goes by itself
+        warm.IDLE_ENV: "30",  # one a failed test leaves behind goes by itself, soon
     }
     return env | extra
 
@@ -221,18 +235,21 @@ def _generator_copy(project: Project, tmp_path: Path) -> Path:
     return package / "codegen"
 
 
-# Appended to the copy's generate.py: a run that finds ``crash-once`` removes it and dies.
-CRASH_ONCE = """
+# Appended to the copy's generate.py: a run that finds ``crash-once`` removes it and dies; one
+# that finds ``slow-once`` removes it and sleeps 5 s first.
+ONCE = """
 _run = run
 
 
 def run(*args, **kwargs):
-    import os, pathlib, signal
+    import os, pathlib, signal, time
 
-    trigger = pathlib.Path("crash-once")
-    if trigger.exists():
-        trigger.unlink()
+    if pathlib.Path("crash-once").exists():
+        pathlib.Path("crash-once").unlink()
         os.kill(os.getpid(), signal.SIGKILL)
+    if pathlib.Path("slow-once").exists():
+        pathlib.Path("slow-once").unlink()
+        time.sleep(5)
     return _run(*args, **kwargs)
 """
 
@@ -311,7 +328,7 @@ def test_a_run_that_crashes_in_the_warm_generator_happens_here(
     project: Project, tmp_path: Path
 ) -> None:
     generate = _generator_copy(project, tmp_path) / "generate.py"
-    generate.write_text(generate.read_text() + CRASH_ONCE)
+    generate.write_text(generate.read_text() + ONCE)
     pid = project.start()
     (project.root / "crash-once").touch()
     project.edit()
@@ -328,6 +345,38 @@ def test_a_run_that_crashes_in_the_warm_generator_happens_here(
     again = project.run("generate")
     assert (again.returncode, again.stderr) == (0, "")
     assert project.served()[-1].endswith("exit 0"), project.log()
+
+
+def test_a_warm_generator_killed_mid_run_takes_its_run_with_it(
+    project: Project, tmp_path: Path
+) -> None:
+    """Its forked run keeps no copy of the client's connection, so the client sees the end at
+    once; it kills what is left of the group (the run), then runs the generator itself."""
+    generate = _generator_copy(project, tmp_path) / "generate.py"
+    generate.write_text(generate.read_text() + ONCE)
+    pid = project.start()
+    slow = project.root / "slow-once"
+    slow.touch()
+    project.edit()
+    started = time.monotonic()
+    client = subprocess.Popen(
+        [sys.executable, "-m", "connlog.codegen", "generate"],
+        cwd=project.root, env=project.env, stdout=PIPE, stderr=PIPE, text=True,
+    )  # fmt: skip
+    while slow.exists():  # the forked run is in its sleep
+        assert time.monotonic() - started < 20
+        time.sleep(0.01)
+    os.kill(pid, signal.SIGKILL)
+    stdout, stderr = client.communicate(timeout=20)
+    assert time.monotonic() - started < 4, "the client waited for the orphaned run"
+    assert client.returncode == 0, stderr
+    assert stderr == (
+        "codegen: the warm generator closed the connection without an answer; "
+        "running the generator in this process\n"
+    )
+    assert "1 described" in stdout
+    assert _living_members(pid) == [], "the orphaned run still runs"
+    project.wait_listening(other_than=pid)  # the run started a new one (the fixture stops it)
 
 
 def test_a_hung_warm_generator_is_killed_and_the_run_happens_here(project: Project) -> None:
