@@ -74,7 +74,7 @@ def main(argv: list[str]) -> int:
     try:
         _import_the_generator()
         with _listening(state) as listener:
-            _serve(listener, identity)
+            _serve(listener, identity, state / warm.SOCKET)
     finally:
         with contextlib.suppress(FileNotFoundError):
             (state / warm.PID_FILE).unlink()
@@ -135,19 +135,34 @@ def _exit_on_signal(signum: int, frame: object) -> None:
     raise SystemExit(0)
 
 
-def _serve(listener: socket.socket, identity: str) -> None:
+def _serve(listener: socket.socket, identity: str, path: Path) -> None:
+    """Answer requests until one says to exit, or none came for the idle timeout.
+
+    Idle, it first removes its socket (a client arriving now finds none and runs the
+    generator itself), then answers those already queued, so no client that connected
+    in time is turned away.
+    """
     listener.settimeout(warm.idle_timeout())
     while True:
         try:
             conn, _ = listener.accept()
         except TimeoutError:
             _log("idle: exiting")
+            path.unlink(missing_ok=True)
+            listener.setblocking(False)
+            with contextlib.suppress(BlockingIOError):
+                while _handle(listener.accept()[0], identity):
+                    pass
             return
-        with conn:
-            if not _same_user(conn):
-                continue
-            if not _answer(conn, identity):
-                return
+        if not _handle(conn, identity):
+            return
+
+
+def _handle(conn: socket.socket, identity: str) -> bool:
+    """Answer one connection; False when this warm generator must exit."""
+    conn.setblocking(True)  # one accepted from a non-blocking listener is non-blocking too
+    with conn:
+        return not _same_user(conn) or _answer(conn, identity)
 
 
 def _same_user(conn: socket.socket) -> bool:
