@@ -77,9 +77,17 @@ CLIENT_LOCK: Final = "client.lock"
 
 
 def enabled(no_warm: bool) -> bool:
-    """Whether this run may use (and start) a warm generator."""
+    """Whether this run may use (and start) a warm generator.
+
+    A malformed ``$CODEGEN_WARM_IDLE`` or ``$CODEGEN_WARM_TIMEOUT`` is said in one line,
+    and the run happens in its own process.
+    """
     if no_warm or os.environ.get(OPT_OUT_ENV) or os.environ.get("CI"):
         return False
+    for name in (IDLE_ENV, TIMEOUT_ENV):
+        if name in os.environ and _seconds(name, 0) <= 0:
+            _note(f"${name}={os.environ[name]!r} is not a number of seconds above 0")
+            return False
     return _plain_interpreter() and hasattr(socket, "AF_UNIX")
 
 
@@ -143,11 +151,12 @@ def idle_timeout() -> float:
 
 
 def _seconds(name: str, default: float) -> float:
+    """``$name`` as seconds above 0 (``enabled`` refused any other value), else ``default``."""
     try:
         value = float(os.environ.get(name, default))
     except ValueError:
         return default
-    return value if value > 0 else default
+    return value if value > 0 and value != float("inf") else default
 
 
 def delegate(argv: Sequence[str], cwd: Path) -> int | None:
@@ -158,8 +167,7 @@ def delegate(argv: Sequence[str], cwd: Path) -> int | None:
     state = state_directory(root)
     if not (state / SOCKET).exists():
         return None  # the common case of no warm generator, without creating anything
-    state_ok = private_state_directory(root)
-    if state_ok is None:
+    if private_state_directory(root) is None:
         return None
     request: dict[str, object] = {
         "protocol": PROTOCOL,

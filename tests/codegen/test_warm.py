@@ -414,6 +414,19 @@ def test_an_opt_out_neither_uses_nor_starts_one(project: Project, how: str) -> N
         assert project.served() == []
 
 
+@pytest.mark.parametrize("value", ["soon", "-1"])
+def test_a_malformed_timeout_is_said_and_the_run_happens_here(project: Project, value: str) -> None:
+    project.edit()
+    result = project.run("generate", env=project.env | {warm.TIMEOUT_ENV: value})
+    assert result.returncode == 0, result.stderr
+    assert result.stderr == (
+        f"codegen: ${warm.TIMEOUT_ENV}={value!r} is not a number of seconds above 0; "
+        "running the generator in this process\n"
+    )
+    assert "1 described" in result.stdout
+    assert not project.state.exists(), "none is started with it"
+
+
 def test_it_is_private_stops_with_db_stop_and_when_idle(project: Project) -> None:
     pid = project.start()
     assert stat.S_IMODE(project.state.stat().st_mode) == 0o700
