@@ -281,7 +281,8 @@ def _run_and_reply(conn: socket.socket, request: _Run) -> None:
             reply = {"failed": f"the warm generator's run ended without a result ({_how(status)})"}
         outcome = f"exit {reply['exit']}" if "exit" in reply else str(reply.get("failed"))
         _log(
-            f"ran {' '.join(request.argv)!r} in {time.time() - started:.3f} s "
+            # The command alone: the options may hold a database URL with its password.
+            f"ran {request.argv[0] if request.argv else ''!r} in {time.time() - started:.3f} s "
             f"[{started:.6f}, {time.time():.6f}]: {outcome}"
         )
         _send(conn, reply)
