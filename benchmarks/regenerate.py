@@ -10,7 +10,10 @@ followed at once by ``sqlc generate`` on the same migrations and queries
 the same machine load:
 
 - nothing changed: ``generate`` and ``check`` (the fingerprint answers);
-- one query edited (its LIMIT): one described, its module re-rendered;
+- one query edited (its LIMIT): one described, its module re-rendered, in a
+  fresh process that does it all itself (``--no-warm``);
+- the same with the project's warm generator running (``codegen.warm``): the
+  fresh client hands the run to it;
 - cold: one query edited with no server running, so the run starts the
   embedded one (its own cluster, ``$CONNLOG_PG_DIR`` in a temporary
   directory: a shared development server is never stopped); ``codegen db
@@ -110,9 +113,13 @@ def edit_one_query(root: Path, run: int) -> None:
     path.write_text(text.replace(marker, f"LIMIT {100 + run};", 1))
 
 
-def codegen(root: Path, env: dict[str, str], command: str = "generate") -> Callable[[], str]:
+def codegen(
+    root: Path, env: dict[str, str], command: str = "generate", *, warm: bool = False
+) -> Callable[[], str]:
+    """A fresh ``codegen COMMAND`` run; ``warm``: one that may use the warm generator."""
     args = [sys.executable, "-m", "connlog.codegen", command]
     args += ["--migrations", "migrations", "--queries", "queries", "--out", "out"]
+    args += [] if warm else ["--no-warm"]
 
     def run() -> str:
         result = subprocess.run(args, cwd=root, env=env, capture_output=True, text=True)
@@ -151,6 +158,22 @@ def watch_edits(root: Path, env: dict[str, str], runs: range) -> tuple[list[floa
     return times, line.strip()
 
 
+def start_warm(root: Path, env: dict[str, str], generate: Callable[[], str]) -> None:
+    """Run once so that the project's warm generator starts, and wait until it listens.
+
+    The stamps go first: a run answered by the fingerprint starts none.
+    """
+    cache = Path(env["XDG_CACHE_HOME"]) / "codegen"
+    shutil.rmtree(cache / "fingerprints")
+    generate()
+    warm_states = cache / "warm"
+    deadline = time.monotonic() + 30
+    while not any(warm_states.glob("*/socket")):
+        if time.monotonic() > deadline:
+            raise SystemExit("the warm generator did not start within 30 s")
+        time.sleep(0.05)
+
+
 def python(code: str, env: dict[str, str]) -> Callable[[], None]:
     """A fresh Python running ``code``: the floor under a run that needs these imports."""
 
@@ -160,10 +183,11 @@ def python(code: str, env: dict[str, str]) -> Callable[[], None]:
     return run
 
 
-def db(action: str, env: dict[str, str]) -> None:
+def db(action: str, env: dict[str, str], root: Path) -> None:
+    """``codegen db ACTION`` in the project (``stop`` stops its warm generator too)."""
     subprocess.run(
         [sys.executable, "-m", "connlog.codegen", "db", action],
-        cwd=REPO,
+        cwd=root,
         env=env,
         capture_output=True,
         check=True,
@@ -258,6 +282,7 @@ def main() -> int:
             "XDG_CACHE_HOME": str(Path(tmp) / "cache"),  # stamps and memos of this run only
         }
         generate, check = codegen(root, env), codegen(root, env, "check")
+        generate_warm = codegen(root, env, warm=True)
 
         def run_sqlc() -> None:
             subprocess.run([sqlc, "generate"], cwd=project, check=True, capture_output=True)
@@ -266,32 +291,39 @@ def main() -> int:
         unchanged = Row("nothing changed: `generate`", 1.5)
         unchanged_check = Row("nothing changed: `check`", 1.5)
         edited = Row("one query of 20 edited (server up)", 3.0)
+        edited_warm = Row("one query of 20 edited, warm generator running", 3.0)
         cold = Row("cold: one query edited, no server running", None)
         start = Row("`codegen db start` alone (start the embedded server)", None)
         watched = Row("watch: one query edited, until its line (vs one `sqlc generate`)", 3.0)
         bare = Row("floor: a fresh Python, nothing imported", None)
         imports = Row("floor: a fresh Python importing psycopg, pglast and jinja2 only", None)
-        rows = [unchanged, unchanged_check, edited, bare, imports, watched, cold, start, first]
+        rows = [
+            *(unchanged, unchanged_check, edited, edited_warm, bare, imports, watched),
+            *(cold, start, first),
+        ]
         try:
             first.time(generate, run_sqlc)
+            start_warm(root, env, generate_warm)
             for run in range(1, args.repeat + 1):
                 unchanged.time(generate, run_sqlc)
                 unchanged_check.time(check, run_sqlc)
-                edit_one_query(root, run)
+                edit_one_query(root, 2 * run - 1)
                 edited.time(generate, run_sqlc)
+                edit_one_query(root, 2 * run)
+                edited_warm.time(generate_warm, run_sqlc)
                 bare.time(python("pass", env), run_sqlc)
                 imports.time(python("import psycopg, pglast, jinja2", env), run_sqlc)
-            runs = range(args.repeat + 1, 2 * args.repeat + 1)
+            runs = range(2 * args.repeat + 1, 3 * args.repeat + 1)
             watched.codegen, watched.last = watch_edits(root, env, runs)
             watched.sqlc = [timed(run_sqlc) for _ in runs]
-            for run in range(2 * args.repeat + 1, 3 * args.repeat + 1):
-                db("stop", env)
+            for run in range(3 * args.repeat + 1, 4 * args.repeat + 1):
+                db("stop", env, root)
                 edit_one_query(root, run)
                 cold.time(generate, run_sqlc)
-                db("stop", env)
-                start.time(lambda: db("start", env), None)
+                db("stop", env, root)
+                start.time(lambda: db("start", env, root), None)
         finally:
-            db("stop", env)
+            db("stop", env, root)
 
     lines = [
         f"Twenty queries over four tables, median of {args.repeat} runs as a fresh process, "
@@ -305,7 +337,7 @@ def main() -> int:
         "",
         *(
             f"- {row.label}: `{row.last}`"
-            for row in (unchanged, unchanged_check, edited, watched, cold)
+            for row in (unchanged, unchanged_check, edited, edited_warm, watched, cold)
         ),
         "",
         f"Total benchmark time: {time.perf_counter() - started:.0f} s.",

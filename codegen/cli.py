@@ -3,7 +3,9 @@
 Every command's options are declared here, and its module is imported only when
 it runs: ``generate`` or ``check`` with nothing changed is answered by the
 fingerprint (``codegen.fingerprint``, standard library only) before psycopg,
-pglast or jinja2 is imported.
+pglast or jinja2 is imported. Otherwise the command (``console``) hands the run
+to the project's warm generator when one answers (``codegen.warm``), and starts
+one after running it itself when none did.
 """
 
 from __future__ import annotations
@@ -29,14 +31,16 @@ def console() -> None:
     left to finalize by then: files and connections are closed by their context
     managers, and atexit handlers still run.
     """
-    code = main()
+    code = main(warm=True)
     gc.freeze()
     raise SystemExit(code)
 
 
-def main(argv: Sequence[str] | None = None) -> int:
+def main(argv: Sequence[str] | None = None, *, warm: bool = False) -> int:
+    """``codegen ARGV``; ``warm``: hand ``generate`` and ``check`` to the project's warm
+    generator (``codegen.warm``), and start one, as the command does."""
     try:
-        return _main(argv)
+        return _main(argv, warm)
     except ModuleNotFoundError as exc:
         if exc.name not in _CODEGEN_EXTRA:
             raise
@@ -48,8 +52,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 1
 
 
-def _main(argv: Sequence[str] | None) -> int:
-    args = _parser().parse_args(argv)
+def arguments(argv: Sequence[str] | None) -> argparse.Namespace:
+    """The command line ``argv`` parsed (argparse exits 2 on a bad one, saying why)."""
+    return _parser().parse_args(argv)
+
+
+def _main(argv: Sequence[str] | None, warm: bool) -> int:
+    args = arguments(argv)
     if args.command == "db":
         return _db(args.action)
     if args.command in ("sum", "schema"):
@@ -61,14 +70,31 @@ def _main(argv: Sequence[str] | None) -> int:
             from connlog.codegen import watch
 
             return watch.run(args)
-        out = fingerprint.fresh(args, Path.cwd())
+        cwd = Path.cwd()
+        out = fingerprint.fresh(args, cwd)
         if out is not None:
             print(f"codegen: {out} is up to date (no input changed since the last run)")
             return 0
-        from connlog.codegen import generate
-
-        return generate.run(args)
+        return _generate(args, sys.argv[1:] if argv is None else argv, cwd, warm)
     raise AssertionError(f"unhandled command {args.command!r}")
+
+
+def _generate(args: argparse.Namespace, argv: Sequence[str], cwd: Path, warm: bool) -> int:
+    """Run ``generate`` or ``check`` in the warm generator if one answers, else here (and start
+    one for the next run)."""
+    from connlog.codegen import warm as warm_generator
+
+    warm = warm and warm_generator.enabled(args.no_warm)
+    if warm:
+        code = warm_generator.delegate(argv, cwd)
+        if code is not None:
+            return code
+    from connlog.codegen import generate
+
+    code = generate.run(args)
+    if warm:
+        warm_generator.spawn(cwd)
+    return code
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -115,6 +141,12 @@ def _parser() -> argparse.ArgumentParser:
             help="a server to work on (a scratch database is created and dropped there); "
             "default: the embedded server",
         )
+        command.add_argument(
+            "--no-warm",
+            action="store_true",
+            help="run in this process: neither use nor start the project's warm generator "
+            "(also: $CODEGEN_NO_WARM or $CI set)",
+        )
         if name == "generate":
             command.add_argument(
                 "--watch",
@@ -130,6 +162,10 @@ def _db(action: str) -> int:
 
     try:
         if action == "stop":
+            from connlog.codegen import warm
+
+            if warm.stop(Path.cwd()):
+                print("stopped the warm generator")
             print("stopped" if embedded.stop() else "not running")
             return 0
         server_url = embedded.ensure_running()

@@ -36,7 +36,6 @@ import hashlib
 import json
 import os
 import sys
-import tempfile
 from argparse import Namespace
 from collections.abc import Callable
 from importlib.util import find_spec
@@ -66,7 +65,8 @@ class Inputs(NamedTuple):
     """What a run read, summed up: to tell whether an input changed while it ran."""
 
     digest: str  # of the contents
-    written: tuple[tuple[str, int, int], ...]  # (path, size, mtime_ns) of each file
+    # Taken before the contents were read: the tools, and each input's name, size and mtime.
+    written: tuple[object, ...]
 
 
 def fresh(args: Namespace, cwd: Path) -> str | None:
@@ -82,23 +82,41 @@ def fresh(args: Namespace, cwd: Path) -> str | None:
 
 def inputs(where: Where) -> Inputs:
     """Every input of a run from the settings ``where``, read now."""
+    files = _input_files(where)
+    written = _written_now(files)  # first: a file rewritten while it is read shows after
     digest = hashlib.sha256(f"codegen-inputs/{_STAMP_VERSION}\0".encode())
     digest.update(json.dumps([str(path) for path in where], ensure_ascii=False).encode())
-    digest.update(environment().encode())
-    written: list[tuple[str, int, int]] = []
-    for label, path in _input_files(where):
-        _add(digest.update, label, path, written)
-    return Inputs(digest.hexdigest(), tuple(written))
+    digest.update(str(written[0]).encode())
+    for label, path in files:
+        _add(digest.update, label, path)
+    return Inputs(digest.hexdigest(), written)
+
+
+def _written_now(files: list[tuple[str, Path | None]]) -> tuple[object, ...]:
+    """The tools (``environment``), and each of ``files`` with its size and mtime: what
+    changes whenever any of them is written again, whatever it now holds."""
+    stats: list[object] = [environment()]
+    for label, path in files:
+        try:
+            status = None if path is None else os.stat(path)
+        except OSError:
+            stats.append((label, "unreadable"))
+            continue
+        stats.append((label, None if status is None else (status.st_size, status.st_mtime_ns)))
+    return tuple(stats)
 
 
 def record(args: Namespace, cwd: Path, where: Where, before: Inputs, display: str) -> None:
     """Vouch that the out directory is what ``generate`` makes of the inputs ``before``.
 
-    Nothing is recorded when an input changed while the run read it (its
-    contents, or only when it was written: an edit undone mid-run counts too).
+    Nothing is recorded when an input was written while the run read it (an input
+    added or removed, or written again: an edit undone mid-run counts too), which its
+    name, size and mtime tell without reading it again. An edit that keeps all three
+    (the same size within one tick of the clock) is not seen here, but the stamp is of
+    the contents read ``before``, so the next run, hashing the edited ones, finds it
+    stale.
     """
-    after = inputs(where)
-    if after != before:
+    if _written_now(_input_files(where)) != before.written:
         return
     document = {
         "version": _STAMP_VERSION,
@@ -107,8 +125,10 @@ def record(args: Namespace, cwd: Path, where: Where, before: Inputs, display: st
         "queries": str(where.queries),
         "out": str(where.out),
         "display": display,
-        "fingerprint": _fingerprint(after, where.out),
+        "fingerprint": _fingerprint(before, where.out),
     }
+    import tempfile  # here, not at the top: the fast path never writes (nor needs it)
+
     path = _stamp_path(args, cwd)
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -124,7 +144,7 @@ def record(args: Namespace, cwd: Path, where: Where, before: Inputs, display: st
 def _fingerprint(read: Inputs, out: Path) -> str:
     digest = hashlib.sha256(f"codegen-fingerprint/{read.digest}\0".encode())
     for label, path in _out_files(out):
-        _add(digest.update, label, path, [])
+        _add(digest.update, label, path)
     return digest.hexdigest()
 
 
@@ -153,15 +173,18 @@ def generator_digest() -> str:
     """sha256 over the generator's own source and templates (their names and bytes)."""
     digest = hashlib.sha256(b"codegen-generator\0")
     for label, path in _generator_files():
-        _add(digest.update, label, path, [])
+        _add(digest.update, label, path)
     return digest.hexdigest()
 
 
 def _generator_files() -> list[tuple[str, Path | None]]:
+    found: list[Path] = []
+    for directory, subdirectories, names in os.walk(_GENERATOR):
+        # Not into the bytecode caches: their many files are none of the generator's source.
+        subdirectories[:] = [name for name in subdirectories if name != "__pycache__"]
+        found.extend(Path(directory, name) for name in names if name.endswith(_GENERATOR_SUFFIXES))
     return [
-        (f"generator/{path.relative_to(_GENERATOR).as_posix()}", path)
-        for path in sorted(_GENERATOR.rglob("*"))
-        if path.suffix in _GENERATOR_SUFFIXES and "__pycache__" not in path.parts
+        (f"generator/{path.relative_to(_GENERATOR).as_posix()}", path) for path in sorted(found)
     ]
 
 
@@ -195,25 +218,18 @@ def _out_files(out: Path) -> list[tuple[str, Path | None]]:
     ]
 
 
-def _add(
-    update: Callable[[bytes], None],
-    label: str,
-    path: Path | None,
-    written: list[tuple[str, int, int]],
-) -> None:
+def _add(update: Callable[[bytes], None], label: str, path: Path | None) -> None:
     """Add ``label`` and the bytes of the file at ``path`` (none for a label alone)."""
     update(f"{label}\0".encode())
     if path is None:
         return
     try:
         data = path.read_bytes()
-        stat = path.stat()
     except OSError:
         update(b"unreadable\0")  # gone since it was listed: the ordinary run will say why
         return
     update(f"{len(data)}\0".encode())
     update(data)
-    written.append((str(path), stat.st_size, stat.st_mtime_ns))
 
 
 def _stamp_path(args: Namespace, cwd: Path) -> Path:
@@ -234,6 +250,8 @@ def cache_directory() -> Path:
     try:
         return Path.home() / ".cache" / "codegen"
     except RuntimeError:  # no home directory
+        import tempfile
+
         return Path(tempfile.gettempdir()) / f"codegen-{os.getuid()}"
 
 

@@ -29,6 +29,10 @@ from connlog.codegen.database import embedded, migrate, scratch
 REPO_ROOT = Path(__file__).resolve().parent.parent
 MIGRATIONS_DIR = REPO_ROOT / "migrations"
 
+# No `codegen generate` a test runs starts a warm generator that would outlive the suite
+# (tests/codegen/test_warm.py starts its own, and stops them).
+os.environ["CODEGEN_NO_WARM"] = "1"
+
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     """The long tests (marked ``slow`` or ``race``) first, so that the two workers start on them

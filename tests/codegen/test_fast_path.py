@@ -172,6 +172,30 @@ def test_an_input_changed_while_a_run_reads_it_is_not_recorded(
     assert fingerprint.fresh(args, project) == "generated"
 
 
+def test_an_edit_record_cannot_see_is_stale_at_the_next_run(project: Path, tmp_path: Path) -> None:
+    """``record`` looks at names, sizes and mtimes, not contents: an edit that keeps all three
+    gets a stamp recorded, but one of the contents read before, so it never vouches for it."""
+    args = Namespace(migrations=None, queries=None, out=None, database=None)
+    where = fingerprint.Where(
+        project / "pyproject.toml",
+        project / "migrations",
+        project / "queries",
+        project / "generated",
+    )
+    shutil.rmtree(tmp_path / "cache")  # the first run's stamp
+    before = fingerprint.inputs(where)
+    sql = project / "queries" / "books.sql"
+    written = sql.stat()
+    text = sql.read_text()
+    sql.write_text(text.replace("ORDER BY a.id, b.id", "ORDER BY b.id, a.id"))  # the same size
+    os.utime(sql, ns=(written.st_atime_ns, written.st_mtime_ns))
+    fingerprint.record(args, project, where, before, "generated")
+    assert fingerprint.fresh(args, project) is None
+    sql.write_text(text)
+    os.utime(sql, ns=(written.st_atime_ns, written.st_mtime_ns))
+    assert fingerprint.fresh(args, project) == "generated", "the stamp is of what was read"
+
+
 def test_a_nearer_pyproject_means_other_settings(project: Path) -> None:
     below = project / "below"
     below.mkdir()
