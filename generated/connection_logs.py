@@ -621,7 +621,7 @@ LEFT JOIN users ON users.id = connection_logs.user_id
 -- fetched by primary key.
 WHERE connection_logs.id = ANY(ARRAY(
     SELECT newest.id
-    FROM connection_logs_newest(
+    FROM connection_logs_newest_page(
         $1::uuid,
         $2::text,
         $3::uuid,
@@ -793,7 +793,7 @@ LEFT JOIN users ON users.id = connection_logs.user_id
 -- fetched by primary key.
 WHERE connection_logs.id = ANY(ARRAY(
     SELECT newest.id
-    FROM connection_logs_newest(
+    FROM connection_logs_newest_page(
         $1::uuid,
         $2::text,
         $3::uuid,
@@ -1050,7 +1050,7 @@ LEFT JOIN users ON users.id = connection_logs.user_id
 -- fetched by primary key.
 WHERE connection_logs.id = ANY(ARRAY(
     SELECT newest.id
-    FROM connection_logs_newest(
+    FROM connection_logs_newest_page(
         $1::uuid,
         $2::text,
         $3::uuid,
@@ -1221,7 +1221,7 @@ LEFT JOIN users ON users.id = connection_logs.user_id
 -- fetched by primary key.
 WHERE connection_logs.id = ANY(ARRAY(
     SELECT newest.id
-    FROM connection_logs_newest(
+    FROM connection_logs_newest_page(
         $1::uuid,
         $2::text,
         $3::uuid,
