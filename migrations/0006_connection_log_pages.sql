@@ -6,7 +6,8 @@
 -- values: every branch is there, and each branch's LIMIT max_rows, a value the plan cannot see,
 -- is costed at a tenth of the rows it limits. At ten million rows that estimate passes
 -- jit_above_cost, and the server JIT-compiles the plan on every call (80-300 ms for a plan that
--- runs in under a millisecond). connection_logs_newest_page returns the same rows, but is a
+-- runs in under a millisecond). connection_logs_newest_page returns the same rows (their id and
+-- connect_time, what a listing needs to order and fetch its page), but is a
 -- PL/pgSQL function, which the planner never inlines: the calling statement sees a function
 -- scan of about a page of rows (ROWS 100), and the function's one statement is planned on every
 -- call with the call's values (plan_cache_mode = force_custom_plan, set for the function alone),
@@ -40,7 +41,9 @@ CREATE FUNCTION connection_logs_newest_page(
     -- NULL: all of them.
     max_rows bigint
 )
-    RETURNS SETOF connection_logs
+    -- What a listing orders and fetches its page by, and no more: nothing read by the table's
+    -- column order (a row type is, and a column dropped and added again moves).
+    RETURNS TABLE (id uuid, connect_time timestamptz)
     LANGUAGE plpgsql
     STABLE
     PARALLEL UNSAFE
@@ -50,13 +53,13 @@ CREATE FUNCTION connection_logs_newest_page(
     AS $$
 BEGIN
     RETURN QUERY
-    SELECT *
+    SELECT newest.id, newest.connect_time
     FROM connection_logs_newest(
         filter_organization_id, filter_workspace_owner, filter_workspace_owner_id,
         filter_workspace_owner_email, filter_types, filter_user_id, filter_username,
         filter_user_email, filter_connected_after, filter_connected_before, filter_workspace_id,
         filter_connection_id, filter_ongoing, filter_completed, reader_site_wide,
-        reader_organization_ids, after_connect_time, after_id, max_rows);
+        reader_organization_ids, after_connect_time, after_id, max_rows) AS newest;
 END
 $$;
 
@@ -64,4 +67,4 @@ COMMENT ON FUNCTION connection_logs_newest_page(
     uuid, text, uuid, text, connection_type[], uuid, text, text, timestamptz, timestamptz, uuid,
     uuid, boolean, boolean, boolean, uuid[], timestamptz, uuid, bigint
 ) IS
-    'connection_logs_newest for a page: the same rows, planned with each call''s values (never inlined).';
+    'The id and connect_time of connection_logs_newest''s rows, planned with each call''s values (never inlined).';
