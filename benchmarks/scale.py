@@ -1,10 +1,13 @@
 """The connection log at scale: every listing under three plan modes, recording, and the purge.
 
-    .venv/bin/python benchmarks/scale.py [--rows N] [--repeat N] [--markdown FILE]
+    .venv/bin/python benchmarks/scale.py [--rows N] [--repeat N] [--markdown FILE] [--only PART]
 
-Builds ``--rows`` connection logs (1,000,000 by default; the README's figures are for
-10,000,000) on a private embedded PostgreSQL in a temporary directory, stopped and removed at
-the end: 20 organizations, 2,000 users and as many workspaces (workspace n is user n's, in
+Builds ``--rows`` connection logs (1,000,000 by default; docs/benchmarks.md's figures are for
+10,000,000) on a private embedded PostgreSQL in a temporary directory on disk, stopped and
+removed at the end. Unlike the tests' scratch server it is durable, as a production server is
+(fsync, synchronous_commit and full_page_writes on; checked, and printed with the file system):
+every commit waits for its WAL to reach the disk, which one-by-one recording pays per event. The
+data: 20 organizations, 2,000 users and as many workspaces (workspace n is user n's, in
 organization n mod 20), 30 days of events in time order, a third of them web events (by a
 random user), the rest sessions, one in twenty of them never disconnected. The rows are
 made by the server (generate_series), with the table's indexes dropped meanwhile and built
