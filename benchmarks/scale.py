@@ -758,13 +758,14 @@ def main() -> int:
                 server = server_settings(conn, cluster.data)
                 steps = build(conn, args.rows)
             print(f"built in {sum(s for _, s in steps):.0f} s", file=sys.stderr, flush=True)
+            # Each part's figures on stderr as soon as it is done: a long run cut short keeps them.
             if "listings" in parts:
                 table, plans = listings(url, args.repeat)
-                print("listings timed", file=sys.stderr, flush=True)
                 deep = deep_page(url, args.rows, args.repeat) + uncapped_counts(url)
+                print("\n".join([*table, *deep]), file=sys.stderr, flush=True)
             if "recording" in parts:
                 recorded = recording(url, rng)
-                print("recording timed", file=sys.stderr, flush=True)
+                print("\n".join(recorded), file=sys.stderr, flush=True)
             if "retention" in parts:
                 purged = retention(url)
     lines = [

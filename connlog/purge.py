@@ -92,8 +92,9 @@ def purge(
             "commit or roll back first, or pass a connection of its own"
         )
 
+    connection_logs = _ConnectionLogBatches(conn, before)
     deletes: list[_DeleteBatch] = [
-        lambda size: delete_old_connection_logs(conn, before_time=before, limit_count=size),
+        connection_logs.delete,
         lambda size: delete_old_audit_log_connection_events(
             conn, before_time=before, limit_count=size
         ),
@@ -112,12 +113,41 @@ def purge(
                 deleted = delete_batch(size)
             seconds = time.perf_counter() - began
             if deleted == 0:
+                if kind == 0 and connection_logs.rewind():
+                    continue  # once more from the oldest: rows a writer held were skipped
                 break
             totals[kind] += deleted
             if on_batch is not None:
                 on_batch(deleted, seconds)
             size = next_batch_size(size, seconds, target, batch_size)
     return PurgeResult(False, connection_logs=totals[0], audit_logs=totals[1])
+
+
+class _ConnectionLogBatches:
+    """The connection-log deletes, each starting where the one before stopped.
+
+    Deleted rows stay in the connect_time index until VACUUM, so a batch that started from the
+    oldest time would walk past every row deleted so far. Rows a writer held were skipped on the
+    way, so once a batch finds nothing the purge goes over it all once more from the oldest.
+    """
+
+    def __init__(self, conn: psycopg.Connection[object], before: datetime) -> None:
+        self._conn = conn
+        self._before = before
+        self._from: datetime | None = None
+
+    def delete(self, size: int) -> int:
+        batch = delete_old_connection_logs(
+            self._conn, before_time=self._before, from_time=self._from, limit_count=size
+        )
+        if batch.newest_connect_time is not None:
+            self._from = batch.newest_connect_time
+        return batch.deleted
+
+    def rewind(self) -> bool:
+        """Start again from the oldest; False when this pass already did."""
+        rewound, self._from = self._from is not None, None
+        return rewound
 
 
 def next_batch_size(size: int, seconds: float, target: float, largest: int) -> int:

@@ -72,16 +72,38 @@ def test_deleting_old_connection_logs_takes_the_oldest_first_and_at_most_the_lim
     old = [log for log in logs if log.connect_time < CUTOFF]
     assert len(old) > 8
 
-    assert delete_old_connection_logs(db, before_time=CUTOFF, limit_count=5) == 5
+    first = delete_old_connection_logs(db, before_time=CUTOFF, limit_count=5)
+    assert (first.deleted, first.newest_connect_time) == (5, old[4].connect_time)
     remaining = {log.id for log in stored(db)}
     assert all(log.id not in remaining for log in old[:5])
     assert all(log.id in remaining for log in old[5:]), "the oldest go first"
 
-    while delete_old_connection_logs(db, before_time=CUTOFF, limit_count=5):
+    while delete_old_connection_logs(db, before_time=CUTOFF, limit_count=5).deleted:
         pass
     assert [log.id for log in sorted(stored(db), key=lambda log: log.connect_time)] == [
         log.id for log in logs if log.connect_time >= CUTOFF
     ]
+
+
+def test_a_batch_from_a_time_deletes_nothing_older(
+    db: psycopg.Connection[Any], world: World
+) -> None:
+    # Where the batch before stopped: the rows older than that stay for a pass from the oldest.
+    record_events(db, example_events(world, sessions=30, web=30))
+    old = sorted(
+        (log for log in stored(db) if log.connect_time < CUTOFF), key=lambda log: log.connect_time
+    )
+    since = old[len(old) // 2].connect_time
+
+    batch = delete_old_connection_logs(db, before_time=CUTOFF, from_time=since, limit_count=1000)
+
+    newer = [log for log in old if log.connect_time >= since]
+    assert (batch.deleted, batch.newest_connect_time) == (len(newer), newer[-1].connect_time)
+    assert {log.id for log in stored(db) if log.connect_time < CUTOFF} == {
+        log.id for log in old if log.connect_time < since
+    }
+    nothing = delete_old_connection_logs(db, before_time=CUTOFF, from_time=since, limit_count=9)
+    assert (nothing.deleted, nothing.newest_connect_time) == (0, None)
 
 
 def test_deleting_old_audit_log_connection_events_touches_no_other_action(
