@@ -113,8 +113,6 @@ def purge(
                 deleted = delete_batch(size)
             seconds = time.perf_counter() - began
             if deleted == 0:
-                if kind == 0 and connection_logs.rewind():
-                    continue  # once more from the oldest: rows a writer held were skipped
                 break
             totals[kind] += deleted
             if on_batch is not None:
@@ -127,8 +125,9 @@ class _ConnectionLogBatches:
     """The connection-log deletes, each starting where the one before stopped.
 
     Deleted rows stay in the connect_time index until VACUUM, so a batch that started from the
-    oldest time would walk past every row deleted so far. Rows a writer held were skipped on the
-    way, so once a batch finds nothing the purge goes over it all once more from the oldest.
+    oldest time would walk past every row deleted so far (at five million, seconds a batch).
+    Rows a writer held were skipped on the way, and are left for the next purge, which starts
+    from the oldest.
     """
 
     def __init__(self, conn: psycopg.Connection[object], before: datetime) -> None:
@@ -143,11 +142,6 @@ class _ConnectionLogBatches:
         if batch.newest_connect_time is not None:
             self._from = batch.newest_connect_time
         return batch.deleted
-
-    def rewind(self) -> bool:
-        """Start again from the oldest; False when this pass already did."""
-        rewound, self._from = self._from is not None, None
-        return rewound
 
 
 def next_batch_size(size: int, seconds: float, target: float, largest: int) -> int:
