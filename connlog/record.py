@@ -14,7 +14,7 @@ from dataclasses import dataclass, fields
 from datetime import datetime
 from enum import StrEnum
 from ipaddress import IPv4Address, IPv4Interface, IPv6Address, IPv6Interface
-from typing import Final, cast
+from typing import Final
 from uuid import UUID
 
 import psycopg
@@ -96,7 +96,7 @@ class _Rule:
 
 
 def _rule(name: str, types: tuple[type, ...], optional: bool) -> _Rule:
-    enum = next((cast("type[StrEnum]", t) for t in types if issubclass(t, StrEnum)), None)
+    enum = next((t for t in types if issubclass(t, StrEnum)), None)
     members = list(enum) if enum is not None else []
     return _Rule(
         name,
