@@ -8,10 +8,16 @@ one stops at once with ``skipped=True`` instead of deleting the same rows in par
 ends with the batch's transaction, so nothing outlives a purge that crashed, and one whose
 client stopped answering loses it once its transaction has been idle for ``idle_timeout``.
 Nothing here is tied to a server session, so a purge works behind a transaction pooler.
+
+A writer of a row a batch holds waits for that batch's end, so batches are kept short: each one
+after the first is sized from the one before to take about ``batch_time`` (at most
+``batch_size`` rows, at most twice the last batch's, at least one), whatever the table's size
+and the machine's load.
 """
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Generator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -25,12 +31,17 @@ from connlog.generated.audit_logs import delete_old_audit_log_connection_events
 from connlog.generated.connection_logs import delete_old_connection_logs, try_lock_purge
 
 DEFAULT_BATCH_SIZE: Final = 1000
+# How long a batch should take: what a writer of a row the purge is deleting may have to wait.
+# Recording's bound is 100 ms; this leaves room for a batch slowed down by a busy machine.
+DEFAULT_BATCH_TIME: Final = timedelta(milliseconds=25)
 # Far longer than a batch of DEFAULT_BATCH_SIZE takes, far shorter than "forever".
 DEFAULT_IDLE_TIMEOUT: Final = timedelta(seconds=60)
 _MAX_TIMEOUT_MS: Final = 2**31 - 1  # the timeouts are integer milliseconds
 
-# One batch of a delete: how many rows it removed.
-_DeleteBatch = Callable[[], int]
+# One batch of a delete, of at most this many rows: how many it removed.
+_DeleteBatch = Callable[[int], int]
+# Told of each batch committed: the rows it deleted and the seconds it took.
+BatchObserver = Callable[[int, float], object]
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,11 +59,14 @@ def purge(
     *,
     before: datetime,
     batch_size: int = DEFAULT_BATCH_SIZE,
+    batch_time: timedelta = DEFAULT_BATCH_TIME,
     idle_timeout: timedelta = DEFAULT_IDLE_TIMEOUT,
+    on_batch: BatchObserver | None = None,
 ) -> PurgeResult:
     """Delete every connection log that started before ``before``, and every audit_logs row
-    recording a connect, disconnect, open or close before it, ``batch_size`` rows per
-    transaction, until none is left.
+    recording a connect, disconnect, open or close before it, at most ``batch_size`` rows per
+    transaction, until none is left. The first batch of each is ``batch_size`` rows; each later
+    one is sized to take about ``batch_time``. ``on_batch`` is told of every committed batch.
 
     ``conn`` must not be inside a transaction: each batch is committed as it goes. Returns at
     once with ``skipped=True`` when another purge is deleting. Should this process stop between
@@ -64,6 +78,8 @@ def purge(
         raise ValueError(f"before must be timezone-aware, got naive {before!r}")
     if batch_size < 1:
         raise ValueError(f"batch_size must be at least 1, got {batch_size!r}")
+    if batch_time <= timedelta(0):
+        raise ValueError(f"batch_time must be positive, got {batch_time!r}")
     idle_timeout_ms = int(idle_timeout.total_seconds() * 1000)
     if not 1 <= idle_timeout_ms <= _MAX_TIMEOUT_MS:
         raise ValueError(
@@ -76,25 +92,64 @@ def purge(
             "commit or roll back first, or pass a connection of its own"
         )
 
+    connection_logs = _ConnectionLogBatches(conn, before)
     deletes: list[_DeleteBatch] = [
-        lambda: delete_old_connection_logs(conn, before_time=before, limit_count=batch_size),
-        lambda: delete_old_audit_log_connection_events(
-            conn, before_time=before, limit_count=batch_size
+        connection_logs.delete,
+        lambda size: delete_old_audit_log_connection_events(
+            conn, before_time=before, limit_count=size
         ),
     ]
     totals = [0, 0]
+    target = batch_time.total_seconds()
     for kind, delete_batch in enumerate(deletes):
+        size = batch_size
         # Batches until one deletes nothing, each under the lock in its own transaction.
         while True:
+            began = time.perf_counter()
             with _unprepared(conn), conn.transaction():
                 acquired = try_lock_purge(conn, idle_timeout_ms=idle_timeout_ms)
                 if not acquired:
                     return PurgeResult(True, connection_logs=totals[0], audit_logs=totals[1])
-                deleted = delete_batch()
+                deleted = delete_batch(size)
+            seconds = time.perf_counter() - began
             if deleted == 0:
                 break
             totals[kind] += deleted
+            if on_batch is not None:
+                on_batch(deleted, seconds)
+            size = next_batch_size(size, seconds, target, batch_size)
     return PurgeResult(False, connection_logs=totals[0], audit_logs=totals[1])
+
+
+class _ConnectionLogBatches:
+    """The connection-log deletes, each starting where the one before stopped.
+
+    Deleted rows stay in the connect_time index until VACUUM, so a batch that started from the
+    oldest time would walk past every row deleted so far (at five million, seconds a batch).
+    Rows a writer held were skipped on the way, and are left for the next purge, which starts
+    from the oldest.
+    """
+
+    def __init__(self, conn: psycopg.Connection[object], before: datetime) -> None:
+        self._conn = conn
+        self._before = before
+        self._from: datetime | None = None
+
+    def delete(self, size: int) -> int:
+        batch = delete_old_connection_logs(
+            self._conn, before_time=self._before, from_time=self._from, limit_count=size
+        )
+        if batch.newest_connect_time is not None:
+            self._from = batch.newest_connect_time
+        return batch.deleted
+
+
+def next_batch_size(size: int, seconds: float, target: float, largest: int) -> int:
+    """The size of the batch after one of ``size`` rows that took ``seconds``: scaled to take
+    ``target`` seconds, growing at most twofold (one quick batch may have been lucky), between
+    one row and ``largest``."""
+    scaled = size * target / seconds if seconds > 0 else largest
+    return max(1, min(largest, 2 * size, int(scaled)))
 
 
 @contextmanager

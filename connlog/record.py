@@ -10,11 +10,11 @@ rules are in queries/connection_logs.sql).
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import fields
+from dataclasses import dataclass, fields
 from datetime import datetime
 from enum import StrEnum
 from ipaddress import IPv4Address, IPv4Interface, IPv6Address, IPv6Interface
-from typing import Final, cast
+from typing import Final
 from uuid import UUID
 
 import psycopg
@@ -82,28 +82,57 @@ _FIELD_TYPES: Final[dict[str, tuple[tuple[type, ...], bool]]] = {
 assert set(_FIELD_TYPES) == {f.name for f in fields(ConnectionEvent)}
 
 
+@dataclass(frozen=True, slots=True)
+class _Rule:
+    """One field's check, worked out once: a batch checks every field of thousands of events."""
+
+    name: str
+    types: tuple[type, ...]
+    optional: bool
+    # An enum field takes a member or its label: the labels, and how the error lists them.
+    enum: type[StrEnum] | None
+    labels: frozenset[str]
+    listed: str
+
+
+def _rule(name: str, types: tuple[type, ...], optional: bool) -> _Rule:
+    enum = next((t for t in types if issubclass(t, StrEnum)), None)
+    members = list(enum) if enum is not None else []
+    return _Rule(
+        name,
+        types,
+        optional,
+        enum,
+        frozenset(member.value for member in members),
+        ", ".join(repr(member.value) for member in members),
+    )
+
+
+_RULES: Final = tuple(_rule(name, *rule) for name, rule in _FIELD_TYPES.items())
+
+
 def check_event(event: ConnectionEvent, index: int | None = None) -> None:
     """Raise InvalidEvent for the first field of ``event`` that PostgreSQL would reject, or that
     would be stored wrong; ``index`` is its position in a batch."""
-    for name, (types, optional) in _FIELD_TYPES.items():
-        value = getattr(event, name)
+    for rule in _RULES:
+        value = getattr(event, rule.name)
         if value is None:
-            if not optional:
-                raise InvalidEvent(index, name, "is None, but every event needs one")
+            if not rule.optional:
+                raise InvalidEvent(index, rule.name, "is None, but every event needs one")
             continue
-        if isinstance(value, str) and any(issubclass(t, StrEnum) for t in types):
-            # A label passes, as the generated functions take it.
-            enum = types[0]
-            if value not in {member.value for member in cast("type[StrEnum]", enum)}:
-                labels = ", ".join(repr(member.value) for member in cast("type[StrEnum]", enum))
-                raise InvalidEvent(index, name, f"{value!r} is not a {enum.__name__}: use {labels}")
+        if rule.enum is not None and isinstance(value, str):
+            # A label passes, as the generated functions take it (a member is its label).
+            if value not in rule.labels:
+                raise InvalidEvent(
+                    index, rule.name, f"{value!r} is not a {rule.enum.__name__}: use {rule.listed}"
+                )
         # bool is an int, but True is no exit code or HTTP status.
-        elif not isinstance(value, types) or isinstance(value, bool):
-            expected = " or ".join(t.__name__ for t in types)
-            raise InvalidEvent(index, name, f"{value!r} is not a {expected}")
+        elif not isinstance(value, rule.types) or isinstance(value, bool):
+            expected = " or ".join(t.__name__ for t in rule.types)
+            raise InvalidEvent(index, rule.name, f"{value!r} is not a {expected}")
         if isinstance(value, str) and "\x00" in value:
             # PostgreSQL text cannot hold NUL; the server's error would name no event.
-            raise InvalidEvent(index, name, f"{value!r} contains a NUL character (\\x00)")
+            raise InvalidEvent(index, rule.name, f"{value!r} contains a NUL character (\\x00)")
     if event.time.tzinfo is None:
         raise InvalidEvent(
             index, "time", f"{event.time!r} is naive: give it a time zone, e.g. tzinfo=UTC"

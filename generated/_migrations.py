@@ -15,6 +15,7 @@ MIGRATIONS: Final[tuple[str, ...]] = (
     "0003_connection_logs_ip_nullable",
     "0004_connection_log_functions",
     "0005_connection_log_scale",
+    "0006_connection_log_pages",
 )
 
 # yoyo's record of applied migrations, which does not exist before the first one.

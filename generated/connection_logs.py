@@ -625,7 +625,7 @@ LEFT JOIN users ON users.id = connection_logs.user_id
 -- fetched by primary key.
 WHERE connection_logs.id = ANY(ARRAY(
     SELECT newest.id
-    FROM connection_logs_newest(
+    FROM connection_logs_newest_page(
         $1::uuid,
         $2::text,
         $3::uuid,
@@ -797,7 +797,7 @@ LEFT JOIN users ON users.id = connection_logs.user_id
 -- fetched by primary key.
 WHERE connection_logs.id = ANY(ARRAY(
     SELECT newest.id
-    FROM connection_logs_newest(
+    FROM connection_logs_newest_page(
         $1::uuid,
         $2::text,
         $3::uuid,
@@ -1054,7 +1054,7 @@ LEFT JOIN users ON users.id = connection_logs.user_id
 -- fetched by primary key.
 WHERE connection_logs.id = ANY(ARRAY(
     SELECT newest.id
-    FROM connection_logs_newest(
+    FROM connection_logs_newest_page(
         $1::uuid,
         $2::text,
         $3::uuid,
@@ -1225,7 +1225,7 @@ LEFT JOIN users ON users.id = connection_logs.user_id
 -- fetched by primary key.
 WHERE connection_logs.id = ANY(ARRAY(
     SELECT newest.id
-    FROM connection_logs_newest(
+    FROM connection_logs_newest_page(
         $1::uuid,
         $2::text,
         $3::uuid,
@@ -1458,19 +1458,36 @@ def count_authorized_connection_logs(
     return cast("int", row[0])
 
 
-DELETE_OLD_CONNECTION_LOGS: Final = """-- name: DeleteOldConnectionLogs :execrows
-DELETE FROM connection_logs
--- An array, not IN (subquery): the planner then fetches the victims by primary key.
-WHERE id = ANY(ARRAY(
-    SELECT id
-    FROM connection_logs
-    WHERE connect_time < $1::timestamptz
-    ORDER BY connect_time
-    LIMIT $2::integer
-    -- Waiting for a row a recording batch holds, while that batch waits for a row this delete
-    -- already holds, is a deadlock: the purge never waits, and takes skipped rows next time.
-    FOR UPDATE SKIP LOCKED
-))"""
+DELETE_OLD_CONNECTION_LOGS: Final = """-- name: DeleteOldConnectionLogs :one
+WITH deleted AS (
+    DELETE FROM connection_logs
+    -- An array, not IN (subquery): the planner then fetches the victims by primary key.
+    WHERE id = ANY(ARRAY(
+        SELECT id
+        FROM connection_logs
+        WHERE connect_time < $1::timestamptz
+            -- Deleted rows stay in the connect_time index until VACUUM: without a lower bound,
+            -- every batch would walk past all the rows the batches before it deleted (at five
+            -- million, 90 ms a batch, and growing).
+            AND connect_time >= COALESCE($2::timestamptz, '-infinity')
+        ORDER BY connect_time
+        LIMIT $3::integer
+        -- Waiting for a row a recording batch holds, while that batch waits for a row this delete
+        -- already holds, is a deadlock: the purge never waits, and takes skipped rows next time.
+        FOR UPDATE SKIP LOCKED
+    ))
+    RETURNING connect_time
+)
+SELECT count(*) AS deleted, max(connect_time) AS newest_connect_time
+FROM deleted"""
+
+
+@dataclass(frozen=True, slots=True)
+class DeleteOldConnectionLogsRow:
+    """A row of DeleteOldConnectionLogs."""
+
+    deleted: int
+    newest_connect_time: datetime | None
 
 
 def delete_old_connection_logs(
@@ -1478,18 +1495,33 @@ def delete_old_connection_logs(
     *,
     before_time: datetime,
     limit_count: int,
-) -> int:
-    """Deletes at most limit_count connection logs that started before before_time, oldest first, skipping rows a writer holds at that moment.
+    from_time: datetime | None = None,
+) -> DeleteOldConnectionLogsRow:
+    """Deletes at most limit_count connection logs that started before before_time (and, given from_time, not before from_time), oldest first, skipping rows a writer holds at that moment.
 
-    Retention calls it until it returns 0
-    (connlog.purge).
+    Returns how many it deleted, and the newest connect_time among them: the next batch's
+    from_time. Retention calls it until it deletes none (connlog.purge).
     """
-    with psycopg.RawCursor(conn) as cur:
+    with psycopg.RawCursor(conn, row_factory=tuple_row) as cur:
         cur.execute(
             DELETE_OLD_CONNECTION_LOGS,
-            (_aware(before_time, "before_time"), _non_negative(limit_count, "limit_count")),
+            (
+                _aware(before_time, "before_time"),
+                None if from_time is None else _aware(from_time, "from_time"),
+                _non_negative(limit_count, "limit_count"),
+            ),
         )
-        return cur.rowcount
+        row = cur.fetchone()
+    if row is None:
+        raise _NoRowError("DeleteOldConnectionLogs")
+    return _load_delete_old_connection_logs(row)
+
+
+def _load_delete_old_connection_logs(row: tuple[Any, ...]) -> DeleteOldConnectionLogsRow:
+    return _new_delete_old_connection_logs_row(
+        row[0],  # deleted
+        row[1],  # newest_connect_time
+    )
 
 
 TRY_LOCK_PURGE: Final = """-- name: TryLockPurge :one
@@ -1523,6 +1555,7 @@ def try_lock_purge(
 # What the loaders above build rows with, rather than a frozen dataclass's own __init__
 # (which sets each field through object.__setattr__ by name): see _runtime.builder.
 _new_connection_log: Final = _builder(ConnectionLog)
+_new_delete_old_connection_logs_row: Final = _builder(DeleteOldConnectionLogsRow)
 _new_get_authorized_connection_logs_offset_row: Final = _builder(
     GetAuthorizedConnectionLogsOffsetRow
 )

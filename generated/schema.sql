@@ -542,6 +542,34 @@ COMMENT ON FUNCTION public.connection_logs_newest(filter_organization_id uuid, f
 
 
 --
+-- Name: connection_logs_newest_page(uuid, text, uuid, text, public.connection_type[], uuid, text, text, timestamp with time zone, timestamp with time zone, uuid, uuid, boolean, boolean, boolean, uuid[], timestamp with time zone, uuid, bigint); Type: FUNCTION; Schema: public; Owner: -
+--
+
+CREATE FUNCTION public.connection_logs_newest_page(filter_organization_id uuid, filter_workspace_owner text, filter_workspace_owner_id uuid, filter_workspace_owner_email text, filter_types public.connection_type[], filter_user_id uuid, filter_username text, filter_user_email text, filter_connected_after timestamp with time zone, filter_connected_before timestamp with time zone, filter_workspace_id uuid, filter_connection_id uuid, filter_ongoing boolean, filter_completed boolean, reader_site_wide boolean, reader_organization_ids uuid[], after_connect_time timestamp with time zone, after_id uuid, max_rows bigint) RETURNS TABLE(id uuid, connect_time timestamp with time zone)
+    LANGUAGE plpgsql STABLE ROWS 100
+    SET plan_cache_mode TO 'force_custom_plan'
+    AS $$
+BEGIN
+    RETURN QUERY
+    SELECT newest.id, newest.connect_time
+    FROM connection_logs_newest(
+        filter_organization_id, filter_workspace_owner, filter_workspace_owner_id,
+        filter_workspace_owner_email, filter_types, filter_user_id, filter_username,
+        filter_user_email, filter_connected_after, filter_connected_before, filter_workspace_id,
+        filter_connection_id, filter_ongoing, filter_completed, reader_site_wide,
+        reader_organization_ids, after_connect_time, after_id, max_rows) AS newest;
+END
+$$;
+
+
+--
+-- Name: FUNCTION connection_logs_newest_page(filter_organization_id uuid, filter_workspace_owner text, filter_workspace_owner_id uuid, filter_workspace_owner_email text, filter_types public.connection_type[], filter_user_id uuid, filter_username text, filter_user_email text, filter_connected_after timestamp with time zone, filter_connected_before timestamp with time zone, filter_workspace_id uuid, filter_connection_id uuid, filter_ongoing boolean, filter_completed boolean, reader_site_wide boolean, reader_organization_ids uuid[], after_connect_time timestamp with time zone, after_id uuid, max_rows bigint); Type: COMMENT; Schema: public; Owner: -
+--
+
+COMMENT ON FUNCTION public.connection_logs_newest_page(filter_organization_id uuid, filter_workspace_owner text, filter_workspace_owner_id uuid, filter_workspace_owner_email text, filter_types public.connection_type[], filter_user_id uuid, filter_username text, filter_user_email text, filter_connected_after timestamp with time zone, filter_connected_before timestamp with time zone, filter_workspace_id uuid, filter_connection_id uuid, filter_ongoing boolean, filter_completed boolean, reader_site_wide boolean, reader_organization_ids uuid[], after_connect_time timestamp with time zone, after_id uuid, max_rows bigint) IS 'The id and connect_time of connection_logs_newest''s rows, planned with each call''s values (never inlined).';
+
+
+--
 -- Name: reject_arguments(text); Type: FUNCTION; Schema: public; Owner: -
 --
 

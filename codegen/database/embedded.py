@@ -47,9 +47,13 @@ class EmbeddedServerError(RuntimeError):
 
 @dataclass(frozen=True, slots=True)
 class Cluster:
-    """Where one checkout's private cluster lives."""
+    """Where one checkout's private cluster lives, and whether it is durable."""
 
     base: Path
+    # A scratch cluster (the default) trades durability for speed: no fsync, no wait for the WAL
+    # at commit. A durable one runs as a production server does (fsync, synchronous_commit and
+    # full_page_writes on, the defaults), for benchmarks whose figures must include that cost.
+    durable: bool = False
 
     @property
     def data(self) -> Path:
@@ -146,15 +150,15 @@ def stop(cluster: Cluster | None = None) -> bool:
 
 
 @contextmanager
-def temporary_cluster(prefix: str = "connlog-pg-") -> Generator[Cluster]:
+def temporary_cluster(prefix: str = "connlog-pg-", *, durable: bool = False) -> Generator[Cluster]:
     """A cluster in a new temporary directory, for one job; stopped and removed afterwards.
 
     The directory is opened for traversal: as root the server runs as ``postgres``,
-    which must reach the cluster inside it.
+    which must reach the cluster inside it. ``durable``: see ``Cluster.durable``.
     """
     parent = Path(tempfile.mkdtemp(prefix=prefix))
     parent.chmod(0o755)
-    cluster = Cluster(parent / "pg")
+    cluster = Cluster(parent / "pg", durable=durable)
     try:
         yield cluster
     finally:
@@ -268,9 +272,10 @@ def _is_running(cluster: Cluster) -> bool:
 
 def _start(cluster: Cluster, bindir: Path, port: int) -> None:
     # A scratch cluster: durability is traded for speed, as no data here must survive a crash.
+    scratch = "-c fsync=off -c synchronous_commit=off -c full_page_writes=off "
+    durability = "" if cluster.durable else scratch
     options = (
-        f"-p {port} -c listen_addresses=127.0.0.1 -k {cluster.base} "
-        "-c fsync=off -c synchronous_commit=off -c full_page_writes=off "
+        f"-p {port} -c listen_addresses=127.0.0.1 -k {cluster.base} {durability}"
         "-c max_connections=200"
     )
     try:

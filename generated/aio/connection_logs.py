@@ -35,6 +35,7 @@ from ..connection_logs import (
 )
 from ..connection_logs import BatchUpsertConnectionLogsParams as BatchUpsertConnectionLogsParams
 from ..connection_logs import ConnectionLogFilters as ConnectionLogFilters
+from ..connection_logs import DeleteOldConnectionLogsRow as DeleteOldConnectionLogsRow
 from ..connection_logs import (
     GetAuthorizedConnectionLogsOffsetRow as GetAuthorizedConnectionLogsOffsetRow,
 )
@@ -723,18 +724,33 @@ async def delete_old_connection_logs(
     *,
     before_time: datetime,
     limit_count: int,
-) -> int:
-    """Deletes at most limit_count connection logs that started before before_time, oldest first, skipping rows a writer holds at that moment.
+    from_time: datetime | None = None,
+) -> DeleteOldConnectionLogsRow:
+    """Deletes at most limit_count connection logs that started before before_time (and, given from_time, not before from_time), oldest first, skipping rows a writer holds at that moment.
 
-    Retention calls it until it returns 0
-    (connlog.purge).
+    Returns how many it deleted, and the newest connect_time among them: the next batch's
+    from_time. Retention calls it until it deletes none (connlog.purge).
     """
-    async with psycopg.AsyncRawCursor(conn) as cur:
+    async with psycopg.AsyncRawCursor(conn, row_factory=tuple_row) as cur:
         await cur.execute(
             DELETE_OLD_CONNECTION_LOGS,
-            (_aware(before_time, "before_time"), _non_negative(limit_count, "limit_count")),
+            (
+                _aware(before_time, "before_time"),
+                None if from_time is None else _aware(from_time, "from_time"),
+                _non_negative(limit_count, "limit_count"),
+            ),
         )
-        return cur.rowcount
+        row = await cur.fetchone()
+    if row is None:
+        raise _NoRowError("DeleteOldConnectionLogs")
+    return _load_delete_old_connection_logs(row)
+
+
+def _load_delete_old_connection_logs(row: tuple[Any, ...]) -> DeleteOldConnectionLogsRow:
+    return _new_delete_old_connection_logs_row(
+        row[0],  # deleted
+        row[1],  # newest_connect_time
+    )
 
 
 async def try_lock_purge(
@@ -760,6 +776,7 @@ async def try_lock_purge(
 # What the loaders above build rows with, rather than a frozen dataclass's own __init__
 # (which sets each field through object.__setattr__ by name): see _runtime.builder.
 _new_connection_log: Final = _builder(ConnectionLog)
+_new_delete_old_connection_logs_row: Final = _builder(DeleteOldConnectionLogsRow)
 _new_get_authorized_connection_logs_offset_row: Final = _builder(
     GetAuthorizedConnectionLogsOffsetRow
 )

@@ -101,7 +101,7 @@ def purge(conn: psycopg.Connection[object]) -> int:
     acquired: bool | None = try_lock_purge(conn, idle_timeout_ms=60_000)
     if not acquired:
         return 0
-    deleted: int = delete_old_connection_logs(conn, before_time=NOW, limit_count=1000)
+    deleted: int = delete_old_connection_logs(conn, before_time=NOW, limit_count=1000).deleted
     return deleted + delete_old_audit_log_connection_events(
         conn, before_time=NOW, limit_count=1000
     )

@@ -19,7 +19,7 @@ import pytest
 from connlog.generated.audit_logs import delete_old_audit_log_connection_events
 from connlog.generated.connection_logs import delete_old_connection_logs, try_lock_purge
 from connlog.generated.models import AuditAction
-from connlog.purge import PurgeResult, purge
+from connlog.purge import PurgeResult, next_batch_size, purge
 from connlog.record import record_events
 from tests.conftest import REPO_ROOT
 from tests.connection_logs.world import (
@@ -72,16 +72,38 @@ def test_deleting_old_connection_logs_takes_the_oldest_first_and_at_most_the_lim
     old = [log for log in logs if log.connect_time < CUTOFF]
     assert len(old) > 8
 
-    assert delete_old_connection_logs(db, before_time=CUTOFF, limit_count=5) == 5
+    first = delete_old_connection_logs(db, before_time=CUTOFF, limit_count=5)
+    assert (first.deleted, first.newest_connect_time) == (5, old[4].connect_time)
     remaining = {log.id for log in stored(db)}
     assert all(log.id not in remaining for log in old[:5])
     assert all(log.id in remaining for log in old[5:]), "the oldest go first"
 
-    while delete_old_connection_logs(db, before_time=CUTOFF, limit_count=5):
+    while delete_old_connection_logs(db, before_time=CUTOFF, limit_count=5).deleted:
         pass
     assert [log.id for log in sorted(stored(db), key=lambda log: log.connect_time)] == [
         log.id for log in logs if log.connect_time >= CUTOFF
     ]
+
+
+def test_a_batch_from_a_time_deletes_nothing_older(
+    db: psycopg.Connection[Any], world: World
+) -> None:
+    # Where the batch before stopped: the rows older than that stay for a pass from the oldest.
+    record_events(db, example_events(world, sessions=30, web=30))
+    old = sorted(
+        (log for log in stored(db) if log.connect_time < CUTOFF), key=lambda log: log.connect_time
+    )
+    since = old[len(old) // 2].connect_time
+
+    batch = delete_old_connection_logs(db, before_time=CUTOFF, from_time=since, limit_count=1000)
+
+    newer = [log for log in old if log.connect_time >= since]
+    assert (batch.deleted, batch.newest_connect_time) == (len(newer), newer[-1].connect_time)
+    assert {log.id for log in stored(db) if log.connect_time < CUTOFF} == {
+        log.id for log in old if log.connect_time < since
+    }
+    nothing = delete_old_connection_logs(db, before_time=CUTOFF, from_time=since, limit_count=9)
+    assert (nothing.deleted, nothing.newest_connect_time) == (0, None)
 
 
 def test_deleting_old_audit_log_connection_events_touches_no_other_action(
@@ -267,3 +289,62 @@ def test_purge_refuses_a_naive_cutoff_and_an_open_transaction(db: psycopg.Connec
     db.execute("SELECT 1")
     with pytest.raises(psycopg.ProgrammingError, match="inside"):
         purge(db, before=CUTOFF)
+
+
+def test_after_a_slow_batch_the_purge_takes_smaller_ones(
+    db: psycopg.Connection[Any], world: World
+) -> None:
+    # A writer of a row a batch holds waits for the batch's end: batches must stay short.
+    workspace = world.workspaces[0]
+    db.execute(
+        "INSERT INTO connection_logs (id, connect_time, organization_id, workspace_owner_id,"
+        " workspace_id, workspace_name, agent_name, type, code)"
+        " SELECT gen_random_uuid(), %s - n * interval '1 second', %s, %s, %s, %s, 'main',"
+        " 'workspace_app', 200 FROM generate_series(1, 120) AS n",
+        [CUTOFF, workspace.organization.id, workspace.owner.id, workspace.id, workspace.name],
+    )
+    # Every deleted row costs 4 ms: a batch of 40 takes 160 ms, eight times the 20 ms aimed at.
+    db.execute(
+        "CREATE FUNCTION slow_delete() RETURNS trigger LANGUAGE plpgsql AS"
+        " $$ BEGIN PERFORM pg_sleep(0.004); RETURN OLD; END $$"
+    )
+    db.execute(
+        "CREATE TRIGGER slow_delete BEFORE DELETE ON connection_logs"
+        " FOR EACH ROW EXECUTE FUNCTION slow_delete()"
+    )
+    db.commit()
+    old = sum(log.connect_time < CUTOFF for log in stored(db))
+    db.commit()
+    batches: list[tuple[int, float]] = []
+
+    result = purge(
+        db,
+        before=CUTOFF,
+        batch_size=40,
+        batch_time=timedelta(milliseconds=20),
+        on_batch=lambda rows, seconds: batches.append((rows, seconds)),
+    )
+
+    assert result.connection_logs == old == sum(rows for rows, _ in batches)
+    sizes = [rows for rows, _ in batches]
+    assert sizes[0] == 40, "the first batch is batch_size rows"
+    # 40 rows in at least 160 ms: at most 40 * 20 / 160 = 5 rows next, and never more than 10
+    # (twice 5) after any batch as slow as these.
+    assert max(sizes[1:]) <= 10, sizes
+    assert len(batches) > (old - 40) // 10, "the rest in small batches"
+
+
+@pytest.mark.parametrize(
+    ("size", "seconds", "expected"),
+    [
+        (1000, 0.100, 250),  # four times too slow: a quarter
+        (1000, 0.020, 1000),  # quicker than aimed at, but never above the largest
+        (100, 0.001, 200),  # far quicker: at most double
+        (10, 10.0, 1),  # never below one row
+        (100, 0.0, 200),  # a clock that did not move: double
+    ],
+)
+def test_the_next_batch_is_sized_to_take_the_time_aimed_at(
+    size: int, seconds: float, expected: int
+) -> None:
+    assert next_batch_size(size, seconds, 0.025, 1000) == expected
