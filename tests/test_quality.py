@@ -42,10 +42,13 @@ def _run(*command: str) -> subprocess.CompletedProcess[str]:
                 "benchmarks",
             ],
             id="mypy-strict-with-tests-benchmarks-and-golden-outputs",
+            marks=pytest.mark.slow,
         ),
         pytest.param(
             [str(BIN / "pyright"), *TYPED_PACKAGES, *GOLDEN_PACKAGES],
             id="pyright-strict-with-golden-outputs",
+            # Started with the long tests: at the end of the run it would be its last seconds.
+            marks=pytest.mark.slow,
         ),
         pytest.param([str(BIN / "ruff"), "check", "."], id="ruff-lint"),
         pytest.param([str(BIN / "ruff"), "format", "--check", "."], id="ruff-format"),
