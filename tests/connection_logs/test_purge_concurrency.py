@@ -32,9 +32,10 @@ from tests.connection_logs.world import (
 )
 
 # Sized so that the first purge lasts most of the writing. The late disconnects fall among the
-# WINDOW oldest rows, four of the purge's batches: with the stale-snapshot bug of
-# connection_log_session_id (STABLE for VOLATILE) back, 3 runs of 3 failed at these sizes, 1 of 3
-# at twice the rows and the seconds with a window of 3000; without SKIP LOCKED, every run.
+# WINDOW oldest rows, at least four of the purge's batches (250 rows at most): with the
+# stale-snapshot bug of connection_log_session_id (STABLE for VOLATILE) back, 3 runs of 3 failed
+# at these sizes, 1 of 3 at twice the rows and the seconds with a window of 3000; without SKIP
+# LOCKED, every run.
 OLD_SESSIONS: Final = 100_000
 CUTOFF: Final = T0
 OLDEST: Final = T0 - timedelta(days=3)
