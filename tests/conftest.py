@@ -21,8 +21,10 @@ from typing import Any
 
 import psycopg
 import pytest
+from psycopg import sql
 from psycopg.conninfo import conninfo_to_dict
 from pytest_postgresql import factories
+from pytest_postgresql.executors import NoopExecutor
 
 from connlog.codegen.database import embedded, migrate, scratch
 
@@ -92,7 +94,51 @@ pg_server = factories.postgresql_noproc(
     load=[_apply_migrations],
     depends_on="pg_server_details",
 )
-db = factories.postgresql("pg_server")
+
+
+class _Clones:
+    """Creates and drops the tests' clones of the template over one connection per worker.
+
+    pytest-postgresql's ``postgresql`` fixture opens two connections a test (one to create, one
+    to end sessions and drop): two backend starts, a third of what a short test costs the server.
+    """
+
+    def __init__(self, server_url: str) -> None:
+        self._server_url = server_url
+        self._conn: psycopg.Connection[Any] | None = None
+
+    def execute(self, statement: sql.Composed) -> None:
+        # A connection a test's trouble with the server ended is replaced, not fatal to the rest.
+        if self._conn is None or self._conn.closed or self._conn.broken:
+            self._conn = psycopg.connect(self._server_url, autocommit=True)
+        self._conn.execute(statement)
+
+    def close(self) -> None:
+        if self._conn is not None:
+            self._conn.close()
+
+
+@pytest.fixture(scope="session")
+def _clones(server_url: str) -> Iterator[_Clones]:
+    clones = _Clones(server_url)
+    yield clones
+    clones.close()
+
+
+@pytest.fixture
+def db(
+    pg_server: NoopExecutor, server_url: str, _clones: _Clones
+) -> Iterator[psycopg.Connection[Any]]:
+    """A connection to this test's fresh clone of the migrated template, dropped after it."""
+    name = sql.Identifier(pg_server.dbname)
+    template = sql.Identifier(pg_server.template_dbname)
+    _clones.execute(sql.SQL("CREATE DATABASE {} TEMPLATE {}").format(name, template))
+    try:
+        with psycopg.connect(scratch.with_database(server_url, pg_server.dbname)) as conn:
+            yield conn
+    finally:
+        # FORCE: ends any session the test left open on it (a worker process, a pool).
+        _clones.execute(sql.SQL("DROP DATABASE {} WITH (FORCE)").format(name))
 
 
 @pytest.fixture

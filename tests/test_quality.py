@@ -30,14 +30,25 @@ def _run(*command: str) -> subprocess.CompletedProcess[str]:
 @pytest.mark.parametrize(
     "command",
     [
-        pytest.param([str(BIN / "mypy"), "--strict", *TYPED_PACKAGES], id="mypy-strict"),
+        # One mypy run for everything: the tests import the packages, so two runs would
+        # analyse the packages (and psycopg, and the standard library) twice.
         pytest.param(
-            [str(BIN / "mypy"), "--strict", "--explicit-package-bases", "tests", "benchmarks"],
-            id="mypy-strict-tests-benchmarks-and-golden-outputs",
+            [
+                str(BIN / "mypy"),
+                "--strict",
+                "--explicit-package-bases",
+                *TYPED_PACKAGES,
+                "tests",
+                "benchmarks",
+            ],
+            id="mypy-strict-with-tests-benchmarks-and-golden-outputs",
+            marks=pytest.mark.slow,
         ),
         pytest.param(
             [str(BIN / "pyright"), *TYPED_PACKAGES, *GOLDEN_PACKAGES],
             id="pyright-strict-with-golden-outputs",
+            # Started with the long tests: at the end of the run it would be its last seconds.
+            marks=pytest.mark.slow,
         ),
         pytest.param([str(BIN / "ruff"), "check", "."], id="ruff-lint"),
         pytest.param([str(BIN / "ruff"), "format", "--check", "."], id="ruff-format"),

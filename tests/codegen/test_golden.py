@@ -92,3 +92,20 @@ def test_update_golden_drops_the_stale_expectation(tmp_path: Path) -> None:
     # And both pass as they are now.
     check(now_succeeds, update_golden=False)
     check(now_fails, update_golden=False)
+
+
+def test_bytecode_python_caches_in_expected_are_not_part_of_the_expectation(
+    tmp_path: Path,
+) -> None:
+    """Importing a committed expected/ package (tests/application/test_pydantic_rows.py does)
+    leaves ``__pycache__`` in it wherever Python writes bytecode, as it does by default: the
+    next run must still compare only what the generator writes."""
+    case = tmp_path / "case"
+    shutil.copytree(CASES / "join_left_nullable", case)
+    (tmp_path / "first").mkdir()
+    check_case(case, tmp_path / "first", update_golden=True)  # its paths are the copy's
+    cache = case / "expected" / "__pycache__"
+    cache.mkdir()
+    (cache / "queries.cpython-311.pyc").write_bytes(b"\xa7\r\r\n")
+    (tmp_path / "second").mkdir()
+    check_case(case, tmp_path / "second", update_golden=False)

@@ -2,7 +2,8 @@
 
 A copy of the checkout gets the next migration (a nullable column, as the recipe's example), its
 rollback and fixture, then ``sum`` and ``generate``; the migration checks, the connection-log
-tests and mypy then pass in the copy. Tests that spelled out every column of a table, or
+tests (a few examples of each property: tests/migrations/few_examples.py) and mypy then pass in
+the copy. Tests that spelled out every column of a table, or
 assumed which migration is the last, fail here.
 """
 
@@ -122,6 +123,9 @@ def test_adding_a_nullable_column_by_the_recipe_keeps_the_checks_green(
         "0",
         "-p",
         "no:cacheprovider",
+        # A few examples per property test: enough to show a test that no longer fits the table.
+        "-p",
+        "tests.migrations.few_examples",
         *CHECKS,
         server_url=server_url,
     )
