@@ -25,7 +25,7 @@ from connlog.codegen.analysis import cache
 from connlog.codegen.analysis.analyze import analyze
 from connlog.codegen.database import embedded, migrate, schema_dump, scratch
 from connlog.codegen.model import Analysis, CodegenError, CodegenErrors, Location, ParsedQuery
-from connlog.codegen.parsing import load, parse
+from connlog.codegen.parsing import load, parse, parse_memo
 from connlog.codegen.python.plan import Plan, plan
 from connlog.codegen.python.render import RenderedFile, jobs
 from connlog.codegen.settings import Settings, locate_key, settings_from
@@ -155,12 +155,7 @@ def build(settings: Settings, *, offline: bool = False) -> Build:
     ``offline`` raises NeedsDatabase instead of describing the others.
     """
     sources = load.load_queries(settings.queries, settings.root)
-    errors: list[CodegenError] = []
-    queries: list[ParsedQuery] = []
-    for source in sources:
-        parsed, problems = parse.parse_queries(source)
-        queries.extend(parsed)
-        errors.extend(problems)
+    queries, errors = parse_memo.parse_files(sources, settings.out)
     try:
         parse.check_unique_names(queries)
     except CodegenErrors as exc:

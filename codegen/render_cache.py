@@ -25,8 +25,6 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
-import os
-import tempfile
 import typing
 from collections.abc import Iterable, Mapping, Sequence
 from enum import Enum
@@ -34,9 +32,11 @@ from pathlib import Path
 from typing import Final
 
 from connlog.codegen import fingerprint, write
+from connlog.codegen import memo as memo_file
 from connlog.codegen.python.render import Job, RenderedFile, render_job
 
-_MEMO_VERSION: Final = 1
+_MEMO_KIND: Final = "rendered"
+_MEMO_VERSION: Final = 2  # 1 was JSON
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -49,7 +49,11 @@ def finish(jobs: Sequence[Job], *, out: Path, project: Path | None, line_length:
     """Every job's file, formatted: remembered when its key is, else rendered now."""
     environment = _environment(project, line_length)
     keys = [_key(job, environment) for job in jobs]
-    memo = _load(out)
+    memo = {
+        key: text
+        for key, text in memo_file.load(_MEMO_KIND, out, _MEMO_VERSION).items()
+        if isinstance(text, str)
+    }
     todo = [job for job, key in zip(jobs, keys, strict=True) if key not in memo]
     fresh = {
         file.name: file.text
@@ -61,7 +65,12 @@ def finish(jobs: Sequence[Job], *, out: Path, project: Path | None, line_length:
         RenderedFile(job.name, memo[key] if key in memo else fresh[job.name])
         for job, key in zip(jobs, keys, strict=True)
     )
-    _save(out, {key: file.text for key, file in zip(keys, files, strict=True)})
+    memo_file.save(
+        _MEMO_KIND,
+        out,
+        _MEMO_VERSION,
+        {key: file.text for key, file in zip(keys, files, strict=True)},
+    )
     return Finished(files, len(todo))
 
 
@@ -103,39 +112,3 @@ def _encode(value: object) -> object:
             [_encode(item) for item in typing.cast(Iterable[object], value)],
         ]
     raise AssertionError(f"a template variable the render memo cannot key: {value!r}")
-
-
-def _memo_path(out: Path) -> Path:
-    name = hashlib.sha256(str(out.resolve()).encode()).hexdigest()[:32]
-    return fingerprint.cache_directory() / "rendered" / f"{name}.json"
-
-
-def _load(out: Path) -> dict[str, str]:
-    try:
-        document = json.loads(_memo_path(out).read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return {}
-    if not isinstance(document, dict):
-        return {}
-    fields = typing.cast(dict[str, object], document)
-    files = fields.get("files")
-    if fields.get("version") != _MEMO_VERSION or not isinstance(files, dict):
-        return {}
-    return {
-        str(key): text
-        for key, text in typing.cast(dict[object, object], files).items()
-        if isinstance(text, str)
-    }
-
-
-def _save(out: Path, files: dict[str, str]) -> None:
-    path = _memo_path(out)
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        with tempfile.NamedTemporaryFile(
-            "w", dir=path.parent, prefix=".memo-", delete=False, encoding="utf-8"
-        ) as handle:
-            json.dump({"version": _MEMO_VERSION, "files": files}, handle)
-        os.replace(handle.name, path)
-    except OSError:
-        pass  # no writable cache: the next run renders everything

@@ -138,12 +138,14 @@ RETURNING *;
 
 -- name: BatchUpsertConnectionLogs :many
 -- params: rows
--- Records many connection events in one round trip: the n-th element of every array is the n-th
--- event (all arrays must be equally long, and the arrays of required fields hold no NULL, or
--- nothing is stored and the error names the array). The outcome is exactly that of recording
--- the events one by one, in any order: events of one row are first merged here by the same rules
--- (a single INSERT ... ON CONFLICT cannot touch a row twice), then merged into the stored row.
--- Returns each touched row as stored, once.
+-- Records many connection events in one round trip, one statement for them all.
+--
+-- Each event is one params row; a required field left None, a naive time or an unknown label
+-- stores nothing, and the error names the event (params[2].time, or time[3] counted from 1 in
+-- the server's message). The outcome is exactly that of recording the events one by one, in any
+-- order: events of one session are first merged here by the same rules (a single INSERT ... ON
+-- CONFLICT cannot touch a row twice), then merged into the stored row. Returns each touched row
+-- as stored, once.
 WITH argument AS (
     -- unnest pads shorter arrays with NULLs, which would silently turn a disconnect into a
     -- connect or drop a field: refuse unequal lengths, and NULLs where a value is required.

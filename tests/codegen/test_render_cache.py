@@ -13,6 +13,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+from connlog.codegen import memo as memo_file
 from connlog.codegen import render_cache
 from connlog.codegen.python.render import Job
 from tests.codegen.conftest import CASES, Run, run_codegen, snapshot
@@ -110,10 +111,10 @@ def test_a_lost_or_broken_memo_renders_everything_the_same(tmp_path: Path) -> No
     root = _project(tmp_path)
     assert run_codegen("generate", cwd=root).code == 0
     before = snapshot(root / "generated")
-    memos = list((Path(os.environ["XDG_CACHE_HOME"]) / "codegen" / "rendered").glob("*.json"))
-    memo = render_cache._memo_path(root / "generated")
+    memos = list((Path(os.environ["XDG_CACHE_HOME"]) / "codegen" / "rendered").glob("*.pickle"))
+    memo = memo_file.path("rendered", root / "generated")
     assert memo in memos
-    memo.write_text("{not json")
+    memo.write_text("{not a pickle")
     sql = root / "queries" / "books.sql"
     sql.write_text(sql.read_text() + "\n")
     assert _rendered(run_codegen("generate", cwd=root)) == f"{MODULES} of {MODULES}"

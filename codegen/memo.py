@@ -1,0 +1,59 @@
+"""A run's local memos: what the last run made, kept to be reused by the next.
+
+One file per kind and out directory, beside the fingerprint stamps
+(``$XDG_CACHE_HOME/codegen/<kind>/``), rewritten by every run with exactly that run's
+entries, so it never grows. Each entry is keyed by the caller over everything it is
+made from; a key that matches is taken as it was. A lost, unreadable or foreign memo
+(another version) only costs making everything again: it is never an error.
+
+The file is a pickle: it holds the generator's own plain dataclasses, it is written
+(0600, through a temporary file and a rename) and read only by this user's runs, and
+every key covers the generator's source, so a changed generator never reads an older
+generator's objects.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import pickle
+import tempfile
+import typing
+from pathlib import Path
+
+from connlog.codegen import fingerprint
+
+
+def path(kind: str, out: Path) -> Path:
+    """Where the memo of ``kind`` for the out directory ``out`` lives."""
+    name = hashlib.sha256(str(out.resolve()).encode()).hexdigest()[:32]
+    return fingerprint.cache_directory() / kind / f"{name}.pickle"
+
+
+def load(kind: str, out: Path, version: int) -> dict[str, object]:
+    """The entries the last run saved, or none when there is no usable memo."""
+    try:
+        with path(kind, out).open("rb") as handle:
+            document = pickle.load(handle)
+    except Exception:
+        return {}
+    if not isinstance(document, tuple) or len(typing.cast(tuple[object, ...], document)) != 2:
+        return {}
+    saved_version, entries = typing.cast(tuple[object, object], document)
+    if saved_version != version or not isinstance(entries, dict):
+        return {}
+    return {str(key): value for key, value in typing.cast(dict[object, object], entries).items()}
+
+
+def save(kind: str, out: Path, version: int, entries: dict[str, object]) -> None:
+    """Replace the memo with ``entries``; silently nothing when the cache is not writable."""
+    target = path(kind, out)
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        with tempfile.NamedTemporaryFile(
+            dir=target.parent, prefix=".memo-", delete=False
+        ) as handle:
+            pickle.dump((version, entries), handle, protocol=pickle.HIGHEST_PROTOCOL)
+        os.replace(handle.name, target)
+    except OSError:
+        pass  # no writable cache: the next run makes everything again
