@@ -44,7 +44,8 @@ def parse_files(
                 continue
         kept[key] = parsed
         queries.extend(parsed)
-    memo.save(_KIND, out, _VERSION, kept)
+    if kept.keys() != remembered.keys():  # the same keys are the same entries
+        memo.save(_KIND, out, _VERSION, kept)
     return queries, errors
 
 
