@@ -148,6 +148,14 @@ def _fingerprint(read: Inputs, out: Path) -> str:
     return digest.hexdigest()
 
 
+def generator_identity() -> str:
+    """What a memo's key must cover of the generator: its own source and what runs it.
+
+    One run computes it once (``generate.build``) for every memo it consults.
+    """
+    return "\0".join([generator_digest(), environment()])
+
+
 def environment() -> str:
     """The Python and installed tools that run the generator, as text."""
     parts = [sys.version, sys.executable]

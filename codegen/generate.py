@@ -155,7 +155,8 @@ def build(settings: Settings, *, offline: bool = False) -> Build:
     ``offline`` raises NeedsDatabase instead of describing the others.
     """
     sources = load.load_queries(settings.queries, settings.root)
-    queries, errors = parse_memo.parse_files(sources, settings.out)
+    generator = fingerprint.generator_identity()  # the key of every memo this run reads
+    queries, errors = parse_memo.parse_files(sources, settings.out, generator)
     try:
         parse.check_unique_names(queries)
     except CodegenErrors as exc:
@@ -191,6 +192,7 @@ def build(settings: Settings, *, offline: bool = False) -> Build:
         out=settings.out,
         project=settings.pyproject,
         line_length=settings.line_length,
+        generator=generator,
     )
     manifest_text = cache.dumps(
         cache.Manifest(migrations, cache.schema_hash(schema), analysis, split.keys, migration_ids)

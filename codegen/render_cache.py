@@ -31,8 +31,8 @@ from enum import Enum
 from pathlib import Path
 from typing import Final
 
-from connlog.codegen import fingerprint, write
 from connlog.codegen import memo as memo_file
+from connlog.codegen import write
 from connlog.codegen.python.render import Job, RenderedFile, render_job
 
 _MEMO_KIND: Final = "rendered"
@@ -45,9 +45,14 @@ class Finished:
     rendered: int  # of them, rendered and formatted by this run (the others remembered)
 
 
-def finish(jobs: Sequence[Job], *, out: Path, project: Path | None, line_length: int) -> Finished:
-    """Every job's file, formatted: remembered when its key is, else rendered now."""
-    environment = _environment(project, line_length)
+def finish(
+    jobs: Sequence[Job], *, out: Path, project: Path | None, line_length: int, generator: str
+) -> Finished:
+    """Every job's file, formatted: remembered when its key is, else rendered now.
+
+    ``generator`` is ``fingerprint.generator_identity()``.
+    """
+    environment = _environment(project, line_length, generator)
     keys = [_key(job, environment) for job in jobs]
     memo = {
         key: text
@@ -74,13 +79,12 @@ def finish(jobs: Sequence[Job], *, out: Path, project: Path | None, line_length:
     return Finished(files, len(todo))
 
 
-def _environment(project: Path | None, line_length: int) -> str:
+def _environment(project: Path | None, line_length: int, generator: str) -> str:
     settings = b"" if project is None else project.read_bytes()
     return json.dumps(
         [
             _MEMO_VERSION,
-            fingerprint.environment(),
-            fingerprint.generator_digest(),
+            generator,
             hashlib.sha256(settings).hexdigest(),
             line_length,
         ]

@@ -135,8 +135,7 @@ def identity(root: Path) -> str:
         f"codegen-warm/{PROTOCOL}",
         str(root),
         str(Path(fingerprint.__file__).resolve().parent),  # which generator is imported
-        fingerprint.generator_digest(),
-        fingerprint.environment(),
+        fingerprint.generator_identity(),
         json.dumps(sorted(environment.items())),
     ]
     return hashlib.sha256("\0".join(parts).encode()).hexdigest()

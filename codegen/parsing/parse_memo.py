@@ -15,7 +15,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Final
 
-from connlog.codegen import fingerprint, memo
+from connlog.codegen import memo
 from connlog.codegen.model import CodegenError, ParsedQuery, SourceFile
 from connlog.codegen.parsing import parse
 
@@ -24,11 +24,11 @@ _VERSION: Final = 1
 
 
 def parse_files(
-    sources: Sequence[SourceFile], out: Path
+    sources: Sequence[SourceFile], out: Path, generator: str
 ) -> tuple[list[ParsedQuery], list[CodegenError]]:
     """Every query of ``sources`` that parses, and every problem of the others, as
-    ``parse.parse_queries`` gives them file by file; ``out`` names the memo."""
-    generator = "\0".join([fingerprint.generator_digest(), fingerprint.environment()])
+    ``parse.parse_queries`` gives them file by file; ``out`` names the memo, ``generator``
+    is ``fingerprint.generator_identity()``."""
     remembered = memo.load(_KIND, out, _VERSION)
     kept: dict[str, object] = {}
     queries: list[ParsedQuery] = []

@@ -5,7 +5,7 @@ from __future__ import annotations
 import dataclasses
 from pathlib import Path
 
-from connlog.codegen import memo
+from connlog.codegen import fingerprint, memo
 from connlog.codegen.model import SourceFile
 from connlog.codegen.parsing import parse
 from connlog.codegen.parsing.parse_memo import parse_files
@@ -18,6 +18,8 @@ AUTHORS = SourceFile(
     "queries/authors.sql",
     "-- name: ListAuthors :many\nSELECT name FROM authors ORDER BY name LIMIT @n;\n",
 )
+
+GENERATOR = fingerprint.generator_identity()
 
 
 def _poison(out: Path) -> None:
@@ -39,25 +41,30 @@ def _poison(out: Path) -> None:
 def test_the_memo_answers_exactly_what_parsing_does(tmp_path: Path) -> None:
     out = tmp_path / "generated"
     expected = [*parse.parse_queries(BOOKS)[0], *parse.parse_queries(AUTHORS)[0]]
-    assert parse_files([BOOKS, AUTHORS], out) == (expected, [])
-    assert parse_files([BOOKS, AUTHORS], out) == (expected, [])
+    assert parse_files([BOOKS, AUTHORS], out, GENERATOR) == (expected, [])
+    assert parse_files([BOOKS, AUTHORS], out, GENERATOR) == (expected, [])
 
 
 def test_an_unchanged_file_is_reused_and_an_edited_one_parsed_again(tmp_path: Path) -> None:
     out = tmp_path / "generated"
-    parse_files([BOOKS, AUTHORS], out)
+    parse_files([BOOKS, AUTHORS], out, GENERATOR)
     _poison(out)
     edited = dataclasses.replace(AUTHORS, text=AUTHORS.text.replace("LIMIT @n", "LIMIT @cap"))
-    queries, errors = parse_files([BOOKS, edited], out)
+    queries, errors = parse_files([BOOKS, edited], out, GENERATOR)
     assert errors == []
     assert [q.name for q in queries] == ["GetBookRemembered", "ListAuthors"]
     assert [p.name for p in queries[1].params] == ["cap"]
     # The same text shown under another path (its locations differ) is parsed again too.
     moved = dataclasses.replace(BOOKS, path="queries/moved.sql")
     _poison(out)
-    queries, _ = parse_files([moved], out)
+    queries, _ = parse_files([moved], out, GENERATOR)
     assert [q.name for q in queries] == ["GetBook"]
     assert queries[0].location.path == "queries/moved.sql"
+    # Another generator (its source, or the Python or pglast running it) parses again.
+    parse_files([BOOKS], out, GENERATOR)
+    _poison(out)
+    queries, _ = parse_files([BOOKS], out, GENERATOR + "-edited")
+    assert [q.name for q in queries] == ["GetBook"]
 
 
 def test_a_file_with_problems_reports_them_on_every_run(tmp_path: Path) -> None:
@@ -67,8 +74,8 @@ def test_a_file_with_problems_reports_them_on_every_run(tmp_path: Path) -> None:
         "queries/broken.sql",
         "-- name: Broken :one\nSELECT FROM WHERE;\n\n" + AUTHORS.text,
     )
-    first = parse_files([broken, BOOKS], out)
-    second = parse_files([broken, BOOKS], out)
+    first = parse_files([broken, BOOKS], out, GENERATOR)
+    second = parse_files([broken, BOOKS], out, GENERATOR)
     assert first[1] and [str(e) for e in first[1]] == [str(e) for e in second[1]]
     assert "queries/broken.sql:" in str(first[1][0])
     assert [q.name for q in first[0]] == [q.name for q in second[0]] == ["ListAuthors", "GetBook"]
@@ -76,6 +83,6 @@ def test_a_file_with_problems_reports_them_on_every_run(tmp_path: Path) -> None:
 
 def test_a_broken_memo_is_only_a_miss(tmp_path: Path) -> None:
     out = tmp_path / "generated"
-    parse_files([BOOKS], out)
+    parse_files([BOOKS], out, GENERATOR)
     memo.path("parsed", out).write_bytes(b"not a pickle")
-    assert parse_files([BOOKS], out) == (list(parse.parse_queries(BOOKS)[0]), [])
+    assert parse_files([BOOKS], out, GENERATOR) == (list(parse.parse_queries(BOOKS)[0]), [])
