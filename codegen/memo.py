@@ -36,6 +36,8 @@ def load(kind: str, out: Path, version: int) -> dict[str, object]:
         with path(kind, out).open("rb") as handle:
             document = pickle.load(handle)
     except Exception:
+        # Missing, truncated, or pickled by objects that are gone: unpickling can raise
+        # almost anything, and every one of them is only a miss, never an error of the run.
         return {}
     if not isinstance(document, tuple) or len(typing.cast(tuple[object, ...], document)) != 2:
         return {}

@@ -55,8 +55,8 @@ class Batch(Generic[_P]):
 
     A check that refuses a field names the field alone (``time``); ``refused`` names
     the set too (``params[2].time``), so a batch of a thousand says which one is wrong.
-    Iterating again starts again: a ``-- params: rows`` function reads its rows once per
-    field.
+    Iterating again starts again: a ``-- params: rows`` function reads its rows through it
+    once per checked field (the unchecked ones read the plain list).
     """
 
     __slots__ = ("_index", "_items", "_parameter")
