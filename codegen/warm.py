@@ -66,7 +66,8 @@ TURN_WAIT: Final = 300.0
 # Set by the shell for each command or directory: never read by the generator, so a
 # difference in them alone keeps the warm generator (the child still gets the client's).
 _SHELL_ONLY: Final = frozenset({"PWD", "OLDPWD", "SHLVL", "_", "COLUMNS", "LINES"})
-# AF_UNIX paths are limited to 108 bytes (sun_path); a longer one is not used.
+# AF_UNIX paths are limited to 108 bytes (sun_path); a longer one is not used. The spare
+# bytes are for the name the warm generator binds before renaming it to SOCKET.
 _SOCKET_PATH_MAX: Final = 100
 
 SOCKET: Final = "socket"

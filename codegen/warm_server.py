@@ -104,23 +104,31 @@ def _import_the_generator() -> None:
 
 @contextlib.contextmanager
 def _listening(state: Path) -> Generator[socket.socket]:
-    """The project's socket (0600), listening; removed on exit."""
+    """The project's socket (0600), listening; removed on exit.
+
+    It is bound under a private name and renamed into place once it listens: a client
+    that finds the socket never has its connection refused by one not yet listening.
+    """
     path = state / warm.SOCKET
+    # Short: a socket's path must fit in 108 bytes (``warm`` leaves a few spare for this).
+    unready = state / f".s{os.getpid()}"
     with contextlib.suppress(FileNotFoundError):
         path.unlink()  # left by a warm generator that was killed (we hold the lock)
     with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as listener:
         mask = os.umask(0o177)
         try:
-            listener.bind(str(path))
+            listener.bind(str(unready))
         finally:
             os.umask(mask)
         try:
-            path.chmod(0o600)
+            unready.chmod(0o600)
             listener.listen(16)
+            os.replace(unready, path)
             yield listener
         finally:
-            with contextlib.suppress(FileNotFoundError):
-                path.unlink()
+            for name in (unready, path):
+                with contextlib.suppress(FileNotFoundError):
+                    name.unlink()
 
 
 def _write_pid(state: Path, identity: str) -> None:

@@ -15,6 +15,7 @@ import os
 import re
 import shutil
 import signal
+import socket
 import stat
 import subprocess
 import sys
@@ -26,7 +27,7 @@ from subprocess import PIPE
 
 import pytest
 
-from connlog.codegen import warm
+from connlog.codegen import warm, warm_server
 from tests.codegen.conftest import CASES, run_codegen, snapshot
 from tests.conftest import REPO_ROOT, start_server
 
@@ -311,6 +312,31 @@ def test_concurrent_runs_take_turns(project: Project) -> None:
     check = run_codegen("check", cwd=project.root)
     assert check.code == 0, check.stdout + check.stderr
     assert "is up to date" in check.stdout
+
+
+def test_its_socket_appears_only_once_it_listens(
+    short_tmp: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A client that finds the socket is never refused (it would run the generator itself,
+    and a hung warm generator would go unnoticed): nothing is at the socket's path until
+    the listener listens."""
+    seen_before_listening: list[bool] = []
+    listen = socket.socket.listen
+
+    def observed_listen(self: socket.socket, backlog: int) -> None:
+        seen_before_listening.append((short_tmp / warm.SOCKET).exists())
+        listen(self, backlog)
+
+    monkeypatch.setattr(socket.socket, "listen", observed_listen)
+    short_tmp.chmod(0o700)
+    with (
+        warm_server._listening(short_tmp) as listener,
+        socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as client,
+    ):
+        client.connect(str(short_tmp / warm.SOCKET))
+        listener.accept()[0].close()
+    assert seen_before_listening == [False]
+    assert not (short_tmp / warm.SOCKET).exists()
 
 
 def test_a_killed_warm_generator_is_replaced_silently(project: Project) -> None:
