@@ -32,6 +32,7 @@ Standard library only: this module is imported by every run.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import os
@@ -47,6 +48,7 @@ from connlog.codegen.project import find_pyproject, ruff_command
 _STAMP_VERSION: Final = 1
 _GENERATOR: Final = Path(__file__).resolve().parent
 _GENERATOR_SUFFIXES: Final = (".py", ".j2")
+_GENERATOR_LABEL: Final = "generator/"
 # Installed packages whose version can change what a run writes.
 _TOOLS: Final = ("ruff", "pglast", "jinja2", "psycopg", "yoyo")
 AIO_DIRECTORY: Final = "aio"
@@ -87,8 +89,10 @@ def inputs(where: Where) -> Inputs:
     digest = hashlib.sha256(f"codegen-inputs/{_STAMP_VERSION}\0".encode())
     digest.update(json.dumps([str(path) for path in where], ensure_ascii=False).encode())
     digest.update(str(written[0]).encode())
+    digest.update(generator_digest().encode())
     for label, path in files:
-        _add(digest.update, label, path)
+        if not label.startswith(_GENERATOR_LABEL):  # in the generator's digest
+            _add(digest.update, label, path)
     return Inputs(digest.hexdigest(), written)
 
 
@@ -156,8 +160,13 @@ def generator_identity() -> str:
     return "\0".join([generator_digest(), environment()])
 
 
+@functools.cache
 def environment() -> str:
-    """The Python and installed tools that run the generator, as text."""
+    """The Python and installed tools that run the generator, as text.
+
+    Once per process, as ``generator_digest``: a tool upgraded since is noticed by
+    the next process (its stamp and memo keys differ from this one's, never the same).
+    """
     parts = [sys.version, sys.executable]
     for name in _TOOLS:
         spec = find_spec(name)
@@ -177,8 +186,14 @@ def _written(path: str | None) -> str:
     return f"{path}:{stat.st_size}:{stat.st_mtime_ns}"
 
 
+@functools.cache
 def generator_digest() -> str:
-    """sha256 over the generator's own source and templates (their names and bytes)."""
+    """sha256 over the generator's own source and templates (their names and bytes).
+
+    Once per process: it is the code this process imported (``codegen.warm_server``
+    takes it before importing), and every check, stamp and memo of the process uses the
+    one value. A file edited since is noticed by the next process, whose digest differs.
+    """
     digest = hashlib.sha256(b"codegen-generator\0")
     for label, path in _generator_files():
         _add(digest.update, label, path)
@@ -192,7 +207,8 @@ def _generator_files() -> list[tuple[str, Path | None]]:
         subdirectories[:] = [name for name in subdirectories if name != "__pycache__"]
         found.extend(Path(directory, name) for name in names if name.endswith(_GENERATOR_SUFFIXES))
     return [
-        (f"generator/{path.relative_to(_GENERATOR).as_posix()}", path) for path in sorted(found)
+        (f"{_GENERATOR_LABEL}{path.relative_to(_GENERATOR).as_posix()}", path)
+        for path in sorted(found)
     ]
 
 

@@ -9,9 +9,9 @@ under a key over everything it is made from:
   templates, render, the formatting step), the Python and the installed tools
   running it (jinja2, and the ruff that formats: where, size, when written);
 - what ruff formats with: the pyproject.toml's bytes, the line length;
-- the file's name, its template, and the template's variables, encoded in full
-  (every dataclass field, whatever its repr; mappings and sets in iteration
-  order, so a different order is a different key, never the same one).
+- the file's name, its template, and the template's variables, pickled in full
+  (every dataclass field, whatever its repr; mappings in iteration order, so a
+  different order is a different key, never the same one).
 
 A file whose key is remembered is taken as it was; the others are rendered and
 formatted, by one ruff run as before. The memo is local, beside the fingerprint
@@ -24,10 +24,10 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
+import io
 import json
-import typing
-from collections.abc import Iterable, Mapping, Sequence
-from enum import Enum
+import pickle
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Final
 
@@ -92,27 +92,16 @@ def _environment(project: Path | None, line_length: int, generator: str) -> str:
 
 
 def _key(job: Job, environment: str) -> str:
-    text = json.dumps([environment, job.name, job.template, _encode(job.context)])
-    return hashlib.sha256(text.encode()).hexdigest()
+    """sha256 over the job in full, pickled: every dataclass field whatever its repr, each
+    value with its type, mappings in iteration order.
 
-
-def _encode(value: object) -> object:
-    """``value`` as JSON data that tells apart any two values a template could render apart."""
-    if isinstance(value, Enum):
-        return [type(value).__qualname__, value.value]
-    if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        return [
-            type(value).__qualname__,
-            [[f.name, _encode(getattr(value, f.name))] for f in dataclasses.fields(value)],
-        ]
-    if value is None or isinstance(value, str | int | float):
-        return [type(value).__name__, value]
-    if isinstance(value, Mapping):
-        items = typing.cast(Mapping[object, object], value).items()
-        return ["mapping", [[_encode(k), _encode(v)] for k, v in items]]
-    if isinstance(value, tuple | list | set | frozenset):
-        return [
-            type(value).__name__,
-            [_encode(item) for item in typing.cast(Iterable[object], value)],
-        ]
-    raise AssertionError(f"a template variable the render memo cannot key: {value!r}")
+    Without pickle's memo (``fast``), so the bytes follow from the values alone, not from
+    which of them happen to be one object: a query decoded from the manifest and the same
+    query just described give one key. No template variable is a set (whose order would
+    differ from one process to the next: tests/codegen/test_render_cache.py checks).
+    """
+    buffer = io.BytesIO()
+    pickler = pickle.Pickler(buffer, protocol=5)
+    pickler.fast = True  # a job's variables are a tree, never a cycle
+    pickler.dump((environment, job.name, job.template, job.context))
+    return hashlib.sha256(buffer.getbuffer()).hexdigest()

@@ -11,12 +11,16 @@ import os
 import shutil
 import subprocess
 import sys
+import typing
+from collections.abc import Iterator, Sequence
 from pathlib import Path
+
+import pytest
 
 from connlog.codegen import memo as memo_file
 from connlog.codegen import render_cache
 from connlog.codegen.python.render import Job
-from tests.codegen.conftest import CASES, Run, run_codegen, snapshot
+from tests.codegen.conftest import CASES, Run, generate_case, run_codegen, snapshot
 from tests.conftest import REPO_ROOT, start_server
 
 MODULES = 7  # of join_left_nullable: models, _runtime, _migrations, __init__, queries, aio's two
@@ -136,6 +140,53 @@ def test_keys_tell_apart_what_repr_does_not_show_and_order() -> None:
     assert key({"a": 1, "b": 2}) != key({"b": 2, "a": 1})  # a template iterates in order
     assert key((1,)) != key(("1",)) != key([1])
     assert key(_Hidden("a", "1")) == key(_Hidden("a", "1"))
+
+
+def test_keys_are_the_same_in_another_process(tmp_path: Path) -> None:
+    """A fresh process (another hash seed, other objects) finds the keys this one wrote."""
+    root = _project(tmp_path)
+    assert run_codegen("generate", cwd=root).code == 0
+    sql = root / "queries" / "books.sql"
+    sql.write_text(sql.read_text().replace("ORDER BY a.id, b.id", "ORDER BY a.name"))
+    result = subprocess.run(
+        [sys.executable, "-m", "connlog.codegen", "generate"],
+        cwd=root, capture_output=True, text=True, timeout=120, env={**os.environ},
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    assert f"2 of {MODULES} modules rendered" in result.stdout
+
+
+def _sets_in(value: object, where: str) -> Iterator[str]:
+    if isinstance(value, set | frozenset):
+        yield where
+    elif dataclasses.is_dataclass(value) and not isinstance(value, type):
+        for field in dataclasses.fields(value):
+            yield from _sets_in(getattr(value, field.name), f"{where}.{field.name}")
+    elif isinstance(value, dict):
+        for key, item in typing.cast(dict[object, object], value).items():
+            yield from _sets_in(item, f"{where}[{key!r}]")
+    elif isinstance(value, tuple | list):
+        for number, item in enumerate(typing.cast(Sequence[object], value)):
+            yield from _sets_in(item, f"{where}[{number}]")
+
+
+@pytest.mark.parametrize("case", ["all_types", "composite_types", "embed", "bulk", "slice"])
+def test_no_template_variable_is_a_set(
+    case: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A set pickles in iteration order, which differs between processes: its module's key
+    would change from run to run (rendered every time, never wrongly reused)."""
+    seen: list[Job] = []
+    key = render_cache._key
+
+    def recording_key(job: Job, environment: str) -> str:
+        seen.append(job)
+        return key(job, environment)
+
+    monkeypatch.setattr(render_cache, "_key", recording_key)
+    assert generate_case(CASES / case, tmp_path / "out").code == 0
+    assert seen
+    assert [where for job in seen for where in _sets_in(job.context, job.name)] == []
 
 
 def test_a_cache_directory_that_cannot_be_written_costs_only_time(tmp_path: Path) -> None:
