@@ -10,6 +10,7 @@ a template or override change). Options come from ``codegen.settings``.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import dataclasses
 import sys
 import time
@@ -178,11 +179,12 @@ def build(settings: Settings, *, offline: bool = False) -> Build:
     if to_describe or split.schema is None or schema is None:
         if offline:
             raise NeedsDatabase(_stale_reasons(settings, split, why_not, schema is None))
-        described, failed, url = _describe(settings, to_describe)
-        if failed:
-            raise CodegenErrors(failed + _plan_errors(settings, split, described, paths))
-        if schema is None:
-            schema = schema_dump.dump_schema(url)
+        with contextlib.ExitStack() as held:
+            described, failed, url = _describe(settings, to_describe, held)
+            if failed:
+                raise CodegenErrors(failed + _plan_errors(settings, split, described, paths))
+            if schema is None:
+                schema = schema_dump.dump_schema(url)
     analysis = cache.merge(split, described)
     _check_overrides(settings, analysis)
     migration_ids = _migration_ids(settings, split)
@@ -212,22 +214,24 @@ def build(settings: Settings, *, offline: bool = False) -> Build:
 
 
 def _describe(
-    settings: Settings, queries: Sequence[ParsedQuery]
+    settings: Settings, queries: Sequence[ParsedQuery], held: contextlib.ExitStack
 ) -> tuple[Analysis, list[CodegenError], str]:
     """``queries`` described in the migrated, read-only database kept on the server: what
     described, the errors of the others, and the database's URL.
 
     That database is tried first without asking whether it exists (one connection less
     on every run); only when it cannot be used is it built (or found built by another run)
-    and tried again.
+    and tried again. The connection stays open until ``held`` closes (after the schema
+    is dumped from it): another run's clean-up never drops a database in use.
     """
     server_url = settings.database or embedded.ensure_running()
     url = scratch.kept_describe_url(server_url, settings.migrations)
     try:
-        described, failed = analyze(queries, url)
+        conn = psycopg.connect(url, autocommit=True)
     except psycopg.OperationalError:
         url = scratch.describe_database(server_url, settings.migrations, root=settings.root)
-        described, failed = analyze(queries, url)
+        conn = psycopg.connect(url, autocommit=True)
+    described, failed = analyze(queries, held.enter_context(conn))
     return described, failed, url
 
 
@@ -263,7 +267,8 @@ def _later_errors(
     errors: list[CodegenError] = []
     if not offline and settings.migrations.is_dir() and (split.to_describe or not split.schema):
         try:
-            described, errors, _ = _describe(settings, split.to_describe)
+            with contextlib.ExitStack() as held:
+                described, errors, _ = _describe(settings, split.to_describe, held)
         except CodegenErrors as exc:
             return exc.errors  # a migration failed: there is no schema to plan against
         except _DATABASE_ERRORS:

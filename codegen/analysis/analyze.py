@@ -58,8 +58,10 @@ _UNTYPED_PARAMETER: Final = re.compile(r"\$(\d+)")
 _FromItem = tuple[str | None, str] | None
 
 
-def analyze(queries: Sequence[ParsedQuery], url: str) -> tuple[Analysis, list[CodegenError]]:
-    """Describe every query on the migrated database at ``url``.
+def analyze(
+    queries: Sequence[ParsedQuery], conn: psycopg.Connection[tuple[object, ...]]
+) -> tuple[Analysis, list[CodegenError]]:
+    """Describe every query on ``conn``, an autocommit connection to the migrated database.
 
     The analysis of every query that describes (in order, the others left out) and the
     errors of the others, all of them: the later stages still plan the first, so that a
@@ -67,15 +69,14 @@ def analyze(queries: Sequence[ParsedQuery], url: str) -> tuple[Analysis, list[Co
     """
     errors: list[CodegenError] = []
     analyzed: list[AnalyzedQuery] = []
-    with psycopg.connect(url, autocommit=True) as conn:
-        server = _Server(conn)
-        for query in queries:
-            try:
-                analyzed.append(server.describe(query))
-            except CodegenError as exc:
-                errors.append(exc)
-        schema = (server.tables(), server.enums(), server.composites())
-        return Analysis(tuple(analyzed), *schema), errors
+    server = _Server(conn)
+    for query in queries:
+        try:
+            analyzed.append(server.describe(query))
+        except CodegenError as exc:
+            errors.append(exc)
+    schema = (server.tables(), server.enums(), server.composites())
+    return Analysis(tuple(analyzed), *schema), errors
 
 
 @dataclass(frozen=True, slots=True)

@@ -272,7 +272,7 @@ def template_database(
                 pass  # another run (on another maintenance database) renamed first
             finally:
                 _drop(server_url, building)  # a no-op once renamed
-            _drop_old_templates(conn, server_url, prefix, name, source)
+            _drop_old_templates(conn, prefix, name, source)
         finally:
             conn.execute("SELECT pg_advisory_unlock(%s)", [lock])
     return name
@@ -288,10 +288,9 @@ def _exists(conn: _Connection, name: str) -> bool:
     return row is not None
 
 
-def _drop_old_templates(
-    conn: _Connection, server_url: str, prefix: str, keep: str, source: str
-) -> None:
-    """Drop the other finished templates built from ``source``, and those of vanished folders.
+def _drop_old_templates(conn: _Connection, prefix: str, keep: str, source: str) -> None:
+    """Drop the other finished templates built from ``source``, and those of vanished folders
+    (each unless in use: ``_drop_unused``).
 
     A template whose source is a folder of this host that no longer exists (a temporary
     project, a deleted clone) can never be used again. Another host's are never touched.
@@ -309,7 +308,23 @@ def _drop_old_templates(
         built_from = str(comment).removeprefix(_TEMPLATE_MARK)
         built_on, _, folder = built_from.partition(":")
         if built_from == source or (built_on == host and not Path(folder).exists()):
-            _drop(server_url, str(datname))
+            _drop_unused(conn, str(datname))
+
+
+def _drop_unused(conn: _Connection, name: str) -> None:
+    """Drop template ``name`` unless it is in use: being built, cloned or dropped (its advisory
+    lock is held), or connected to. A describe database is named by the migrations' contents
+    alone, so another checkout with the same migrations may be describing in it right now
+    (its comment names only the folder that built it)."""
+    lock = _lock_id(name)
+    row = conn.execute("SELECT pg_try_advisory_lock(%s)", [lock]).fetchone()
+    if row is None or not row[0]:
+        return  # never waited for: this run holds the lock of its own template
+    try:
+        with contextlib.suppress(errors.ObjectInUse):
+            conn.execute(sql.SQL("DROP DATABASE IF EXISTS {}").format(sql.Identifier(name)))
+    finally:
+        conn.execute("SELECT pg_advisory_unlock(%s)", [lock])
 
 
 def drop_templates(server_url: str, prefix: str = MIGRATED_TEMPLATE_PREFIX) -> list[str]:

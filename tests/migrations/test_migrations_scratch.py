@@ -147,6 +147,26 @@ def test_templates_of_vanished_folders_on_this_host_are_dropped_with_the_next_bu
     assert _databases(empty_db_url, prefix) == [f"{prefix}_k1", f"{prefix}_n1", f"{prefix}_o1"]
 
 
+def test_a_template_in_use_is_never_dropped_by_another_builds_clean_up(
+    empty_db_url: str, prefix: str, tmp_path: Path
+) -> None:
+    """A describe database is named by the migrations' contents: a checkout whose folder is
+    gone built it, and another checkout with the same migrations describes in it right now."""
+    host = socket.gethostname()
+    (vanished := tmp_path / "vanished").mkdir()
+    name = scratch.template_database(
+        empty_db_url, prefix, "v1", f"{host}:{vanished}", _create_table, read_only=True
+    )
+    vanished.rmdir()
+    (new := tmp_path / "new").mkdir()
+    with psycopg.connect(scratch.with_database(empty_db_url, name)) as describing:
+        scratch.template_database(empty_db_url, prefix, "n1", f"{host}:{new}", _create_table)
+        assert describing.execute("SELECT count(*) FROM built").fetchone() == (0,)
+    assert _databases(empty_db_url, prefix) == [f"{prefix}_n1", f"{prefix}_v1"]
+    scratch.template_database(empty_db_url, prefix, "n2", f"{host}:{new}", _create_table)
+    assert _databases(empty_db_url, prefix) == [f"{prefix}_n2"], "unused: dropped by the next"
+
+
 def test_drop_templates_drops_every_finished_template_and_nothing_else(
     empty_db_url: str, prefix: str, tmp_path: Path
 ) -> None:
