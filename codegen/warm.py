@@ -48,7 +48,7 @@ import sys
 import time
 from collections.abc import Generator, Iterator, Sequence
 from pathlib import Path
-from typing import Final
+from typing import Final, cast
 
 from connlog.codegen import fingerprint
 from connlog.codegen.processes import alive
@@ -188,7 +188,7 @@ def delegate(argv: Sequence[str], cwd: Path) -> int | None:
     if not isinstance(code, int) or not isinstance(output, list):
         _note(str(reply.get("failed", f"the warm generator answered {reply!r}")))
         return None
-    for item in output:  # pyright: ignore[reportUnknownVariableType]
+    for item in cast(list[object], output):
         match item:
             case [1, str(text)]:
                 sys.stdout.write(text)

@@ -42,7 +42,7 @@ import traceback
 from collections.abc import Generator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Final
+from typing import Final, cast
 
 from connlog.codegen import warm
 
@@ -190,7 +190,7 @@ def _answer(conn: socket.socket, identity: str) -> bool:
     except (OSError, ValueError) as exc:
         _log(f"unreadable request: {exc}")
         return True
-    fields: dict[str, object] = message
+    fields = cast(dict[str, object], message)
     if fields.get("protocol") != warm.PROTOCOL:
         _send(conn, {"stale": "protocol"})
         _log("another protocol: exiting")
@@ -227,8 +227,8 @@ class _Run:
             return None
         if not isinstance(umask, int):
             return None
-        arguments = [str(argument) for argument in argv]  # pyright: ignore[reportUnknownVariableType]
-        environment = {str(k): str(v) for k, v in env.items()}  # pyright: ignore[reportUnknownVariableType]
+        arguments = [str(argument) for argument in cast(list[object], argv)]
+        environment = {str(k): str(v) for k, v in cast(dict[object, object], env).items()}
         return _Run(arguments, cwd, environment, umask)
 
 

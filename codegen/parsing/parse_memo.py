@@ -13,7 +13,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Final
+from typing import Final, cast
 
 from connlog.codegen import memo
 from connlog.codegen.model import CodegenError, ParsedQuery, SourceFile
@@ -53,7 +53,7 @@ def _queries(entry: object) -> tuple[ParsedQuery, ...] | None:
     """``entry``, if it is what ``parse_files`` keeps: a file's parsed queries."""
     if not isinstance(entry, tuple):
         return None
-    items: tuple[object, ...] = entry
+    items = cast(tuple[object, ...], entry)
     if not all(isinstance(item, ParsedQuery) for item in items):
         return None
     return tuple(item for item in items if isinstance(item, ParsedQuery))
