@@ -23,6 +23,7 @@ import os
 import re
 import secrets
 import socket
+import time
 import warnings
 from collections.abc import Callable, Generator
 from contextlib import contextmanager
@@ -182,10 +183,25 @@ def scratch_database(
 
 def _drop(server_url: str, name: str) -> None:
     with psycopg.connect(server_url, autocommit=True) as conn:
-        # FORCE: a connection left open by a failed job must not keep the database alive.
-        conn.execute(
-            sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
-        )
+        drop_database(conn, name)
+
+
+# How long a drop waits for the sessions of a database to end by themselves.
+_SESSIONS_END: Final = 1.0
+
+
+def drop_database(conn: _Connection, name: str) -> None:
+    """Drop database ``name`` (if it exists), ending any session still connected to it.
+
+    A session its client has just closed takes a moment to end, and DROP DATABASE,
+    finding one, sleeps 100 ms before it looks again, even WITH (FORCE): so the
+    sessions are waited for here first, looking every millisecond (a drop took 8 ms
+    instead of 80-110). FORCE then ends those a failed job left open.
+    """
+    deadline = time.monotonic() + _SESSIONS_END
+    while _sessions(conn, name) and time.monotonic() < deadline:
+        time.sleep(0.001)
+    conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
 
 
 def _drop_leftovers(conn: _Connection, prefix: str) -> None:
@@ -321,10 +337,19 @@ def _drop_unused(conn: _Connection, name: str) -> None:
     if row is None or not row[0]:
         return  # never waited for: this run holds the lock of its own template
     try:
-        with contextlib.suppress(errors.ObjectInUse):
-            conn.execute(sql.SQL("DROP DATABASE IF EXISTS {}").format(sql.Identifier(name)))
+        # Asked first: DROP DATABASE waits up to 5 s for the sessions on it to end.
+        if _sessions(conn, name) == 0:
+            with contextlib.suppress(errors.ObjectInUse):  # one that connected since
+                conn.execute(sql.SQL("DROP DATABASE IF EXISTS {}").format(sql.Identifier(name)))
     finally:
         conn.execute("SELECT pg_advisory_unlock(%s)", [lock])
+
+
+def _sessions(conn: _Connection, name: str) -> int:
+    """How many sessions are connected to database ``name``."""
+    query = "SELECT count(*) FROM pg_stat_activity WHERE datname = %s"
+    row = conn.execute(query, [name]).fetchone()
+    return 0 if row is None else int(str(row[0]))
 
 
 def drop_templates(server_url: str, prefix: str = MIGRATED_TEMPLATE_PREFIX) -> list[str]:
