@@ -3,31 +3,37 @@ to the end under an advisory lock that a second purge never waits for."""
 
 from __future__ import annotations
 
+import hashlib
 import os
+import random
 import signal
 import subprocess
 import sys
 import threading
 import time
 import uuid
+from dataclasses import replace
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, Final
 
 import psycopg
 import pytest
 
 from connlog.generated.audit_logs import delete_old_audit_log_connection_events
 from connlog.generated.connection_logs import delete_old_connection_logs, try_lock_purge
-from connlog.generated.models import AuditAction
+from connlog.generated.models import AuditAction, ConnectionLog
 from connlog.purge import PurgeResult, next_batch_size, purge
-from connlog.record import record_events
+from connlog.record import ConnectionEvent, record_events
 from tests.conftest import REPO_ROOT
 from tests.connection_logs.world import (
     CUTOFF,
     PURGE_LOCK_HELD,
     T0,
     World,
+    disconnect_of,
     example_events,
+    new_session_connect,
+    random_id,
     stored,
 )
 
@@ -266,6 +272,71 @@ def test_purge_leaves_rows_a_writer_holds_for_the_next_one(
         assert [log.id for log in stored(db) if log.connect_time < CUTOFF] == [old[0].id]
         db.commit()
     assert purge(db, before=CUTOFF).connection_logs == 1
+
+
+SESSION_LOCK: Final = """
+    SELECT pg_advisory_xact_lock(
+        1668247150, (('x' || left(md5(%s::text || '/' || %s::text || '/' || %s)::uuid::text, 8))
+                     ::bit(32)::bigint >> 1)::integer)
+"""
+
+
+def _derived(event: ConnectionEvent) -> uuid.UUID:
+    text = f"{event.connection_id}/{event.workspace_id}/{event.agent_name}"
+    return uuid.UUID(hashlib.md5(text.encode()).hexdigest())
+
+
+def _waiting_on_a_lock(conn: psycopg.Connection[Any], pid: int) -> bool:
+    row = conn.execute("SELECT wait_event_type FROM pg_stat_activity WHERE pid = %s", [pid])
+    return row.fetchone() == ("Lock",)
+
+
+def test_a_batch_that_waited_while_a_purge_and_a_writer_replaced_a_row_merges_into_the_new_one(
+    db_url: str, db: psycopg.Connection[Any], world: World
+) -> None:
+    """The stale-snapshot race, step by step: a batch's statement starts while an old session's
+    row (a random id, as the earlier code wrote) exists, and waits for another session's lock;
+    meanwhile the purge deletes that row and a writer records the session again (a new row,
+    the derived id). The batch must then find the new row, not the one its statement first saw:
+    with connection_log_session_id STABLE (one snapshot for the statement) it inserted a second
+    row for the session, UniqueViolation."""
+    rnd = random.Random(5)
+    workspace = world.workspaces[0]
+    first, second = sorted(
+        (new_session_connect(rnd, workspace, CUTOFF - timedelta(hours=1)) for _ in range(2)),
+        key=_derived,
+    )  # the batch takes first's lock, then second's
+    old_row = random_id(rnd)
+    record_events(db, [replace(second, id=old_row)])
+    db.execute("UPDATE connection_logs SET id = %s WHERE id = %s", [old_row, _derived(second)])
+    db.commit()
+    late = disconnect_of(second, random_id(rnd), CUTOFF + timedelta(minutes=5), code=1)
+    batch = [disconnect_of(first, random_id(rnd), CUTOFF + timedelta(minutes=5), code=0), late]
+    outcome: list[BaseException | list[ConnectionLog]] = []
+    with psycopg.connect(db_url) as holder, psycopg.connect(db_url, autocommit=True) as waiting:
+        holder.execute(SESSION_LOCK, [first.connection_id, first.workspace_id, first.agent_name])
+
+        def record_the_batch() -> None:
+            try:
+                outcome.append(record_events(waiting, batch))
+            except psycopg.Error as exc:
+                outcome.append(exc)
+
+        recording = threading.Thread(target=record_the_batch)
+        recording.start()
+        deadline = time.monotonic() + 10
+        while not _waiting_on_a_lock(db, waiting.info.backend_pid):
+            assert time.monotonic() < deadline, "the batch never waited for the held lock"
+            time.sleep(0.005)
+        db.commit()
+        assert purge(db, before=CUTOFF).connection_logs == 1, "the old row, gone"
+        record_events(db, [late])  # the session recorded again: a row with the derived id
+        db.commit()
+        holder.commit()  # the batch goes on
+        recording.join(timeout=30)
+    assert len(outcome) == 1 and not isinstance(outcome[0], BaseException), outcome
+    rows = [log for log in stored(db) if log.connection_id == second.connection_id]
+    assert [(log.id, log.disconnect_time) for log in rows] == [(_derived(second), late.time)]
 
 
 def test_purge_releases_its_lock_even_when_a_batch_fails(

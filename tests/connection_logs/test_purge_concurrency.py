@@ -32,10 +32,12 @@ from tests.connection_logs.world import (
 )
 
 # Sized so that the first purge lasts most of the writing. The late disconnects fall among the
-# WINDOW oldest rows, at least four of the purge's batches (250 rows at most): with the
-# stale-snapshot bug of connection_log_session_id (STABLE for VOLATILE) back, 3 runs of 3 failed
-# at these sizes, 1 of 3 at twice the rows and the seconds with a window of 3000; without SKIP
-# LOCKED, every run.
+# WINDOW oldest rows, at least four of the purge's batches (250 rows at most). Without SKIP
+# LOCKED it fails every run. With the stale-snapshot bug of connection_log_session_id (STABLE for
+# VOLATILE) back it failed 3 runs of 3 before the purge resumed where its last batch stopped, and
+# 1 of 3 since (session 5): test_purge.py's
+# test_a_batch_that_waited_while_a_purge_and_a_writer_replaced_a_row_merges_into_the_new_one
+# takes that interleaving step by step, and fails every time with the bug.
 OLD_SESSIONS: Final = 100_000
 CUTOFF: Final = T0
 OLDEST: Final = T0 - timedelta(days=3)
