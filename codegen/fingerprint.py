@@ -99,7 +99,11 @@ def inputs(where: Where) -> Inputs:
 def _written_now(files: list[tuple[str, Path | None]]) -> tuple[object, ...]:
     """The tools (``environment``), and each of ``files`` with its size and mtime: what
     changes whenever any of them is written again, whatever it now holds."""
-    stats: list[object] = [environment()]
+    return (environment(), *_stats(files))
+
+
+def _stats(files: list[tuple[str, Path | None]]) -> tuple[object, ...]:
+    stats: list[object] = []
     for label, path in files:
         try:
             status = None if path is None else os.stat(path)
@@ -160,20 +164,25 @@ def generator_identity() -> str:
     return "\0".join([generator_digest(), environment()])
 
 
-@functools.cache
 def environment() -> str:
-    """The Python and installed tools that run the generator, as text.
-
-    Once per process, as ``generator_digest``: a tool upgraded since is noticed by
-    the next process (its stamp and memo keys differ from this one's, never the same).
-    """
+    """The Python and installed tools that run the generator, as text: where each is, and
+    its size and mtime now (an upgrade rewrites them)."""
     parts = [sys.version, sys.executable]
+    parts.extend(f"{name}:{_written(origin)}" for name, origin in _tool_origins())
+    return "\0".join(parts)
+
+
+@functools.cache
+def _tool_origins() -> tuple[tuple[str, str | None], ...]:
+    """Where each tool is installed: looked up once per process (the lookups are most of
+    ``environment``'s cost), while what is there is looked at on every call."""
+    origins: list[tuple[str, str | None]] = []
     for name in _TOOLS:
         spec = find_spec(name)
-        parts.append(f"{name}:{_written(spec.origin if spec else None)}")
+        origins.append((name, spec.origin if spec else None))
     # The ruff executable ``write`` runs, found the same way.
-    parts.append(f"ruff-bin:{_written(ruff_command()[0])}")
-    return "\0".join(parts)
+    origins.append(("ruff-bin", ruff_command()[0]))
+    return tuple(origins)
 
 
 def _written(path: str | None) -> str:
@@ -186,18 +195,28 @@ def _written(path: str | None) -> str:
     return f"{path}:{stat.st_size}:{stat.st_mtime_ns}"
 
 
-@functools.cache
 def generator_digest() -> str:
     """sha256 over the generator's own source and templates (their names and bytes).
 
-    Once per process: it is the code this process imported (``codegen.warm_server``
-    takes it before importing), and every check, stamp and memo of the process uses the
-    one value. A file edited since is noticed by the next process, whose digest differs.
+    Remembered under the files' names, sizes and mtimes, taken before they are read: a
+    process reads them again only when one was written since (a template edited while
+    ``generate --watch`` runs counts at its next run), and the warm generator's children
+    inherit what it read before importing.
     """
+    files = _generator_files()
+    written = _stats(files)  # first: a file rewritten while it is read shows next time
+    remembered = _GENERATOR_DIGESTS.get(written)
+    if remembered is not None:
+        return remembered
     digest = hashlib.sha256(b"codegen-generator\0")
-    for label, path in _generator_files():
+    for label, path in files:
         _add(digest.update, label, path)
-    return digest.hexdigest()
+    _GENERATOR_DIGESTS.clear()  # the files as they are now: nothing older is asked for
+    _GENERATOR_DIGESTS[written] = digest.hexdigest()
+    return _GENERATOR_DIGESTS[written]
+
+
+_GENERATOR_DIGESTS: Final[dict[tuple[object, ...], str]] = {}
 
 
 def _generator_files() -> list[tuple[str, Path | None]]:

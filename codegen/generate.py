@@ -224,15 +224,26 @@ def _describe(
     and tried again. The connection stays open until ``held`` closes (after the schema
     is dumped from it): another run's clean-up never drops a database in use.
     """
-    server_url = settings.database or embedded.ensure_running()
-    url = scratch.kept_describe_url(server_url, settings.migrations)
-    try:
-        conn = psycopg.connect(url, autocommit=True)
-    except psycopg.OperationalError:
-        url = scratch.describe_database(server_url, settings.migrations, root=settings.root)
-        conn = psycopg.connect(url, autocommit=True)
+    conn, url = _connect_to_describe(settings)
     described, failed = analyze(queries, held.enter_context(conn))
     return described, failed, url
+
+
+def _connect_to_describe(settings: Settings) -> tuple[psycopg.Connection[tuple[object, ...]], str]:
+    """A connection to the describe database of ``settings.migrations``, and its URL."""
+    server_url = settings.database or embedded.ensure_running()
+    url = scratch.kept_describe_url(server_url, settings.migrations)
+    tries = 3
+    while True:
+        try:
+            return psycopg.connect(url, autocommit=True), url
+        except psycopg.OperationalError:
+            tries -= 1
+            if not tries:
+                raise
+        # Built (or found built) now. Another run's clean-up drops only unused ones, but may
+        # drop it before we connect: then it is asked for once more.
+        url = scratch.describe_database(server_url, settings.migrations, root=settings.root)
 
 
 def _migration_ids(settings: Settings, split: cache.Split) -> tuple[str, ...]:

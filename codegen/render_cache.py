@@ -102,6 +102,8 @@ def _key(job: Job, environment: str) -> str:
     """
     buffer = io.BytesIO()
     pickler = pickle.Pickler(buffer, protocol=5)
-    pickler.fast = True  # a job's variables are a tree, never a cycle
+    # Documented as deprecated, kept by CPython all along; test_render_cache checks that keys
+    # hold across processes. A job's variables are a tree, never a cycle (which fast refuses).
+    pickler.fast = True
     pickler.dump((environment, job.name, job.template, job.context))
     return hashlib.sha256(buffer.getbuffer()).hexdigest()

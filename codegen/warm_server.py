@@ -112,8 +112,9 @@ def _listening(state: Path) -> Generator[socket.socket]:
     path = state / warm.SOCKET
     # Short: a socket's path must fit in 108 bytes (``warm`` leaves a few spare for this).
     unready = state / f".s{os.getpid()}"
-    with contextlib.suppress(FileNotFoundError):
-        path.unlink()  # left by a warm generator that was killed (we hold the lock)
+    for stale in (path, unready):  # left by a killed warm generator (we hold the lock)
+        with contextlib.suppress(FileNotFoundError):
+            stale.unlink()
     with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as listener:
         mask = os.umask(0o177)
         try:

@@ -28,7 +28,7 @@ import warnings
 from collections.abc import Callable, Generator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Final
+from typing import Final, cast
 from urllib.parse import urlsplit, urlunsplit
 
 import psycopg
@@ -186,8 +186,9 @@ def _drop(server_url: str, name: str) -> None:
         drop_database(conn, name)
 
 
-# How long a drop waits for the sessions of a database to end by themselves.
-_SESSIONS_END: Final = 1.0
+# How long a drop waits for the sessions of a database to end by themselves (a closed one ends
+# within milliseconds; one still there after this was left open, and FORCE ends it).
+_SESSIONS_END_WAIT: Final = 0.2
 
 
 def drop_database(conn: _Connection, name: str) -> None:
@@ -196,9 +197,10 @@ def drop_database(conn: _Connection, name: str) -> None:
     A session its client has just closed takes a moment to end, and DROP DATABASE,
     finding one, sleeps 100 ms before it looks again, even WITH (FORCE): so the
     sessions are waited for here first, looking every millisecond (a drop took 8 ms
-    instead of 80-110). FORCE then ends those a failed job left open.
+    instead of 80-110). FORCE then ends those left open (a pool, a failed job), after
+    ``_SESSIONS_END_WAIT``.
     """
-    deadline = time.monotonic() + _SESSIONS_END
+    deadline = time.monotonic() + _SESSIONS_END_WAIT
     while _sessions(conn, name) and time.monotonic() < deadline:
         time.sleep(0.001)
     conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
@@ -335,7 +337,9 @@ def _drop_unused(conn: _Connection, name: str) -> None:
     lock = _lock_id(name)
     row = conn.execute("SELECT pg_try_advisory_lock(%s)", [lock]).fetchone()
     if row is None or not row[0]:
-        return  # never waited for: this run holds the lock of its own template
+        # Not waited for: this run holds its own template's lock, and a run building that
+        # one could be waiting for ours (a deadlock).
+        return
     try:
         # Asked first: DROP DATABASE waits up to 5 s for the sessions on it to end.
         if _sessions(conn, name) == 0:
@@ -349,14 +353,15 @@ def _sessions(conn: _Connection, name: str) -> int:
     """How many sessions are connected to database ``name``."""
     query = "SELECT count(*) FROM pg_stat_activity WHERE datname = %s"
     row = conn.execute(query, [name]).fetchone()
-    return 0 if row is None else int(str(row[0]))
+    return 0 if row is None else cast(int, row[0])
 
 
 def drop_templates(server_url: str, prefix: str = MIGRATED_TEMPLATE_PREFIX) -> list[str]:
     """Drop every template under ``prefix`` on the server, whoever built it; return the names.
 
-    Each is rebuilt by the next run that needs it. A template being built or cloned right now
-    holds an advisory lock or a connection, so the drop waits for or skips it.
+    Each is rebuilt by the next run that needs it. One being built holds its advisory lock
+    (the drop waits for the build); one with sessions (a describe database a run is reading)
+    or being cloned right now is skipped.
     """
     dropped: list[str] = []
     with psycopg.connect(server_url, autocommit=True) as conn:
@@ -374,6 +379,8 @@ def drop_templates(server_url: str, prefix: str = MIGRATED_TEMPLATE_PREFIX) -> l
             lock = _lock_id(name)
             conn.execute("SELECT pg_advisory_lock(%s)", [lock])
             try:
+                if _sessions(conn, name):
+                    continue  # asked first: DROP DATABASE waits up to 5 s for them to end
                 with contextlib.suppress(errors.ObjectInUse):
                     conn.execute(sql.SQL("DROP DATABASE IF EXISTS {}").format(sql.Identifier(name)))
                     dropped.append(name)

@@ -132,6 +132,24 @@ def test_the_generators_own_source_is_an_input(project: Path, tmp_path: Path) ->
     assert FAST in check()
 
 
+def test_a_long_running_process_sees_a_generator_file_written_since(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``generate --watch`` and the warm generator's children ask for the generator's digest run
+    after run: a template edited meanwhile (Jinja reads templates afresh) must change it."""
+    (tmp_path / "templates").mkdir()
+    template = tmp_path / "templates" / "models.py.j2"
+    template.write_text("{{ a }}\n")
+    (tmp_path / "plan.py").write_text("PLAN = 1\n")
+    monkeypatch.setattr(fingerprint, "_GENERATOR", tmp_path)
+    before = fingerprint.generator_digest()
+    assert fingerprint.generator_digest() == before
+    template.write_text("{{ b.c }}\n")  # another size: mtimes may not move within a tick
+    assert fingerprint.generator_digest() != before
+    template.write_text("{{ a }}\n")
+    assert fingerprint.generator_digest() == before, "the same bytes: the same digest"
+
+
 def test_the_fast_path_imports_no_parser_driver_or_template(project: Path) -> None:
     probe = (
         "import sys\n"

@@ -313,7 +313,12 @@ def test_a_batch_that_waited_while_a_purge_and_a_writer_replaced_a_row_merges_in
     late = disconnect_of(second, random_id(rnd), CUTOFF + timedelta(minutes=5), code=1)
     batch = [disconnect_of(first, random_id(rnd), CUTOFF + timedelta(minutes=5), code=0), late]
     outcome: list[BaseException | list[ConnectionLog]] = []
-    with psycopg.connect(db_url) as holder, psycopg.connect(db_url, autocommit=True) as waiting:
+    with (
+        psycopg.connect(db_url) as holder,
+        psycopg.connect(db_url, autocommit=True) as waiting,
+        # Autocommit: a transaction reads pg_stat_activity once, and sees that all along.
+        psycopg.connect(db_url, autocommit=True) as watching,
+    ):
         holder.execute(SESSION_LOCK, [first.connection_id, first.workspace_id, first.agent_name])
 
         def record_the_batch() -> None:
@@ -325,10 +330,9 @@ def test_a_batch_that_waited_while_a_purge_and_a_writer_replaced_a_row_merges_in
         recording = threading.Thread(target=record_the_batch)
         recording.start()
         deadline = time.monotonic() + 10
-        while not _waiting_on_a_lock(db, waiting.info.backend_pid):
+        while not _waiting_on_a_lock(watching, waiting.info.backend_pid):
             assert time.monotonic() < deadline, "the batch never waited for the held lock"
             time.sleep(0.005)
-        db.commit()
         assert purge(db, before=CUTOFF).connection_logs == 1, "the old row, gone"
         record_events(db, [late])  # the session recorded again: a row with the derived id
         db.commit()

@@ -60,8 +60,11 @@ def test_a_run_that_waits_too_long_for_yoyos_lock_gets_lock_timeout_and_applies_
             assert time.monotonic() < deadline, "the first apply never took yoyo's lock"
             time.sleep(0.05)
         backend = get_backend(migrate.yoyo_url(empty_db_url))
-        with pytest.raises(LockTimeout), backend.lock(timeout=1):
-            backend.apply_migrations(backend.to_apply(read_migrations(str(tmp_path))))
+        try:
+            with pytest.raises(LockTimeout), backend.lock(timeout=1):
+                backend.apply_migrations(backend.to_apply(read_migrations(str(tmp_path))))
+        finally:
+            backend.connection.close()
         assert applied_ids(empty_db_url) == [], "the first is still migrating"
         assert first.communicate(timeout=60)[0] is not None and first.returncode == 0
     finally:
