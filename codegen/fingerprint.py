@@ -87,8 +87,9 @@ def inputs(where: Where) -> Inputs:
     files = _input_files(where)
     written = _written_now(files)  # first: a file rewritten while it is read shows after
     digest = hashlib.sha256(f"codegen-inputs/{_STAMP_VERSION}\0".encode())
-    digest.update(json.dumps([str(path) for path in where], ensure_ascii=False).encode())
-    digest.update(str(written[0]).encode())
+    # os.fsencode: a path that is not UTF-8 (undecodable bytes) hashes as the same bytes.
+    digest.update(os.fsencode(json.dumps([str(path) for path in where], ensure_ascii=False)))
+    digest.update(os.fsencode(str(written[0])))
     digest.update(generator_digest().encode())
     for label, path in files:
         if not label.startswith(_GENERATOR_LABEL):  # in the generator's digest
@@ -263,7 +264,7 @@ def _out_files(out: Path) -> list[tuple[str, Path | None]]:
 
 def _add(update: Callable[[bytes], None], label: str, path: Path | None) -> None:
     """Add ``label`` and the bytes of the file at ``path`` (none for a label alone)."""
-    update(f"{label}\0".encode())
+    update(os.fsencode(f"{label}\0"))
     if path is None:
         return
     try:

@@ -65,6 +65,7 @@ def run(args: argparse.Namespace, *, prefix: str = "", settings: Settings | None
     cwd = Path.cwd()
     try:
         settings = settings or settings_from(args, cwd)
+        _check_paths_are_text(settings)
         where = fingerprint.Where(
             settings.pyproject, settings.migrations, settings.queries, settings.out
         )
@@ -315,6 +316,34 @@ def _plan_errors(
     except CodegenErrors as exc:
         return exc.errors
     return []
+
+
+def _check_paths_are_text(settings: Settings) -> None:
+    """Every path a run names is UTF-8 text: the manifest, the messages and the describe
+    database's comment (PostgreSQL) hold them as text, and none can hold undecodable bytes."""
+    paths = [settings.root, settings.migrations, settings.queries, settings.out]
+    if settings.migrations.is_dir():
+        paths.extend(settings.migrations.rglob("*"))
+    if settings.queries.is_dir():
+        paths.extend(settings.queries.glob("*.sql"))
+    undecodable: list[Path] = []
+    for path in sorted(paths, key=lambda path: len(path.parts)):
+        try:
+            str(path).encode()
+        except UnicodeEncodeError:
+            if not any(path.is_relative_to(outer) for outer in undecodable):  # said once
+                undecodable.append(path)
+    if undecodable:
+        raise CodegenErrors(
+            [
+                CodegenError(
+                    None,
+                    f"path {str(path)!r} is not UTF-8 text (an undecodable byte, shown as \\udcXX)",
+                    "rename it with UTF-8 characters only",
+                )
+                for path in undecodable
+            ]
+        )
 
 
 def _missing_migrations(settings: Settings) -> CodegenError:

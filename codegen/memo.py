@@ -26,7 +26,7 @@ from connlog.codegen import fingerprint
 
 def path(kind: str, out: Path) -> Path:
     """Where the memo of ``kind`` for the out directory ``out`` lives."""
-    name = hashlib.sha256(str(out.resolve()).encode()).hexdigest()[:32]
+    name = hashlib.sha256(os.fsencode(out.resolve())).hexdigest()[:32]
     return fingerprint.cache_directory() / kind / f"{name}.pickle"
 
 

@@ -105,7 +105,7 @@ def project_root(cwd: Path) -> Path:
 
 
 def state_directory(root: Path) -> Path:
-    key = hashlib.sha256(str(root).encode()).hexdigest()[:16]
+    key = hashlib.sha256(os.fsencode(root)).hexdigest()[:16]
     return fingerprint.cache_directory() / "warm" / key
 
 
@@ -139,7 +139,7 @@ def identity(root: Path) -> str:
         fingerprint.generator_identity(),
         json.dumps(sorted(environment.items())),
     ]
-    return hashlib.sha256("\0".join(parts).encode()).hexdigest()
+    return hashlib.sha256(os.fsencode("\0".join(parts))).hexdigest()
 
 
 def timeout() -> float:

@@ -6,6 +6,7 @@ nothing written; none is a traceback.
 
 from __future__ import annotations
 
+import os
 import textwrap
 from pathlib import Path
 
@@ -214,4 +215,29 @@ def test_params_rows_needs_array_parameters_and_knows_one_spelling(
         "but parameter 'title' is not an array" in lines
     ), result.stderr
     assert "queries/books.sql:7:1: error: unknown parameter style 'columns'" in lines, result.stderr
+    assert not out.exists()
+
+
+@pytest.mark.parametrize("command", ["generate", "check"])
+@pytest.mark.parametrize("where", ["the project's folder", "a query file"])
+def test_a_path_that_is_not_utf8_is_named_once_and_nothing_is_written(
+    tmp_path: Path, server_url: str, command: str, where: str
+) -> None:
+    """Undecodable bytes in a name (Latin-1 from another system): no PostgreSQL comment,
+    manifest or message can hold them, so the run stops at once and says which path."""
+    name = os.fsdecode(b"caf\xe9")  # 'caf\udce9': the byte Python could not decode
+    root = tmp_path / name if where == "the project's folder" else tmp_path
+    root.mkdir(exist_ok=True)
+    out = _project(root)
+    if where == "a query file":
+        (root / "queries" / "books.sql").rename(root / "queries" / f"{name}.sql")
+    result = run_codegen(command, "--database", server_url, cwd=root)
+    assert result.code == 1
+    undecodable = root if where == "the project's folder" else root / "queries" / f"{name}.sql"
+    assert result.stderr.splitlines() == [
+        f"error: path {str(undecodable)!r} is not UTF-8 text (an undecodable byte, shown as "
+        "\\udcXX)",
+        "  hint: rename it with UTF-8 characters only",
+        "codegen: 1 error; nothing written",
+    ]
     assert not out.exists()
