@@ -92,13 +92,19 @@ def purge(
             "commit or roll back first, or pass a connection of its own"
         )
 
-    connection_logs = _ConnectionLogBatches(conn, before)
-    deletes: list[_DeleteBatch] = [
-        connection_logs.delete,
-        lambda size: delete_old_audit_log_connection_events(
-            conn, before_time=before, limit_count=size
-        ),
-    ]
+    def connection_logs(start: datetime | None, size: int) -> tuple[int, datetime | None]:
+        batch = delete_old_connection_logs(
+            conn, before_time=before, from_time=start, limit_count=size
+        )
+        return batch.deleted, batch.newest_connect_time
+
+    def audit_logs(start: datetime | None, size: int) -> tuple[int, datetime | None]:
+        batch = delete_old_audit_log_connection_events(
+            conn, before_time=before, from_time=start, limit_count=size
+        )
+        return batch.deleted, batch.newest_time
+
+    deletes: list[_DeleteBatch] = [_Resumed(connection_logs).delete, _Resumed(audit_logs).delete]
     totals = [0, 0]
     target = batch_time.total_seconds()
     for kind, delete_batch in enumerate(deletes):
@@ -121,27 +127,26 @@ def purge(
     return PurgeResult(False, connection_logs=totals[0], audit_logs=totals[1])
 
 
-class _ConnectionLogBatches:
-    """The connection-log deletes, each starting where the one before stopped.
+class _Resumed:
+    """Deletes of one table, each starting where the one before stopped.
 
-    Deleted rows stay in the connect_time index until VACUUM, so a batch that started from the
-    oldest time would walk past every row deleted so far (at five million, seconds a batch).
-    Rows a writer held were skipped on the way, and are left for the next purge, which starts
-    from the oldest.
+    Deleted rows stay in the time index until VACUUM (and audit_logs rows of other actions
+    stay for good), so a batch that started from the oldest time would walk past every one of
+    them (at five million, seconds a batch). Rows a writer held were skipped on the way, and
+    are left for the next purge, which starts from the oldest.
     """
 
-    def __init__(self, conn: psycopg.Connection[object], before: datetime) -> None:
-        self._conn = conn
-        self._before = before
+    def __init__(
+        self, delete: Callable[[datetime | None, int], tuple[int, datetime | None]]
+    ) -> None:
+        self._delete = delete  # (from_time, size) -> (rows deleted, the newest time among them)
         self._from: datetime | None = None
 
     def delete(self, size: int) -> int:
-        batch = delete_old_connection_logs(
-            self._conn, before_time=self._before, from_time=self._from, limit_count=size
-        )
-        if batch.newest_connect_time is not None:
-            self._from = batch.newest_connect_time
-        return batch.deleted
+        deleted, newest = self._delete(self._from, size)
+        if newest is not None:
+            self._from = newest
+        return deleted
 
 
 def next_batch_size(size: int, seconds: float, target: float, largest: int) -> int:

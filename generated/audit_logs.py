@@ -2,27 +2,47 @@
 # ruff: noqa: E501
 """The queries of queries/audit_logs.sql."""
 
+from dataclasses import dataclass
 from datetime import datetime
-from typing import Final
+from typing import Any, Final
 
 import psycopg
+from psycopg.rows import tuple_row
 
+from ._runtime import NoRowError as _NoRowError
 from ._runtime import aware as _aware
+from ._runtime import builder as _builder
 from ._runtime import non_negative as _non_negative
 
-DELETE_OLD_AUDIT_LOG_CONNECTION_EVENTS: Final = """-- name: DeleteOldAuditLogConnectionEvents :execrows
-DELETE FROM audit_logs
--- An array, not IN (subquery): the planner then fetches the victims by primary key.
-WHERE id = ANY(ARRAY(
-    SELECT id
-    FROM audit_logs
-    WHERE action IN ('connect', 'disconnect', 'open', 'close')
-        AND time < $1::timestamptz
-    ORDER BY time
-    LIMIT $2::integer
-    -- Rows someone else holds are left for a later batch: a purge never waits on a writer.
-    FOR UPDATE SKIP LOCKED
-))"""
+DELETE_OLD_AUDIT_LOG_CONNECTION_EVENTS: Final = """-- name: DeleteOldAuditLogConnectionEvents :one
+WITH deleted AS (
+    DELETE FROM audit_logs
+    -- An array, not IN (subquery): the planner then fetches the victims by primary key.
+    WHERE id = ANY(ARRAY(
+        SELECT id
+        FROM audit_logs
+        WHERE action IN ('connect', 'disconnect', 'open', 'close')
+            AND time < $1::timestamptz
+            -- The time index keeps deleted rows until VACUUM, and every row of another action:
+            -- without a lower bound each batch would walk past all of them again.
+            AND time >= COALESCE($2::timestamptz, '-infinity')
+        ORDER BY time
+        LIMIT $3::integer
+        -- Rows someone else holds are left for a later batch: a purge never waits on a writer.
+        FOR UPDATE SKIP LOCKED
+    ))
+    RETURNING time
+)
+SELECT count(*) AS deleted, max(time) AS newest_time
+FROM deleted"""
+
+
+@dataclass(frozen=True, slots=True)
+class DeleteOldAuditLogConnectionEventsRow:
+    """A row of DeleteOldAuditLogConnectionEvents."""
+
+    deleted: int
+    newest_time: datetime | None
 
 
 def delete_old_audit_log_connection_events(
@@ -30,14 +50,39 @@ def delete_old_audit_log_connection_events(
     *,
     before_time: datetime,
     limit_count: int,
-) -> int:
-    """Deletes at most limit_count audit_logs rows recording a connect, disconnect, open or close older than before_time, oldest first, skipping rows another transaction has locked.
+    from_time: datetime | None = None,
+) -> DeleteOldAuditLogConnectionEventsRow:
+    """Deletes at most limit_count audit_logs rows recording a connect, disconnect, open or close older than before_time (and, given from_time, not before from_time), oldest first, skipping rows another transaction has locked.
 
-    Rows of any other action are never touched.
+    Rows of any other action are never touched. Returns how
+    many it deleted, and the newest time among them: the next batch's from_time.
     """
-    with psycopg.RawCursor(conn) as cur:
+    with psycopg.RawCursor(conn, row_factory=tuple_row) as cur:
         cur.execute(
             DELETE_OLD_AUDIT_LOG_CONNECTION_EVENTS,
-            (_aware(before_time, "before_time"), _non_negative(limit_count, "limit_count")),
+            (
+                _aware(before_time, "before_time"),
+                None if from_time is None else _aware(from_time, "from_time"),
+                _non_negative(limit_count, "limit_count"),
+            ),
         )
-        return cur.rowcount
+        row = cur.fetchone()
+    if row is None:
+        raise _NoRowError("DeleteOldAuditLogConnectionEvents")
+    return _load_delete_old_audit_log_connection_events(row)
+
+
+def _load_delete_old_audit_log_connection_events(
+    row: tuple[Any, ...],
+) -> DeleteOldAuditLogConnectionEventsRow:
+    return _new_delete_old_audit_log_connection_events_row(
+        row[0],  # deleted
+        row[1],  # newest_time
+    )
+
+
+# What the loaders above build rows with, rather than a frozen dataclass's own __init__
+# (which sets each field through object.__setattr__ by name): see _runtime.builder.
+_new_delete_old_audit_log_connection_events_row: Final = _builder(
+    DeleteOldAuditLogConnectionEventsRow
+)

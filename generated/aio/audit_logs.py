@@ -3,12 +3,19 @@
 """The queries of queries/audit_logs.sql, for asyncio."""
 
 from datetime import datetime
+from typing import Any, Final
 
 import psycopg
+from psycopg.rows import tuple_row
 
+from .._runtime import NoRowError as _NoRowError
 from .._runtime import aware as _aware
+from .._runtime import builder as _builder
 from .._runtime import non_negative as _non_negative
 from ..audit_logs import DELETE_OLD_AUDIT_LOG_CONNECTION_EVENTS
+from ..audit_logs import (
+    DeleteOldAuditLogConnectionEventsRow as DeleteOldAuditLogConnectionEventsRow,
+)
 
 
 async def delete_old_audit_log_connection_events(
@@ -16,14 +23,39 @@ async def delete_old_audit_log_connection_events(
     *,
     before_time: datetime,
     limit_count: int,
-) -> int:
-    """Deletes at most limit_count audit_logs rows recording a connect, disconnect, open or close older than before_time, oldest first, skipping rows another transaction has locked.
+    from_time: datetime | None = None,
+) -> DeleteOldAuditLogConnectionEventsRow:
+    """Deletes at most limit_count audit_logs rows recording a connect, disconnect, open or close older than before_time (and, given from_time, not before from_time), oldest first, skipping rows another transaction has locked.
 
-    Rows of any other action are never touched.
+    Rows of any other action are never touched. Returns how
+    many it deleted, and the newest time among them: the next batch's from_time.
     """
-    async with psycopg.AsyncRawCursor(conn) as cur:
+    async with psycopg.AsyncRawCursor(conn, row_factory=tuple_row) as cur:
         await cur.execute(
             DELETE_OLD_AUDIT_LOG_CONNECTION_EVENTS,
-            (_aware(before_time, "before_time"), _non_negative(limit_count, "limit_count")),
+            (
+                _aware(before_time, "before_time"),
+                None if from_time is None else _aware(from_time, "from_time"),
+                _non_negative(limit_count, "limit_count"),
+            ),
         )
-        return cur.rowcount
+        row = await cur.fetchone()
+    if row is None:
+        raise _NoRowError("DeleteOldAuditLogConnectionEvents")
+    return _load_delete_old_audit_log_connection_events(row)
+
+
+def _load_delete_old_audit_log_connection_events(
+    row: tuple[Any, ...],
+) -> DeleteOldAuditLogConnectionEventsRow:
+    return _new_delete_old_audit_log_connection_events_row(
+        row[0],  # deleted
+        row[1],  # newest_time
+    )
+
+
+# What the loaders above build rows with, rather than a frozen dataclass's own __init__
+# (which sets each field through object.__setattr__ by name): see _runtime.builder.
+_new_delete_old_audit_log_connection_events_row: Final = _builder(
+    DeleteOldAuditLogConnectionEventsRow
+)

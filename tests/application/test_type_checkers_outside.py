@@ -104,7 +104,7 @@ def purge(conn: psycopg.Connection[object]) -> int:
     deleted: int = delete_old_connection_logs(conn, before_time=NOW, limit_count=1000).deleted
     return deleted + delete_old_audit_log_connection_events(
         conn, before_time=NOW, limit_count=1000
-    )
+    ).deleted
 
 
 async def newest(conn: psycopg.AsyncConnection[tuple[object, ...]]) -> GetConnectionLogsPageRow:

@@ -112,6 +112,30 @@ def test_a_batch_from_a_time_deletes_nothing_older(
     assert (nothing.deleted, nothing.newest_connect_time) == (0, None)
 
 
+def test_an_audit_log_batch_from_a_time_deletes_nothing_older(
+    db: psycopg.Connection[Any], world: World
+) -> None:
+    add_audit_logs(db, world)
+    connection_actions = {"connect", "disconnect", "open", "close"}
+    old = [(time, action) for time, action in audit_log_actions(db) if time < CUTOFF]
+    times = sorted({time for time, action in old if action in connection_actions})
+    since = times[len(times) // 2]  # where the batch before stopped
+
+    batch = delete_old_audit_log_connection_events(
+        db, before_time=CUTOFF, from_time=since, limit_count=1000
+    )
+
+    newer = [(t, a) for t, a in old if a in connection_actions and t >= since]
+    assert (batch.deleted, batch.newest_time) == (len(newer), times[-1])
+    assert [row for row in audit_log_actions(db) if row[0] < CUTOFF] == [
+        row for row in old if row not in newer
+    ]
+    nothing = delete_old_audit_log_connection_events(
+        db, before_time=CUTOFF, from_time=since, limit_count=9
+    )
+    assert (nothing.deleted, nothing.newest_time) == (0, None)
+
+
 def test_deleting_old_audit_log_connection_events_touches_no_other_action(
     db: psycopg.Connection[Any], world: World
 ) -> None:
@@ -119,12 +143,13 @@ def test_deleting_old_audit_log_connection_events_touches_no_other_action(
     before = audit_log_actions(db)
     connection_actions = {"connect", "disconnect", "open", "close"}
 
-    assert delete_old_audit_log_connection_events(db, before_time=CUTOFF, limit_count=3) == 3
+    batch = delete_old_audit_log_connection_events(db, before_time=CUTOFF, limit_count=3)
+    assert (batch.deleted, batch.newest_time) == (3, T0)
     deleted = set(before) - set(audit_log_actions(db))
     assert {action for _, action in deleted} <= connection_actions
     assert {time for time, _ in deleted} == {T0}, "the oldest go first"
 
-    while delete_old_audit_log_connection_events(db, before_time=CUTOFF, limit_count=3):
+    while delete_old_audit_log_connection_events(db, before_time=CUTOFF, limit_count=3).deleted:
         pass
     assert audit_log_actions(db) == [
         (time, action)
