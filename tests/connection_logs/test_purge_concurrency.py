@@ -1,5 +1,5 @@
 """The purge against recording batches: two processes record batches (late disconnects of old
-sessions among new sessions' events) for seconds while a third purges a hundred thousand old
+sessions among new sessions' events) for seconds while a third purges sixty thousand old
 rows; neither side ever fails (no deadlock), and what is left is exactly the new rows."""
 
 from __future__ import annotations
@@ -31,17 +31,18 @@ from tests.connection_logs.world import (
     stored,
 )
 
-# Sized so that the first purge lasts most of the writing. The late disconnects fall among the
-# WINDOW oldest rows, at least four of the purge's batches (250 rows at most). Without SKIP
-# LOCKED it fails every run. With the stale-snapshot bug of connection_log_session_id (STABLE for
-# VOLATILE) back it failed 3 runs of 3 before the purge resumed where its last batch stopped, and
-# 1 of 3 since (session 5): test_purge.py's
+# Sized so that the first purge lasts the writing (about 4 s for these rows). The late
+# disconnects fall among the WINDOW oldest rows, at least four of the purge's batches. Without
+# SKIP LOCKED it fails every run (DeadlockDetected, 4 runs of 4 at these sizes, session 5). The
+# stale-snapshot bug of connection_log_session_id (STABLE for VOLATILE) it caught in 3 runs of 3
+# before the purge resumed where its last batch stopped, and in 1 of 3 since (at 100,000 rows and
+# 5 s of writing): test_purge.py's
 # test_a_batch_that_waited_while_a_purge_and_a_writer_replaced_a_row_merges_into_the_new_one
 # takes that interleaving step by step, and fails every time with the bug.
-OLD_SESSIONS: Final = 100_000
+OLD_SESSIONS: Final = 60_000
 CUTOFF: Final = T0
 OLDEST: Final = T0 - timedelta(days=3)
-WRITING_SECONDS: Final = 5.0
+WRITING_SECONDS: Final = 3.0
 BATCH: Final = 100
 WINDOW: Final = 1000
 
