@@ -322,12 +322,14 @@ def _check_paths_are_text(settings: Settings) -> None:
     """Every path a run names is UTF-8 text: the manifest, the messages and the describe
     database's comment (PostgreSQL) hold them as text, and none can hold undecodable bytes."""
     paths = [settings.root, settings.migrations, settings.queries, settings.out]
+    if settings.pyproject is not None:
+        paths.append(settings.pyproject)
     if settings.migrations.is_dir():
         paths.extend(settings.migrations.rglob("*"))
     if settings.queries.is_dir():
         paths.extend(settings.queries.glob("*.sql"))
     undecodable: list[Path] = []
-    for path in sorted(paths, key=lambda path: len(path.parts)):
+    for path in sorted((path.resolve() for path in paths), key=lambda path: len(path.parts)):
         try:
             str(path).encode()
         except UnicodeEncodeError:

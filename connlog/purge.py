@@ -130,10 +130,9 @@ def purge(
 class _Resumed:
     """Deletes of one table, each starting where the one before stopped.
 
-    Deleted rows stay in the time index until VACUUM (and audit_logs rows of other actions
-    stay for good), so a batch that started from the oldest time would walk past every one of
-    them (at five million, seconds a batch). Rows a writer held were skipped on the way, and
-    are left for the next purge, which starts from the oldest.
+    Deleted rows stay in the time index until VACUUM, so a batch that started from the oldest
+    time would walk past every one of them (at five million, seconds a batch). Rows a writer
+    held were skipped on the way, and are left for the next purge, which starts from the oldest.
     """
 
     def __init__(

@@ -16,6 +16,7 @@ MIGRATIONS: Final[tuple[str, ...]] = (
     "0004_connection_log_functions",
     "0005_connection_log_scale",
     "0006_connection_log_pages",
+    "0007_audit_log_connection_events_index",
 )
 
 # yoyo's record of applied migrations, which does not exist before the first one.

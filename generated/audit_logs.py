@@ -23,8 +23,9 @@ WITH deleted AS (
         FROM audit_logs
         WHERE action IN ('connect', 'disconnect', 'open', 'close')
             AND time < $1::timestamptz
-            -- The time index keeps deleted rows until VACUUM, and every row of another action:
-            -- without a lower bound each batch would walk past all of them again.
+            -- Read through idx_audit_logs_connection_events_time (migration 0007: these four
+            -- actions alone), which keeps deleted rows until VACUUM: without a lower bound
+            -- each batch would walk past all of them again.
             AND time >= COALESCE($2::timestamptz, '-infinity')
         ORDER BY time
         LIMIT $3::integer

@@ -708,6 +708,13 @@ ALTER TABLE ONLY public.workspaces
 
 
 --
+-- Name: idx_audit_logs_connection_events_time; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE INDEX idx_audit_logs_connection_events_time ON public.audit_logs USING btree ("time") WHERE (action = ANY (ARRAY['connect'::public.audit_action, 'disconnect'::public.audit_action, 'open'::public.audit_action, 'close'::public.audit_action]));
+
+
+--
 -- Name: idx_audit_logs_time; Type: INDEX; Schema: public; Owner: -
 --
 

@@ -14,8 +14,9 @@ WITH deleted AS (
         FROM audit_logs
         WHERE action IN ('connect', 'disconnect', 'open', 'close')
             AND time < @before_time::timestamptz
-            -- The time index keeps deleted rows until VACUUM, and every row of another action:
-            -- without a lower bound each batch would walk past all of them again.
+            -- Read through idx_audit_logs_connection_events_time (migration 0007: these four
+            -- actions alone), which keeps deleted rows until VACUUM: without a lower bound
+            -- each batch would walk past all of them again.
             AND time >= COALESCE(sqlc.narg(from_time)::timestamptz, '-infinity')
         ORDER BY time
         LIMIT @limit_count::integer

@@ -219,7 +219,7 @@ def test_params_rows_needs_array_parameters_and_knows_one_spelling(
 
 
 @pytest.mark.parametrize("command", ["generate", "check"])
-@pytest.mark.parametrize("where", ["the project's folder", "a query file"])
+@pytest.mark.parametrize("where", ["the project's folder", "a query file", "a migration"])
 def test_a_path_that_is_not_utf8_is_named_once_and_nothing_is_written(
     tmp_path: Path, server_url: str, command: str, where: str
 ) -> None:
@@ -229,14 +229,20 @@ def test_a_path_that_is_not_utf8_is_named_once_and_nothing_is_written(
     root = tmp_path / name if where == "the project's folder" else tmp_path
     root.mkdir(exist_ok=True)
     out = _project(root)
+    undecodable = {
+        "the project's folder": root,
+        "a query file": root / "queries" / f"{name}.sql",
+        "a migration": root / "migrations" / f"0002_{name}.sql",
+    }[where]
     if where == "a query file":
-        (root / "queries" / "books.sql").rename(root / "queries" / f"{name}.sql")
+        (root / "queries" / "books.sql").rename(undecodable)
+    elif where == "a migration":
+        undecodable.write_text("-- depends: 0001_books\nSELECT 1;\n")
     result = run_codegen(command, "--database", server_url, cwd=root)
     assert result.code == 1
-    undecodable = root if where == "the project's folder" else root / "queries" / f"{name}.sql"
     assert result.stderr.splitlines() == [
-        f"error: path {str(undecodable)!r} is not UTF-8 text (an undecodable byte, shown as "
-        "\\udcXX)",
+        f"error: path {str(undecodable.resolve())!r} is not UTF-8 text (an undecodable byte, "
+        "shown as \\udcXX)",
         "  hint: rename it with UTF-8 characters only",
         "codegen: 1 error; nothing written",
     ]

@@ -31,7 +31,7 @@ from tests.connection_logs.world import (
     stored,
 )
 
-# Sized so that the first purge lasts the writing (about 4 s for these rows). The late
+# Sized so that the first purge lasts most of the writing. The late
 # disconnects fall among the WINDOW oldest rows, at least four of the purge's batches. Without
 # SKIP LOCKED it fails every run (DeadlockDetected, 4 runs of 4 at these sizes, session 5). The
 # stale-snapshot bug of connection_log_session_id (STABLE for VOLATILE) it caught in 3 runs of 3
