@@ -153,7 +153,11 @@ def db(
     """A connection to this test's fresh clone of the migrated template, dropped after it."""
     name = sql.Identifier(pg_server.dbname)
     template = sql.Identifier(pg_server.template_dbname)
-    _clones.execute(sql.SQL("CREATE DATABASE {} TEMPLATE {}").format(name, template))
+    # FILE_COPY: copies the template's files. The default (WAL_LOG) writes all of its 8 MB to
+    # the WAL, once per test; FILE_COPY's checkpoints cost little on the test server (fsync off).
+    # Whole suite, interleaved: 117.0 s and 114.9 s (57-59 s of server CPU), against 120.3 s (60 s).
+    copy = sql.SQL("CREATE DATABASE {} TEMPLATE {} STRATEGY FILE_COPY")
+    _clones.execute(copy.format(name, template))
     try:
         with psycopg.connect(scratch.with_database(server_url, pg_server.dbname)) as conn:
             yield conn
