@@ -11,6 +11,7 @@ import contextlib
 import importlib
 import io
 import itertools
+import shutil
 import sys
 from collections.abc import Callable, Generator, Iterator
 from dataclasses import dataclass
@@ -56,6 +57,29 @@ def run_codegen(*args: str, cwd: Path = REPO_ROOT) -> Run:
     with contextlib.chdir(cwd), contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
         code = main(list(args))
     return Run(code, out.getvalue(), err.getvalue())
+
+
+def books_project(root: Path) -> Path:
+    """A small project in ``root`` (join_left_nullable's migrations, its queries as
+    ``queries/books.sql``, out ``generated``, the test server); returns ``root``."""
+    shutil.copytree(CASES / "join_left_nullable" / "migrations", root / "migrations")
+    (root / "queries").mkdir()
+    shutil.copy(CASES / "join_left_nullable" / "queries.sql", root / "queries" / "books.sql")
+    (root / "pyproject.toml").write_text(
+        f'[tool.codegen]\nout = "generated"\ndatabase = "{start_server()}"\n'
+    )
+    return root
+
+
+def generator_copy(destination: Path) -> Path:
+    """A copy of the generator under ``destination`` (put it first on ``PYTHONPATH`` to run it
+    instead of the checkout's); returns the copy's ``codegen`` package, to edit."""
+    package = destination / "connlog"
+    shutil.copytree(
+        REPO_ROOT / "codegen", package / "codegen", ignore=shutil.ignore_patterns("__pycache__")
+    )
+    shutil.copy(REPO_ROOT / "connlog" / "__init__.py", package)
+    return package / "codegen"
 
 
 def generate_case(case: Path, out: Path, *extra: str) -> Run:

@@ -21,7 +21,7 @@ from connlog.codegen.analysis import cache
 from connlog.codegen.database import scratch
 from connlog.codegen.model import Analysis, Location, SourceFile
 from connlog.codegen.parsing.parse import parse_file
-from tests.codegen.conftest import CASES, Run, analyzed, run_codegen, snapshot
+from tests.codegen.conftest import CASES, Run, analyzed, generator_copy, run_codegen, snapshot
 from tests.conftest import REPO_ROOT, start_server
 
 NO_SERVER = "postgresql://postgres@127.0.0.1:1/nothing"
@@ -144,15 +144,10 @@ def test_hand_edited_schema_sql_is_stale(tmp_path: Path) -> None:
 def _generator_copy(tmp_path: Path, name: str) -> tuple[Path, dict[str, str]]:
     """A copy of the generator package, and the environment that imports it instead."""
     copy = tmp_path / name
-    shutil.copytree(
-        REPO_ROOT / "codegen",
-        copy / "connlog" / "codegen",
-        ignore=shutil.ignore_patterns("__pycache__"),
-    )
-    shutil.copy(REPO_ROOT / "connlog" / "__init__.py", copy / "connlog")
+    generator = generator_copy(copy)
     # Stamps of its own: the fingerprint (which covers the whole generator) must not answer.
     environment = {**os.environ, "PYTHONPATH": str(copy), "XDG_CACHE_HOME": str(copy / "cache")}
-    return copy / "connlog" / "codegen", environment
+    return generator, environment
 
 
 def _run_with(environment: dict[str, str], case: Path, out: Path, database: str) -> str:

@@ -18,8 +18,7 @@ from pathlib import Path
 import pytest
 
 from connlog.codegen import fingerprint
-from tests.codegen.conftest import CASES, Run, run_codegen
-from tests.conftest import REPO_ROOT, start_server
+from tests.codegen.conftest import Run, books_project, generator_copy, run_codegen
 
 FAST = "(no input changed since the last run)"
 
@@ -29,12 +28,7 @@ def project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """A generated project, its stamp recorded by that first run."""
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
     root = tmp_path / "project"
-    shutil.copytree(CASES / "join_left_nullable" / "migrations", root / "migrations")
-    (root / "queries").mkdir()
-    shutil.copy(CASES / "join_left_nullable" / "queries.sql", root / "queries" / "books.sql")
-    (root / "pyproject.toml").write_text(
-        f'[tool.codegen]\nout = "generated"\ndatabase = "{start_server()}"\n'
-    )
+    books_project(root)
     first = _run(root, "generate")
     assert first.code == 0, first.stderr
     assert FAST not in first.stdout
@@ -110,11 +104,7 @@ def test_a_hand_made_change_to_the_generated_files_is_never_fresh(project: Path,
 def test_the_generators_own_source_is_an_input(project: Path, tmp_path: Path) -> None:
     """A copy of the generator with one template edited (a comment: same output) is not trusted."""
     copy = tmp_path / "generator"
-    package = copy / "connlog"
-    shutil.copytree(
-        REPO_ROOT / "codegen", package / "codegen", ignore=shutil.ignore_patterns("__pycache__")
-    )
-    shutil.copy(REPO_ROOT / "connlog" / "__init__.py", package)
+    generator = generator_copy(copy)
     env = {**os.environ, "PYTHONPATH": str(copy)}
 
     def check() -> str:
@@ -126,7 +116,7 @@ def test_the_generators_own_source_is_an_input(project: Path, tmp_path: Path) ->
         return result.stdout
 
     assert FAST in check(), "the same source, byte for byte: the same fingerprint"
-    template = package / "codegen" / "python" / "templates" / "models.py.j2"
+    template = generator / "python" / "templates" / "models.py.j2"
     template.write_text("{# a comment #}\n" + template.read_text())
     assert FAST not in check()
     assert FAST in check()
@@ -167,9 +157,8 @@ def test_the_fast_path_imports_no_parser_driver_or_template(project: Path) -> No
     assert result.stdout.splitlines()[-1] == "0 []"
 
 
-def test_an_input_changed_while_a_run_reads_it_is_not_recorded(
-    project: Path, tmp_path: Path
-) -> None:
+def _settings(project: Path) -> tuple[Namespace, fingerprint.Where]:
+    """The options of a plain ``codegen generate`` in ``project``, and what they resolve to."""
     args = Namespace(migrations=None, queries=None, out=None, database=None)
     where = fingerprint.Where(
         project / "pyproject.toml",
@@ -177,6 +166,13 @@ def test_an_input_changed_while_a_run_reads_it_is_not_recorded(
         project / "queries",
         project / "generated",
     )
+    return args, where
+
+
+def test_an_input_changed_while_a_run_reads_it_is_not_recorded(
+    project: Path, tmp_path: Path
+) -> None:
+    args, where = _settings(project)
     shutil.rmtree(tmp_path / "cache")  # the first run's stamp
     before = fingerprint.inputs(where)
     sql = project / "queries" / "books.sql"
@@ -193,13 +189,7 @@ def test_an_input_changed_while_a_run_reads_it_is_not_recorded(
 def test_an_edit_record_cannot_see_is_stale_at_the_next_run(project: Path, tmp_path: Path) -> None:
     """``record`` looks at names, sizes and mtimes, not contents: an edit that keeps all three
     gets a stamp recorded, but one of the contents read before, so it never vouches for it."""
-    args = Namespace(migrations=None, queries=None, out=None, database=None)
-    where = fingerprint.Where(
-        project / "pyproject.toml",
-        project / "migrations",
-        project / "queries",
-        project / "generated",
-    )
+    args, where = _settings(project)
     shutil.rmtree(tmp_path / "cache")  # the first run's stamp
     before = fingerprint.inputs(where)
     sql = project / "queries" / "books.sql"

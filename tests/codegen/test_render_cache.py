@@ -20,20 +20,15 @@ import pytest
 from connlog.codegen import memo as memo_file
 from connlog.codegen import render_cache
 from connlog.codegen.python.render import Job
-from tests.codegen.conftest import CASES, Run, generate_case, run_codegen, snapshot
-from tests.conftest import REPO_ROOT, start_server
+from tests.codegen.conftest import CASES, Run, books_project, generate_case, run_codegen, snapshot
+from tests.conftest import REPO_ROOT
 
 MODULES = 7  # of join_left_nullable: models, _runtime, _migrations, __init__, queries, aio's two
 
 
 def _project(tmp_path: Path) -> Path:
     root = tmp_path / "project"
-    shutil.copytree(CASES / "join_left_nullable" / "migrations", root / "migrations")
-    (root / "queries").mkdir()
-    shutil.copy(CASES / "join_left_nullable" / "queries.sql", root / "queries" / "books.sql")
-    (root / "pyproject.toml").write_text(
-        f'[tool.codegen]\nout = "generated"\ndatabase = "{start_server()}"\n'
-    )
+    books_project(root)
     return root
 
 

@@ -28,8 +28,8 @@ from subprocess import PIPE
 import pytest
 
 from connlog.codegen import warm, warm_server
-from tests.codegen.conftest import CASES, run_codegen, snapshot
-from tests.conftest import REPO_ROOT, start_server
+from tests.codegen.conftest import CASES, books_project, generator_copy, run_codegen, snapshot
+from tests.conftest import start_server
 
 QUERY = "ORDER BY a.id, b.id"
 # Output of each kind: many types, arrays and enums; composites; embedded rows; a syntax
@@ -157,12 +157,7 @@ def _environment(tmp_path: Path, **extra: str) -> dict[str, str]:
 @pytest.fixture
 def project(tmp_path: Path, short_tmp: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Project]:
     root = tmp_path / "project"
-    shutil.copytree(CASES / "join_left_nullable" / "migrations", root / "migrations")
-    (root / "queries").mkdir()
-    shutil.copy(CASES / "join_left_nullable" / "queries.sql", root / "queries" / "books.sql")
-    (root / "pyproject.toml").write_text(
-        f'[tool.codegen]\nout = "generated"\ndatabase = "{start_server()}"\n'
-    )
+    books_project(root)
     env = _environment(short_tmp)
     monkeypatch.setenv("XDG_CACHE_HOME", env["XDG_CACHE_HOME"])
     generated = run_codegen("generate", cwd=root)  # here: cheaper than a fresh process
@@ -227,13 +222,8 @@ def test_check_reports_a_stale_query_as_an_in_process_run_does(project: Project)
 def _generator_copy(project: Project, tmp_path: Path) -> Path:
     """A copy of the generator, which the project's runs import; its ``codegen`` package."""
     copy = tmp_path / "generator"
-    package = copy / "connlog"
-    shutil.copytree(
-        REPO_ROOT / "codegen", package / "codegen", ignore=shutil.ignore_patterns("__pycache__")
-    )
-    shutil.copy(REPO_ROOT / "connlog" / "__init__.py", package)
     project.env["PYTHONPATH"] = str(copy)
-    return package / "codegen"
+    return generator_copy(copy)
 
 
 # Appended to the copy's generate.py: a run that finds ``crash-once`` removes it and dies; one

@@ -5,7 +5,6 @@ from __future__ import annotations
 import argparse
 import os
 import queue
-import shutil
 import signal
 import subprocess
 import sys
@@ -18,7 +17,7 @@ import psycopg
 import pytest
 
 from connlog.codegen import generate, settings, watch
-from tests.codegen.conftest import CASES
+from tests.codegen.conftest import books_project
 from tests.conftest import start_server
 
 TIMEOUT = 20.0  # seconds for one regeneration to show up, on a busy machine
@@ -64,13 +63,8 @@ def _scratch_databases(pid: int) -> list[str]:
 
 def test_watch_regenerates_the_edited_query_and_survives_errors(tmp_path: Path) -> None:
     root = tmp_path / "project"
-    shutil.copytree(CASES / "join_left_nullable" / "migrations", root / "migrations")
-    (root / "queries").mkdir()
+    books_project(root)
     sql = root / "queries" / "books.sql"
-    shutil.copy(CASES / "join_left_nullable" / "queries.sql", sql)
-    (root / "pyproject.toml").write_text(
-        f'[tool.codegen]\nout = "generated"\ndatabase = "{start_server()}"\n'
-    )
     module = root / "generated" / "books.py"
     # A shell's background job (`./dev test &`) runs with SIGINT ignored, and a child inherits
     # that: the watcher would never hear the Ctrl-C below. It starts with the default instead.
@@ -145,13 +139,8 @@ def test_watch_reads_the_settings_once_per_change(
 ) -> None:
     """In this process (a real watcher and run): the start, then one read per change."""
     root = tmp_path / "project"
-    shutil.copytree(CASES / "join_left_nullable" / "migrations", root / "migrations")
-    (root / "queries").mkdir()
+    books_project(root)
     sql = root / "queries" / "books.sql"
-    shutil.copy(CASES / "join_left_nullable" / "queries.sql", sql)
-    (root / "pyproject.toml").write_text(
-        f'[tool.codegen]\nout = "generated"\ndatabase = "{start_server()}"\n'
-    )
     monkeypatch.chdir(root)
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
     reads: list[Path] = []
