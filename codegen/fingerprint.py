@@ -46,7 +46,8 @@ from typing import Final, NamedTuple
 from connlog.codegen.project import find_pyproject, ruff_command
 
 _STAMP_VERSION: Final = 1
-_GENERATOR: Final = Path(__file__).resolve().parent
+# The generator's own package: its source and templates are an input of every run.
+GENERATOR: Final = Path(__file__).resolve().parent
 _GENERATOR_SUFFIXES: Final = (".py", ".j2")
 _GENERATOR_LABEL: Final = "generator/"
 # Installed packages whose version can change what a run writes.
@@ -222,12 +223,12 @@ _GENERATOR_DIGESTS: Final[dict[tuple[object, ...], str]] = {}
 
 def _generator_files() -> list[tuple[str, Path | None]]:
     found: list[Path] = []
-    for directory, subdirectories, names in os.walk(_GENERATOR):
+    for directory, subdirectories, names in os.walk(GENERATOR):
         # Not into the bytecode caches: their many files are none of the generator's source.
         subdirectories[:] = [name for name in subdirectories if name != "__pycache__"]
         found.extend(Path(directory, name) for name in names if name.endswith(_GENERATOR_SUFFIXES))
     return [
-        (f"{_GENERATOR_LABEL}{path.relative_to(_GENERATOR).as_posix()}", path)
+        (f"{_GENERATOR_LABEL}{path.relative_to(GENERATOR).as_posix()}", path)
         for path in sorted(found)
     ]
 

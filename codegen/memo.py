@@ -1,10 +1,11 @@
 """A run's local memos: what the last run made, kept to be reused by the next.
 
 One file per kind and out directory, beside the fingerprint stamps
-(``$XDG_CACHE_HOME/codegen/<kind>/``), rewritten by every run with exactly that run's
-entries, so it never grows. Each entry is keyed by the caller over everything it is
-made from; a key that matches is taken as it was. A lost, unreadable or foreign memo
-(another version) only costs making everything again: it is never an error.
+(``$XDG_CACHE_HOME/codegen/<kind>/``), rewritten with exactly a run's entries whenever
+they differ from the last run's (its callers compare the keys), so it never grows. Each
+entry is keyed by the caller over everything it is made from; a key that matches is
+taken as it was. A lost, unreadable or foreign memo (another version) only costs making
+everything again: it is never an error.
 
 The file is a pickle: it holds the generator's own plain dataclasses, it is written
 (0600, through a temporary file and a rename) and read only by this user's runs, and

@@ -16,7 +16,7 @@ under a key over everything it is made from:
 A file whose key is remembered is taken as it was; the others are rendered and
 formatted, by one ruff run as before. The memo is local, beside the fingerprint
 stamps (``$XDG_CACHE_HOME/codegen/rendered``), one per out directory, rewritten
-by every run with exactly the files of that run: a lost or unreadable memo only
+with exactly the files of a run when they changed: a lost or unreadable memo only
 costs a render of everything.
 """
 
@@ -70,25 +70,19 @@ def finish(
         RenderedFile(job.name, memo[key] if key in memo else fresh[job.name])
         for job, key in zip(jobs, keys, strict=True)
     )
-    memo_file.save(
-        _MEMO_KIND,
-        out,
-        _MEMO_VERSION,
-        {key: file.text for key, file in zip(keys, files, strict=True)},
-    )
+    if set(keys) != memo.keys():  # the same keys are the same texts: nothing to write
+        memo_file.save(
+            _MEMO_KIND,
+            out,
+            _MEMO_VERSION,
+            {key: file.text for key, file in zip(keys, files, strict=True)},
+        )
     return Finished(files, len(todo))
 
 
 def _environment(project: Path | None, line_length: int, generator: str) -> str:
     settings = b"" if project is None else project.read_bytes()
-    return json.dumps(
-        [
-            _MEMO_VERSION,
-            generator,
-            hashlib.sha256(settings).hexdigest(),
-            line_length,
-        ]
-    )
+    return json.dumps([generator, hashlib.sha256(settings).hexdigest(), line_length])
 
 
 def _key(job: Job, environment: str) -> str:

@@ -46,7 +46,7 @@ import stat
 import subprocess
 import sys
 import time
-from collections.abc import Generator, Iterator, Sequence
+from collections.abc import Generator, Sequence
 from pathlib import Path
 from typing import Final, cast
 
@@ -70,6 +70,9 @@ _SHELL_ONLY: Final = frozenset({"PWD", "OLDPWD", "SHLVL", "_", "COLUMNS", "LINES
 # bytes are for the name the warm generator binds before renaming it to SOCKET.
 _SOCKET_PATH_MAX: Final = 100
 
+# How long a stop or a kill waits for the warm generator to let go of its lock.
+_GONE_WAIT: Final = 5.0
+
 SOCKET: Final = "socket"
 PID_FILE: Final = "pid"
 LOG_FILE: Final = "log"
@@ -89,7 +92,8 @@ def enabled(no_warm: bool) -> bool:
         if name in os.environ and _seconds(name, 0) <= 0:
             _note(f"${name}={os.environ[name]!r} is not a number of seconds above 0")
             return False
-    return _plain_interpreter() and hasattr(socket, "AF_UNIX")
+    # SO_PEERCRED: the warm generator checks each client's user by it (Linux).
+    return _plain_interpreter() and hasattr(socket, "SO_PEERCRED")
 
 
 def _plain_interpreter() -> bool:
@@ -135,7 +139,7 @@ def identity(root: Path) -> str:
     parts = [
         f"codegen-warm/{PROTOCOL}",
         str(root),
-        str(Path(fingerprint.__file__).resolve().parent),  # which generator is imported
+        str(fingerprint.GENERATOR),  # which generator is imported
         fingerprint.generator_identity(),
         json.dumps(sorted(environment.items())),
     ]
@@ -214,7 +218,7 @@ def _ask(state: Path, request: dict[str, object]) -> dict[str, object] | None:
             return None  # a socket left by a warm generator that is gone
         try:
             conn.sendall(json.dumps(request).encode() + b"\n")
-            for line in _lines(conn):
+            for line in conn.makefile("rb"):
                 message: dict[str, object] = json.loads(line)
                 if message:  # the empty message is a beat
                     return message
@@ -229,17 +233,6 @@ def _ask(state: Path, request: dict[str, object]) -> dict[str, object] | None:
     return {"failed": "the warm generator closed the connection without an answer"}
 
 
-def _lines(conn: socket.socket) -> Iterator[bytes]:
-    pending = b""
-    while True:
-        chunk = conn.recv(1 << 16)
-        if not chunk:
-            return
-        pending += chunk
-        *complete, pending = pending.split(b"\n")
-        yield from complete
-
-
 def _note(why: str) -> None:
     print(f"codegen: {why}; running the generator in this process", file=sys.stderr)
 
@@ -250,19 +243,22 @@ def _turn(state: Path) -> Generator[bool]:
     after ``TURN_WAIT`` seconds."""
     descriptor = os.open(state / CLIENT_LOCK, os.O_RDWR | os.O_CREAT, 0o600)
     try:
-        deadline = time.monotonic() + TURN_WAIT
-        while True:
-            try:
-                fcntl.flock(descriptor, fcntl.LOCK_EX | fcntl.LOCK_NB)
-                break
-            except BlockingIOError:
-                if time.monotonic() > deadline:
-                    yield False
-                    return
-                time.sleep(0.01)
-        yield True
+        yield lock_within(descriptor, TURN_WAIT)
     finally:
         os.close(descriptor)  # releases the lock
+
+
+def lock_within(descriptor: int, seconds: float) -> bool:
+    """Take the exclusive flock on ``descriptor``, waiting up to ``seconds``; whether taken."""
+    deadline = time.monotonic() + seconds
+    while True:
+        try:
+            fcntl.flock(descriptor, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            return True
+        except BlockingIOError:
+            if time.monotonic() > deadline:
+                return False
+            time.sleep(0.01)
 
 
 def _umask() -> int:
@@ -352,7 +348,7 @@ def _kill(state: Path, *, orphaned_run: bool = False) -> int | None:
     return pid
 
 
-def _wait_gone(state: Path, seconds: float = 5.0) -> None:
-    deadline = time.monotonic() + seconds
+def _wait_gone(state: Path) -> None:
+    deadline = time.monotonic() + _GONE_WAIT
     while running_pid(state) is not None and time.monotonic() < deadline:
         time.sleep(0.01)

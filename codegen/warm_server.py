@@ -26,7 +26,6 @@ pid file, its lock, and a log of one line per request.
 from __future__ import annotations
 
 import contextlib
-import fcntl
 import gc
 import importlib
 import io
@@ -61,7 +60,7 @@ def main(argv: list[str]) -> int:
     if state is None:
         return 1
     lock = os.open(state / warm.SERVER_LOCK, os.O_RDWR | os.O_CREAT, 0o600)
-    if not _take(lock):
+    if not warm.lock_within(lock, _TAKEOVER):
         return 0  # another warm generator serves this project
     log = os.open(state / warm.LOG_FILE, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     os.dup2(log, 1)
@@ -69,7 +68,7 @@ def main(argv: list[str]) -> int:
     # Before importing: a file edited while it imports leaves it with an identity older than
     # its code, which the next client's differs from (a restart), never the other way round.
     identity = warm.identity(root)
-    _write_pid(state, identity)  # from now on ``codegen db stop`` can stop it
+    _write_pid(state)  # from now on ``codegen db stop`` can stop it
     signal.signal(signal.SIGTERM, _exit_on_signal)
     try:
         _import_the_generator()
@@ -80,18 +79,6 @@ def main(argv: list[str]) -> int:
             (state / warm.PID_FILE).unlink()
         os.close(lock)
     return 0
-
-
-def _take(lock: int) -> bool:
-    deadline = time.monotonic() + _TAKEOVER
-    while True:
-        try:
-            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            return True
-        except BlockingIOError:
-            if time.monotonic() > deadline:
-                return False
-            time.sleep(0.02)
 
 
 def _import_the_generator() -> None:
@@ -132,11 +119,11 @@ def _listening(state: Path) -> Generator[socket.socket]:
                     name.unlink()
 
 
-def _write_pid(state: Path, identity: str) -> None:
+def _write_pid(state: Path) -> None:
     temporary = state / f".{warm.PID_FILE}.{os.getpid()}"
     descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     with os.fdopen(descriptor, "w") as handle:
-        json.dump({"pid": os.getpid(), "identity": identity}, handle)
+        json.dump({"pid": os.getpid()}, handle)
     os.replace(temporary, state / warm.PID_FILE)
 
 
@@ -185,7 +172,10 @@ def _answer(conn: socket.socket, identity: str) -> bool:
     """Answer one request; False when this warm generator must exit."""
     conn.settimeout(warm.timeout())
     try:
-        message = json.loads(_read_line(conn))
+        line = conn.makefile("rb").readline()
+        if not line.endswith(b"\n"):
+            raise ValueError("the client closed the connection mid-request")
+        message = json.loads(line)
         if not isinstance(message, dict):
             raise ValueError(f"not an object: {message!r}")
     except (OSError, ValueError) as exc:
@@ -231,16 +221,6 @@ class _Run:
         arguments = [str(argument) for argument in cast(list[object], argv)]
         environment = {str(k): str(v) for k, v in cast(dict[object, object], env).items()}
         return _Run(arguments, cwd, environment, umask)
-
-
-def _read_line(conn: socket.socket) -> bytes:
-    data = b""
-    while not data.endswith(b"\n"):
-        chunk = conn.recv(1 << 16)
-        if not chunk:
-            raise ValueError("the client closed the connection mid-request")
-        data += chunk
-    return data
 
 
 def _send(conn: socket.socket, message: dict[str, object]) -> bool:
@@ -289,10 +269,11 @@ def _run_and_reply(conn: socket.socket, request: _Run) -> None:
             _, status = os.waitpid(pid, 0)
             reply = {"failed": f"the warm generator's run ended without a result ({_how(status)})"}
         outcome = f"exit {reply['exit']}" if "exit" in reply else str(reply.get("failed"))
+        ended = time.time()
         _log(
             # The command alone: the options may hold a database URL with its password.
-            f"ran {request.argv[0] if request.argv else ''!r} in {time.time() - started:.3f} s "
-            f"[{started:.6f}, {time.time():.6f}]: {outcome}"
+            f"ran {request.argv[0] if request.argv else ''!r} in {ended - started:.3f} s "
+            f"[{started:.6f}, {ended:.6f}]: {outcome}"
         )
         _send(conn, reply)
     finally:

@@ -43,6 +43,7 @@ from enum import Enum
 from pathlib import Path
 from typing import TYPE_CHECKING, Final, TypeVar
 
+from connlog.codegen.fingerprint import GENERATOR
 from connlog.codegen.model import (
     Analysis,
     AnalyzedQuery,
@@ -53,7 +54,6 @@ from connlog.codegen.model import (
 )
 
 MANIFEST_FILE: Final = "analysis.json"
-_GENERATOR: Final = Path(__file__).resolve().parent.parent
 # The generator's code that decides what a query's analysis is, relative to the package:
 # describing (analysis/), the model it fills and this encoding of it, the SQL helpers it
 # parses with, the migrations tooling it reports through. Not the Python backend: a
@@ -87,7 +87,7 @@ def code_digest(package: Path, parts: Sequence[str]) -> str:
     return digest.hexdigest()[:16]
 
 
-ANALYSIS_DIGEST: Final = code_digest(_GENERATOR, ANALYSIS_CODE)
+ANALYSIS_DIGEST: Final = code_digest(GENERATOR, ANALYSIS_CODE)
 # OIDs below this are built in and the same on every server (PostgreSQL's FirstNormalObjectId).
 _FIRST_USER_OID: Final = 16384
 # ParsedQuery fields that do not change what the server says about the statement.

@@ -341,12 +341,23 @@ def _drop_unused(conn: _Connection, name: str) -> None:
         # one could be waiting for ours (a deadlock).
         return
     try:
-        # Asked first: DROP DATABASE waits up to 5 s for the sessions on it to end.
-        if _sessions(conn, name) == 0:
-            with contextlib.suppress(errors.ObjectInUse):  # one that connected since
-                conn.execute(sql.SQL("DROP DATABASE IF EXISTS {}").format(sql.Identifier(name)))
+        _drop_if_unconnected(conn, name)
     finally:
         conn.execute("SELECT pg_advisory_unlock(%s)", [lock])
+
+
+def _drop_if_unconnected(conn: _Connection, name: str) -> bool:
+    """Drop database ``name`` unless a session is connected to it; whether it was dropped.
+
+    The sessions are asked first: DROP DATABASE waits up to 5 s for them to end.
+    """
+    if _sessions(conn, name):
+        return False
+    try:
+        conn.execute(sql.SQL("DROP DATABASE IF EXISTS {}").format(sql.Identifier(name)))
+    except errors.ObjectInUse:  # one that connected since
+        return False
+    return True
 
 
 def _sessions(conn: _Connection, name: str) -> int:
@@ -379,10 +390,7 @@ def drop_templates(server_url: str, prefix: str = MIGRATED_TEMPLATE_PREFIX) -> l
             lock = _lock_id(name)
             conn.execute("SELECT pg_advisory_lock(%s)", [lock])
             try:
-                if _sessions(conn, name):
-                    continue  # asked first: DROP DATABASE waits up to 5 s for them to end
-                with contextlib.suppress(errors.ObjectInUse):
-                    conn.execute(sql.SQL("DROP DATABASE IF EXISTS {}").format(sql.Identifier(name)))
+                if _drop_if_unconnected(conn, name):
                     dropped.append(name)
             finally:
                 conn.execute("SELECT pg_advisory_unlock(%s)", [lock])

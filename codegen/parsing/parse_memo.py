@@ -56,4 +56,4 @@ def _queries(entry: object) -> tuple[ParsedQuery, ...] | None:
     items = cast(tuple[object, ...], entry)
     if not all(isinstance(item, ParsedQuery) for item in items):
         return None
-    return tuple(item for item in items if isinstance(item, ParsedQuery))
+    return cast(tuple[ParsedQuery, ...], items)

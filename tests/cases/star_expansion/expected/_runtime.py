@@ -301,8 +301,10 @@ def enum_label(enum: type[_E], value: str, column: str) -> _E:
         members: Mapping[str, _E] = _BY_LABEL[enum]
         return members[value]
     except KeyError:
-        if enum not in _BY_LABEL:  # its first use: build the look-up, then try again
-            return _members(enum).get(value) or enum_label(enum, value, column)
+        if enum not in _BY_LABEL:  # its first use: build the look-up, then look again
+            members = _members(enum)
+            if value in members:
+                return members[value]
         raise EnumDriftError(column, value, enum) from None
 
 
