@@ -64,12 +64,18 @@ class Where(NamedTuple):
     out: Path
 
 
+class Written(NamedTuple):
+    """What changes whenever an input is written again, whatever it now holds."""
+
+    environment: str  # the Python and tools (``environment()``)
+    files: tuple[object, ...]  # each input's label, and its size and mtime
+
+
 class Inputs(NamedTuple):
     """What a run read, summed up: to tell whether an input changed while it ran."""
 
     digest: str  # of the contents
-    # Taken before the contents were read: the tools, and each input's name, size and mtime.
-    written: tuple[object, ...]
+    written: Written  # taken before the contents were read
 
 
 def fresh(args: Namespace, cwd: Path) -> str | None:
@@ -90,7 +96,7 @@ def inputs(where: Where) -> Inputs:
     digest = hashlib.sha256(f"codegen-inputs/{_STAMP_VERSION}\0".encode())
     # os.fsencode: a path that is not UTF-8 (undecodable bytes) hashes as the same bytes.
     digest.update(os.fsencode(json.dumps([str(path) for path in where], ensure_ascii=False)))
-    digest.update(os.fsencode(str(written[0])))
+    digest.update(os.fsencode(written.environment))
     digest.update(generator_digest().encode())
     for label, path in files:
         if not label.startswith(_GENERATOR_LABEL):  # in the generator's digest
@@ -98,10 +104,8 @@ def inputs(where: Where) -> Inputs:
     return Inputs(digest.hexdigest(), written)
 
 
-def _written_now(files: list[tuple[str, Path | None]]) -> tuple[object, ...]:
-    """The tools (``environment``), and each of ``files`` with its size and mtime: what
-    changes whenever any of them is written again, whatever it now holds."""
-    return (environment(), *_stats(files))
+def _written_now(files: list[tuple[str, Path | None]]) -> Written:
+    return Written(environment(), _stats(files))
 
 
 def _stats(files: list[tuple[str, Path | None]]) -> tuple[object, ...]:
