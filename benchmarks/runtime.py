@@ -222,6 +222,7 @@ def generate_package(tmp: Path, server_url: str) -> Any:
     out = tmp / "pkg" / "benchgen"
     command = [sys.executable, "-m", "connlog.codegen", "generate", "--migrations", str(MIGRATIONS)]
     command += ["--queries", str(queries), "--out", str(out), "--database", server_url]
+    command += ["--no-warm"]  # a throwaway project: no warm generator left behind for it
     result = subprocess.run(command, cwd=tmp, capture_output=True, text=True)
     if result.returncode != 0:
         raise SystemExit(f"codegen failed:\n{result.stdout}{result.stderr}")
