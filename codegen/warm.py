@@ -272,9 +272,13 @@ def spawn(cwd: Path) -> None:
 
     It detaches (a session of its own, no inherited stream), so a caller that waits for
     this process's output is not kept waiting by it; one already running makes it exit.
+    None is started while one listens (the run fell back only because its child failed, or
+    another client held its turn): the new one would wait to take over, and take over after
+    a ``db stop`` of the one it waited for, leaving a warm generator running.
     """
     root = project_root(cwd)
-    if private_state_directory(root) is None:
+    state = private_state_directory(root)
+    if state is None or ((state / SOCKET).exists() and running_pid(state) is not None):
         return
     with contextlib.suppress(OSError):
         subprocess.Popen(

@@ -144,6 +144,19 @@ def _living_members(group: int) -> list[int]:
     return members
 
 
+def _warm_generators_of(root: Path) -> list[int]:
+    """The living warm generator processes started for ``root`` (serving or waiting)."""
+    command = " ".join(warm.server_command(root)[2:]).encode()
+    found = []
+    for cmdline in Path("/proc").glob("[0-9]*/cmdline"):
+        try:
+            if command in cmdline.read_bytes().replace(b"\0", b" "):
+                found.append(int(cmdline.parent.name))
+        except OSError:
+            continue  # gone meanwhile
+    return sorted(pid for pid in found if _alive(pid))
+
+
 def _environment(tmp_path: Path, **extra: str) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if k not in ("CI", warm.OPT_OUT_ENV)}
     env |= {
@@ -357,6 +370,8 @@ def test_a_run_that_crashes_in_the_warm_generator_happens_here(
     assert "1 described" in result.stdout
     assert not (project.root / "crash-once").exists()
     assert project.pid() == pid, "the warm generator outlives its child's crash"
+    # ... and needs no successor: one would wait for its lock, and take over after a stop.
+    assert _warm_generators_of(project.root) == [pid]
     project.edit()
     again = project.run("generate")
     assert (again.returncode, again.stderr) == (0, "")
