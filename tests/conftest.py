@@ -15,6 +15,7 @@ from __future__ import annotations
 import compileall
 import functools
 import os
+import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -36,15 +37,20 @@ MIGRATIONS_DIR = REPO_ROOT / "migrations"
 # (tests/codegen/test_warm.py starts its own, and stops them).
 os.environ["CODEGEN_NO_WARM"] = "1"
 
+# The suite writes bytecode even where ``PYTHONDONTWRITEBYTECODE`` is set (it is on machines of
+# this kind), as Python does by default. Without it no process keeps a .pyc: pytest rewrote
+# every test module's asserts again in each process (3 s of CPU in each worker, each run), and
+# each ``python -m connlog.codegen`` a test started compiled the generator again (0.7 s).
+# Set here, before any test module is imported; the xdist workers and every process a test
+# starts inherit it.
+os.environ.pop("PYTHONDONTWRITEBYTECODE", None)
+sys.dont_write_bytecode = False
+
 
 def pytest_configure(config: pytest.Config) -> None:
-    """Byte-compile the tree before any test starts a Python process (once, in the controller).
-
-    Where ``PYTHONDONTWRITEBYTECODE`` is set (it is on machines of this kind) no process
-    writes a .pyc, so each of the suite's ``python -m connlog.codegen`` processes compiled
-    the generator again: about 0.7 s of CPU each, on a fresh clone. compileall writes them
-    whatever the variable says, and skips a file whose .pyc is current.
-    """
+    """Byte-compile the tree once, in the controller, before the workers start: on a fresh
+    clone they would otherwise both compile the same modules at the same time. compileall
+    skips a file whose .pyc is current."""
     if hasattr(config, "workerinput"):
         return  # an xdist worker: the controller did it before starting them
     for folder in ("codegen", "generated", "connlog", "tests", "examples", "benchmarks"):

@@ -18,6 +18,7 @@ in that order.
 from __future__ import annotations
 
 import fcntl
+import functools
 import glob
 import hashlib
 import importlib.util
@@ -184,9 +185,7 @@ def _bindir_candidates() -> Iterator[Path]:
         yield Path(os.environ["PG_BINDIR"])
     pg_config = shutil.which("pg_config")
     if pg_config:
-        result = subprocess.run([pg_config, "--bindir"], capture_output=True, text=True)
-        if result.returncode == 0:
-            yield Path(result.stdout.strip())
+        yield from _pg_config_bindir(pg_config)
     by_version = sorted(glob.glob("/usr/lib/postgresql/*/bin"), key=_major_version, reverse=True)
     yield from map(Path, by_version)
     pg_ctl = shutil.which("pg_ctl")
@@ -195,6 +194,14 @@ def _bindir_candidates() -> Iterator[Path]:
     spec = importlib.util.find_spec("pgserver")
     if spec and spec.origin:
         yield Path(spec.origin).parent / "pginstall" / "bin"
+
+
+@functools.cache
+def _pg_config_bindir(pg_config: str) -> tuple[Path, ...]:
+    """What ``pg_config --bindir`` says, asked once per process: each dump of a schema looks
+    for pg_dump, and the answer does not change."""
+    result = subprocess.run([pg_config, "--bindir"], capture_output=True, text=True)
+    return (Path(result.stdout.strip()),) if result.returncode == 0 else ()
 
 
 def _major_version(path: str) -> int:

@@ -57,11 +57,20 @@ def _copy_checkout(destination: Path) -> Path:
             (destination / name).symlink_to(source.readlink())
         elif source.is_file():
             shutil.copy2(source, destination / name)
-    # mypy's cache, when a run of the checkout's own left one: mypy rechecks every file whose
-    # contents differ from what the cache saw, so it only saves time (some 5 s of CPU).
-    # (A file mypy replaces mid-copy is left out: shutil.Error.)
+    # Caches only save time, so a copy may miss any of them. mypy's, when a run of the
+    # checkout's own left one: mypy rechecks every file whose contents differ from what the
+    # cache saw (some 5 s of CPU). (A file mypy replaces mid-copy is left out: shutil.Error.)
     with contextlib.suppress(FileNotFoundError, shutil.Error):
         shutil.copytree(REPO_ROOT / ".mypy_cache", destination / ".mypy_cache")
+    # Bytecode, compiled and assert-rewritten (pytest's): each .pyc names its source's mtime and
+    # size, which copy2 keeps, so the recipe's edits are compiled again and nothing else is.
+    for folder, subfolders, _ in os.walk(REPO_ROOT):
+        subfolders[:] = [name for name in subfolders if not name.startswith(".")]
+        relative = Path(folder).relative_to(REPO_ROOT)
+        if relative.name == "__pycache__" and (destination / relative.parent).is_dir():
+            with contextlib.suppress(FileNotFoundError, shutil.Error):
+                shutil.copytree(folder, destination / relative, dirs_exist_ok=True)
+            subfolders.clear()
     return destination
 
 

@@ -23,9 +23,8 @@ IP_NULLABLE = "0003_connection_logs_ip_nullable"
 def test_each_migration_rolls_back_to_the_exact_schema_before_it_and_reapplies(
     empty_db_url: str,
 ) -> None:
+    before = dump_schema(empty_db_url)
     for migration_id in IDS:
-        before = dump_schema(empty_db_url)
-
         assert migrate.apply_next(empty_db_url, MIGRATIONS_DIR) == migration_id
         after = dump_schema(empty_db_url)
         assert after != before, f"{migration_id} changed nothing in the schema dump"
@@ -35,6 +34,7 @@ def test_each_migration_rolls_back_to_the_exact_schema_before_it_and_reapplies(
 
         assert migrate.apply_next(empty_db_url, MIGRATIONS_DIR) == migration_id
         assert dump_schema(empty_db_url) == after, f"{migration_id}: reapplying differs"
+        before = after  # the schema the next migration starts from, as just dumped
 
     assert applied_ids(empty_db_url) == IDS
 
