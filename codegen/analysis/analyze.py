@@ -20,6 +20,7 @@ from typing import Final, cast
 
 import psycopg
 from pglast import ast
+from pglast.enums import SetOperation
 from pglast.parser import parse_sql
 from psycopg import sql
 from psycopg.pq import DiagnosticField, ExecStatus
@@ -47,7 +48,7 @@ from connlog.codegen.model import (
     SqlFunction,
     table_key,
 )
-from connlog.codegen.parsing.sqlast import param_number
+from connlog.codegen.parsing.sqlast import param_number, strings
 
 # pg_class.relkind of the relations models.py declares a dataclass for.
 _TABLE_KINDS: Final = ("r", "p")
@@ -346,15 +347,19 @@ class _Server:
     ) -> tuple[AnalyzedEmbed, ...]:
         """Where each ``sqlc.embed(t)`` (rewritten to ``t.*``) landed among the columns.
 
-        ``t.*`` expands to every column of t's table, in attnum order, each described
-        with that table and column number: the k-th embed of a table is the k-th such run.
+        ``t.*`` expands to every column of t's table, in attnum order. Where it lands is
+        counted along the output list: one column a target, a table's ``x.*`` as many as x's
+        table has. Two runs of the same table's columns (``e.*, sqlc.embed(m)`` over a self
+        join, or a subquery's columns the server reports as the table's) look alike, so a
+        match on the columns alone is taken only when it is the one match there is.
         """
         if not query.embeds:
             return ()
         relations = embed_relations(query.sql)
+        targets = output_targets(query.sql)
         taken: set[int] = set()
         embeds: list[AnalyzedEmbed] = []
-        for name in query.embeds:
+        for occurrence, name in enumerate(query.embeds):
             refs = relations.get(name, ())
             schema, dot, table = name.rpartition(".")
             if dot:
@@ -381,16 +386,27 @@ class _Server:
                 )
             attributes = self._attributes_of(oid)
             numbers = [a.number for a in attributes]
-            start = next(
-                (
+            pattern = [(oid, n) for n in numbers]
+            earlier = query.embeds[:occurrence].count(name)
+            start = self._counted_start(targets, name, earlier, relations)
+            if start is None:
+                runs = [
                     i
                     for i in range(len(sources) - len(numbers) + 1)
-                    if i not in taken
-                    and list(sources[i : i + len(numbers)]) == [(oid, n) for n in numbers]
-                ),
-                None,
+                    if i not in taken and list(sources[i : i + len(numbers)]) == pattern
+                ]
+                if len(runs) != 1:
+                    raise CodegenError(
+                        query.location,
+                        f"in query {query.name}: cannot tell which columns sqlc.embed({name}) "
+                        f"is: {table_key(relation.schema, relation.name)}'s columns appear "
+                        f"{len(runs)} times in the output, after a `*` or a subquery's `x.*`",
+                        "list the columns before the embed by name, or put the embed first",
+                    )
+                start = runs[0]
+            assert list(sources[start : start + len(numbers)]) == pattern, (
+                f"{query.name}: sqlc.embed({name}) counted at column {start}, which is not {name}'s"
             )
-            assert start is not None, f"{query.name}: {name}.* not found among the columns"
             taken.update(range(start, start + len(numbers)))
             span = columns[start : start + len(numbers)]
             nullable = any(c.nullable and a.not_null for c, a in zip(span, attributes, strict=True))
@@ -398,6 +414,35 @@ class _Server:
             table_name = table_key(relation.schema, relation.name)
             embeds.append(AnalyzedEmbed(name, table_name, start, len(numbers), nullable, key))
         return tuple(sorted(embeds, key=lambda e: e.start))
+
+    def _counted_start(
+        self,
+        targets: tuple[str | None, ...] | None,
+        name: str,
+        earlier: int,
+        relations: dict[str, tuple[_FromItem, ...]],
+    ) -> int | None:
+        """The first output column of the ``earlier``-th-after-the-first ``name.*`` target,
+        counted along the output list; None where a target before it has a width this
+        cannot know (``*``, a subquery's or function's ``x.*``, ``(expr).*``)."""
+        if targets is None:
+            return None
+        column = 0
+        for target in targets:
+            if target == name:
+                if earlier == 0:
+                    return column
+                earlier -= 1
+            if target is None:
+                column += 1
+                continue
+            refs = relations.get(target, ())
+            oid = self._regclass(refs[0]) if len(refs) == 1 and refs[0] is not None else None
+            relation = self._relation(oid) if oid else None
+            if oid is None or relation is None or relation.kind not in _TABLE_KINDS:
+                return None
+            column += len(self._attributes_of(oid))
+        return None
 
     def _regclass(self, name: _FromItem) -> int | None:
         if name is None:
@@ -661,6 +706,35 @@ def embed_relations(statement: str) -> dict[str, tuple[_FromItem, ...]]:
     for item in items:
         add(item)
     return {name: tuple(refs) for name, refs in found.items()}
+
+
+def output_targets(statement: str) -> tuple[str | None, ...] | None:
+    """The statement's output list (a SELECT's targets, a RETURNING list), one entry a target:
+    ``x`` for ``x.*`` (``s.x`` for ``s.x.*``), "" for any other expansion (``*``,
+    ``(expr).*``), None for a target of one column; None for a set operation (UNION ...)."""
+    (raw,) = parse_sql(statement)
+    match raw.stmt:
+        case ast.SelectStmt(op=op, targetList=targets) if op in (None, SetOperation.SETOP_NONE):
+            pass
+        case (
+            ast.InsertStmt(returningClause=ast.ReturningClause(exprs=targets))
+            | ast.UpdateStmt(returningClause=ast.ReturningClause(exprs=targets))
+            | ast.DeleteStmt(returningClause=ast.ReturningClause(exprs=targets))
+        ):
+            pass
+        case _:
+            return None
+    found: list[str | None] = []
+    for target in cast(tuple[ast.ResTarget, ...], targets or ()):
+        match target.val:
+            case ast.ColumnRef(fields=fields) if fields and isinstance(fields[-1], ast.A_Star):
+                names = strings(fields[:-1])
+                found.append(".".join(names) if names else "")
+            case ast.A_Indirection(indirection=path) if path and isinstance(path[-1], ast.A_Star):
+                found.append("")
+            case _:
+                found.append(None)
+    return tuple(found)
 
 
 def _column_name(names: Sequence[str], index: int, raw: str) -> str:

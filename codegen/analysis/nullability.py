@@ -230,6 +230,8 @@ def _targets(targets: tuple[object, ...], scope: Scope) -> _Output:
                 star = scope.star(qualifier)
                 if star is None:
                     return _Output(None)
+                if scope.grouping_sets:  # a grouped column is NULL in the rows of other sets
+                    star = tuple(replace(c, nullable=True) for c in star)
                 columns.extend(star)
             case ast.ResTarget(val=value, name=str(alias)):
                 _, forced = split_override(alias)
@@ -245,14 +247,33 @@ def _computed(name: str, value: object, scope: Scope, forced: bool | None) -> Co
     """The output column ``value AS name``; a plain column reference keeps its type facts."""
     reference = strings(value.fields) if isinstance(value, ast.ColumnRef) else None
     source = scope.column(reference) if reference else None
+    if forced is not None:
+        may_be_null = forced
+    elif scope.grouping_sets and not _counted(value):
+        # ROLLUP, CUBE and GROUPING SETS put NULL in a grouping expression's place in the rows
+        # of the sets without it, and any target may be one (``GROUP BY ROLLUP (1)`` too).
+        may_be_null = True
+    else:
+        may_be_null = nullable(value, scope)
     return Column(
         name,
-        nullable(value, scope) if forced is None else forced,
+        may_be_null,
         forced,
         # A row value marks its column composite, so comparing it is NULL-prone.
         category="C" if may_be_row(value, scope) else source.category if source is not None else "",
         elements_nullable=elements_nullable(value, scope),
     )
+
+
+def _counted(value: object) -> bool:
+    """``count(...)`` or ``GROUPING(...)``: never NULL, in the rows of every grouping set."""
+    match value:
+        case ast.GroupingFunc():
+            return True
+        case ast.FuncCall(funcname=name, over=None, func_variadic=variadic) if not variadic:
+            return strings(name) in (("count",), ("pg_catalog", "count"))
+        case _:
+            return False
 
 
 def _param_targets(stmt: ast.Node, catalog: Catalog) -> dict[int, tuple[tuple[str, str], bool]]:
@@ -315,7 +336,7 @@ def _scalar_subquery(stmt: ast.SelectStmt, outer: Scope) -> bool | None:
     ``(SELECT count(*) FROM t WHERE ...)`` is one row, its count: not null.
     """
     catalog = outer.catalog
-    if not (_single_group(stmt, catalog) or _one_row(stmt, catalog)):
+    if not (_single_group(stmt, catalog, nested=True) or _one_row(stmt, catalog, nested=True)):
         return None
     if len(stmt.targetList or ()) != 1:
         return None
@@ -340,17 +361,21 @@ def _row_is_certain(stmt: ast.Node, catalog: Catalog) -> bool:
                 and conflict.whereClause is None
             )
         case ast.SelectStmt():
-            return _single_group(stmt, catalog) or _one_row(stmt, catalog)
+            return _single_group(stmt, catalog, nested=False) or _one_row(
+                stmt, catalog, nested=False
+            )
         case _:
             pass  # any other node: the default after the match
     return False
 
 
-def _one_row(stmt: ast.SelectStmt, catalog: Catalog) -> bool:
+def _one_row(stmt: ast.SelectStmt, catalog: Catalog, *, nested: bool) -> bool:
     """A SELECT of exactly one row: no FROM (or only such one-row subqueries), no filter.
 
     No WHERE, GROUP BY, HAVING, LIMIT, OFFSET, set operation, VALUES or INTO, and no call
-    that might return a set (``SELECT generate_series(1, 3)`` is three rows).
+    that might return a set (``SELECT generate_series(1, 3)`` is three rows; one in ORDER BY
+    or DISTINCT ON multiplies the rows as well). ``nested``: inside another query, whose
+    columns it may refer to.
     """
     if (
         stmt.op not in (None, SetOperation.SETOP_NONE)
@@ -367,22 +392,26 @@ def _one_row(stmt: ast.SelectStmt, catalog: Catalog) -> bool:
     for item in stmt.fromClause or ():
         match item:
             case ast.RangeSubselect(subquery=ast.SelectStmt() as sub, lateral=False):
-                if not (_one_row(sub, catalog) or _single_group(sub, catalog)):
+                one = _one_row(sub, catalog, nested=nested)
+                if not (one or _single_group(sub, catalog, nested=nested)):
                     return False
             case _:
                 return False
-    calls = [call for target in stmt.targetList for call in _calls(target, catalog)]
+    calls = _level_calls(stmt, catalog)
     return all(_call_kind(call, catalog) in ("scalar", "window") for call in calls)
 
 
-def _single_group(stmt: ast.SelectStmt, catalog: Catalog) -> bool:
+def _single_group(stmt: ast.SelectStmt, catalog: Catalog, *, nested: bool) -> bool:
     """A SELECT that aggregates its FROM clause (if any) into exactly one row.
 
-    An aggregate in the target list, no GROUP BY (not even ``GROUP BY ()``), no
-    HAVING, no set operation, LIMIT, OFFSET or INTO, and nothing in the target
-    list that might return a set. A WHERE filters the rows aggregated, not the
-    result; DISTINCT, ORDER BY and window functions act on the one row. A
-    locking clause beside an aggregate is an error, so it never returns a row.
+    An aggregate of this query in the target list, no GROUP BY (not even ``GROUP BY ()``), no
+    HAVING, no set operation, LIMIT, OFFSET or INTO, and nothing in the target list, ORDER BY
+    or DISTINCT ON that might return a set. A WHERE filters the rows aggregated, not the
+    result; DISTINCT, ORDER BY and window functions act on the one row. A locking clause
+    beside an aggregate is an error, so it never returns a row. ``nested``: an aggregate
+    whose arguments read only an outer query's columns is the outer query's (``(SELECT
+    count(a.id) FROM b)`` over ``a`` is a row of b's each, perhaps none): only one that
+    certainly reads this query's FROM clause (or nothing: ``count(*)``) makes it one row.
     """
     if (
         stmt.op not in (None, SetOperation.SETOP_NONE)
@@ -394,9 +423,104 @@ def _single_group(stmt: ast.SelectStmt, catalog: Catalog) -> bool:
         or stmt.intoClause is not None
     ):
         return False
-    calls = [call for target in stmt.targetList or () for call in _calls(target, catalog)]
+    calls = _level_calls(stmt, catalog)
     kinds = [_call_kind(call, catalog) for call in calls]
-    return "aggregate" in kinds and "unknown" not in kinds
+    if "unknown" in kinds:
+        return False
+    aggregates = [call for call, kind in zip(calls, kinds, strict=True) if kind == "aggregate"]
+    if not nested:
+        return bool(aggregates)
+    local = _local_names(stmt, catalog)
+    return any(_aggregates_here(call, local) for call in aggregates)
+
+
+def _level_calls(stmt: ast.SelectStmt, catalog: Catalog) -> list[ast.FuncCall]:
+    """The calls of this query level in what makes its rows: targets, ORDER BY, DISTINCT ON."""
+    parts = (stmt.targetList, stmt.sortClause, stmt.distinctClause)
+    return [call for part in parts for call in _calls(part or (), catalog)]
+
+
+@dataclass(frozen=True, slots=True)
+class _LocalNames:
+    """The names this query's FROM clause makes visible: qualifiers, and the columns of its
+    tables (None where an item's columns are not known)."""
+
+    qualifiers: frozenset[str]
+    columns: frozenset[str]
+
+
+def _local_names(stmt: ast.SelectStmt, catalog: Catalog) -> _LocalNames:
+    qualifiers: set[str] = set()
+    columns: set[str] = set()
+
+    def add(item: object) -> None:
+        match item:
+            case ast.RangeVar(relname=str(table), schemaname=schema, alias=alias):
+                named = alias.aliasname if isinstance(alias, ast.Alias) else None
+                qualifiers.add(named or table)
+                found = catalog.columns(schema if isinstance(schema, str) else None, table)
+                columns.update(c.name for c in found or ())
+            case ast.JoinExpr(larg=left, rarg=right, alias=alias):
+                add(left)
+                add(right)
+                if isinstance(alias, ast.Alias) and alias.aliasname:
+                    qualifiers.add(alias.aliasname)
+            case (
+                ast.RangeSubselect(alias=ast.Alias(aliasname=str(name)) as alias)
+                | ast.RangeFunction(alias=ast.Alias(aliasname=str(name)) as alias)
+            ):
+                qualifiers.add(name)
+                columns.update(strings(alias.colnames) or ())
+            case _:
+                pass  # nothing this can name
+
+    for item in stmt.fromClause or ():
+        add(item)
+    return _LocalNames(frozenset(qualifiers), frozenset(columns))
+
+
+def _aggregates_here(call: ast.FuncCall, local: _LocalNames) -> bool:
+    """Whether the aggregate ``call`` certainly belongs to the query whose FROM clause made
+    ``local``: PostgreSQL gives an aggregate to the innermost query whose columns its
+    arguments read, and to the query it is written in when they read none."""
+    references = list(_column_refs((call.args, call.agg_filter, call.agg_order)))
+    if any(ref is None for ref in references):
+        return False  # a subquery in the arguments: not followed
+    if not references:
+        return True
+    for name in references:
+        assert name is not None
+        *qualifier, column = name
+        if qualifier and qualifier[-1] in local.qualifiers:
+            return True
+        if not qualifier and column in local.columns:
+            return True
+    return False
+
+
+def _column_refs(node: object) -> Iterator[tuple[str, ...] | None]:
+    """The column references in ``node`` by name; None for a subquery (not looked into)."""
+    match node:
+        case ast.SubLink():
+            yield None
+            return
+        case ast.ColumnRef(fields=tuple(fields)):
+            if fields and isinstance(fields[-1], ast.A_Star):  # t.*: a reference to t's row
+                qualifier = strings(fields[:-1])
+                yield None if qualifier is None else (*qualifier, "*")
+            else:
+                yield strings(fields)
+            return
+        case tuple():
+            for item in cast("tuple[object, ...]", node):
+                yield from _column_refs(item)
+            return
+        case ast.Node():
+            pass  # its children, below
+        case _:
+            return
+    for member in node:
+        yield from _column_refs(getattr(node, member))
 
 
 def _calls(node: object, catalog: Catalog) -> Iterator[ast.FuncCall]:

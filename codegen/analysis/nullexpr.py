@@ -355,6 +355,8 @@ def _merge(
         nullable = {
             JoinType.JOIN_LEFT: lhs[0].nullable,
             JoinType.JOIN_RIGHT: rhs[0].nullable,
+            # COALESCE of both: a row from one side only has that side's value, NULL or not.
+            JoinType.JOIN_FULL: lhs[0].nullable or rhs[0].nullable,
         }.get(kind, lhs[0].nullable and rhs[0].nullable)
         result.append(replace(lhs[0], nullable=nullable))
     return tuple(result)
@@ -465,7 +467,7 @@ def nullable(node: object, scope: Scope) -> bool:
             return number not in scope.required_params
         case ast.TypeCast(arg=arg) | ast.CollateClause(arg=arg):
             return nullable(arg, scope)
-        case ast.NullTest() | ast.BooleanTest():
+        case ast.NullTest() | ast.BooleanTest() | ast.GroupingFunc():
             return False
         case ast.SubLink(subLinkType=SubLinkType.EXPR_SUBLINK, subselect=ast.SelectStmt() as sub):
             value = scope.scalar(sub, scope) if scope.scalar is not None else None
@@ -474,8 +476,11 @@ def nullable(node: object, scope: Scope) -> bool:
             return not _all(args, scope)
         case ast.A_Expr(kind=A_Expr_Kind() as kind, name=name, lexpr=lhs, rexpr=rhs):
             return _operator_nullable(kind, strings(name) or (), lhs, rhs, scope)
-        case ast.FuncCall(funcname=funcname, args=args, agg_star=star, over=over):
-            return _function_nullable(strings(funcname) or (), args, bool(star), over, scope)
+        case ast.FuncCall(
+            funcname=funcname, args=args, agg_star=star, over=over, func_variadic=variadic
+        ):
+            name = strings(funcname) or ()
+            return _function_nullable(name, args, bool(star), over, bool(variadic), scope)
         case ast.CoalesceExpr(args=args) | ast.MinMaxExpr(args=args):
             # COALESCE, GREATEST and LEAST skip NULLs: one not-null argument is enough.
             return all(nullable(a, scope) for a in args or ())
@@ -644,6 +649,7 @@ def _function_nullable(
     args: tuple[object, ...] | None,
     star: bool,
     over: object,
+    variadic: bool,
     scope: Scope,
 ) -> bool:
     func = _builtin_name(name, scope)
@@ -652,7 +658,8 @@ def _function_nullable(
             _sql_function_nullable(name, args or (), scope) if not star and over is None else True
         )
     if func in _NEVER_NULL_FUNCTIONS:
-        return False
+        # concat(VARIADIC NULL::text[]) is NULL: the array itself is the argument.
+        return variadic
     if star or not args or (over is not None and func != "ntile"):
         return True
     if func in _FIRST_ARGUMENT_ONLY:

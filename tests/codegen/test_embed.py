@@ -7,10 +7,13 @@ yields None exactly when the joined row is absent.
 
 from __future__ import annotations
 
+import shutil
+from pathlib import Path
+
 import psycopg
 
 from connlog.codegen.database import migrate
-from tests.codegen.conftest import CASES, Compiled, bound_queries, import_generated
+from tests.codegen.conftest import CASES, Compiled, bound_queries, generate_case, import_generated
 
 EMBED = CASES / "embed"
 
@@ -53,6 +56,14 @@ def test_embedded_models_round_trip(compiled: Compiled, empty_db_url: str, flavo
             (lonely.id, None),
         ]
 
+        # a.* comes first and is authors' columns too: the embed is the next author's row.
+        following = q.authors_with_the_next()
+        assert [(r.id, r.author) for r in following] == [
+            (ann.id, bob),
+            (bob.id, lonely),
+            (lonely.id, None),
+        ]
+
         pairs = q.books_with_editors()
         assert [(r.title, r.writer, r.editor) for r in pairs] == [
             ("Tales", ann, None),
@@ -84,3 +95,18 @@ def test_tables_outside_public_embed_and_expand(
         ]
         assert q.list_invoices() == [first]
         assert q.both_invoices() == [queries.BothInvoicesRow(10, 1, 5, None, 7, "public")]
+
+
+def test_an_embed_whose_columns_cannot_be_told_apart_is_refused(tmp_path: Path) -> None:
+    """After a ``*``, authors' columns appear three times: no guess at which run is the embed."""
+    case = tmp_path / "case"
+    shutil.copytree(EMBED / "migrations", case / "migrations")
+    (case / "queries.sql").write_text(
+        "-- name: Guess :many\n"
+        "SELECT *, sqlc.embed(next) FROM authors a LEFT JOIN authors next ON next.id = a.id + 1;\n"
+    )
+    result = generate_case(case, tmp_path / "out")
+    assert result.code == 1
+    assert "queries.sql:1:1: error: in query Guess" in result.stderr
+    assert "cannot tell which columns sqlc.embed(next) is" in result.stderr
+    assert not (tmp_path / "out").exists()

@@ -153,8 +153,12 @@ def test_join_using_merges_columns() -> None:
     assert nulls(sql) == (NN, NN, N, NN, N)
     assert nulls("SELECT id, b.id FROM users a LEFT JOIN users b USING (id)") == (NN, N)
     assert nulls("SELECT id FROM users a RIGHT JOIN users b USING (id)") == (NN,)
-    # FULL JOIN USING: COALESCE(a.id, b.id), not null when both are.
+    # FULL JOIN USING: COALESCE(a.id, b.id), not null when both are ...
     assert nulls("SELECT id, a.id FROM users a FULL JOIN users b USING (id)") == (NN, N)
+    # ... and NULL in a row of the side whose column is NULL, when one is nullable.
+    sql = "SELECT id FROM users a FULL JOIN (SELECT email AS id FROM users) b USING (id)"
+    assert nulls(sql) == (N,)
+    assert nulls("SELECT email FROM users NATURAL FULL JOIN (SELECT 'x' AS email) b") == (N,)
     assert nulls("SELECT * FROM users NATURAL JOIN users AS u2") == (NN, NN, N)
 
 
@@ -304,6 +308,8 @@ def test_correlated_reference_to_an_outer_query() -> None:
         ("myschema.lower(name)", N),
         ("some_function(name)", N),
         ("concat(email, NULL)", NN),
+        ("concat(VARIADIC NULL::text[])", N),  # the array is the argument, and it is NULL
+        ("num_nulls(VARIADIC ARRAY[email])", N),
         ("now()", NN),
         ("CURRENT_TIMESTAMP", NN),
         ("current_schema", N),
@@ -318,6 +324,18 @@ def test_expression(expr: str, expected: bool) -> None:
 def test_grouping_sets_make_grouped_columns_nullable() -> None:
     assert nulls("SELECT name, count(*) FROM users GROUP BY ROLLUP (name)") == (N, NN)
     assert nulls("SELECT name FROM users GROUP BY name") == (NN,)
+    # A grouping expression is NULL in the total's row whatever it is made of, and any
+    # target may be one (by position too); count and GROUPING never are.
+    grouped = "coalesce(email, 'none')"
+    sql = f"SELECT {grouped}, count(*) FROM users GROUP BY ROLLUP ({grouped})"
+    assert nulls(sql) == (N, NN)
+    kind = "CASE WHEN email IS NULL THEN 'a' ELSE 'b' END"
+    sql = f"SELECT {kind}, count(*) FROM users GROUP BY ROLLUP (1)"
+    assert nulls(sql) == (N, NN)
+    sql = "SELECT u.*, grouping(name) FROM users u GROUP BY CUBE (id, name, email)"
+    assert nulls(sql) == (N, N, N, NN)
+    sql = 'SELECT name AS "name!", count(*) FROM users GROUP BY GROUPING SETS ((name), ())'
+    assert nulls(sql) == (NN, NN)  # the user's override still holds
 
 
 # --- set operations and VALUES ------------------------------------------------------
@@ -468,6 +486,7 @@ def test_param_nullable() -> None:
         ("SELECT app.total(id), my_scalar(1) FROM users", True),
         ("SELECT count(*), my_rows() FROM users", False),
         ("SELECT count(*) OVER () FROM users", False),
+        ("SELECT count(*) FROM users ORDER BY generate_series(1, 3)", False),
         ("SELECT (SELECT count(*) FROM users)", True),
         ("SELECT id FROM users WHERE id IN (SELECT max(id) FROM users)", False),
         ("SELECT * FROM (SELECT count(*) FROM users) AS c", True),  # over one row
@@ -610,6 +629,17 @@ def test_a_cast_of_a_required_parameter_is_not_null() -> None:
         ("SELECT (SELECT count(*) FROM orders GROUP BY user_id) FROM users", (N,)),
         ("SELECT (SELECT id FROM orders LIMIT 1) FROM users", (N,)),
         ("SELECT (SELECT 1) FROM users", (NN,)),
+        # An aggregate of the outer query's columns is the outer query's: the subquery is then
+        # one row of orders each, and orders may have none.
+        ("SELECT (SELECT count(u.id) FROM orders WHERE note = 'x') FROM users u", (N,)),
+        ("SELECT (SELECT count(u.id) + count(o.id) FROM orders o) FROM users u", (NN,)),
+        ("SELECT (SELECT count(total) FROM orders) FROM users", (NN,)),  # orders' column
+        ("SELECT (SELECT count(name) FROM orders) FROM users", (N,)),  # users': the outer one
+        ("SELECT (SELECT count(1) FROM orders) FROM users", (NN,)),
+        # A set-returning call in ORDER BY or DISTINCT ON makes rows (or none) of the one.
+        ("SELECT (SELECT 1 ORDER BY generate_series(1, 0))", (N,)),
+        ("SELECT (SELECT DISTINCT ON (unnest(ARRAY[1])) 1)", (N,)),
+        ("SELECT (SELECT count(*) FROM orders ORDER BY generate_series(1, 0)) FROM users", (N,)),
     ],
 )
 def test_scalar_subqueries_certain_of_one_row(sql: str, expected: tuple[bool, ...]) -> None:

@@ -30,3 +30,10 @@ ORDER BY b.id;
 
 -- name: OnlyEmbed :many
 SELECT sqlc.embed(authors) FROM authors ORDER BY id;
+
+-- name: AuthorsWithTheNext :many
+-- The same table's columns twice: the embed is the second run, not the first.
+SELECT a.*, sqlc.embed(next)
+FROM authors a
+LEFT JOIN authors next ON next.id = a.id + 1
+ORDER BY a.id;

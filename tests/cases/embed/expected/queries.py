@@ -281,10 +281,55 @@ def _load_only_embed(row: tuple[Any, ...]) -> OnlyEmbedRow:
     )
 
 
+AUTHORS_WITH_THE_NEXT: Final = """-- name: AuthorsWithTheNext :many
+SELECT a.id, a.name, a.bio, next.id, next.name, next.bio
+FROM authors a
+LEFT JOIN authors next ON next.id = a.id + 1
+ORDER BY a.id"""
+
+
+@dataclass(frozen=True, slots=True)
+class AuthorsWithTheNextRow:
+    """A row of AuthorsWithTheNext."""
+
+    id: int
+    name: str
+    bio: str | None
+    author: Author | None
+
+
+def authors_with_the_next(
+    conn: psycopg.Connection[object],
+) -> list[AuthorsWithTheNextRow]:
+    """The same table's columns twice: the embed is the second run, not the first."""
+    with psycopg.RawCursor(conn, row_factory=tuple_row) as cur:
+        cur.execute(AUTHORS_WITH_THE_NEXT)
+        # fetchall() loads every row in one call, where iterating the cursor is a call per row.
+        return [_load_authors_with_the_next(row) for row in cur.fetchall()]
+
+
+def _load_authors_with_the_next_author(row: tuple[Any, ...]) -> Author:
+    return _new_author(
+        row[3],  # id
+        row[4],  # name
+        row[5],  # bio
+    )
+
+
+def _load_authors_with_the_next(row: tuple[Any, ...]) -> AuthorsWithTheNextRow:
+    return _new_authors_with_the_next_row(
+        row[0],  # id
+        row[1],  # name
+        row[2],  # bio
+        None if row[3] is None else _load_authors_with_the_next_author(row),  # author
+    )
+
+
 # What the loaders above build rows with, rather than a frozen dataclass's own __init__
 # (which sets each field through object.__setattr__ by name): see _runtime.builder.
 _new_author: Final = _builder(Author)
 _new_authors_and_books_row: Final = _builder(AuthorsAndBooksRow)
+_new_authors_with_the_next_row: Final = _builder(AuthorsWithTheNextRow)
 _new_book: Final = _builder(Book)
 _new_books_with_editors_row: Final = _builder(BooksWithEditorsRow)
 _new_get_book_with_author_row: Final = _builder(GetBookWithAuthorRow)

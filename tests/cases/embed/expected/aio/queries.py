@@ -17,12 +17,14 @@ from ..models import Author, Book, Genre, GenreLabel
 from ..queries import (
     ADD_BOOK,
     AUTHORS_AND_BOOKS,
+    AUTHORS_WITH_THE_NEXT,
     BOOKS_WITH_EDITORS,
     CREATE_AUTHOR,
     GET_BOOK_WITH_AUTHOR,
     ONLY_EMBED,
 )
 from ..queries import AuthorsAndBooksRow as AuthorsAndBooksRow
+from ..queries import AuthorsWithTheNextRow as AuthorsWithTheNextRow
 from ..queries import BooksWithEditorsRow as BooksWithEditorsRow
 from ..queries import GetBookWithAuthorRow as GetBookWithAuthorRow
 from ..queries import OnlyEmbedRow as OnlyEmbedRow
@@ -219,10 +221,38 @@ def _load_only_embed(row: tuple[Any, ...]) -> OnlyEmbedRow:
     )
 
 
+async def authors_with_the_next(
+    conn: psycopg.AsyncConnection[object],
+) -> list[AuthorsWithTheNextRow]:
+    """The same table's columns twice: the embed is the second run, not the first."""
+    async with psycopg.AsyncRawCursor(conn, row_factory=tuple_row) as cur:
+        await cur.execute(AUTHORS_WITH_THE_NEXT)
+        # fetchall() loads every row in one call, where iterating the cursor is a call per row.
+        return [_load_authors_with_the_next(row) for row in await cur.fetchall()]
+
+
+def _load_authors_with_the_next_author(row: tuple[Any, ...]) -> Author:
+    return _new_author(
+        row[3],  # id
+        row[4],  # name
+        row[5],  # bio
+    )
+
+
+def _load_authors_with_the_next(row: tuple[Any, ...]) -> AuthorsWithTheNextRow:
+    return _new_authors_with_the_next_row(
+        row[0],  # id
+        row[1],  # name
+        row[2],  # bio
+        None if row[3] is None else _load_authors_with_the_next_author(row),  # author
+    )
+
+
 # What the loaders above build rows with, rather than a frozen dataclass's own __init__
 # (which sets each field through object.__setattr__ by name): see _runtime.builder.
 _new_author: Final = _builder(Author)
 _new_authors_and_books_row: Final = _builder(AuthorsAndBooksRow)
+_new_authors_with_the_next_row: Final = _builder(AuthorsWithTheNextRow)
 _new_book: Final = _builder(Book)
 _new_books_with_editors_row: Final = _builder(BooksWithEditorsRow)
 _new_get_book_with_author_row: Final = _builder(GetBookWithAuthorRow)
