@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass, fields
-from datetime import datetime
+from datetime import UTC, datetime
 from enum import StrEnum
 from ipaddress import IPv4Address, IPv4Interface, IPv6Address, IPv6Interface
 from typing import Final
@@ -33,6 +33,11 @@ WEB_TYPES = frozenset({ConnectionType.WORKSPACE_APP, ConnectionType.PORT_FORWARD
 MAX_AGENT_NAME_BYTES: Final = 2048
 # code is an integer column.
 _INT4: Final = range(-(2**31), 2**31)
+# The times psycopg reads back in every session time zone (zones are at most 16 hours from UTC):
+# PostgreSQL stores years Python's datetime has no room for (10000, 1 BC), and a row holding
+# one would break every listing that reaches it, and the purge batch it falls in.
+EARLIEST_TIME: Final = datetime(1, 1, 2, tzinfo=UTC)
+LATEST_TIME: Final = datetime(9999, 12, 30, tzinfo=UTC)
 
 
 # One connect or disconnect of a session, or one web request (workspace app, port forward). A
@@ -130,12 +135,21 @@ def check_event(event: ConnectionEvent, index: int | None = None) -> None:
         elif not isinstance(value, rule.types) or isinstance(value, bool):
             expected = " or ".join(t.__name__ for t in rule.types)
             raise InvalidEvent(index, rule.name, f"{value!r} is not a {expected}")
-        if isinstance(value, str) and "\x00" in value:
-            # PostgreSQL text cannot hold NUL; the server's error would name no event.
-            raise InvalidEvent(index, rule.name, f"{value!r} contains a NUL character (\\x00)")
-    if event.time.tzinfo is None:
+        if isinstance(value, str):
+            _check_text(value, index, rule.name)
+    if isinstance(event.ip, IPv6Address | IPv6Interface) and event.ip.scope_id:
+        # inet has no room for one; the server would refuse the whole batch, naming no event.
+        raise InvalidEvent(index, "ip", f"{event.ip!r} has a scope id, which inet cannot store")
+    if event.time.utcoffset() is None:
         raise InvalidEvent(
             index, "time", f"{event.time!r} is naive: give it a time zone, e.g. tzinfo=UTC"
+        )
+    if not EARLIEST_TIME <= event.time <= LATEST_TIME:
+        raise InvalidEvent(
+            index,
+            "time",
+            f"{event.time!r} is outside {EARLIEST_TIME.date()} to {LATEST_TIME.date()} UTC, "
+            "where psycopg could not read it back in every time zone",
         )
     agent_bytes = len(event.agent_name.encode())
     if agent_bytes > MAX_AGENT_NAME_BYTES:
@@ -147,6 +161,19 @@ def check_event(event: ConnectionEvent, index: int | None = None) -> None:
         )
     if event.code is not None and event.code not in _INT4:
         raise InvalidEvent(index, "code", f"{event.code!r} does not fit an integer column")
+
+
+def _check_text(value: str, index: int | None, field: str) -> None:
+    """PostgreSQL's text holds UTF-8 without NUL; otherwise the server's (or psycopg's) error
+    would name no event."""
+    if "\x00" in value:
+        raise InvalidEvent(index, field, f"{value!r} contains a NUL character (\\x00)")
+    if not value.isascii():
+        try:
+            value.encode()
+        except UnicodeEncodeError as exc:  # a lone surrogate, as surrogateescape leaves
+            problem = f"{value!r} is not text UTF-8 can encode ({exc.reason} at {exc.start})"
+            raise InvalidEvent(index, field, problem) from None
 
 
 def record_event(conn: psycopg.Connection[object], event: ConnectionEvent) -> ConnectionLog:

@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import json
 from dataclasses import MISSING, fields, replace
-from datetime import datetime
+from datetime import UTC, datetime, timedelta, timezone
+from ipaddress import ip_address, ip_interface
 from typing import Any, Final, cast
 
 import psycopg
@@ -16,6 +17,8 @@ from connlog.generated.connection_logs import (
     batch_upsert_connection_logs,
 )
 from connlog.record import (
+    EARLIEST_TIME,
+    LATEST_TIME,
     MAX_AGENT_NAME_BYTES,
     ConnectionEvent,
     InvalidEvent,
@@ -35,6 +38,7 @@ def a_batch(world: World) -> list[ConnectionEvent]:
     return events
 
 
+OUTSIDE: Final = r"events\[2\]\.time: .* is outside 0001-01-02 to 9999-12-30 UTC"
 BAD_FIELDS: list[tuple[str, object, str]] = [
     ("time", None, r"events\[2\]\.time: is None"),
     ("connection_status", None, r"events\[2\]\.connection_status: is None"),
@@ -47,6 +51,14 @@ BAD_FIELDS: list[tuple[str, object, str]] = [
     ("agent_name", "é" * MAX_AGENT_NAME_BYTES, r"events\[2\]\.agent_name: 4096 bytes in UTF-8"),
     ("code", 2**31, r"events\[2\]\.code: 2147483648 does not fit"),
     ("code", True, r"events\[2\]\.code: True is not a int"),
+    # A lone surrogate (a header decoded with surrogateescape): psycopg could not encode it.
+    ("user_agent", "curl/8\udcff", r"events\[2\]\.user_agent: .* is not text UTF-8 can encode"),
+    ("ip", ip_address("fe80::1%eth0"), r"events\[2\]\.ip: .* has a scope id"),
+    ("ip", ip_interface("fe80::1%eth0/64"), r"events\[2\]\.ip: .* has a scope id"),
+    # Year 10000 in UTC, and 1 BC: stored, they could not be read back.
+    ("time", datetime(9999, 12, 31, 23, tzinfo=timezone(-timedelta(hours=5))), OUTSIDE),
+    ("time", datetime(1, 1, 1, 0, 30, tzinfo=timezone(timedelta(hours=1))), OUTSIDE),
+    ("time", datetime(9999, 12, 31, 22, tzinfo=UTC), OUTSIDE),  # year 10000 in Tokyo
 ]
 
 
@@ -78,6 +90,18 @@ def test_the_longest_agent_name_allowed_is_stored(
     events = [replace(e, agent_name=name) for e in a_batch(world)]
     record_events(db, events)
     assert {log.agent_name for log in stored(db)} == {name}
+
+
+def test_the_earliest_and_latest_times_allowed_are_read_back_in_every_time_zone(
+    db: psycopg.Connection[Any], world: World
+) -> None:
+    events = a_batch(world)
+    earliest, latest = replace(events[0], time=EARLIEST_TIME), replace(events[1], time=LATEST_TIME)
+    record_events(db, [earliest, latest])
+    # The farthest from UTC a session's TimeZone can be: psycopg reads each row in it.
+    for zone in ("+15:59", "-15:59"):
+        db.execute(f"SET TIME ZONE INTERVAL '{zone}' HOUR TO MINUTE")
+        assert sorted(log.connect_time for log in stored(db)) == [EARLIEST_TIME, LATEST_TIME]
 
 
 # The SQL's parameters in $n order, one array per event field, as the generator recorded them
