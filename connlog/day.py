@@ -122,8 +122,11 @@ def run(conn: psycopg.Connection[object]) -> None:
         cur.executemany(INSERT_AUDIT_LOG, old_audit_rows())
     events = a_day_of_events()
     half = len(events) // 2
+    # One call a transaction: separate calls in one transaction hold their sessions' locks
+    # until its end, and deadlock with another writer taking them in the other order.
     for event in events[:half]:
         record_event(conn, event)
+        conn.commit()
     rows = record_events(conn, events[half:])
     conn.commit()
     print(f"\nrecorded {len(events)} events ({half} one by one, the rest in one batch);")

@@ -93,9 +93,20 @@ VALUES (
             OR $11::connection_status = 'disconnected'
             THEN $12::integer
     END,
-    $13::text,
-    $14::uuid,
-    $15::text,
+    -- The connecting user, their agent and the app or port: a web request's alone (NULL for a
+    -- session, as the columns' comments say, so the connecting-user filters never match one).
+    CASE
+        WHEN $1::connection_type IN ('workspace_app', 'port_forwarding')
+            THEN $13::text
+    END,
+    CASE
+        WHEN $1::connection_type IN ('workspace_app', 'port_forwarding')
+            THEN $14::uuid
+    END,
+    CASE
+        WHEN $1::connection_type IN ('workspace_app', 'port_forwarding')
+            THEN $15::text
+    END,
     CASE
         WHEN $1::connection_type NOT IN ('workspace_app', 'port_forwarding')
             THEN $2::uuid
@@ -331,9 +342,9 @@ candidate AS (
         type,
         ip,
         CASE WHEN web OR ends_session THEN code END AS code,
-        user_agent,
-        user_id,
-        slug_or_port,
+        CASE WHEN web THEN user_agent END AS user_agent,
+        CASE WHEN web THEN user_id END AS user_id,
+        CASE WHEN web THEN slug_or_port END AS slug_or_port,
         CASE WHEN NOT web THEN connection_id END AS connection_id,
         CASE WHEN ends_session THEN time END AS disconnect_time,
         CASE WHEN ends_session THEN disconnect_reason END AS disconnect_reason

@@ -24,7 +24,8 @@
 --   exact-time ties going to the smallest (disconnect_reason, code), bytewise, NULLs last. A
 --   row that has seen no disconnect has all three NULL: it is open.
 -- * Every other column (organization_id, workspace_owner_id, workspace_id, workspace_name,
---   agent_name, type, ip, user_agent, user_id, slug_or_port, and a web event's code) comes from
+--   agent_name, type, ip, and a web event's user_agent, user_id, slug_or_port and code: a
+--   session's are NULL) comes from
 --   one event: the one whose values sort first in that column order (type by enum order, text
 --   bytewise, NULLs last). They agree across a session's events in practice; the rule only makes
 --   disagreement deterministic. Session types sort before web types, so a web code never
@@ -75,9 +76,20 @@ VALUES (
             OR @connection_status::connection_status = 'disconnected'
             THEN sqlc.narg(code)::integer
     END,
-    sqlc.narg(user_agent)::text,
-    sqlc.narg(user_id)::uuid,
-    sqlc.narg(slug_or_port)::text,
+    -- The connecting user, their agent and the app or port: a web request's alone (NULL for a
+    -- session, as the columns' comments say, so the connecting-user filters never match one).
+    CASE
+        WHEN @type::connection_type IN ('workspace_app', 'port_forwarding')
+            THEN sqlc.narg(user_agent)::text
+    END,
+    CASE
+        WHEN @type::connection_type IN ('workspace_app', 'port_forwarding')
+            THEN sqlc.narg(user_id)::uuid
+    END,
+    CASE
+        WHEN @type::connection_type IN ('workspace_app', 'port_forwarding')
+            THEN sqlc.narg(slug_or_port)::text
+    END,
     CASE
         WHEN @type::connection_type NOT IN ('workspace_app', 'port_forwarding')
             THEN sqlc.narg(connection_id)::uuid
@@ -231,9 +243,9 @@ candidate AS (
         type,
         ip,
         CASE WHEN web OR ends_session THEN code END AS code,
-        user_agent,
-        user_id,
-        slug_or_port,
+        CASE WHEN web THEN user_agent END AS user_agent,
+        CASE WHEN web THEN user_id END AS user_id,
+        CASE WHEN web THEN slug_or_port END AS slug_or_port,
         CASE WHEN NOT web THEN connection_id END AS connection_id,
         CASE WHEN ends_session THEN time END AS disconnect_time,
         CASE WHEN ends_session THEN disconnect_reason END AS disconnect_reason

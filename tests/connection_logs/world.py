@@ -193,6 +193,10 @@ def session_events(
             connection_status=status,
             ip=draw(st.sampled_from(IPS)),
             code=draw(st.sampled_from([None, 0, 1, 255])) if ending else None,
+            # A session has no connecting user, agent string or app; one sent anyway is not kept.
+            user_agent=draw(st.sampled_from([None, None, "OpenSSH_9.6"])),
+            user_id=draw(st.sampled_from((None, None, *(u.id for u in world.users)))),
+            slug_or_port=draw(st.sampled_from([None, None, "22"])),
             connection_id=cid,
             disconnect_reason=draw(st.sampled_from([None, "", "exit", "timeout"]))
             if ending
@@ -272,9 +276,9 @@ def _merge(rid: UUID, group: list[ConnectionEvent]) -> ConnectionLog:
             e.workspace_name,  # str order is code point order, which is UTF-8 byte order
             e.agent_name,
             _ip_key(e.ip),
-            _last(e.user_agent),
-            _last(e.user_id),
-            _last(e.slug_or_port),
+            _last(e.user_agent if is_web(e) else None),
+            _last(e.user_id if is_web(e) else None),
+            _last(e.slug_or_port if is_web(e) else None),
             _last(e.code if is_web(e) else None),
         )
 
@@ -294,9 +298,9 @@ def _merge(rid: UUID, group: list[ConnectionEvent]) -> ConnectionLog:
         type=first.type,
         ip=first.ip,
         code=first.code if is_web(first) else (ended.code if ended else None),
-        user_agent=first.user_agent,
-        user_id=first.user_id,
-        slug_or_port=first.slug_or_port,
+        user_agent=first.user_agent if is_web(first) else None,
+        user_id=first.user_id if is_web(first) else None,
+        slug_or_port=first.slug_or_port if is_web(first) else None,
         connection_id=None if is_web(first) else first.connection_id,
         disconnect_time=ended.time if ended else None,
         disconnect_reason=ended.disconnect_reason if ended else None,
