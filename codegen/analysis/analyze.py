@@ -360,14 +360,7 @@ class _Server:
         taken: set[int] = set()
         embeds: list[AnalyzedEmbed] = []
         for occurrence, name in enumerate(query.embeds):
-            refs = relations.get(name, ())
-            schema, dot, table = name.rpartition(".")
-            if dot:
-                # ``sqlc.embed(billing.invoices)``: the FROM item that is that table, however
-                # it is written there (``FROM billing.invoices``, or found on the search path).
-                wanted = self._regclass((schema, table))
-                candidates = relations.get(table, ())
-                refs = tuple(ref for ref in candidates if wanted and self._regclass(ref) == wanted)
+            refs = self._named(name, relations)
             oid = self._regclass(refs[0]) if len(refs) == 1 else None
             relation = self._relation(oid) if oid else None
             if len(refs) > 1:
@@ -415,6 +408,19 @@ class _Server:
             embeds.append(AnalyzedEmbed(name, table_name, start, len(numbers), nullable, key))
         return tuple(sorted(embeds, key=lambda e: e.start))
 
+    def _named(
+        self, name: str, relations: dict[str, tuple[_FromItem, ...]]
+    ) -> tuple[_FromItem, ...]:
+        """The FROM items ``name`` (as an embed or a ``name.*`` writes it) refers to."""
+        schema, dot, table = name.rpartition(".")
+        if not dot:
+            return relations.get(name, ())
+        # ``billing.invoices``: the FROM item that is that table, however it is written there
+        # (``FROM billing.invoices``, or found on the search path).
+        wanted = self._regclass((schema, table))
+        candidates = relations.get(table, ())
+        return tuple(ref for ref in candidates if wanted and self._regclass(ref) == wanted)
+
     def _counted_start(
         self,
         targets: tuple[str | None, ...] | None,
@@ -422,9 +428,10 @@ class _Server:
         earlier: int,
         relations: dict[str, tuple[_FromItem, ...]],
     ) -> int | None:
-        """The first output column of the ``earlier``-th-after-the-first ``name.*`` target,
-        counted along the output list; None where a target before it has a width this
-        cannot know (``*``, a subquery's or function's ``x.*``, ``(expr).*``)."""
+        """The first output column of a ``name.*`` target, counted along the output list
+        (``earlier``: how many ``name.*`` targets before it to pass); None where a target
+        before it has a width this cannot know (``*``, a subquery's or function's ``x.*``,
+        ``(expr).*``)."""
         if targets is None:
             return None
         column = 0
@@ -436,8 +443,8 @@ class _Server:
             if target is None:
                 column += 1
                 continue
-            refs = relations.get(target, ())
-            oid = self._regclass(refs[0]) if len(refs) == 1 and refs[0] is not None else None
+            refs = self._named(target, relations)
+            oid = self._regclass(refs[0]) if len(refs) == 1 else None
             relation = self._relation(oid) if oid else None
             if oid is None or relation is None or relation.kind not in _TABLE_KINDS:
                 return None

@@ -19,6 +19,7 @@ from pglast.enums import (
     SetOperation,
 )
 from pglast.parser import parse_sql
+from pglast.stream import RawStream
 
 from connlog.codegen.analysis.nullexpr import (
     Column,
@@ -152,10 +153,11 @@ def _select(stmt: ast.SelectStmt, outer: Scope) -> _Output:
         scope = scope.with_item(item, _statement)
     for name in proven_by_filter(stmt.whereClause):
         scope = scope.narrowed(name)
-    if any(isinstance(g, ast.GroupingSet) for g in stmt.groupClause or ()):
-        # ROLLUP, CUBE and GROUPING SETS fill the columns they group by with NULLs.
-        scope = scope.with_grouping_sets()
-    return _targets(stmt.targetList or (), scope)
+    sets = [g for g in stmt.groupClause or () if isinstance(g, ast.GroupingSet)]
+    if not sets:
+        return _targets(stmt.targetList or (), scope)
+    # ROLLUP, CUBE and GROUPING SETS fill the columns they group by with NULLs.
+    return _targets(stmt.targetList or (), scope.with_grouping_sets(), _grouped(sets))
 
 
 def _returning(
@@ -218,9 +220,58 @@ def _cte_columns(
     return rename(_statement(query, scope).columns)
 
 
-def _targets(targets: tuple[object, ...], scope: Scope) -> _Output:
+@dataclass(frozen=True, slots=True)
+class _Grouped:
+    """What grouping sets group by: in the rows of a set without it, each is NULL."""
+
+    expressions: frozenset[str]  # deparsed, other than column references (those the scope nulls)
+    positions: frozenset[int]  # ``ROLLUP (1)``: the first target
+    names: frozenset[str]  # a bare name, which may be a target's alias
+
+
+def _grouped(sets: list[ast.GroupingSet]) -> _Grouped:
+    expressions: set[str] = set()
+    positions: set[int] = set()
+    names: set[str] = set()
+
+    def add(node: object) -> None:
+        match node:
+            case ast.GroupingSet(content=content):
+                for item in content or ():
+                    add(item)
+            case ast.A_Const(val=ast.Integer(ival=int(position))):
+                positions.add(position)
+            case ast.ColumnRef(fields=fields):
+                name = strings(fields)
+                if name is not None and len(name) == 1:
+                    names.add(name[0])
+            case ast.Node():
+                expressions.add(RawStream()(node))
+            case _:
+                pass  # nothing to group by
+
+    for grouping_set in sets:
+        add(grouping_set)
+    return _Grouped(frozenset(expressions), frozenset(positions), frozenset(names))
+
+
+def _contains(node: object, expressions: frozenset[str]) -> bool:
+    match node:
+        case ast.GroupingFunc() | ast.ColumnRef() | ast.SubLink():
+            return False  # never NULL; NULL already under grouping sets; another level
+        case tuple():
+            return any(_contains(item, expressions) for item in cast("tuple[object, ...]", node))
+        case ast.Node():
+            if RawStream()(node) in expressions:
+                return True
+            return any(_contains(getattr(node, member), expressions) for member in node)
+        case _:
+            return False
+
+
+def _targets(targets: tuple[object, ...], scope: Scope, grouped: _Grouped | None = None) -> _Output:
     columns: list[Column] = []
-    for target in targets:
+    for position, target in enumerate(targets, start=1):
         match target:
             case ast.ResTarget(val=ast.ColumnRef(fields=tuple(fields))) if isinstance(
                 fields[-1], ast.A_Star
@@ -230,50 +281,50 @@ def _targets(targets: tuple[object, ...], scope: Scope) -> _Output:
                 star = scope.star(qualifier)
                 if star is None:
                     return _Output(None)
-                if scope.grouping_sets:  # a grouped column is NULL in the rows of other sets
+                if grouped is not None:  # a grouped column is NULL in the rows of other sets
                     star = tuple(replace(c, nullable=True) for c in star)
                 columns.extend(star)
             case ast.ResTarget(val=value, name=str(alias)):
                 _, forced = split_override(alias)
-                columns.append(_computed(alias, value, scope, forced))
+                column = _computed(alias, value, scope, forced)
+                columns.append(_nulled(column, position, value, scope, grouped))
             case ast.ResTarget(val=value):
-                columns.append(_computed(column_name(value), value, scope, None))
+                column = _computed(column_name(value), value, scope, None)
+                columns.append(_nulled(column, position, value, scope, grouped))
             case _:
                 pass  # any other node: the default after the match
     return _Output(tuple(columns))
+
+
+def _nulled(
+    column: Column, position: int, value: object, scope: Scope, grouped: _Grouped | None
+) -> Column:
+    """The target at ``position`` (from 1), nullable where a grouping set may null it."""
+    if grouped is None or column.forced is not None or column.nullable:
+        return column
+    name = split_override(column.name)[0]
+    # A bare name is an input column when there is one of that name (SQL's rule), else the
+    # target it names.
+    by_name = name in grouped.names and scope.resolves_here((name,)) is not True
+    if position in grouped.positions or by_name:
+        return replace(column, nullable=True)
+    if grouped.expressions and _contains(value, grouped.expressions):
+        return replace(column, nullable=True)
+    return column
 
 
 def _computed(name: str, value: object, scope: Scope, forced: bool | None) -> Column:
     """The output column ``value AS name``; a plain column reference keeps its type facts."""
     reference = strings(value.fields) if isinstance(value, ast.ColumnRef) else None
     source = scope.column(reference) if reference else None
-    if forced is not None:
-        may_be_null = forced
-    elif scope.grouping_sets and not _counted(value):
-        # ROLLUP, CUBE and GROUPING SETS put NULL in a grouping expression's place in the rows
-        # of the sets without it, and any target may be one (``GROUP BY ROLLUP (1)`` too).
-        may_be_null = True
-    else:
-        may_be_null = nullable(value, scope)
     return Column(
         name,
-        may_be_null,
+        nullable(value, scope) if forced is None else forced,
         forced,
         # A row value marks its column composite, so comparing it is NULL-prone.
         category="C" if may_be_row(value, scope) else source.category if source is not None else "",
         elements_nullable=elements_nullable(value, scope),
     )
-
-
-def _counted(value: object) -> bool:
-    """``count(...)`` or ``GROUPING(...)``: never NULL, in the rows of every grouping set."""
-    match value:
-        case ast.GroupingFunc():
-            return True
-        case ast.FuncCall(funcname=name, over=None, func_variadic=variadic) if not variadic:
-            return strings(name) in (("count",), ("pg_catalog", "count"))
-        case _:
-            return False
 
 
 def _param_targets(stmt: ast.Node, catalog: Catalog) -> dict[int, tuple[tuple[str, str], bool]]:
@@ -336,7 +387,8 @@ def _scalar_subquery(stmt: ast.SelectStmt, outer: Scope) -> bool | None:
     ``(SELECT count(*) FROM t WHERE ...)`` is one row, its count: not null.
     """
     catalog = outer.catalog
-    if not (_single_group(stmt, catalog, nested=True) or _one_row(stmt, catalog, nested=True)):
+    here = _level(stmt, outer)
+    if not (_single_group(stmt, catalog, here) or _one_row(stmt, catalog, here)):
         return None
     if len(stmt.targetList or ()) != 1:
         return None
@@ -361,21 +413,18 @@ def _row_is_certain(stmt: ast.Node, catalog: Catalog) -> bool:
                 and conflict.whereClause is None
             )
         case ast.SelectStmt():
-            return _single_group(stmt, catalog, nested=False) or _one_row(
-                stmt, catalog, nested=False
-            )
+            return _single_group(stmt, catalog, None) or _one_row(stmt, catalog, None)
         case _:
             pass  # any other node: the default after the match
     return False
 
 
-def _one_row(stmt: ast.SelectStmt, catalog: Catalog, *, nested: bool) -> bool:
+def _one_row(stmt: ast.SelectStmt, catalog: Catalog, here: Scope | None) -> bool:
     """A SELECT of exactly one row: no FROM (or only such one-row subqueries), no filter.
 
     No WHERE, GROUP BY, HAVING, LIMIT, OFFSET, set operation, VALUES or INTO, and no call
     that might return a set (``SELECT generate_series(1, 3)`` is three rows; one in ORDER BY
-    or DISTINCT ON multiplies the rows as well). ``nested``: inside another query, whose
-    columns it may refer to.
+    or DISTINCT ON multiplies the rows as well). ``here``: see ``_single_group``.
     """
     if (
         stmt.op not in (None, SetOperation.SETOP_NONE)
@@ -392,8 +441,8 @@ def _one_row(stmt: ast.SelectStmt, catalog: Catalog, *, nested: bool) -> bool:
     for item in stmt.fromClause or ():
         match item:
             case ast.RangeSubselect(subquery=ast.SelectStmt() as sub, lateral=False):
-                one = _one_row(sub, catalog, nested=nested)
-                if not (one or _single_group(sub, catalog, nested=nested)):
+                inner = None if here is None else _level(sub, here)
+                if not (_one_row(sub, catalog, inner) or _single_group(sub, catalog, inner)):
                     return False
             case _:
                 return False
@@ -401,17 +450,18 @@ def _one_row(stmt: ast.SelectStmt, catalog: Catalog, *, nested: bool) -> bool:
     return all(_call_kind(call, catalog) in ("scalar", "window") for call in calls)
 
 
-def _single_group(stmt: ast.SelectStmt, catalog: Catalog, *, nested: bool) -> bool:
+def _single_group(stmt: ast.SelectStmt, catalog: Catalog, here: Scope | None) -> bool:
     """A SELECT that aggregates its FROM clause (if any) into exactly one row.
 
     An aggregate of this query in the target list, no GROUP BY (not even ``GROUP BY ()``), no
     HAVING, no set operation, LIMIT, OFFSET or INTO, and nothing in the target list, ORDER BY
     or DISTINCT ON that might return a set. A WHERE filters the rows aggregated, not the
     result; DISTINCT, ORDER BY and window functions act on the one row. A locking clause
-    beside an aggregate is an error, so it never returns a row. ``nested``: an aggregate
+    beside an aggregate is an error, so it never returns a row. ``here``: this query's own
+    level (its CTEs and FROM items) when it is nested in another, else None. An aggregate
     whose arguments read only an outer query's columns is the outer query's (``(SELECT
     count(a.id) FROM b)`` over ``a`` is a row of b's each, perhaps none): only one that
-    certainly reads this query's FROM clause (or nothing: ``count(*)``) makes it one row.
+    certainly reads this level's columns (or none: ``count(*)``) makes it one row.
     """
     if (
         stmt.op not in (None, SetOperation.SETOP_NONE)
@@ -428,10 +478,7 @@ def _single_group(stmt: ast.SelectStmt, catalog: Catalog, *, nested: bool) -> bo
     if "unknown" in kinds:
         return False
     aggregates = [call for call, kind in zip(calls, kinds, strict=True) if kind == "aggregate"]
-    if not nested:
-        return bool(aggregates)
-    local = _local_names(stmt, catalog)
-    return any(_aggregates_here(call, local) for call in aggregates)
+    return any(here is None or _aggregates_here(call, here) for call in aggregates)
 
 
 def _level_calls(stmt: ast.SelectStmt, catalog: Catalog) -> list[ast.FuncCall]:
@@ -440,62 +487,22 @@ def _level_calls(stmt: ast.SelectStmt, catalog: Catalog) -> list[ast.FuncCall]:
     return [call for part in parts for call in _calls(part or (), catalog)]
 
 
-@dataclass(frozen=True, slots=True)
-class _LocalNames:
-    """The names this query's FROM clause makes visible: qualifiers, and the columns of its
-    tables (None where an item's columns are not known)."""
-
-    qualifiers: frozenset[str]
-    columns: frozenset[str]
-
-
-def _local_names(stmt: ast.SelectStmt, catalog: Catalog) -> _LocalNames:
-    qualifiers: set[str] = set()
-    columns: set[str] = set()
-
-    def add(item: object) -> None:
-        match item:
-            case ast.RangeVar(relname=str(table), schemaname=schema, alias=alias):
-                named = alias.aliasname if isinstance(alias, ast.Alias) else None
-                qualifiers.add(named or table)
-                found = catalog.columns(schema if isinstance(schema, str) else None, table)
-                columns.update(c.name for c in found or ())
-            case ast.JoinExpr(larg=left, rarg=right, alias=alias):
-                add(left)
-                add(right)
-                if isinstance(alias, ast.Alias) and alias.aliasname:
-                    qualifiers.add(alias.aliasname)
-            case (
-                ast.RangeSubselect(alias=ast.Alias(aliasname=str(name)) as alias)
-                | ast.RangeFunction(alias=ast.Alias(aliasname=str(name)) as alias)
-            ):
-                qualifiers.add(name)
-                columns.update(strings(alias.colnames) or ())
-            case _:
-                pass  # nothing this can name
-
+def _level(stmt: ast.SelectStmt, enclosing: Scope) -> Scope:
+    """The query level of ``stmt`` nested in ``enclosing``: its CTEs and FROM items."""
+    scope = _with(stmt.withClause, enclosing.child())
     for item in stmt.fromClause or ():
-        add(item)
-    return _LocalNames(frozenset(qualifiers), frozenset(columns))
+        scope = scope.with_item(item, _statement)
+    return scope
 
 
-def _aggregates_here(call: ast.FuncCall, local: _LocalNames) -> bool:
-    """Whether the aggregate ``call`` certainly belongs to the query whose FROM clause made
-    ``local``: PostgreSQL gives an aggregate to the innermost query whose columns its
-    arguments read, and to the query it is written in when they read none."""
+def _aggregates_here(call: ast.FuncCall, here: Scope) -> bool:
+    """Whether the aggregate ``call`` certainly belongs to the level ``here``: PostgreSQL gives
+    an aggregate to the innermost level whose columns its arguments read, and to the level it
+    is written in when they read none."""
     references = list(_column_refs((call.args, call.agg_filter, call.agg_order)))
     if any(ref is None for ref in references):
-        return False  # a subquery in the arguments: not followed
-    if not references:
-        return True
-    for name in references:
-        assert name is not None
-        *qualifier, column = name
-        if qualifier and qualifier[-1] in local.qualifiers:
-            return True
-        if not qualifier and column in local.columns:
-            return True
-    return False
+        return False  # a subquery in the arguments, or a reference not understood
+    return not references or any(here.resolves_here(ref) is True for ref in references if ref)
 
 
 def _column_refs(node: object) -> Iterator[tuple[str, ...] | None]:

@@ -273,6 +273,18 @@ class Scope:
                 return hits[0] if len(hits) == 1 else None
         return self.parent.column(name) if self.parent else None
 
+    def resolves_here(self, name: tuple[str, ...]) -> bool | None:
+        """Whether the column reference ``name`` is this level's own (not an outer level's):
+        True, False, or None when this level has an item whose columns are not known."""
+        *qualifier, column = name
+        if qualifier:
+            return self._relation(tuple(qualifier)) is not None
+        if any(c.name == column for c in self.merged):
+            return True
+        if any(c.name == column for rel in self.relations for c in rel.columns or ()):
+            return True
+        return None if any(rel.columns is None for rel in self.relations) else False
+
     def narrowed(self, name: tuple[str, ...]) -> Scope:
         """This level where the column ``name`` is proven not null (a WHERE conjunct).
 
@@ -659,7 +671,7 @@ def _function_nullable(
         )
     if func in _NEVER_NULL_FUNCTIONS:
         # concat(VARIADIC NULL::text[]) is NULL: the array itself is the argument.
-        return variadic
+        return variadic and (not args or nullable(args[-1], scope))
     if star or not args or (over is not None and func != "ntile"):
         return True
     if func in _FIRST_ARGUMENT_ONLY:

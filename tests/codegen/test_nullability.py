@@ -309,7 +309,7 @@ def test_correlated_reference_to_an_outer_query() -> None:
         ("some_function(name)", N),
         ("concat(email, NULL)", NN),
         ("concat(VARIADIC NULL::text[])", N),  # the array is the argument, and it is NULL
-        ("num_nulls(VARIADIC ARRAY[email])", N),
+        ("num_nulls(VARIADIC ARRAY[email])", NN),  # an array, not NULL: a count
         ("now()", NN),
         ("CURRENT_TIMESTAMP", NN),
         ("current_schema", N),
@@ -334,6 +334,14 @@ def test_grouping_sets_make_grouped_columns_nullable() -> None:
     assert nulls(sql) == (N, NN)
     sql = "SELECT u.*, grouping(name) FROM users u GROUP BY CUBE (id, name, email)"
     assert nulls(sql) == (N, N, N, NN)
+    sql = "SELECT coalesce(email, 'none') AS e, count(*) FROM users GROUP BY ROLLUP (e)"
+    assert nulls(sql) == (N, NN)  # grouped by its alias
+    sql = f"SELECT upper({grouped}) FROM users GROUP BY ROLLUP ({grouped})"
+    assert nulls(sql) == (N,)  # upper(NULL)
+    # What is not grouped by keeps what it is: the idiom for the total's label, a constant,
+    # a window function.
+    sql = "SELECT coalesce(email, 'All') AS email, 'x' AS k, row_number() OVER () FROM users "
+    assert nulls(sql + "GROUP BY ROLLUP (email)") == (NN, NN, NN)
     sql = 'SELECT name AS "name!", count(*) FROM users GROUP BY GROUPING SETS ((name), ())'
     assert nulls(sql) == (NN, NN)  # the user's override still holds
 
@@ -636,6 +644,17 @@ def test_a_cast_of_a_required_parameter_is_not_null() -> None:
         ("SELECT (SELECT count(total) FROM orders) FROM users", (NN,)),  # orders' column
         ("SELECT (SELECT count(name) FROM orders) FROM users", (N,)),  # users': the outer one
         ("SELECT (SELECT count(1) FROM orders) FROM users", (NN,)),
+        # Names resolve as PostgreSQL resolves them: renamed columns, a join's alias hiding
+        # its tables, a CTE hiding a table of its name ...
+        ("SELECT (SELECT count(name) FROM users AS x(i, n)) FROM users", (N,)),
+        (
+            "SELECT (SELECT count(u.id) FROM (users u JOIN orders o ON true) AS j) FROM users u",
+            (N,),
+        ),
+        ("WITH users AS (SELECT 1 AS z) SELECT (SELECT count(name) FROM users) FROM orders", (N,)),
+        # ... and a CTE's or a subquery's own columns are this level's.
+        ("WITH r AS (SELECT id FROM orders) SELECT (SELECT count(id) FROM r) FROM users", (NN,)),
+        ("SELECT (SELECT count(n) FROM (SELECT total AS n FROM orders) s) FROM users", (NN,)),
         # A set-returning call in ORDER BY or DISTINCT ON makes rows (or none) of the one.
         ("SELECT (SELECT 1 ORDER BY generate_series(1, 0))", (N,)),
         ("SELECT (SELECT DISTINCT ON (unnest(ARRAY[1])) 1)", (N,)),

@@ -76,7 +76,10 @@ def embed_field_names(query: AnalyzedQuery) -> dict[int, str]:
     """
     tables = [embed.table for embed in query.embeds]
     return {
-        embed.start: embed.name if tables.count(embed.table) > 1 else model_field(embed.table)
+        # A qualified name (``sqlc.embed(billing.invoices)``) as one identifier.
+        embed.start: embed.name.replace(".", "_")
+        if tables.count(embed.table) > 1
+        else model_field(embed.table)
         for embed in query.embeds
     }
 

@@ -24,3 +24,15 @@ ORDER BY billing.invoices.id, public.invoices.id;
 -- name: InsertInvoice :one
 INSERT INTO billing.invoices (id, customer_id, amount) VALUES (@id, @customer_id, @amount)
 RETURNING *;
+
+-- name: InvoicesAndTheNext :many
+-- A schema-qualified star before an embed of the same table: counted, not guessed.
+SELECT billing.invoices.*, sqlc.embed(later)
+FROM billing.invoices LEFT JOIN billing.invoices later ON later.id = billing.invoices.id + 1
+ORDER BY billing.invoices.id;
+
+-- name: InvoicePairs :many
+-- The same table embedded twice, once by its qualified name: each field by its name.
+SELECT sqlc.embed(billing.invoices), sqlc.embed(later)
+FROM billing.invoices JOIN billing.invoices later ON later.id = billing.invoices.id + 1
+ORDER BY billing.invoices.id;

@@ -208,6 +208,109 @@ def _load_insert_invoice(row: tuple[Any, ...]) -> BillingInvoice:
     )
 
 
+INVOICES_AND_THE_NEXT: Final = """-- name: InvoicesAndTheNext :many
+SELECT billing.invoices.id,
+       billing.invoices.customer_id,
+       billing.invoices.amount,
+       billing.invoices.paid_at, later.id, later.customer_id, later.amount, later.paid_at
+FROM billing.invoices LEFT JOIN billing.invoices later ON later.id = billing.invoices.id + 1
+ORDER BY billing.invoices.id"""
+
+
+@dataclass(frozen=True, slots=True)
+class InvoicesAndTheNextRow:
+    """A row of InvoicesAndTheNext."""
+
+    id: int
+    customer_id: int
+    amount: Decimal
+    paid_at: datetime | None
+    billing_invoice: BillingInvoice | None
+
+
+def invoices_and_the_next(
+    conn: psycopg.Connection[object],
+) -> list[InvoicesAndTheNextRow]:
+    """A schema-qualified star before an embed of the same table: counted, not guessed."""
+    with psycopg.RawCursor(conn, row_factory=tuple_row) as cur:
+        cur.execute(INVOICES_AND_THE_NEXT)
+        # fetchall() loads every row in one call, where iterating the cursor is a call per row.
+        return [_load_invoices_and_the_next(row) for row in cur.fetchall()]
+
+
+def _load_invoices_and_the_next_billing_invoice(row: tuple[Any, ...]) -> BillingInvoice:
+    return _new_billing_invoice(
+        row[4],  # id
+        row[5],  # customer_id
+        row[6],  # amount
+        row[7],  # paid_at
+    )
+
+
+def _load_invoices_and_the_next(row: tuple[Any, ...]) -> InvoicesAndTheNextRow:
+    return _new_invoices_and_the_next_row(
+        row[0],  # id
+        row[1],  # customer_id
+        row[2],  # amount
+        row[3],  # paid_at
+        None
+        if row[4] is None
+        else _load_invoices_and_the_next_billing_invoice(row),  # billing_invoice
+    )
+
+
+INVOICE_PAIRS: Final = """-- name: InvoicePairs :many
+SELECT billing.invoices.id,
+       billing.invoices.customer_id,
+       billing.invoices.amount,
+       billing.invoices.paid_at, later.id, later.customer_id, later.amount, later.paid_at
+FROM billing.invoices JOIN billing.invoices later ON later.id = billing.invoices.id + 1
+ORDER BY billing.invoices.id"""
+
+
+@dataclass(frozen=True, slots=True)
+class InvoicePairsRow:
+    """A row of InvoicePairs."""
+
+    billing_invoices: BillingInvoice
+    later: BillingInvoice
+
+
+def invoice_pairs(
+    conn: psycopg.Connection[object],
+) -> list[InvoicePairsRow]:
+    """The same table embedded twice, once by its qualified name: each field by its name."""
+    with psycopg.RawCursor(conn, row_factory=tuple_row) as cur:
+        cur.execute(INVOICE_PAIRS)
+        # fetchall() loads every row in one call, where iterating the cursor is a call per row.
+        return [_load_invoice_pairs(row) for row in cur.fetchall()]
+
+
+def _load_invoice_pairs_billing_invoices(row: tuple[Any, ...]) -> BillingInvoice:
+    return _new_billing_invoice(
+        row[0],  # id
+        row[1],  # customer_id
+        row[2],  # amount
+        row[3],  # paid_at
+    )
+
+
+def _load_invoice_pairs_later(row: tuple[Any, ...]) -> BillingInvoice:
+    return _new_billing_invoice(
+        row[4],  # id
+        row[5],  # customer_id
+        row[6],  # amount
+        row[7],  # paid_at
+    )
+
+
+def _load_invoice_pairs(row: tuple[Any, ...]) -> InvoicePairsRow:
+    return _new_invoice_pairs_row(
+        _load_invoice_pairs_billing_invoices(row),  # billing_invoices
+        _load_invoice_pairs_later(row),  # later
+    )
+
+
 # What the loaders above build rows with, rather than a frozen dataclass's own __init__
 # (which sets each field through object.__setattr__ by name): see _runtime.builder.
 _new_billing_invoice: Final = _builder(BillingInvoice)
@@ -215,3 +318,5 @@ _new_both_invoices_row: Final = _builder(BothInvoicesRow)
 _new_customer: Final = _builder(Customer)
 _new_customer_invoices_row: Final = _builder(CustomerInvoicesRow)
 _new_get_invoice_row: Final = _builder(GetInvoiceRow)
+_new_invoice_pairs_row: Final = _builder(InvoicePairsRow)
+_new_invoices_and_the_next_row: Final = _builder(InvoicesAndTheNextRow)

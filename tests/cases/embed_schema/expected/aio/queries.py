@@ -10,10 +10,20 @@ from psycopg.rows import tuple_row
 from .._runtime import NoRowError as _NoRowError
 from .._runtime import builder as _builder
 from ..models import BillingInvoice, Customer
-from ..queries import BOTH_INVOICES, CUSTOMER_INVOICES, GET_INVOICE, INSERT_INVOICE, LIST_INVOICES
+from ..queries import (
+    BOTH_INVOICES,
+    CUSTOMER_INVOICES,
+    GET_INVOICE,
+    INSERT_INVOICE,
+    INVOICE_PAIRS,
+    INVOICES_AND_THE_NEXT,
+    LIST_INVOICES,
+)
 from ..queries import BothInvoicesRow as BothInvoicesRow
 from ..queries import CustomerInvoicesRow as CustomerInvoicesRow
 from ..queries import GetInvoiceRow as GetInvoiceRow
+from ..queries import InvoicePairsRow as InvoicePairsRow
+from ..queries import InvoicesAndTheNextRow as InvoicesAndTheNextRow
 
 
 async def get_invoice(
@@ -144,6 +154,72 @@ def _load_insert_invoice(row: tuple[Any, ...]) -> BillingInvoice:
     )
 
 
+async def invoices_and_the_next(
+    conn: psycopg.AsyncConnection[object],
+) -> list[InvoicesAndTheNextRow]:
+    """A schema-qualified star before an embed of the same table: counted, not guessed."""
+    async with psycopg.AsyncRawCursor(conn, row_factory=tuple_row) as cur:
+        await cur.execute(INVOICES_AND_THE_NEXT)
+        # fetchall() loads every row in one call, where iterating the cursor is a call per row.
+        return [_load_invoices_and_the_next(row) for row in await cur.fetchall()]
+
+
+def _load_invoices_and_the_next_billing_invoice(row: tuple[Any, ...]) -> BillingInvoice:
+    return _new_billing_invoice(
+        row[4],  # id
+        row[5],  # customer_id
+        row[6],  # amount
+        row[7],  # paid_at
+    )
+
+
+def _load_invoices_and_the_next(row: tuple[Any, ...]) -> InvoicesAndTheNextRow:
+    return _new_invoices_and_the_next_row(
+        row[0],  # id
+        row[1],  # customer_id
+        row[2],  # amount
+        row[3],  # paid_at
+        None
+        if row[4] is None
+        else _load_invoices_and_the_next_billing_invoice(row),  # billing_invoice
+    )
+
+
+async def invoice_pairs(
+    conn: psycopg.AsyncConnection[object],
+) -> list[InvoicePairsRow]:
+    """The same table embedded twice, once by its qualified name: each field by its name."""
+    async with psycopg.AsyncRawCursor(conn, row_factory=tuple_row) as cur:
+        await cur.execute(INVOICE_PAIRS)
+        # fetchall() loads every row in one call, where iterating the cursor is a call per row.
+        return [_load_invoice_pairs(row) for row in await cur.fetchall()]
+
+
+def _load_invoice_pairs_billing_invoices(row: tuple[Any, ...]) -> BillingInvoice:
+    return _new_billing_invoice(
+        row[0],  # id
+        row[1],  # customer_id
+        row[2],  # amount
+        row[3],  # paid_at
+    )
+
+
+def _load_invoice_pairs_later(row: tuple[Any, ...]) -> BillingInvoice:
+    return _new_billing_invoice(
+        row[4],  # id
+        row[5],  # customer_id
+        row[6],  # amount
+        row[7],  # paid_at
+    )
+
+
+def _load_invoice_pairs(row: tuple[Any, ...]) -> InvoicePairsRow:
+    return _new_invoice_pairs_row(
+        _load_invoice_pairs_billing_invoices(row),  # billing_invoices
+        _load_invoice_pairs_later(row),  # later
+    )
+
+
 # What the loaders above build rows with, rather than a frozen dataclass's own __init__
 # (which sets each field through object.__setattr__ by name): see _runtime.builder.
 _new_billing_invoice: Final = _builder(BillingInvoice)
@@ -151,3 +227,5 @@ _new_both_invoices_row: Final = _builder(BothInvoicesRow)
 _new_customer: Final = _builder(Customer)
 _new_customer_invoices_row: Final = _builder(CustomerInvoicesRow)
 _new_get_invoice_row: Final = _builder(GetInvoiceRow)
+_new_invoice_pairs_row: Final = _builder(InvoicePairsRow)
+_new_invoices_and_the_next_row: Final = _builder(InvoicesAndTheNextRow)
