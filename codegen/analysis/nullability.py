@@ -19,7 +19,6 @@ from pglast.enums import (
     SetOperation,
 )
 from pglast.parser import parse_sql
-from pglast.stream import RawStream
 
 from connlog.codegen.analysis.nullexpr import (
     Column,
@@ -224,20 +223,23 @@ def _cte_columns(
 class _Grouped:
     """What grouping sets group by: in the rows of a set without it, each is NULL."""
 
-    expressions: frozenset[str]  # deparsed, other than column references (those the scope nulls)
+    # Each other than a column reference (the scope nulls those), by its _shape.
+    expressions: frozenset[object]
     positions: frozenset[int]  # ``ROLLUP (1)``: the first target
     names: frozenset[str]  # a bare name, which may be a target's alias
 
 
 def _grouped(sets: list[ast.GroupingSet]) -> _Grouped:
-    expressions: set[str] = set()
+    expressions: set[object] = set()
     positions: set[int] = set()
     names: set[str] = set()
 
     def add(node: object) -> None:
         match node:
-            case ast.GroupingSet(content=content):
-                for item in content or ():
+            case ast.GroupingSet(content=content) | ast.RowExpr(args=content):
+                add(content)
+            case tuple():  # ``CUBE ((a, b))``: a and b, grouped together
+                for item in cast("tuple[object, ...]", node):
                     add(item)
             case ast.A_Const(val=ast.Integer(ival=int(position))):
                 positions.add(position)
@@ -246,7 +248,7 @@ def _grouped(sets: list[ast.GroupingSet]) -> _Grouped:
                 if name is not None and len(name) == 1:
                     names.add(name[0])
             case ast.Node():
-                expressions.add(RawStream()(node))
+                expressions.add(_shape(node))
             case _:
                 pass  # nothing to group by
 
@@ -255,18 +257,36 @@ def _grouped(sets: list[ast.GroupingSet]) -> _Grouped:
     return _Grouped(frozenset(expressions), frozenset(positions), frozenset(names))
 
 
-def _contains(node: object, expressions: frozenset[str]) -> bool:
+def _contains(node: object, expressions: frozenset[object]) -> bool:
     match node:
         case ast.GroupingFunc() | ast.ColumnRef() | ast.SubLink():
             return False  # never NULL; NULL already under grouping sets; another level
         case tuple():
             return any(_contains(item, expressions) for item in cast("tuple[object, ...]", node))
         case ast.Node():
-            if RawStream()(node) in expressions:
+            if _shape(node) in expressions:
                 return True
             return any(_contains(getattr(node, member), expressions) for member in node)
         case _:
             return False
+
+
+def _shape(node: object) -> object:
+    """``node`` as a comparable value, as PostgreSQL matches a target to a grouping expression
+    (after resolving names): without locations, and a column by its name alone (``t.x`` and
+    ``x`` alike; two tables' x alike too, which only makes more targets nullable)."""
+    match node:
+        case ast.ColumnRef(fields=fields):
+            return ("column", (strings(fields) or ("*",))[-1])
+        case tuple():
+            return tuple(_shape(item) for item in cast("tuple[object, ...]", node))
+        case ast.Node():
+            return (
+                type(node).__name__,
+                tuple((m, _shape(getattr(node, m))) for m in node if m != "location"),
+            )
+        case _:
+            return node
 
 
 def _targets(targets: tuple[object, ...], scope: Scope, grouped: _Grouped | None = None) -> _Output:

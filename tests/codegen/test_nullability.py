@@ -338,6 +338,11 @@ def test_grouping_sets_make_grouped_columns_nullable() -> None:
     assert nulls(sql) == (N, NN)  # grouped by its alias
     sql = f"SELECT upper({grouped}) FROM users GROUP BY ROLLUP ({grouped})"
     assert nulls(sql) == (N,)  # upper(NULL)
+    # Matched as PostgreSQL matches them: by what the names mean, not how they are written.
+    sql = "SELECT coalesce(u.email, 'n') FROM users u GROUP BY ROLLUP (coalesce(email, 'n'))"
+    assert nulls(sql) == (N,)
+    sql = "SELECT coalesce(email, 'n') FROM users GROUP BY CUBE ((coalesce(email, 'n'), id))"
+    assert nulls(sql) == (N,)
     # What is not grouped by keeps what it is: the idiom for the total's label, a constant,
     # a window function.
     sql = "SELECT coalesce(email, 'All') AS email, 'x' AS k, row_number() OVER () FROM users "
