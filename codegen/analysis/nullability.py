@@ -155,8 +155,11 @@ def _select(stmt: ast.SelectStmt, outer: Scope) -> _Output:
     sets = [g for g in stmt.groupClause or () if isinstance(g, ast.GroupingSet)]
     if not sets:
         return _targets(stmt.targetList or (), scope)
-    # ROLLUP, CUBE and GROUPING SETS fill the columns they group by with NULLs.
-    return _targets(stmt.targetList or (), scope.with_grouping_sets(), _grouped(sets))
+    # ROLLUP, CUBE and GROUPING SETS put NULL in place of what they group by, in the rows of
+    # the sets without it: grouped columns (the scope nulls every column), and, unless they
+    # group by columns alone, any target.
+    only_columns = _by_columns_only(tuple(sets), scope)
+    return _targets(stmt.targetList or (), scope.with_grouping_sets(), grouped=not only_columns)
 
 
 def _returning(
@@ -219,79 +222,42 @@ def _cte_columns(
     return rename(_statement(query, scope).columns)
 
 
-@dataclass(frozen=True, slots=True)
-class _Grouped:
-    """What grouping sets group by: in the rows of a set without it, each is NULL."""
-
-    # Each other than a column reference (the scope nulls those), by its _shape.
-    expressions: frozenset[object]
-    positions: frozenset[int]  # ``ROLLUP (1)``: the first target
-    names: frozenset[str]  # a bare name, which may be a target's alias
-
-
-def _grouped(sets: list[ast.GroupingSet]) -> _Grouped:
-    expressions: set[object] = set()
-    positions: set[int] = set()
-    names: set[str] = set()
-
-    def add(node: object) -> None:
-        match node:
-            case ast.GroupingSet(content=content) | ast.RowExpr(args=content):
-                add(content)
-            case tuple():  # ``CUBE ((a, b))``: a and b, grouped together
-                for item in cast("tuple[object, ...]", node):
-                    add(item)
-            case ast.A_Const(val=ast.Integer(ival=int(position))):
-                positions.add(position)
-            case ast.ColumnRef(fields=fields):
-                name = strings(fields)
-                if name is not None and len(name) == 1:
-                    names.add(name[0])
-            case ast.Node():
-                expressions.add(_shape(node))
-            case _:
-                pass  # nothing to group by
-
-    for grouping_set in sets:
-        add(grouping_set)
-    return _Grouped(frozenset(expressions), frozenset(positions), frozenset(names))
-
-
-def _contains(node: object, expressions: frozenset[object]) -> bool:
+def _by_columns_only(node: object, scope: Scope) -> bool:
+    """Whether grouping sets group by input columns alone (``ROLLUP (region)``), not by an
+    expression, a position or a target's alias: only then is what they put NULL in place of
+    known to be just those columns, which the scope already makes nullable. PostgreSQL
+    matches any other grouping item to every target equal to it after resolving names,
+    which no comparison of syntax follows exactly (casts, ``BETWEEN``, ``pg_catalog.``)."""
     match node:
-        case ast.GroupingFunc() | ast.ColumnRef() | ast.SubLink():
-            return False  # never NULL; NULL already under grouping sets; another level
-        case tuple():
-            return any(_contains(item, expressions) for item in cast("tuple[object, ...]", node))
-        case ast.Node():
-            if _shape(node) in expressions:
-                return True
-            return any(_contains(getattr(node, member), expressions) for member in node)
+        case ast.GroupingSet(content=content):
+            return _by_columns_only(content, scope)
+        case tuple():  # a set's items, or a parenthesised list of them
+            return all(_by_columns_only(item, scope) for item in cast("tuple[object, ...]", node))
+        case ast.ColumnRef(fields=fields):
+            name = strings(fields)
+            # A bare name is an input column when there is one of that name (SQL's rule),
+            # else the target it names.
+            return name is not None and (len(name) > 1 or scope.resolves_here(name) is True)
         case _:
             return False
 
 
-def _shape(node: object) -> object:
-    """``node`` as a comparable value, as PostgreSQL matches a target to a grouping expression
-    (after resolving names): without locations, and a column by its name alone (``t.x`` and
-    ``x`` alike; two tables' x alike too, which only makes more targets nullable)."""
-    match node:
-        case ast.ColumnRef(fields=fields):
-            return ("column", (strings(fields) or ("*",))[-1])
-        case tuple():
-            return tuple(_shape(item) for item in cast("tuple[object, ...]", node))
-        case ast.Node():
-            return (
-                type(node).__name__,
-                tuple((m, _shape(getattr(node, m))) for m in node if m != "location"),
-            )
+def _never_null_in_any_set(value: object) -> bool:
+    """``count(...)`` and ``GROUPING(...)``: an aggregate reads the input rows, which grouping
+    sets never null; GROUPING says which set a row is of."""
+    match value:
+        case ast.GroupingFunc():
+            return True
+        case ast.FuncCall(funcname=name, over=None, func_variadic=False | None):
+            return strings(name) in (("count",), ("pg_catalog", "count"))
         case _:
-            return node
+            return False
 
 
-def _targets(targets: tuple[object, ...], scope: Scope, grouped: _Grouped | None = None) -> _Output:
+def _targets(targets: tuple[object, ...], scope: Scope, *, grouped: bool = False) -> _Output:
+    """The output columns; ``grouped``: any target may be what a grouping set nulls."""
     columns: list[Column] = []
-    for position, target in enumerate(targets, start=1):
+    for target in targets:
         match target:
             case ast.ResTarget(val=ast.ColumnRef(fields=tuple(fields))) if isinstance(
                 fields[-1], ast.A_Star
@@ -301,36 +267,26 @@ def _targets(targets: tuple[object, ...], scope: Scope, grouped: _Grouped | None
                 star = scope.star(qualifier)
                 if star is None:
                     return _Output(None)
-                if grouped is not None:  # a grouped column is NULL in the rows of other sets
+                if scope.grouping_sets:  # a grouped column is NULL in the rows of other sets
                     star = tuple(replace(c, nullable=True) for c in star)
                 columns.extend(star)
             case ast.ResTarget(val=value, name=str(alias)):
                 _, forced = split_override(alias)
                 column = _computed(alias, value, scope, forced)
-                columns.append(_nulled(column, position, value, scope, grouped))
+                columns.append(_nulled(column, value) if grouped else column)
             case ast.ResTarget(val=value):
                 column = _computed(column_name(value), value, scope, None)
-                columns.append(_nulled(column, position, value, scope, grouped))
+                columns.append(_nulled(column, value) if grouped else column)
             case _:
                 pass  # any other node: the default after the match
     return _Output(tuple(columns))
 
 
-def _nulled(
-    column: Column, position: int, value: object, scope: Scope, grouped: _Grouped | None
-) -> Column:
-    """The target at ``position`` (from 1), nullable where a grouping set may null it."""
-    if grouped is None or column.forced is not None or column.nullable:
+def _nulled(column: Column, value: object) -> Column:
+    """The target, nullable unless overridden or never NULL in any grouping set's rows."""
+    if column.forced is not None or _never_null_in_any_set(value):
         return column
-    name = split_override(column.name)[0]
-    # A bare name is an input column when there is one of that name (SQL's rule), else the
-    # target it names.
-    by_name = name in grouped.names and scope.resolves_here((name,)) is not True
-    if position in grouped.positions or by_name:
-        return replace(column, nullable=True)
-    if grouped.expressions and _contains(value, grouped.expressions):
-        return replace(column, nullable=True)
-    return column
+    return replace(column, nullable=True)
 
 
 def _computed(name: str, value: object, scope: Scope, forced: bool | None) -> Column:

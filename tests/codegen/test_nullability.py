@@ -338,7 +338,23 @@ def test_grouping_sets_make_grouped_columns_nullable() -> None:
     assert nulls(sql) == (N, NN)  # grouped by its alias
     sql = f"SELECT upper({grouped}) FROM users GROUP BY ROLLUP ({grouped})"
     assert nulls(sql) == (N,)  # upper(NULL)
-    # Matched as PostgreSQL matches them: by what the names mean, not how they are written.
+    # PostgreSQL matches a grouping expression to every target equal to it once names are
+    # resolved, whatever the spelling: unless the sets group by columns alone, any target
+    # (but count and GROUPING) may be NULL.
+    rolled = "ROLLUP (coalesce(email, 'none'::text))"
+    assert nulls(f"SELECT coalesce(email, 'none'), count(*) FROM users GROUP BY {rolled}") == (
+        N,
+        NN,
+    )
+    sql = "SELECT coalesce(email, 'n') AS label, coalesce(email, 'n') || '!', count(*) FROM users"
+    assert nulls(sql + " GROUP BY ROLLUP (label)") == (N, N, NN)
+    sql = "SELECT u.*, coalesce(email, 'n') FROM users u GROUP BY id, ROLLUP (4)"
+    assert nulls(sql) == (N, N, N, N)
+    sql = (
+        "SELECT ROW(id, name) AS r, count(*) FROM users GROUP BY GROUPING SETS (ROW(id, name), ())"
+    )
+    assert nulls(sql) == (N, NN)
+    assert nulls("SELECT (SELECT 1), count(*) FROM users GROUP BY ROLLUP ((SELECT 1))") == (N, NN)
     sql = "SELECT coalesce(u.email, 'n') FROM users u GROUP BY ROLLUP (coalesce(email, 'n'))"
     assert nulls(sql) == (N,)
     sql = "SELECT coalesce(email, 'n') FROM users GROUP BY CUBE ((coalesce(email, 'n'), id))"
