@@ -475,35 +475,27 @@ def _aggregates_here(call: ast.FuncCall, here: Scope) -> bool:
     """Whether the aggregate ``call`` certainly belongs to the level ``here``: PostgreSQL gives
     an aggregate to the innermost level whose columns its arguments read, and to the level it
     is written in when they read none."""
-    references = list(_column_refs((call.args, call.agg_filter, call.agg_order)))
+    references = list(_column_refs(call))
     if any(ref is None for ref in references):
         return False  # a subquery in the arguments, or a reference not understood
     return not references or any(here.resolves_here(ref) is True for ref in references if ref)
 
 
-def _column_refs(node: object) -> Iterator[tuple[str, ...] | None]:
-    """The column references in ``node`` by name; None for a subquery (not looked into)."""
-    match node:
-        case ast.SubLink():
-            yield None
-            return
-        case ast.ColumnRef(fields=tuple(fields)):
-            if fields and isinstance(fields[-1], ast.A_Star):  # t.*: a reference to t's row
-                qualifier = strings(fields[:-1])
-                yield None if qualifier is None else (*qualifier, "*")
-            else:
-                yield strings(fields)
-            return
-        case tuple():
-            for item in cast("tuple[object, ...]", node):
-                yield from _column_refs(item)
-            return
-        case ast.Node():
-            pass  # its children, below
-        case _:
-            return
-    for member in node:
-        yield from _column_refs(getattr(node, member))
+def _column_refs(call: ast.FuncCall) -> Iterator[tuple[str, ...] | None]:
+    """The column references in a call (its arguments, FILTER and ORDER BY), by name; None
+    for a subquery, which is not looked into."""
+    for node in walk(call):
+        match node:
+            case ast.SubLink():
+                yield None
+            case ast.ColumnRef(fields=tuple(fields)):
+                if fields and isinstance(fields[-1], ast.A_Star):  # t.*: a reference to t's row
+                    qualifier = strings(fields[:-1])
+                    yield None if qualifier is None else (*qualifier, "*")
+                else:
+                    yield strings(fields)
+            case _:
+                pass  # any other node: its children come next
 
 
 def _calls(node: object, catalog: Catalog) -> Iterator[ast.FuncCall]:
