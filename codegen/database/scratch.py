@@ -29,7 +29,7 @@ from collections.abc import Callable, Generator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Final, cast
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import unquote, urlsplit, urlunsplit
 
 import psycopg
 from psycopg import errors, sql
@@ -52,7 +52,14 @@ def with_database(url: str, name: str) -> str:
     parts = urlsplit(url)
     if parts.scheme not in ("postgresql", "postgres", "postgresql+psycopg"):
         raise ValueError(f"expected a postgresql:// URL, got {url!r}")
-    return urlunsplit(parts._replace(path="/" + name))
+    # A ``dbname`` in the query wins over the path in libpq: kept, every database derived
+    # from the URL (templates, scratch and describe databases) would be the user's own.
+    query = "&".join(
+        part
+        for part in parts.query.split("&")
+        if part and unquote(part.partition("=")[0]) != "dbname"
+    )
+    return urlunsplit(parts._replace(path="/" + name, query=query))
 
 
 def ensure_database(server_url: str, name: str) -> str:

@@ -24,7 +24,6 @@ from connlog.codegen.model import CodegenErrors
 _DATABASE_COMMANDS: Final = frozenset(
     {"apply", "develop", "list", "rollback", "reapply", "mark", "unmark", "break-lock"}
 )
-_DATABASE_FLAGS: Final = ("-d", "--database")
 _MIGRATIONS: Final = Path("migrations")
 
 
@@ -34,12 +33,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     if command in _DATABASE_COMMANDS:
         try:
             url = _take_database(args) or os.environ.get("DATABASE_URL") or _embedded_url()
-        except embedded.EmbeddedServerError as exc:
+        except (embedded.EmbeddedServerError, ValueError) as exc:
             print(f"yoyo: error: {exc}", file=sys.stderr)
             return 1
         args += ["--database", migrate.yoyo_url(url)]
     try:
-        if command in {"apply", "develop", "reapply"}:
+        if command in {"apply", "develop", "reapply", "rollback"}:
+            # A rollback without its file would only unmark the migration, leaving its objects.
             migrate.require_rollbacks(_MIGRATIONS, root=Path.cwd())
         with migrate.located_errors(_MIGRATIONS, root=Path.cwd()):
             return migrate.command_line(args)
@@ -49,16 +49,31 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _take_database(args: list[str]) -> str | None:
-    """Remove ``--database URL`` / ``-d URL`` / ``--database=URL`` from ``args``; return URL."""
-    for index, arg in enumerate(args):
-        if arg in _DATABASE_FLAGS and index + 1 < len(args):
+    """Remove the database option from ``args``, in any spelling yoyo's argparse takes
+    (``-d URL``, ``-dURL``, ``--database URL``, ``--database=URL``, and ``--data`` or any
+    other prefix of ``--database``); return its URL. Every one is taken: one left behind
+    would lose to the ``--database`` appended after it, or win over it."""
+    url = None
+    index = 0
+    while index < len(args):
+        arg = args[index]
+        flag, equals, value = arg.partition("=")
+        if arg == "--":
+            break
+        if arg == "-d" or (len(flag) > 2 and "--database".startswith(flag) and not equals):
+            if index + 1 == len(args):
+                raise ValueError(f"{arg} needs a URL")
             url = args[index + 1]
             del args[index : index + 2]
-            return url
-        if arg.startswith("--database="):
+        elif equals and len(flag) > 2 and "--database".startswith(flag):
+            url = value
             del args[index]
-            return arg.removeprefix("--database=")
-    return None
+        elif arg.startswith("-d") and not arg.startswith("--"):
+            url = arg.removeprefix("-d")
+            del args[index]
+        else:
+            index += 1
+    return url
 
 
 def _embedded_url() -> str:

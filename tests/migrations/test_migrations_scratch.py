@@ -45,6 +45,12 @@ def test_with_database_keeps_everything_but_the_database_name() -> None:
     )
     with pytest.raises(ValueError, match="expected a postgresql:// URL"):
         scratch.with_database("mysql://localhost/app", "other")
+    # libpq lets a dbname in the query win over the path: it is dropped, else every template
+    # and scratch database derived from the URL would be the user's own database.
+    url = "postgresql://me@db.example/postgres?application_name=x&dbname=app&sslmode=require"
+    assert scratch.with_database(url, "other") == (
+        "postgresql://me@db.example/other?application_name=x&sslmode=require"
+    )
 
 
 # --- templates ------------------------------------------------------------------------

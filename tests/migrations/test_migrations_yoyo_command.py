@@ -59,6 +59,17 @@ def test_database_flag_in_either_spelling(project: Path, empty_db_url: str) -> N
     assert all(f"A         {migration_id}" in listed.stdout for migration_id in IDS)
 
 
+@pytest.mark.parametrize("spelling", ["-d{}", "--data={}", "--datab {}"])
+def test_every_spelling_of_the_database_option_wins_over_database_url(
+    project: Path, empty_db_url: str, db_url: str, spelling: str
+) -> None:
+    """argparse takes -dURL and any prefix of --database: each must name the database used,
+    not lose to $DATABASE_URL (which migrated another database, silently)."""
+    result = _yoyo(project, "apply", "--batch", *spelling.format(empty_db_url).split(), url=db_url)
+    assert result.returncode == 0, result.stderr
+    assert applied_ids(empty_db_url) == IDS
+
+
 def test_bare_yoyo_without_a_url_says_what_to_set_in_one_line(project: Path) -> None:
     result = subprocess.run(
         [str(Path(sys.executable).with_name("yoyo")), "list", "--batch"],
@@ -105,6 +116,16 @@ def test_a_migration_without_a_rollback_is_refused_before_anything_is_applied(
     with pytest.raises(CodegenErrors, match="0999_no_way_back has no rollback file"):
         migrate.apply_all(empty_db_url, project / "migrations")
     assert tables(empty_db_url) == set()
+
+
+def test_a_rollback_whose_file_is_missing_is_refused(project: Path, empty_db_url: str) -> None:
+    """Without its file, yoyo's rollback would only unmark the migration, keeping its objects."""
+    assert _yoyo(project, "apply", "--batch", url=empty_db_url).returncode == 0
+    (project / "migrations" / f"{IDS[-1]}.rollback.sql").unlink()
+    result = _yoyo(project, "rollback", "--batch", "-r", IDS[-1], url=empty_db_url)
+    assert result.returncode == 1
+    assert f"migration {IDS[-1]} has no rollback file" in result.stderr.splitlines()[0]
+    assert applied_ids(empty_db_url) == IDS
 
 
 @pytest.mark.parametrize("command", ["generate", "check"])
