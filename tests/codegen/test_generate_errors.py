@@ -247,3 +247,37 @@ def test_a_path_that_is_not_utf8_is_named_once_and_nothing_is_written(
         "codegen: 1 error; nothing written",
     ]
     assert not out.exists()
+
+
+@pytest.mark.parametrize(
+    ("queries", "name"),
+    [
+        # Query Loan's loader of its embedded book, and query LoanBook's loader.
+        (
+            "-- name: Loan :many\nSELECT b.id, sqlc.embed(books) FROM borrowers b JOIN books "
+            "ON books.id = b.book_id;\n\n-- name: LoanBook :one\nSELECT title, id FROM books "
+            "WHERE id = @id;\n",
+            "_load_loan_book",
+        ),
+        # Query Kw's row class over table kw_rows's model, KwRow, which it would replace.
+        ("-- name: Kw :many\nSELECT name, id FROM kw_rows;\n", "KwRow"),
+        # A :copyfrom's second constant and another query's constant.
+        (
+            "-- name: Add :copyfrom\nINSERT INTO books (id, title) VALUES (@id, @title);\n\n"
+            "-- name: AddCopy :exec\nDELETE FROM books;\n",
+            "ADD_COPY",
+        ),
+    ],
+)
+def test_a_generated_name_defined_twice_is_refused_naming_the_query(
+    tmp_path: Path, server_url: str, queries: str, name: str
+) -> None:
+    """The later definition would win silently: one loader building another query's rows."""
+    kw_rows = "\nCREATE TABLE kw_rows (id int PRIMARY KEY, name text NOT NULL);\n"
+    out = _project(tmp_path, migration=MIGRATION + kw_rows)
+    (tmp_path / "queries" / "books.sql").write_text(queries)
+    result = run_codegen("generate", "--database", server_url, cwd=tmp_path)
+    assert result.code == 1, result.stdout
+    assert f"the generated name {name!r} is already" in result.stderr
+    assert result.stderr.startswith("queries/books.sql:")
+    assert not out.exists()

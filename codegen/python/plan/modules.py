@@ -50,6 +50,7 @@ def plan_query_module(
             ]
         )
     functions: list[Function] = []
+    planned: list[tuple[AnalyzedQuery, Function]] = []
     errors: list[CodegenError] = []
     first_with_fields: dict[tuple[Field, ...], str] = {}  # the first row class of each shape
     tagged: dict[str, list[tuple[AnalyzedQuery, Function]]] = {}  # by ``-- filters:`` name
@@ -66,6 +67,8 @@ def plan_query_module(
         if query.filters is not None:
             tagged.setdefault(query.filters, []).append((query, function))
         functions.append(function)
+        planned.append((query, function))
+    errors.extend(_colliding_names(planned, namespace))
     filters: list[RowClass] = []
     for filters_name, members in tagged.items():
         try:
@@ -90,6 +93,34 @@ def plan_query_module(
         filters=tuple(filters),
         builders=tuple((builder_name(cls), cls) for cls in built),
     )
+
+
+def _colliding_names(
+    planned: Sequence[tuple[AnalyzedQuery, Function]], namespace: Namespace
+) -> list[CodegenError]:
+    """A located error for each name a query's code would define twice in the module, or over
+    a name it imports: the later definition would win, silently (``KwRow``, a query's row
+    class, replacing the model ``KwRow`` loaded another table's columns into it)."""
+    imported = {name for name, _ in namespace.names}
+    defined: dict[str, str] = {}  # name -> which query defines it
+    errors: list[CodegenError] = []
+    for query, function in planned:
+        names = [function.name, *(name for name, _ in function.constants)]
+        names += [loader.name for loader in function.loaders]
+        names += [cls.name for cls in (function.row_class, function.params_class) if cls]
+        for name in dict.fromkeys(names):
+            owner = "an import of the module" if name in imported else defined.get(name)
+            if owner is None:
+                defined[name] = f"query {query.name}'s"
+                continue
+            errors.append(
+                CodegenError(
+                    query.location,
+                    f"in query {query.name}: the generated name {name!r} is already {owner}",
+                    "rename the query (or the one it collides with)",
+                )
+            )
+    return errors
 
 
 def _same_rows_one_class(function: Function, first: dict[tuple[Field, ...], str]) -> Function:
