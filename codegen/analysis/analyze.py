@@ -48,7 +48,7 @@ from connlog.codegen.model import (
     SqlFunction,
     table_key,
 )
-from connlog.codegen.parsing.sqlast import param_number, strings
+from connlog.codegen.parsing.sqlast import strings
 
 # pg_class.relkind of the relations models.py declares a dataclass for.
 _TABLE_KINDS: Final = ("r", "p")
@@ -321,13 +321,15 @@ class _Server:
                             relation = None
             case _:
                 pass  # any other statement: the error below
-        numbers = [param_number(value) for value in values]
+        # Bare parameters only: COPY sends each value as its column's type, so a cast
+        # (``@ts::timestamptz`` into a timestamp column) would be silently skipped.
+        numbers = [value.number if isinstance(value, ast.ParamRef) else None for value in values]
         if relation is None or None in numbers or len(set(numbers)) != len(numbers):
             raise CodegenError(
                 query.location,
                 f"query {query.name} is :copyfrom but is not an INSERT of one row of parameters",
                 "write `INSERT INTO t (a, b) VALUES (@a, @b)` with no RETURNING or ON CONFLICT; "
-                "COPY loads the rows, so each value must be a parameter",
+                "COPY loads the rows, so each value must be a parameter, without a cast",
             )
         schema = relation.schemaname if isinstance(relation.schemaname, str) else None
         table = str(relation.relname)

@@ -281,3 +281,17 @@ def test_a_generated_name_defined_twice_is_refused_naming_the_query(
     assert f"the generated name {name!r} is already" in result.stderr
     assert result.stderr.startswith("queries/books.sql:")
     assert not out.exists()
+
+
+def test_a_copyfrom_value_with_a_cast_is_refused(tmp_path: Path, server_url: str) -> None:
+    """COPY sends each value as its column's type: the cast would be skipped, silently (an
+    int4 parameter's bytes landed in a text column as 'ABCD')."""
+    out = _project(tmp_path)
+    (tmp_path / "queries" / "books.sql").write_text(
+        "-- name: AddBooks :copyfrom\nINSERT INTO books (id, title) VALUES (@id, @title::int4);\n"
+    )
+    result = run_codegen("generate", "--database", server_url, cwd=tmp_path)
+    assert result.code == 1, result.stdout
+    assert result.stderr.startswith("queries/books.sql:1:1: error: query AddBooks is :copyfrom")
+    assert "each value must be a parameter, without a cast" in result.stderr
+    assert not out.exists()
