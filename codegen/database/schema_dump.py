@@ -28,9 +28,15 @@ HEADER: Final = (
 # Fixed, so that dumps taken with the same pg_dump compare equal byte for byte.
 RESTRICT_KEY: Final = "connlogschemadump"
 
+# Only pg_dump's own session settings, by name: a line of a function's body may begin with
+# ``SET`` too (``SET work_mem = '1GB';`` in a plpgsql body), and must stay in the dump.
 _NOISE: Final = re.compile(
     r"^(\\restrict |\\unrestrict |-- Dumped from database version |-- Dumped by pg_dump version "
-    r"|SET (?!check_function_bodies = )\w+ = |SELECT pg_catalog\.set_config\()"
+    r"|SET (statement_timeout|lock_timeout|idle_in_transaction_session_timeout"
+    r"|transaction_timeout|client_encoding|standard_conforming_strings|xmloption"
+    r"|client_min_messages|row_security|default_tablespace|default_table_access_method"
+    r"|default_with_oids) = [^;]*;$"
+    r"|SELECT pg_catalog\.set_config\('search_path', '', false\);$)"
 )
 
 

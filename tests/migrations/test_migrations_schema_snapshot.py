@@ -34,6 +34,22 @@ def test_the_dump_leaves_out_owners_privileges_yoyo_and_version_noise() -> None:
     assert "CREATE TABLE public.connection_logs (" in schema
 
 
+def test_a_function_body_is_dumped_whole(empty_db_url: str) -> None:
+    """Only pg_dump's own SET lines are left out: a body's line that begins with SET is the
+    function's, and two functions differing there must dump differently."""
+    body = (
+        "CREATE FUNCTION tuned() RETURNS void LANGUAGE plpgsql AS $$\n"
+        "BEGIN\nSET work_mem = {};\nEND\n$$"
+    )
+    with psycopg.connect(empty_db_url, autocommit=True) as conn:
+        conn.execute(body.format("'64MB'"))
+        small = schema_dump.dump_schema(empty_db_url)
+        conn.execute("DROP FUNCTION tuned()")
+        conn.execute(body.format("'1GB'"))
+    assert "SET work_mem = '64MB';" in small
+    assert schema_dump.dump_schema(empty_db_url) != small
+
+
 def test_the_schema_file_loads_into_an_empty_database_and_dumps_back_the_same(
     empty_db_url: str,
 ) -> None:
