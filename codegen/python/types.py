@@ -269,6 +269,18 @@ def python_type(
                 param_annotation=param_annotation,
                 array=True,
             )
+        of_domain = pg.element.base is not None
+        of_extension = pg.element.schema not in ("pg_catalog", "information_schema")
+        if of_domain or (of_extension and pg.element.category != "C"):
+            # An array of a domain or of an extension's type: psycopg has no loader for its
+            # OID and hands back the text form, '{1,2}', where the type says a list.
+            raise CodegenError(
+                where,
+                f"{subject} has PostgreSQL type {f'{pg.schema}.{pg.name}'!r}, an array psycopg "
+                "has no loader for: its values would arrive as text ('{...}'), not lists",
+                "cast it to an array of a built-in type in the query (e.g. `x::int4[]`, "
+                f'`x::text[]`), or map it: [tool.codegen.overrides] "{pg.name}" = ...',
+            )
         load = None
         if element.load is not None:
             each = element.load.format("x")
