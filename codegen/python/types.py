@@ -57,6 +57,8 @@ from connlog.codegen.python.names import class_name
 # parameter nor a function of the module can shadow them.
 ENUM_GUARD: Final = "_enum_value"  # the helper converting a label to its StrEnum member
 AWARE_GUARD: Final = "_aware"  # the helper rejecting a naive datetime
+NAIVE_GUARD: Final = "_naive"  # the helper rejecting an aware datetime (for a timestamp)
+DATE_GUARD: Final = "_plain_date"  # the helper rejecting a datetime for a date
 ENUM_ARRAY_LOADER: Final = "_enum_array"  # the helper loading an enum array's text form
 ENUM_LOADER: Final = "_enum_label"  # the helper loading an enum label, EnumDriftError if unknown
 NON_NEGATIVE_GUARD: Final = "_non_negative"  # a LIMIT or OFFSET parameter is at least 0
@@ -91,7 +93,7 @@ class Guard:
     type is the override's business.
     """
 
-    helper: str  # ENUM_GUARD or AWARE_GUARD
+    helper: str  # ENUM_GUARD, AWARE_GUARD, NAIVE_GUARD or DATE_GUARD
     enum: str = ""  # the StrEnum ENUM_GUARD converts to
     each: bool = False  # an array: each element is checked, a None element skipped
 
@@ -183,8 +185,8 @@ BUILTIN: Final[Mapping[str, PyType]] = {
     "uuid": PyType("UUID"),
     # psycopg loads timestamptz as an aware datetime and timestamp as a naive one.
     "timestamptz": PyType("datetime", guard=Guard(AWARE_GUARD)),
-    "timestamp": PyType("datetime"),
-    "date": PyType("date"),
+    "timestamp": PyType("datetime", guard=Guard(NAIVE_GUARD)),
+    "date": PyType("date", guard=Guard(DATE_GUARD)),
     "time": PyType("time"),
     "timetz": PyType("time"),
     "interval": PyType("timedelta"),

@@ -7,11 +7,12 @@ server, without naming the labels. Both are caught before anything is sent.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 
 import pytest
 
 from connlog.codegen.database import migrate
+from connlog.generated import _runtime
 from tests.codegen.conftest import CASES, Compiled, bound_queries, import_generated
 
 BULK = CASES / "bulk"
@@ -65,3 +66,15 @@ def test_naive_datetimes_and_unknown_labels_are_value_errors(
         q.load_events([event(id=4, level="warning")])
     with bound_queries(package, "queries", empty_db_url, flavor) as q:
         assert q.count_events() == 1
+
+
+def test_an_aware_datetime_for_a_timestamp_or_a_datetime_for_a_date_is_refused() -> None:
+    """PostgreSQL would shift the one into the server's local time and drop the other's time
+    (``all_types``' insert_everything calls these for its timestamp and date parameters)."""
+    aware = datetime(2024, 1, 1, 23, 30, tzinfo=UTC)
+    with pytest.raises(ValueError, match=r"ts=.*: expected a datetime without a time zone"):
+        _runtime.naive(aware, "ts")
+    assert _runtime.naive(NAIVE, "ts") is NAIVE
+    with pytest.raises(ValueError, match=r"d=.*: expected a date \(not a datetime"):
+        _runtime.plain_date(aware, "d")
+    assert _runtime.plain_date(date(2024, 1, 1), "d") == date(2024, 1, 1)

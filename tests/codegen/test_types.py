@@ -8,7 +8,15 @@ import pytest
 
 from connlog.codegen.model import CodegenError, CompositeField, Location, PgType
 from connlog.codegen.python.names import class_name, singular
-from connlog.codegen.python.types import AWARE_GUARD, ENUM_GUARD, Guard, Override, python_type
+from connlog.codegen.python.types import (
+    AWARE_GUARD,
+    DATE_GUARD,
+    ENUM_GUARD,
+    NAIVE_GUARD,
+    Guard,
+    Override,
+    python_type,
+)
 
 WHERE = Location("queries/x.sql", 3, 1)
 
@@ -153,7 +161,8 @@ def test_guards_are_set_by_the_type_and_cleared_by_overrides() -> None:
     assert python_type(mood, where=None).guard == Guard(ENUM_GUARD, "Mood")
     assert python_type(moods, where=None).guard == Guard(ENUM_GUARD, "Mood", each=True)
     assert python_type(_builtin("timestamptz"), where=None).guard == Guard(AWARE_GUARD)
-    assert python_type(_builtin("timestamp"), where=None).guard is None
+    assert python_type(_builtin("timestamp"), where=None).guard == Guard(NAIVE_GUARD)
+    assert python_type(_builtin("date"), where=None).guard == Guard(DATE_GUARD)
     # An override naming a class of the same name is still the override's business.
     same_name = {"mood": Override("myapp.Mood")}
     assert python_type(mood, where=None, overrides=same_name).guard is None

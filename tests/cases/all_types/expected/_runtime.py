@@ -8,7 +8,7 @@ the package itself: ``from generated import ArgumentError``.
 
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, fields, make_dataclass
-from datetime import datetime
+from datetime import date, datetime
 from enum import StrEnum
 from functools import cache
 from typing import Any, Final, Generic, NamedTuple, TypeVar, cast
@@ -388,6 +388,30 @@ def aware(value: object, parameter: str) -> datetime:
             "a datetime with a time zone (timestamptz), not a naive one: "
             "e.g. value.replace(tzinfo=UTC) or datetime.now(UTC)",
         )
+    return value
+
+
+def naive(value: object, parameter: str) -> datetime:
+    """``value``, if it is a datetime without a time zone; an ArgumentError naming ``parameter``."""
+    # PostgreSQL would turn an aware one into the server's local time for a timestamp, silently.
+    if not isinstance(value, datetime):
+        raise ArgumentError(parameter, value, "a datetime without a time zone (timestamp)")
+    if value.utcoffset() is not None:
+        raise ArgumentError(
+            parameter,
+            value,
+            "a datetime without a time zone (timestamp), not an aware one: "
+            "e.g. value.astimezone(UTC).replace(tzinfo=None), if the column holds UTC",
+        )
+    return value
+
+
+def plain_date(value: object, parameter: str) -> date:
+    """``value``, if it is a date and not a datetime; an ArgumentError naming ``parameter``."""
+    # A datetime is a date to Python, and PostgreSQL would drop its time (in its own time
+    # zone, for an aware one), silently.
+    if not isinstance(value, date) or isinstance(value, datetime):
+        raise ArgumentError(parameter, value, "a date (not a datetime: use value.date())")
     return value
 
 

@@ -17,6 +17,8 @@ from .._runtime import builder as _builder
 from .._runtime import enum_array as _enum_array
 from .._runtime import enum_label as _enum_label
 from .._runtime import enum_value as _enum_value
+from .._runtime import naive as _naive
+from .._runtime import plain_date as _plain_date
 from .._runtime import sequence as _sequence
 from ..models import Cidr, Everything, Inet, JsonValue, Mood, MoodLabel
 from ..queries import (
@@ -83,8 +85,8 @@ async def insert_everything(
                 nm,
                 b,
                 _aware(tstz, "tstz"),
-                ts,
-                d,
+                _naive(ts, "ts"),
+                _plain_date(d, "d"),
                 tm,
                 iv,
                 by,
