@@ -207,9 +207,7 @@ def drop_database(conn: _Connection, name: str) -> None:
     instead of 80-110). FORCE then ends those left open (a pool, a failed job), after
     ``_SESSIONS_END_WAIT``.
     """
-    deadline = time.monotonic() + _SESSIONS_END_WAIT
-    while _sessions(conn, name) and time.monotonic() < deadline:
-        time.sleep(0.001)
+    _sessions_end(conn, name)
     conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
 
 
@@ -356,14 +354,26 @@ def _drop_unused(conn: _Connection, name: str) -> None:
 def _drop_if_unconnected(conn: _Connection, name: str) -> bool:
     """Drop database ``name`` unless a session is connected to it; whether it was dropped.
 
-    The sessions are asked first: DROP DATABASE waits up to 5 s for them to end.
+    The sessions are asked first (DROP DATABASE waits up to 5 s for them to end), given the
+    moment a client that has just closed its connection leaves its session for.
     """
-    if _sessions(conn, name):
+    if not _sessions_end(conn, name):
         return False
     try:
         conn.execute(sql.SQL("DROP DATABASE IF EXISTS {}").format(sql.Identifier(name)))
     except errors.ObjectInUse:  # one that connected since
         return False
+    return True
+
+
+def _sessions_end(conn: _Connection, name: str) -> bool:
+    """Whether the sessions on database ``name`` end within ``_SESSIONS_END_WAIT``, looking
+    every millisecond: one whose client has just closed it is still there for a moment."""
+    deadline = time.monotonic() + _SESSIONS_END_WAIT
+    while _sessions(conn, name):
+        if time.monotonic() >= deadline:
+            return False
+        time.sleep(0.001)
     return True
 
 
