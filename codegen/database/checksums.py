@@ -21,6 +21,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Final
 
+from connlog.codegen.replace import replace_text
+
 SUM_FILE: Final = "migrations.sum"
 
 # yoyo reads migrations from .sql (with .rollback.sql) and .py files.
@@ -71,7 +73,7 @@ def _sha256(path: Path) -> str:
 def write(migrations_dir: Path) -> Path:
     """(Re)write the sum file from the files as they are now; return its path."""
     path = migrations_dir / SUM_FILE
-    path.write_text(compute(migrations_dir).render(), newline="\n")
+    replace_text(path, compute(migrations_dir).render())
     return path
 
 

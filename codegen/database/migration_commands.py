@@ -20,6 +20,7 @@ from connlog.codegen import write
 from connlog.codegen.database import checksums, embedded, schema_dump
 from connlog.codegen.model import CodegenErrors
 from connlog.codegen.parsing.load import display_path
+from connlog.codegen.replace import replace_text
 from connlog.codegen.settings import Settings, settings_from
 
 
@@ -69,8 +70,7 @@ def _schema(settings: Settings, *, check: bool) -> int:
             return _error(f"{shown}: stale\nhint: refresh it with `./dev schema`")
         print(f"{shown}: up to date")
         return 0
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(schema, newline="\n")
+    replace_text(out, schema)
     print(f"wrote {shown}")
     return 0
 

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
 from connlog.codegen.database import checksums
+from connlog.codegen.replace import replace_text
 from tests.codegen.conftest import run_codegen
 from tests.migrations.migration_support import MIGRATIONS_DIR
 
@@ -80,3 +82,28 @@ def test_a_missing_sum_file_is_an_error_with_a_hint(migrations_copy: Path) -> No
     (migrations_copy / checksums.SUM_FILE).unlink()
     with pytest.raises(checksums.ChecksumError, match=r"\./dev sum"):
         checksums.verify(migrations_copy)
+
+
+def test_a_failed_write_leaves_the_file_as_it_was(tmp_path: Path) -> None:
+    """migrations.sum and schema.sql are replaced whole: a write that fails midway (here, text
+    UTF-8 cannot encode) leaves the old file and no temporary one beside it."""
+    target = tmp_path / "migrations.sum"
+    replace_text(target, "old\n")
+    with pytest.raises(UnicodeEncodeError):
+        replace_text(target, "new \udcff\n")
+    assert target.read_text() == "old\n"
+    assert [path.name for path in tmp_path.iterdir()] == ["migrations.sum"]
+
+
+def test_a_replaced_file_keeps_its_mode_and_a_new_one_gets_the_usual(tmp_path: Path) -> None:
+    kept = tmp_path / "kept.sum"
+    kept.write_text("old\n")
+    kept.chmod(0o640)
+    replace_text(kept, "new\n")
+    assert (kept.read_text(), kept.stat().st_mode & 0o777) == ("new\n", 0o640)
+    umask = os.umask(0o022)
+    try:
+        replace_text(tmp_path / "new.sum", "x\n")
+    finally:
+        os.umask(umask)
+    assert (tmp_path / "new.sum").stat().st_mode & 0o777 == 0o644
