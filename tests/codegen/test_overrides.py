@@ -190,3 +190,23 @@ def test_an_override_entry_must_be_well_formed(fresh_package: Path, server_url: 
     assert result.code == 1
     assert "pyproject.toml:8:1: error: [tool.codegen.overrides] 'docs.code' = " in result.stderr
     assert "is not an override" in result.stderr
+
+
+def test_a_type_override_reaches_the_fields_of_params_rows(
+    fresh_package: Path, server_url: str
+) -> None:
+    """Each row's value is dumped as a parameter of the element's type would be."""
+    root = fresh_package.parent
+    app = f"app_{fresh_package.name}"
+    box = '"jsonb" = {{ python = "{app}.Box", dump = "{app}.box_to_json" }}\n'
+    _project(root, fresh_package, app, box)
+    (root / "queries" / "docs.sql").write_text(
+        "-- name: InsertBoxes :execrows\n-- params: rows\n"
+        "INSERT INTO docs (meta, code) SELECT m, c FROM unnest(@meta::jsonb[], @code::int[]) "
+        "AS u(m, c);\n"
+    )
+    result = run_codegen("generate", "--database", server_url, cwd=root)
+    assert result.code == 0, result.stderr
+    docs_text = (fresh_package / "docs.py").read_text()
+    assert "    meta: Box\n" in docs_text
+    assert "Jsonb(box_to_json(p.meta))" in docs_text

@@ -96,7 +96,7 @@ def plan_parameters(query: AnalyzedQuery, overrides: Overrides, *, batch: bool) 
             column=param,
         )
         if query.param_rows:
-            argument, checked = _row_field(query, param, pytype, ident)
+            argument, checked = _row_field(query, param, pytype, ident, overrides)
             items_checked = items_checked or checked
             arguments.append(argument)
             values.append(argument.value)
@@ -131,7 +131,7 @@ def plan_parameters(query: AnalyzedQuery, overrides: Overrides, *, batch: bool) 
 
 
 def _row_field(
-    query: AnalyzedQuery, param: AnalyzedParam, pytype: PyType, ident: str
+    query: AnalyzedQuery, param: AnalyzedParam, pytype: PyType, ident: str, overrides: Overrides
 ) -> tuple[Argument, bool]:
     """A field of a ``-- params: rows`` query's Params class, the array built from it, and
     whether a call-time check reads the field.
@@ -149,10 +149,13 @@ def _row_field(
             f"write it as an array of one value per row (@{param.name}::type[]), "
             "or drop `-- params: rows`",
         )
+    # Overridden as a parameter of the element's type would be: without them a type override's
+    # dump was never called (its value was sent as it was).
     element = python_type(
         element_pg,
         where=query.location,
         subject=f"parameter {param.name!r} of query {query.name}",
+        overrides=overrides,
     )
     template = element.dump
     if element.guard is not None:
