@@ -141,18 +141,13 @@ def record(args: Namespace, cwd: Path, where: Where, before: Inputs, display: st
         "display": display,
         "fingerprint": _fingerprint(before, where.out),
     }
-    import tempfile  # here, not at the top: the fast path never writes (nor needs it)
+    # Here, not at the top: the fast path never writes (nor needs it).
+    import contextlib
 
-    path = _stamp_path(args, cwd)
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        with tempfile.NamedTemporaryFile(
-            "w", dir=path.parent, prefix=".stamp-", delete=False, encoding="utf-8"
-        ) as handle:
-            json.dump(document, handle)
-        os.replace(handle.name, path)
-    except OSError:
-        pass  # no writable cache: the next run only takes the ordinary path
+    from connlog.codegen.replace import replace_text
+
+    with contextlib.suppress(OSError):  # no writable cache: the next run takes the ordinary path
+        replace_text(_stamp_path(args, cwd), json.dumps(document))
 
 
 def _fingerprint(read: Inputs, out: Path) -> str:

@@ -18,11 +18,11 @@ from __future__ import annotations
 import hashlib
 import os
 import pickle
-import tempfile
 import typing
 from pathlib import Path
 
 from connlog.codegen import fingerprint
+from connlog.codegen.replace import replace_bytes
 
 
 def path(kind: str, out: Path) -> Path:
@@ -50,13 +50,8 @@ def load(kind: str, out: Path, version: int) -> dict[str, object]:
 
 def save(kind: str, out: Path, version: int, entries: dict[str, object]) -> None:
     """Replace the memo with ``entries``; silently nothing when the cache is not writable."""
-    target = path(kind, out)
     try:
-        target.parent.mkdir(parents=True, exist_ok=True)
-        with tempfile.NamedTemporaryFile(
-            dir=target.parent, prefix=".memo-", delete=False
-        ) as handle:
-            pickle.dump((version, entries), handle, protocol=pickle.HIGHEST_PROTOCOL)
-        os.replace(handle.name, target)
+        data = pickle.dumps((version, entries), protocol=pickle.HIGHEST_PROTOCOL)
+        replace_bytes(path(kind, out), data)
     except OSError:
         pass  # no writable cache: the next run makes everything again

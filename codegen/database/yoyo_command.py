@@ -11,11 +11,12 @@
 
 from __future__ import annotations
 
+import argparse
 import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Final
+from typing import Final, cast
 
 from connlog.codegen.database import embedded, migrate, scratch
 from connlog.codegen.model import CodegenErrors
@@ -33,7 +34,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if command in _DATABASE_COMMANDS:
         try:
             url = _take_database(args) or os.environ.get("DATABASE_URL") or _embedded_url()
-        except (embedded.EmbeddedServerError, ValueError) as exc:
+        except embedded.EmbeddedServerError as exc:
             print(f"yoyo: error: {exc}", file=sys.stderr)
             return 1
         args += ["--database", migrate.yoyo_url(url)]
@@ -49,31 +50,15 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _take_database(args: list[str]) -> str | None:
-    """Remove the database option from ``args``, in any spelling yoyo's argparse takes
-    (``-d URL``, ``-dURL``, ``--database URL``, ``--database=URL``, and ``--data`` or any
-    other prefix of ``--database``); return its URL. Every one is taken: one left behind
-    would lose to the ``--database`` appended after it, or win over it."""
-    url = None
-    index = 0
-    while index < len(args):
-        arg = args[index]
-        flag, equals, value = arg.partition("=")
-        if arg == "--":
-            break
-        if arg == "-d" or (len(flag) > 2 and "--database".startswith(flag) and not equals):
-            if index + 1 == len(args):
-                raise ValueError(f"{arg} needs a URL")
-            url = args[index + 1]
-            del args[index : index + 2]
-        elif equals and len(flag) > 2 and "--database".startswith(flag):
-            url = value
-            del args[index]
-        elif arg.startswith("-d") and not arg.startswith("--"):
-            url = arg.removeprefix("-d")
-            del args[index]
-        else:
-            index += 1
-    return url
+    """Remove the database option from ``args``, in every spelling yoyo's argparse takes
+    (``-d URL``, ``-dURL``, ``--database=URL``, ``--data`` or any other prefix); return its
+    URL (the last given, as argparse keeps). One left behind would win over, or lose to, the
+    ``--database`` appended after it. Parsed by argparse itself, so the spellings are its own."""
+    parser = argparse.ArgumentParser(prog="yoyo", add_help=False)
+    parser.add_argument("-d", "--database")
+    found, rest = parser.parse_known_args(args)
+    args[:] = rest
+    return cast("str | None", found.database)
 
 
 def _embedded_url() -> str:
