@@ -199,35 +199,52 @@ def _written(path: str | None) -> str:
 def generator_digest() -> str:
     """sha256 over the generator's own source and templates (their names and bytes).
 
-    Remembered under the files' names, sizes and mtimes, taken before they are read: a
-    process reads them again only when one was written since (a template edited while
-    ``generate --watch`` runs counts at its next run), and the warm generator's children
-    inherit what it read before importing.
+    Its ``.py`` files are read once per process: the code a process runs is the code it
+    imported, so a module edited while ``generate --watch`` runs must not count there (the
+    stamps and memos of that process would name the new code and hold the old code's output).
+    A fresh process sees the edit. Its templates, which Jinja reads afresh, are remembered
+    under their sizes and mtimes, taken before they are read, so a template edited meanwhile
+    counts at the next run. The warm generator's children inherit what it read before
+    importing.
     """
     files = _generator_files()
-    written = _stats(files)  # first: a file rewritten while it is read shows next time
-    remembered = _GENERATOR_DIGESTS.get(written)
+    templates = [(label, path) for label, path in files if not label.endswith(".py")]
+    source = _source_digest(GENERATOR)
+    key = (source, *_stats(templates))  # stats first: a rewrite while read shows next time
+    remembered = _GENERATOR_DIGESTS.get(key)
     if remembered is not None:
         return remembered
     digest = hashlib.sha256(b"codegen-generator\0")
-    for label, path in files:
+    digest.update(source.encode())
+    for label, path in templates:
         _add(digest.update, label, path)
     _GENERATOR_DIGESTS.clear()  # the files as they are now: nothing older is asked for
-    _GENERATOR_DIGESTS[written] = digest.hexdigest()
-    return _GENERATOR_DIGESTS[written]
+    _GENERATOR_DIGESTS[key] = digest.hexdigest()
+    return _GENERATOR_DIGESTS[key]
 
 
 _GENERATOR_DIGESTS: Final[dict[tuple[object, ...], str]] = {}
 
 
-def _generator_files() -> list[tuple[str, Path | None]]:
+@functools.cache
+def _source_digest(generator: Path) -> str:
+    """sha256 over the ``.py`` files of ``generator`` as this process first reads them."""
+    digest = hashlib.sha256(b"codegen-generator-source\0")
+    for label, path in _generator_files(generator):
+        if label.endswith(".py"):
+            _add(digest.update, label, path)
+    return digest.hexdigest()
+
+
+def _generator_files(generator: Path | None = None) -> list[tuple[str, Path | None]]:
+    generator = GENERATOR if generator is None else generator
     found: list[Path] = []
-    for directory, subdirectories, names in os.walk(GENERATOR):
+    for directory, subdirectories, names in os.walk(generator):
         # Not into the bytecode caches: their many files are none of the generator's source.
         subdirectories[:] = [name for name in subdirectories if name != "__pycache__"]
         found.extend(Path(directory, name) for name in names if name.endswith(_GENERATOR_SUFFIXES))
     return [
-        (f"{_GENERATOR_LABEL}{path.relative_to(GENERATOR).as_posix()}", path)
+        (f"{_GENERATOR_LABEL}{path.relative_to(generator).as_posix()}", path)
         for path in sorted(found)
     ]
 

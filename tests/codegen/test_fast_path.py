@@ -138,6 +138,10 @@ def test_a_long_running_process_sees_a_generator_file_written_since(
     assert fingerprint.generator_digest() != before
     template.write_text("{{ a }}\n")
     assert fingerprint.generator_digest() == before, "the same bytes: the same digest"
+    # Its code is what it imported: a module edited since would otherwise name, in its stamps
+    # and memos, code it does not run.
+    (tmp_path / "plan.py").write_text("PLAN = 2  # edited\n")
+    assert fingerprint.generator_digest() == before
 
 
 def test_the_fast_path_imports_no_parser_driver_or_template(project: Path) -> None:
